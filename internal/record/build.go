@@ -1,0 +1,108 @@
+package record
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"time"
+
+	"github.com/commission-tool/commission/internal/devices"
+	"github.com/commission-tool/commission/internal/steps"
+)
+
+// Mode values of a record.
+const (
+	ModeWizard = "wizard"
+	ModeAudit  = "audit"
+)
+
+// Meta is what a record says about its session, beside the steps.
+type Meta struct {
+	ID         string // empty: Build draws one with NewID
+	Tool       Tool
+	Mode       string // ModeWizard or ModeAudit
+	Device     devices.Identity
+	Guide      string
+	Technician Technician
+	Site       string
+	Started    time.Time // start of the session; for a resumed one, the journal header's
+	Finished   time.Time
+	Evidence   []Evidence // files in the bundle's evidence folder, if any
+}
+
+// NewID returns 16 random bytes as lower-case hex.
+func NewID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails; it crashes the program instead
+	return hex.EncodeToString(b[:])
+}
+
+// Build makes the record of a session from its results and its catalog.
+// Steps come in catalog order; a catalog step without a result is
+// pending, and a result for a step the catalog does not hold is appended
+// after them (Check then reports it). Secret-named inputs are dropped.
+// Summary counts the steps per outcome; outcomes with no step are left
+// out.
+func Build(meta Meta, results []steps.Result, metas []steps.Meta) Record {
+	r := Record{
+		Schema:     Schema,
+		ID:         meta.ID,
+		Tool:       meta.Tool,
+		Mode:       meta.Mode,
+		Device:     meta.Device,
+		Guide:      meta.Guide,
+		Technician: meta.Technician,
+		Site:       meta.Site,
+		Started:    meta.Started,
+		Finished:   meta.Finished,
+		Steps:      make([]Step, 0, len(metas)),
+		Summary:    map[string]int{},
+		Evidence:   meta.Evidence,
+	}
+	if r.ID == "" {
+		r.ID = NewID()
+	}
+	byID := make(map[string]steps.Result, len(results))
+	for _, res := range results {
+		byID[res.StepID] = res // the last result of a step wins
+	}
+	known := make(map[string]bool, len(metas))
+	for _, m := range metas {
+		known[m.ID] = true
+		res, ok := byID[m.ID]
+		if !ok {
+			res = steps.Result{StepID: m.ID, Outcome: steps.Pending}
+		}
+		r.Steps = append(r.Steps, step(m, res))
+	}
+	seen := map[string]bool{}
+	for _, res := range results {
+		if known[res.StepID] || seen[res.StepID] {
+			continue
+		}
+		seen[res.StepID] = true
+		r.Steps = append(r.Steps, step(res.Meta, byID[res.StepID]))
+	}
+	for _, s := range r.Steps {
+		r.Summary[string(s.Outcome)]++
+	}
+	return r
+}
+
+func step(m steps.Meta, res steps.Result) Step {
+	srs := append([]string{}, m.SRs...)
+	return Step{
+		ID:       res.StepID,
+		Guide:    m.Section,
+		Title:    m.Title,
+		Kind:     m.Kind,
+		SRs:      srs,
+		Outcome:  res.Outcome,
+		Reason:   res.Reason,
+		Before:   res.Before,
+		After:    res.After,
+		Changes:  res.Changes,
+		Inputs:   publicValues(res.Inputs),
+		Evidence: res.Evidence,
+		At:       res.At,
+	}
+}

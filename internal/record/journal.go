@@ -1,0 +1,446 @@
+package record
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/commission-tool/commission/internal/devices"
+	"github.com/commission-tool/commission/internal/steps"
+)
+
+// JournalSchema is the version tag in a journal's header line.
+const JournalSchema = "commission.journal/v1"
+
+// JournalExt is the file name extension of a journal.
+const JournalExt = ".jsonl"
+
+// MaxJournalLine bounds one line of a journal when it is read back.
+const MaxJournalLine = 1 << 20
+
+// secretWords are the fragments of an input name that mark it as secret.
+// An input whose key contains one of them never reaches a journal or a
+// record, whatever the step says.
+var secretWords = []string{"password", "secret", "passphrase", "community", "key"}
+
+// SecretKey reports whether an input key names a secret (it contains
+// "password", "secret", "passphrase", "community" or "key", in any case).
+func SecretKey(k string) bool {
+	k = strings.ToLower(k)
+	for _, w := range secretWords {
+		if strings.Contains(k, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// publicValues returns a copy of in without secret-named keys; nil when
+// nothing is left.
+func publicValues(in steps.Values) steps.Values {
+	var out steps.Values
+	for k, v := range in {
+		if SecretKey(k) {
+			continue
+		}
+		if out == nil {
+			out = steps.Values{}
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// Header is the first line of a journal: what the session is about.
+type Header struct {
+	Journal string    `json:"journal"` // JournalSchema
+	Family  string    `json:"family"`
+	Address string    `json:"address"`
+	Guide   string    `json:"guide"`
+	Started time.Time `json:"started"`
+	Session string    `json:"session"` // random hex id, also in the file name
+}
+
+// Journal is an append-only JSON-lines file of one session's events. It
+// implements steps.Reporter: every Report appends one line and syncs the
+// file before it returns. Its methods are safe for concurrent use.
+type Journal struct {
+	path string
+	hdr  Header
+
+	mu  sync.Mutex
+	f   *os.File
+	err error
+}
+
+var errClosed = errors.New("journal is closed")
+
+// CreateJournal creates a new journal in dir (made 0700 if missing) and
+// writes and syncs its header. Empty h.Session gets NewID(), a zero
+// h.Started gets the current time; the file is named after both and is
+// created 0600.
+func CreateJournal(dir string, h Header) (*Journal, error) {
+	h.Journal = JournalSchema
+	if h.Session == "" {
+		h.Session = NewID()
+	}
+	if h.Started.IsZero() {
+		h.Started = time.Now()
+	}
+	h.Started = h.Started.UTC()
+	if strings.ContainsAny(h.Session, `/\.`) {
+		return nil, fmt.Errorf("create journal: bad session id %q", h.Session)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create journal: %w", err)
+	}
+	name := h.Started.Format("20060102T150405Z") + "-" + h.Session + JournalExt
+	path := filepath.Join(dir, name)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("create journal: %w", err)
+	}
+	j := &Journal{path: path, hdr: h, f: f}
+	if err := j.writeLine(h); err != nil {
+		f.Close()
+		os.Remove(path)
+		return nil, fmt.Errorf("create journal: %w", err)
+	}
+	if err := syncDir(dir); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("create journal: %w", err)
+	}
+	return j, nil
+}
+
+// OpenJournal opens an existing journal to append to it (to resume a
+// session). A torn last line left by a crash is cut off first, so the
+// next event starts on a line of its own.
+func OpenJournal(path string) (*Journal, error) {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open journal: %w", err)
+	}
+	sc, err := scanJournal(f)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("open journal %s: %w", filepath.Base(path), err)
+	}
+	if sc.torn {
+		if err := f.Truncate(sc.goodEnd); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("open journal: repair torn line: %w", err)
+		}
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("open journal: repair torn line: %w", err)
+		}
+	}
+	if _, err := f.Seek(0, io.SeekEnd); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("open journal: %w", err)
+	}
+	return &Journal{path: path, hdr: sc.header, f: f}, nil
+}
+
+// Path is the journal's file.
+func (j *Journal) Path() string { return j.path }
+
+// Header is the journal's header.
+func (j *Journal) Header() Header { return j.hdr }
+
+// Report appends e as one line and syncs the file. Secret-named inputs
+// are dropped. The first write error stops the journal; Err returns it.
+func (j *Journal) Report(e steps.Event) {
+	if e.Result != nil {
+		r := *e.Result
+		r.Inputs = publicValues(r.Inputs)
+		e.Result = &r
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.err != nil {
+		return
+	}
+	if j.f == nil {
+		j.err = errClosed
+		return
+	}
+	if err := j.writeLineLocked(e); err != nil {
+		j.err = fmt.Errorf("journal %s: %w", filepath.Base(j.path), err)
+	}
+}
+
+// Err returns the first error a Report met, if any.
+func (j *Journal) Err() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.err
+}
+
+// Close closes the file. It returns the first Report error, if any, or
+// the error of closing. It does not write a session.closed event: the
+// engine's Session.Close does.
+func (j *Journal) Close() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.f == nil {
+		return j.err
+	}
+	cerr := j.f.Close()
+	j.f = nil
+	if j.err != nil {
+		return j.err
+	}
+	if cerr != nil {
+		return fmt.Errorf("close journal: %w", cerr)
+	}
+	return nil
+}
+
+func (j *Journal) writeLine(v any) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.writeLineLocked(v)
+}
+
+// writeLineLocked writes v as one JSON line in a single write, then syncs.
+func (j *Journal) writeLineLocked(v any) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil { // Encode ends the line with \n
+		return fmt.Errorf("encode: %w", err)
+	}
+	if _, err := j.f.Write(buf.Bytes()); err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	if err := j.f.Sync(); err != nil {
+		return fmt.Errorf("sync: %w", err)
+	}
+	return nil
+}
+
+// syncDir makes a new directory entry durable where the OS allows it.
+func syncDir(dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
+		return fmt.Errorf("sync dir: %w", err)
+	}
+	return nil
+}
+
+// scanned is what a read of a journal found.
+type scanned struct {
+	header  Header
+	events  []steps.Event
+	goodEnd int64 // offset just after the last good line
+	torn    bool  // the file has bytes after goodEnd (a crash tore the last line)
+	closed  bool  // a session.closed event was seen
+}
+
+// scanJournal reads a journal from r. Only the last line may be bad (torn
+// by a crash); it is ignored. A bad line before it is an error.
+func scanJournal(r io.Reader) (scanned, error) {
+	var sc scanned
+	br := bufio.NewReaderSize(r, MaxJournalLine)
+	var off int64
+	n := 0
+	var pendingErr error // error of the previous bad line, fatal if another line follows
+	for {
+		line, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			return sc, fmt.Errorf("line %d is longer than %d bytes", n+1, MaxJournalLine)
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			return sc, fmt.Errorf("read: %w", err)
+		}
+		if len(line) == 0 {
+			break
+		}
+		if pendingErr != nil {
+			return sc, pendingErr
+		}
+		n++
+		complete := line[len(line)-1] == '\n'
+		var perr error
+		if !complete {
+			perr = fmt.Errorf("line %d is incomplete", n)
+		} else if n == 1 {
+			var h Header
+			if e := json.Unmarshal(line, &h); e != nil {
+				perr = fmt.Errorf("header: %w", e)
+			} else if h.Journal != JournalSchema {
+				return sc, fmt.Errorf("not a %s journal", JournalSchema)
+			} else {
+				sc.header = cleanHeader(h)
+			}
+		} else {
+			var e steps.Event
+			if uerr := json.Unmarshal(line, &e); uerr != nil {
+				perr = fmt.Errorf("line %d: %w", n, uerr)
+			} else {
+				if e.Kind == steps.SessionClosed {
+					sc.closed = true
+				}
+				sc.events = append(sc.events, e)
+			}
+		}
+		if perr != nil {
+			pendingErr = perr
+			sc.torn = true
+		} else {
+			off += int64(len(line))
+			sc.goodEnd = off
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+	}
+	if sc.goodEnd == 0 {
+		if pendingErr != nil {
+			return sc, pendingErr
+		}
+		return sc, errors.New("empty journal")
+	}
+	return sc, nil
+}
+
+// cleanHeader passes the header's strings through devices.Printable: a
+// journal is a file anyone with the account could edit, and its header is
+// shown when the wizard offers to resume.
+func cleanHeader(h Header) Header {
+	h.Family = devices.Printable(h.Family)
+	h.Address = devices.Printable(h.Address)
+	h.Guide = devices.Printable(h.Guide)
+	h.Session = devices.Printable(h.Session)
+	return h
+}
+
+// readJournal reads the journal at path, bounded by MaxJournalLine per line.
+func readJournal(path string) (scanned, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return scanned{}, err
+	}
+	defer f.Close()
+	sc, err := scanJournal(f)
+	if err != nil {
+		return sc, fmt.Errorf("journal %s: %w", filepath.Base(path), err)
+	}
+	return sc, nil
+}
+
+// latest returns the latest result per step, in order of first appearance.
+func latest(evs []steps.Event) []steps.Result {
+	idx := map[string]int{}
+	var out []steps.Result
+	for _, e := range evs {
+		if e.Result == nil || e.Result.StepID == "" {
+			continue
+		}
+		r := *e.Result
+		r.Inputs = publicValues(r.Inputs)
+		if i, ok := idx[r.StepID]; ok {
+			out[i] = r
+			continue
+		}
+		idx[r.StepID] = len(out)
+		out = append(out, r)
+	}
+	return out
+}
+
+// Replay reads a journal and returns its header and the latest result of
+// every step it holds, ready for Session.Restore. A torn last line (a
+// crash mid-write) is ignored.
+func Replay(path string) (Header, []steps.Result, error) {
+	sc, err := readJournal(path)
+	if err != nil {
+		return Header{}, nil, fmt.Errorf("replay: %w", err)
+	}
+	return sc.header, latest(sc.events), nil
+}
+
+// Unfinished is a journal whose session was not closed.
+type Unfinished struct {
+	Path    string
+	Header  Header
+	Steps   int       // steps with at least one result
+	Decided int       // steps whose latest outcome is final (steps.Outcome.Final)
+	Last    time.Time // time of the last event, or the start if none
+}
+
+// FindUnfinished lists the journals in dir that hold no session.closed
+// event, newest last event first. Files that are not readable journals
+// are skipped. A missing dir holds none.
+func FindUnfinished(dir string) ([]Unfinished, error) {
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find unfinished sessions: %w", err)
+	}
+	var out []Unfinished
+	for _, de := range ents {
+		if !de.Type().IsRegular() || !strings.HasSuffix(de.Name(), JournalExt) {
+			continue
+		}
+		path := filepath.Join(dir, de.Name())
+		sc, err := readJournal(path)
+		if err != nil || sc.closed {
+			continue
+		}
+		u := Unfinished{Path: path, Header: sc.header, Last: sc.header.Started}
+		if n := len(sc.events); n > 0 {
+			u.Last = sc.events[n-1].Time
+		}
+		rs := latest(sc.events)
+		u.Steps = len(rs)
+		for _, r := range rs {
+			if r.Outcome.Final() {
+				u.Decided++
+			}
+		}
+		out = append(out, u)
+	}
+	sort.SliceStable(out, func(a, b int) bool {
+		if !out[a].Last.Equal(out[b].Last) {
+			return out[a].Last.After(out[b].Last)
+		}
+		return out[a].Path > out[b].Path
+	})
+	return out, nil
+}
+
+// DefaultDir is the per-user directory for journals,
+// os.UserConfigDir()/commission/sessions, created 0700 if missing.
+func DefaultDir() (string, error) {
+	base, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("session directory: %w", err)
+	}
+	dir := filepath.Join(base, "commission", "sessions")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("session directory: %w", err)
+	}
+	return dir, nil
+}
