@@ -1,0 +1,262 @@
+package transport
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// maxPinFile bounds the known_devices file.
+const maxPinFile = 1 << 20
+
+// Fingerprint returns the SHA-256 fingerprint of a DER certificate in
+// OpenSSH form: "SHA256:" + unpadded standard base64.
+func Fingerprint(der []byte) string {
+	sum := sha256.Sum256(der)
+	return "SHA256:" + base64.RawStdEncoding.EncodeToString(sum[:])
+}
+
+// FingerprintHex shows a fingerprint (either form) as colon-separated
+// upper-case hex, as browsers and the device's certificate page show it.
+// It returns "" for a malformed fingerprint.
+func FingerprintHex(fp string) string {
+	sum, err := parseFingerprint(fp)
+	if err != nil {
+		return ""
+	}
+	parts := make([]string, len(sum))
+	for i, b := range sum {
+		parts[i] = fmt.Sprintf("%02X", b)
+	}
+	return strings.Join(parts, ":")
+}
+
+// parseFingerprint accepts "SHA256:base64", "sha256:HEX" or colon hex.
+func parseFingerprint(fp string) ([]byte, error) {
+	var b []byte
+	var err error
+	switch {
+	case strings.HasPrefix(fp, "SHA256:"):
+		b, err = base64.RawStdEncoding.DecodeString(strings.TrimPrefix(fp, "SHA256:"))
+	case strings.HasPrefix(strings.ToLower(fp), "sha256:"):
+		b, err = hex.DecodeString(fp[len("sha256:"):])
+	default:
+		b, err = hex.DecodeString(strings.ReplaceAll(fp, ":", ""))
+	}
+	if err != nil || len(b) != sha256.Size {
+		return nil, errors.New("malformed certificate fingerprint")
+	}
+	return b, nil
+}
+
+// DefaultPinPath is where pins live unless the caller says otherwise:
+// os.UserConfigDir()/commission/known_devices.
+func DefaultPinPath() (string, error) {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("find the user config directory: %w", err)
+	}
+	return filepath.Join(dir, "commission", "known_devices"), nil
+}
+
+// PinStore remembers the certificate each device showed the first time
+// (trust on first use). It is a small text file of "host:port sha256:HEX"
+// lines, rewritten atomically. Safe for concurrent use.
+type PinStore struct {
+	path string
+	mu   sync.Mutex
+	pins map[string][]byte
+}
+
+// OpenPins loads the pin file at path ("" for DefaultPinPath). A missing
+// file is an empty store.
+func OpenPins(path string) (*PinStore, error) {
+	if path == "" {
+		p, err := DefaultPinPath()
+		if err != nil {
+			return nil, err
+		}
+		path = p
+	}
+	s := &PinStore{path: path, pins: map[string][]byte{}}
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return s, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open pin file: %w", err)
+	}
+	defer f.Close()
+	data, err := readLimited(f, maxPinFile)
+	if err != nil {
+		return nil, fmt.Errorf("read pin file %s: %w", path, err)
+	}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		fields := strings.Fields(line)
+		if len(fields) != 2 {
+			return nil, fmt.Errorf("pin file %s line %d: want \"host:port sha256:HEX\"", path, n)
+		}
+		sum, err := parseFingerprint(fields[1])
+		if err != nil {
+			return nil, fmt.Errorf("pin file %s line %d: %w", path, n, err)
+		}
+		s.pins[fields[0]] = sum
+	}
+	return s, nil
+}
+
+// Path is the file the store writes.
+func (s *PinStore) Path() string { return s.path }
+
+// Lookup returns the pinned fingerprint ("SHA256:base64") for hostport.
+func (s *PinStore) Lookup(hostport string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sum, ok := s.pins[hostport]
+	if !ok {
+		return "", false
+	}
+	return "SHA256:" + base64.RawStdEncoding.EncodeToString(sum), true
+}
+
+// Trust pins fingerprint (either form) for hostport, replacing any old
+// pin, and writes the file atomically.
+func (s *PinStore) Trust(hostport, fingerprint string) error {
+	sum, err := parseFingerprint(fingerprint)
+	if err != nil {
+		return err
+	}
+	if hostport == "" || strings.ContainsAny(hostport, " \t\r\n") {
+		return fmt.Errorf("trust %q: invalid host:port", hostport)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, had := s.pins[hostport]
+	s.pins[hostport] = sum
+	if err := s.save(); err != nil {
+		if had {
+			s.pins[hostport] = old
+		} else {
+			delete(s.pins, hostport)
+		}
+		return err
+	}
+	return nil
+}
+
+// save writes the pins to a temporary file and renames it over the old one.
+func (s *PinStore) save() error {
+	keys := make([]string, 0, len(s.pins))
+	for k := range s.pins {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b bytes.Buffer
+	b.WriteString("# commission: TLS certificates trusted on first use (host:port sha256:HEX)\n")
+	for _, k := range keys {
+		fmt.Fprintf(&b, "%s sha256:%s\n", k, hex.EncodeToString(s.pins[k]))
+	}
+	dir := filepath.Dir(s.path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create pin directory: %w", err)
+	}
+	tmp, err := os.CreateTemp(dir, ".known_devices-*")
+	if err != nil {
+		return fmt.Errorf("write pin file: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // no-op after a successful rename
+	if _, err := tmp.Write(b.Bytes()); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write pin file: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write pin file: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write pin file: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), s.path); err != nil {
+		return fmt.Errorf("write pin file: %w", err)
+	}
+	return nil
+}
+
+// UnknownFingerprintError is a device whose certificate has no pin yet.
+// The wizard shows the fingerprint, asks the technician to compare it
+// with the device and, on yes, calls Trust and retries.
+type UnknownFingerprintError struct {
+	HostPort    string
+	Fingerprint string // "SHA256:base64"
+}
+
+func (e *UnknownFingerprintError) Error() string {
+	return fmt.Sprintf("%s shows a certificate seen for the first time (%s): compare it with the device before trusting it", e.HostPort, e.Fingerprint)
+}
+
+// UnknownFingerprint returns the device and the fingerprint to confirm.
+func (e *UnknownFingerprintError) UnknownFingerprint() (hostport, fingerprint string) {
+	return e.HostPort, e.Fingerprint
+}
+
+// FingerprintChangedError is a device whose certificate differs from the
+// pinned one: it may be an impostor.
+type FingerprintChangedError struct {
+	HostPort string
+	Pinned   string
+	Seen     string
+}
+
+func (e *FingerprintChangedError) Error() string {
+	return fmt.Sprintf("STOP: %s shows a different certificate than last time (pinned %s, seen %s). "+
+		"Someone may be impersonating the device. Do not continue: check the device and its certificate in person; "+
+		"only if it was replaced on purpose, remove its line from the known devices file", e.HostPort, e.Pinned, e.Seen)
+}
+
+// PinnedTLS returns a TLS configuration that accepts the server only when
+// its leaf certificate matches the pin for hostport. Device certificates
+// are self-signed, so the chain is not verified; the pin is the trust.
+func PinnedTLS(store *PinStore, hostport string) *tls.Config {
+	host := hostport
+	if h, _, ok := strings.Cut(hostport, ":"); ok && !strings.Contains(hostport, "]") {
+		host = h
+	}
+	return &tls.Config{
+		InsecureSkipVerify: true, // replaced by VerifyConnection's pin check
+		ServerName:         host,
+		MinVersion:         tls.VersionTLS12,
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			if len(cs.PeerCertificates) == 0 {
+				return errors.New("the device sent no certificate")
+			}
+			seen := Fingerprint(cs.PeerCertificates[0].Raw)
+			pinned, ok := "", false
+			if store != nil {
+				pinned, ok = store.Lookup(hostport)
+			}
+			switch {
+			case !ok:
+				return &UnknownFingerprintError{HostPort: hostport, Fingerprint: seen}
+			case pinned != seen:
+				return &FingerprintChangedError{HostPort: hostport, Pinned: pinned, Seen: seen}
+			}
+			return nil
+		},
+	}
+}
