@@ -1,0 +1,253 @@
+package probe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/commission-tool/commission/internal/devices"
+)
+
+// DefaultTimeout bounds one probe when the caller passes no timeout.
+const DefaultTimeout = 2 * time.Second
+
+// MaxParallel is how many probes of one host run at the same time.
+const MaxParallel = 32
+
+// MaxUDPReply bounds the bytes read from one UDP reply.
+const MaxUDPReply = 64 << 10
+
+// peerCloseGrace is how long an open TCP connection is watched for the
+// server closing it at once (an allow-list refusal). It is capped at a
+// quarter of the probe timeout.
+const peerCloseGrace = 25 * time.Millisecond
+
+// DetailClosedByPeer is the Detail of an open TCP port whose server closed
+// the connection at once, as a device does for a client its allow list
+// refuses.
+const DetailClosedByPeer = "closed by peer at once"
+
+// Run probes every target on host in parallel (at most MaxParallel at a
+// time), each bounded by timeout and by ctx, and returns one Result per
+// target in the order of targets. A non-positive timeout means
+// DefaultTimeout. The host is resolved once; if it is invalid or does not
+// resolve, every result is Failed with a Detail saying why.
+func Run(ctx context.Context, host string, targets []Target, timeout time.Duration) []Result {
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	results := make([]Result, len(targets))
+	if len(targets) == 0 {
+		return results
+	}
+	ip, err := resolve(ctx, host, timeout)
+	if err != nil {
+		for i, t := range targets {
+			results[i] = Result{Name: t.Name, Network: t.Network, Port: t.Port, State: Failed, Detail: err.Error()}
+		}
+		return results
+	}
+	sem := make(chan struct{}, MaxParallel)
+	var wg sync.WaitGroup
+	for i, t := range targets {
+		wg.Go(func() {
+			select {
+			case sem <- struct{}{}:
+				defer func() { <-sem }()
+				results[i] = probeOne(ctx, ip, t, timeout)
+			case <-ctx.Done():
+				results[i] = Result{Name: t.Name, Network: t.Network, Port: t.Port, State: Failed,
+					Detail: "probe canceled: " + ctx.Err().Error()}
+			}
+		})
+	}
+	wg.Wait()
+	return results
+}
+
+// resolve turns host into one IP address (an IPv4 one when there is a
+// choice), bounded by timeout.
+func resolve(ctx context.Context, host string, timeout time.Duration) (string, error) {
+	h := strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(host), "["), "]")
+	if h == "" {
+		return "", errors.New("invalid host: empty")
+	}
+	if ip := net.ParseIP(h); ip != nil {
+		return ip.String(), nil
+	}
+	if strings.ContainsAny(h, " \t\r\n/:@?#%") || len(h) > 253 {
+		return "", fmt.Errorf("invalid host %q", devices.Printable(h))
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	addrs, err := net.DefaultResolver.LookupIPAddr(ctx, h)
+	if err != nil {
+		return "", fmt.Errorf("invalid host %q: %w", devices.Printable(h), err)
+	}
+	for _, a := range addrs {
+		if a.IP.To4() != nil {
+			return a.IP.String(), nil
+		}
+	}
+	if len(addrs) == 0 {
+		return "", fmt.Errorf("invalid host %q: no address", devices.Printable(h))
+	}
+	return addrs[0].IP.String(), nil
+}
+
+// probeOne probes one target on ip.
+func probeOne(parent context.Context, ip string, t Target, timeout time.Duration) (r Result) {
+	r = Result{Name: t.Name, Network: t.Network, Port: t.Port}
+	start := time.Now()
+	defer func() { r.Elapsed = time.Since(start) }()
+	if t.Port < 1 || t.Port > 65535 {
+		r.State, r.Detail = Failed, fmt.Sprintf("port %d out of range", t.Port)
+		return r
+	}
+	ctx, cancel := context.WithTimeout(parent, timeout)
+	defer cancel()
+	addr := net.JoinHostPort(ip, strconv.Itoa(t.Port))
+	switch t.Network {
+	case "tcp":
+		r.State, r.Detail = probeTCP(ctx, parent, addr, timeout)
+	case "udp":
+		if len(t.Request) == 0 {
+			r.State, r.Detail = Failed, "udp probe needs a request"
+			return r
+		}
+		r.State, r.Detail = probeUDP(ctx, parent, addr, t, timeout)
+	default:
+		r.State, r.Detail = Failed, fmt.Sprintf("unknown network %q", devices.Printable(t.Network))
+	}
+	return r
+}
+
+// probeTCP connects to addr. ctx carries the probe's timeout, parent the
+// caller's context.
+func probeTCP(ctx, parent context.Context, addr string, timeout time.Duration) (PortState, string) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return classify(parent, err, timeout)
+	}
+	defer conn.Close()
+	if closedAtOnce(conn, min(peerCloseGrace, timeout/4)) {
+		return Open, DetailClosedByPeer
+	}
+	return Open, ""
+}
+
+// closedAtOnce watches a fresh connection for grace and reports whether
+// the server closed or reset it without sending anything.
+func closedAtOnce(conn net.Conn, grace time.Duration) bool {
+	if err := conn.SetReadDeadline(time.Now().Add(grace)); err != nil {
+		return false
+	}
+	var buf [512]byte
+	n, err := conn.Read(buf[:])
+	return n == 0 && (errors.Is(err, io.EOF) || isRefused(err))
+}
+
+// probeUDP sends t.Request to addr on a connected socket and waits for a
+// reply t.Accept recognises. The request is sent again once, half way
+// through the timeout, in case one datagram was lost.
+func probeUDP(ctx, parent context.Context, addr string, t Target, timeout time.Duration) (PortState, string) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "udp", addr)
+	if err != nil {
+		return classify(parent, err, timeout)
+	}
+	defer conn.Close()
+	deadline, _ := ctx.Deadline()
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetReadDeadline(time.Unix(1, 0)) })
+	defer stop()
+
+	if _, err := conn.Write(t.Request); err != nil {
+		return classify(parent, err, timeout)
+	}
+	resendAt := time.Now().Add(timeout / 2)
+	resent := false
+	unrecognised := 0
+	buf := make([]byte, MaxUDPReply)
+	for {
+		rd := deadline
+		if !resent {
+			rd = resendAt
+		}
+		if err := conn.SetReadDeadline(rd); err != nil {
+			return Failed, fmt.Sprintf("udp: %v", err)
+		}
+		if ctx.Err() != nil { // AfterFunc may have fired before the deadline was set
+			return classify(parent, ctx.Err(), timeout)
+		}
+		n, err := conn.Read(buf)
+		if err != nil {
+			if !resent && isTimeout(err) && ctx.Err() == nil {
+				resent = true
+				if _, err := conn.Write(t.Request); err != nil {
+					return classify(parent, err, timeout)
+				}
+				continue
+			}
+			state, detail := classify(parent, err, timeout)
+			if state == Filtered && unrecognised > 0 {
+				detail += fmt.Sprintf("; %d unrecognised replies", unrecognised)
+			}
+			return state, detail
+		}
+		if t.Accept == nil || t.Accept(buf[:n]) {
+			return Open, ""
+		}
+		unrecognised++
+	}
+}
+
+// classify turns a dial, read or write error into a port state.
+func classify(parent context.Context, err error, timeout time.Duration) (PortState, string) {
+	switch {
+	case isRefused(err):
+		return Closed, "refused"
+	case parent.Err() != nil:
+		return Failed, "probe canceled: " + parent.Err().Error()
+	case isTimeout(err):
+		return Filtered, "no answer within " + timeout.String()
+	case isUnreachable(err):
+		return Filtered, "unreachable"
+	default:
+		return Failed, err.Error()
+	}
+}
+
+// isTimeout reports whether err is a deadline or timeout.
+func isTimeout(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// Summary is a short human text of results in their order, e.g.
+// "http 80/tcp open, telnet 23/tcp closed". A Failed result carries its
+// Detail in parentheses, as does an open port closed by its peer at once.
+func Summary(results []Result) string {
+	parts := make([]string, 0, len(results))
+	for _, r := range results {
+		s := fmt.Sprintf("%d/%s %s", r.Port, r.Network, r.State)
+		if name := devices.Printable(r.Name); name != "" {
+			s = name + " " + s
+		}
+		if r.Detail != "" && (r.State == Failed || r.Detail == DetailClosedByPeer) {
+			s += " (" + devices.Printable(r.Detail) + ")"
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,240 @@
+package probe
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/commission-tool/commission/internal/devices"
+)
+
+// TLS version names used as keys of TLSReport.Versions.
+const (
+	TLS10 = "TLS 1.0"
+	TLS11 = "TLS 1.1"
+	TLS12 = "TLS 1.2"
+	TLS13 = "TLS 1.3"
+)
+
+// tlsVersions lists the versions tried, newest first: the certificate is
+// taken from the newest version that succeeds.
+var tlsVersions = []struct {
+	name string
+	id   uint16
+}{
+	{TLS13, tls.VersionTLS13},
+	{TLS12, tls.VersionTLS12},
+	{TLS11, tls.VersionTLS11},
+	{TLS10, tls.VersionTLS10},
+}
+
+// legacySuites is offered for TLS 1.0 to 1.2: every suite Go implements,
+// including the CBC-SHA and RSA key exchange suites that old devices
+// need and Go leaves out by default. Listing them explicitly is what
+// makes Go offer them; no GODEBUG setting is needed for that.
+var legacySuites = func() []uint16 {
+	var ids []uint16
+	for _, s := range tls.CipherSuites() {
+		ids = append(ids, s.ID)
+	}
+	for _, s := range tls.InsecureCipherSuites() {
+		ids = append(ids, s.ID)
+	}
+	return ids
+}()
+
+// MaxCertPEM bounds the PEM data CertFromPEM accepts.
+const MaxCertPEM = 1 << 20
+
+// TLS tries a handshake with each of TLS 1.0, 1.1, 1.2 and 1.3 on
+// host:port separately and in parallel, each bounded by timeout and ctx,
+// and reports which succeeded and the leaf certificate the server sent.
+// It does not verify the certificate: this is an observation, not trust.
+// A non-positive timeout means DefaultTimeout. When no version succeeds,
+// Error says why (the reason for the newest version).
+func TLS(ctx context.Context, host string, port int, timeout time.Duration) TLSReport {
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	rep := TLSReport{Port: port, Versions: make(map[string]bool, len(tlsVersions))}
+	for _, v := range tlsVersions {
+		rep.Versions[v.name] = false
+	}
+	if port < 1 || port > 65535 {
+		rep.Error = fmt.Sprintf("port %d out of range", port)
+		return rep
+	}
+	ip, err := resolve(ctx, host, timeout)
+	if err != nil {
+		rep.Error = err.Error()
+		return rep
+	}
+	serverName := ""
+	if net.ParseIP(strings.Trim(strings.TrimSpace(host), "[]")) == nil {
+		serverName = strings.TrimSpace(host)
+	}
+	addr := net.JoinHostPort(ip, strconv.Itoa(port))
+
+	certs := make([]*x509.Certificate, len(tlsVersions))
+	errs := make([]error, len(tlsVersions))
+	var wg sync.WaitGroup
+	for i, v := range tlsVersions {
+		wg.Go(func() {
+			certs[i], errs[i] = handshake(ctx, addr, serverName, v.id, timeout)
+		})
+	}
+	wg.Wait()
+	for i, v := range tlsVersions {
+		if errs[i] != nil {
+			continue
+		}
+		rep.Versions[v.name] = true
+		if rep.Cert == nil && certs[i] != nil {
+			ci := Inspect(certs[i])
+			rep.Cert = &ci
+		}
+	}
+	if rep.Cert == nil {
+		for i, v := range tlsVersions {
+			if errs[i] != nil {
+				rep.Error = fmt.Sprintf("no TLS version accepted; %s: %s", v.name, devices.Printable(errs[i].Error()))
+				break
+			}
+		}
+	}
+	return rep
+}
+
+// handshake does one TLS handshake at exactly version and returns the
+// leaf certificate.
+func handshake(ctx context.Context, addr, serverName string, version uint16, timeout time.Duration) (*x509.Certificate, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var d net.Dialer
+	raw, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("connect: %w", err)
+	}
+	defer raw.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = raw.SetDeadline(dl)
+	}
+	cfg := &tls.Config{
+		ServerName:         serverName,
+		InsecureSkipVerify: true, // an observation of what is offered; pinning is done elsewhere
+		MinVersion:         version,
+		MaxVersion:         version,
+	}
+	if version < tls.VersionTLS13 {
+		cfg.CipherSuites = legacySuites
+	}
+	conn := tls.Client(raw, cfg)
+	if err := conn.HandshakeContext(ctx); err != nil {
+		return nil, fmt.Errorf("handshake: %w", err)
+	}
+	defer conn.Close()
+	st := conn.ConnectionState()
+	if st.Version != version {
+		return nil, fmt.Errorf("handshake: server chose version %#x", st.Version)
+	}
+	if len(st.PeerCertificates) == 0 {
+		return nil, nil
+	}
+	return st.PeerCertificates[0], nil
+}
+
+// CertFromPEM parses the first CERTIFICATE block of pemBytes (other
+// blocks, such as a private key, are skipped and never echoed).
+func CertFromPEM(pemBytes []byte) (*CertInfo, error) {
+	if len(pemBytes) > MaxCertPEM {
+		return nil, fmt.Errorf("pem data too large: %d bytes (limit %d)", len(pemBytes), MaxCertPEM)
+	}
+	rest := pemBytes
+	for {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			return nil, errors.New("no certificate in pem data")
+		}
+		if block.Type != "CERTIFICATE" {
+			continue
+		}
+		cert, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("parse certificate: %w", err)
+		}
+		ci := Inspect(cert)
+		return &ci, nil
+	}
+}
+
+// Inspect describes cert. Every string taken from the certificate passes
+// through devices.Printable.
+func Inspect(cert *x509.Certificate) CertInfo {
+	sum := sha256.Sum256(cert.Raw)
+	ci := CertInfo{
+		Subject:            devices.Printable(cert.Subject.String()),
+		Issuer:             devices.Printable(cert.Issuer.String()),
+		SelfSigned:         selfSigned(cert),
+		NotBefore:          cert.NotBefore.UTC(),
+		NotAfter:           cert.NotAfter.UTC(),
+		SignatureAlgorithm: cert.SignatureAlgorithm.String(),
+		SHA1Signed:         isSHA1(cert.SignatureAlgorithm),
+		SHA256:             colonHex(sum[:]),
+		PEM:                string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw})),
+	}
+	for _, n := range cert.DNSNames {
+		ci.SANs = append(ci.SANs, devices.Printable(n))
+	}
+	for _, ip := range cert.IPAddresses {
+		ci.SANs = append(ci.SANs, ip.String())
+	}
+	for _, e := range cert.EmailAddresses {
+		ci.SANs = append(ci.SANs, devices.Printable(e))
+	}
+	for _, u := range cert.URIs {
+		ci.SANs = append(ci.SANs, devices.Printable(u.String()))
+	}
+	return ci
+}
+
+// isSHA1 reports whether a signature algorithm hashes with SHA-1.
+func isSHA1(a x509.SignatureAlgorithm) bool {
+	return a == x509.SHA1WithRSA || a == x509.ECDSAWithSHA1 || a == x509.DSAWithSHA1
+}
+
+// selfSigned reports whether cert names itself as issuer and its
+// signature verifies with its own key (CheckSignature still accepts
+// SHA-1 signatures). Go cannot check DSA signatures; for those the key
+// identifiers decide.
+func selfSigned(cert *x509.Certificate) bool {
+	if string(cert.RawIssuer) != string(cert.RawSubject) {
+		return false
+	}
+	if cert.PublicKeyAlgorithm == x509.DSA {
+		return len(cert.AuthorityKeyId) == 0 || string(cert.AuthorityKeyId) == string(cert.SubjectKeyId)
+	}
+	return cert.CheckSignature(cert.SignatureAlgorithm, cert.RawTBSCertificate, cert.Signature) == nil
+}
+
+// colonHex formats b as upper-case hex bytes joined by colons.
+func colonHex(b []byte) string {
+	const digits = "0123456789ABCDEF"
+	out := make([]byte, 0, len(b)*3)
+	for i, c := range b {
+		if i > 0 {
+			out = append(out, ':')
+		}
+		out = append(out, digits[c>>4], digits[c&0xf])
+	}
+	return string(out)
+}
