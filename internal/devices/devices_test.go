@@ -4,12 +4,12 @@ import "testing"
 
 func TestPrintableStripsEscapes(t *testing.T) {
 	cases := map[string]string{
-		"NPort\x1b[2J\x1b[31m 5150A":      "NPort[2J[31m 5150A",
-		"\x1b]0;pwned\x07Model":           "]0;pwnedModel",
-		"ok\r\n\x00name\u202e":            "okname",
-		"  tab\tbed  ":                    "tab bed",
-		"bad\xffutf8":                     "badutf8",
-		"\u009b31mCSI":                    "31mCSI",
+		"NPort\x1b[2J\x1b[31m 5150A": "NPort[2J[31m 5150A",
+		"\x1b]0;pwned\x07Model":      "]0;pwnedModel",
+		"ok\r\n\x00name\u202e":       "okname",
+		"  tab\tbed  ":               "tab bed",
+		"bad\xffutf8":                "badutf8",
+		"\u009b31mCSI":               "31mCSI",
 	}
 	for in, want := range cases {
 		if got := Printable(in); got != want {

@@ -46,19 +46,19 @@ type Technician struct {
 
 // Step is one step's outcome with its evidence.
 type Step struct {
-	ID       string           `json:"id"`
-	Guide    string           `json:"guide"` // guide section
-	Title    string           `json:"title"`
-	Kind     steps.Kind       `json:"kind"`
-	SRs      []string         `json:"srs"`
-	Outcome  steps.Outcome    `json:"outcome"`
-	Reason   string           `json:"reason,omitempty"`
-	Before   *steps.Finding   `json:"before,omitempty"`
-	After    *steps.Finding   `json:"after,omitempty"`
-	Changes  []steps.Change   `json:"changes,omitempty"`
-	Inputs   steps.Values     `json:"inputs,omitempty"`
-	Evidence string           `json:"evidence,omitempty"`
-	At       time.Time        `json:"at"`
+	ID       string         `json:"id"`
+	Guide    string         `json:"guide"` // guide section
+	Title    string         `json:"title"`
+	Kind     steps.Kind     `json:"kind"`
+	SRs      []string       `json:"srs"`
+	Outcome  steps.Outcome  `json:"outcome"`
+	Reason   string         `json:"reason,omitempty"`
+	Before   *steps.Finding `json:"before,omitempty"`
+	After    *steps.Finding `json:"after,omitempty"`
+	Changes  []steps.Change `json:"changes,omitempty"`
+	Inputs   steps.Values   `json:"inputs,omitempty"`
+	Evidence string         `json:"evidence,omitempty"`
+	At       time.Time      `json:"at"`
 }
 
 // Evidence is a file in the bundle's evidence folder, named by its digest.

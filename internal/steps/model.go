@@ -58,12 +58,12 @@ func (o Outcome) NeedsReason() bool {
 
 // Meta is what describes a step, independent of the device family.
 type Meta struct {
-	ID      string   `json:"id"`      // e.g. "nport.3.1.telnet"
-	Section string   `json:"guide"`   // guide section, e.g. "3.1"
-	Group   string   `json:"group"`   // wizard section: accounts, services, allowlist, tls, logging, firmware
+	ID      string   `json:"id"`    // e.g. "nport.3.1.telnet"
+	Section string   `json:"guide"` // guide section, e.g. "3.1"
+	Group   string   `json:"group"` // wizard section: accounts, services, allowlist, tls, logging, firmware
 	Title   string   `json:"title"`
-	Why     string   `json:"why"`     // in our words
-	SRs     []string `json:"srs"`     // IEC 62443-3-3 system requirements, primary first
+	Why     string   `json:"why"` // in our words
+	SRs     []string `json:"srs"` // IEC 62443-3-3 system requirements, primary first
 	Kind    Kind     `json:"kind"`
 	Inputs  []Input  `json:"inputs,omitempty"`
 	Attest  string   `json:"attest,omitempty"`  // for manual steps: what the technician confirms
