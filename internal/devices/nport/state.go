@@ -1,9 +1,9 @@
 package nport
 
 import (
+	"maps"
 	"net/netip"
 	"slices"
-	"maps"
 
 	"github.com/commission-tool/commission/internal/devices"
 	"github.com/commission-tool/commission/internal/probe"
@@ -34,18 +34,18 @@ type State struct {
 	ProvenUsers []string `json:"proven_users"`
 
 	// settings
-	Console    Console        `json:"console"`
-	Time       TimeSettings   `json:"time"`
-	Network    Network        `json:"network"`
-	SNMP       SNMP           `json:"snmp"`
-	RemoteLog  RemoteLog      `json:"remote_log"`
-	Ports      []SerialPort   `json:"ports"`
-	Accounts   []Account      `json:"accounts"`
-	Policy     PasswordPolicy `json:"policy"`
-	Notice     Notice         `json:"notice"`
-	AccessList AccessList     `json:"access_list"`
-	LogEvents  map[string]LogTarget `json:"log_events"` // keys: System, Network, Config, OpMode
-	LogLines   []string       `json:"log_lines,omitempty"` // Monitor > System Log, newest last, cleaned
+	Console    Console              `json:"console"`
+	Time       TimeSettings         `json:"time"`
+	Network    Network              `json:"network"`
+	SNMP       SNMP                 `json:"snmp"`
+	RemoteLog  RemoteLog            `json:"remote_log"`
+	Ports      []SerialPort         `json:"ports"`
+	Accounts   []Account            `json:"accounts"`
+	Policy     PasswordPolicy       `json:"policy"`
+	Notice     Notice               `json:"notice"`
+	AccessList AccessList           `json:"access_list"`
+	LogEvents  map[string]LogTarget `json:"log_events"`          // keys: System, Network, Config, OpMode
+	LogLines   []string             `json:"log_lines,omitempty"` // Monitor > System Log, newest last, cleaned
 
 	// DefaultLogin is true when admin/moxa is accepted, false when it was
 	// tried and refused, nil when it was not tried (admin inactive, or the
