@@ -1,0 +1,252 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/commission-tool/commission/internal/devices"
+	"github.com/commission-tool/commission/internal/steps"
+	"github.com/commission-tool/commission/internal/transport"
+)
+
+const auditHelp = `Usage: commission audit --device FAMILY --address HOST --user USER --password-stdin [flags]
+
+Checks one device against its hardening guide and changes nothing. Prints a
+finding for every step of the guide: compliant, deviation, manual (needs a
+person), not_applicable or error.
+
+The password is read from the first line of standard input, so it never
+appears in the process list or the shell history:
+
+  printf '%%s\n' "$PASS" | commission audit --device nport --address 192.168.127.254 \
+      --user admin --password-stdin --json
+
+TLS: the device's certificate is trusted on first use only when you say so
+(--fingerprint, after checking it on the device, or --tofu); a changed
+fingerprint always stops the audit.
+
+Exit codes: 0 every automatic step compliant; 1 at least one deviation;
+2 error (bad flags, unreachable device, wrong credentials).
+
+Flags:
+`
+
+// auditFinding is one step in the audit output.
+type auditFinding struct {
+	ID       string        `json:"id"`
+	Guide    string        `json:"guide"`
+	Title    string        `json:"title"`
+	Kind     steps.Kind    `json:"kind"`
+	Outcome  steps.Outcome `json:"outcome"`
+	Observed string        `json:"observed"`
+	Expected string        `json:"expected"`
+	Reason   string        `json:"reason,omitempty"`
+	Notes    []string      `json:"notes,omitempty"`
+	SRs      []string      `json:"srs"`
+}
+
+// auditReport is the JSON document of an audit.
+type auditReport struct {
+	Schema  string           `json:"schema"`
+	Device  devices.Identity `json:"device"`
+	Guide   string           `json:"guide"`
+	Started time.Time        `json:"started"`
+	Steps   []auditFinding   `json:"steps"`
+	Summary map[string]int   `json:"summary"`
+}
+
+// auditCollector builds the audit output from the session's events, the
+// same events the wizard and the journal read.
+type auditCollector struct {
+	mu    sync.Mutex
+	byID  map[string]steps.Result
+	order []string
+}
+
+func (c *auditCollector) Report(e steps.Event) {
+	if e.Kind != steps.StepChecked || e.Result == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, seen := c.byID[e.StepID]; !seen {
+		c.order = append(c.order, e.StepID)
+	}
+	c.byID[e.StepID] = *e.Result
+}
+
+func runAudit(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, auditHelp); fs.PrintDefaults() }
+	family := fs.String("device", "", "device family: "+strings.Join(families, ", "))
+	address := fs.String("address", "", "the device's IP address or host name")
+	user := fs.String("user", "", "the account to log in with")
+	pwStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input (required)")
+	asJSON := fs.Bool("json", false, "print the findings as JSON on stdout")
+	ports := portFlags{}
+	fs.Var(ports, "port", "override a service's port, as SERVICE=PORT (repeatable), e.g. https=8443")
+	fingerprint := fs.String("fingerprint", "", "expected TLS certificate fingerprint (SHA256:...) of the device's HTTPS console")
+	tofu := fs.Bool("tofu", false, "trust the device's TLS certificate on first use and pin it")
+	pinsPath := fs.String("pins", "", "file of pinned TLS fingerprints (default: the user's commission config folder)")
+	timeout := fs.Duration("timeout", 3*time.Second, "timeout for each network operation")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return withCode(ExitError, err)
+	}
+	switch {
+	case *family == "":
+		return usageErr("--device is required (%s)", strings.Join(families, ", "))
+	case *address == "":
+		return usageErr("--address is required: the device's IP address")
+	case *user == "":
+		return usageErr("--user is required")
+	case !*pwStdin:
+		return usageErr("--password-stdin is required: pipe the password on standard input (it is never taken as a flag)")
+	case *timeout <= 0 || *timeout > time.Minute:
+		return usageErr("--timeout must be between 1ms and 1m")
+	}
+	pw, err := readSecretLine(stdin)
+	if err != nil {
+		return withCode(ExitError, err)
+	}
+	pins, err := openPins(*pinsPath)
+	if err != nil {
+		return withCode(ExitError, err)
+	}
+	t := target{Family: *family, Address: *address, User: *user, Password: pw, Ports: ports, Pins: pins, Timeout: *timeout}
+	rep, err := auditOnce(ctx, t, *fingerprint, *tofu)
+	if err != nil {
+		return withCode(ExitError, err)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(rep); err != nil {
+			return withCode(ExitError, fmt.Errorf("write output: %w", err))
+		}
+	} else {
+		printAudit(stdout, rep)
+	}
+	if rep.Summary[string(steps.Deviation)] > 0 || rep.Summary[string(steps.Error)] > 0 {
+		return withCode(ExitDeviation, errQuiet)
+	}
+	return nil
+}
+
+// auditOnce reads the device once and checks every step.
+func auditOnce(ctx context.Context, t target, fingerprint string, tofu bool) (auditReport, error) {
+	col := &auditCollector{byID: map[string]steps.Result{}}
+	started := time.Now().UTC()
+	open := func() (engine, error) {
+		eng, err := newEngine(t, col)
+		if err != nil {
+			return nil, err
+		}
+		return eng, eng.Open(ctx)
+	}
+	eng, err := open()
+	var unknown interface {
+		UnknownFingerprint() (hostport, fingerprint string)
+	}
+	if err != nil && errors.As(err, &unknown) {
+		hp, seen := unknown.UnknownFingerprint()
+		switch {
+		case fingerprint != "" && transport.SameFingerprint(fingerprint, seen), tofu:
+			if terr := t.Pins.Trust(hp, seen); terr != nil {
+				return auditReport{}, fmt.Errorf("pin the certificate: %w", terr)
+			}
+			eng, err = open()
+		case fingerprint != "":
+			return auditReport{}, fmt.Errorf("%s presents certificate %s, not the expected %s: stop and check the device (it may be an impostor)", hp, seen, fingerprint)
+		default:
+			return auditReport{}, fmt.Errorf("%s presents an unknown certificate %s: check it on the device, then run again with --fingerprint %s (or --tofu)", hp, seen, seen)
+		}
+	}
+	if err != nil {
+		return auditReport{}, err
+	}
+	defer eng.Close()
+	rep := auditReport{Schema: "commission.audit/v1", Device: eng.Identity(), Guide: eng.Guide(), Started: started, Summary: map[string]int{}}
+	meta := map[string]steps.Meta{}
+	for _, m := range eng.Steps() {
+		meta[m.ID] = m
+	}
+	col.mu.Lock()
+	defer col.mu.Unlock()
+	for _, id := range col.order {
+		r := col.byID[id]
+		m := meta[id]
+		f := auditFinding{ID: id, Guide: m.Section, Title: m.Title, Kind: m.Kind, Outcome: r.Outcome, Reason: r.Reason, SRs: m.SRs}
+		if r.Before != nil {
+			f.Observed, f.Expected, f.Notes = r.Before.Observed, r.Before.Expected, r.Before.Notes
+		}
+		rep.Steps = append(rep.Steps, f)
+		rep.Summary[string(r.Outcome)]++
+	}
+	return rep, nil
+}
+
+func printAudit(w io.Writer, rep auditReport) {
+	id := rep.Device
+	fmt.Fprintf(w, "%s %s at %s (%s)\n%s\n\n", devices.Printable(id.Model), devices.Printable(id.Firmware), devices.Printable(id.Address), devices.Printable(id.MAC), rep.Guide)
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "OUTCOME\tGUIDE\tSTEP\tOBSERVED")
+	for _, s := range rep.Steps {
+		obs := s.Observed
+		if len(obs) > 70 {
+			obs = obs[:67] + "..."
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Outcome, s.Guide, s.Title, obs)
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	for _, o := range []steps.Outcome{steps.Compliant, steps.Deviation, steps.ManualPending, steps.NotApplicable, steps.Error} {
+		if n := rep.Summary[string(o)]; n > 0 {
+			fmt.Fprintf(w, "%s: %d  ", o, n)
+		}
+	}
+	fmt.Fprintln(w)
+}
+
+// readSecretLine reads one line (the password) from r, bounded.
+func readSecretLine(r io.Reader) (string, error) {
+	br := bufio.NewReaderSize(io.LimitReader(r, 4096), 4096)
+	line, err := br.ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read the password from standard input: %w", err)
+	}
+	line = strings.TrimRight(line, "\r\n")
+	if line == "" {
+		return "", errors.New("no password on standard input: pipe it in, such as printf '%s\\n' \"$PASS\" | commission audit ...")
+	}
+	return line, nil
+}
+
+// openPins opens the pin store at path, or the user's default one.
+func openPins(path string) (*transport.PinStore, error) {
+	if path == "" {
+		p, err := transport.DefaultPinsPath()
+		if err != nil {
+			return nil, fmt.Errorf("find the pin store: %w", err)
+		}
+		path = p
+	}
+	s, err := transport.OpenPins(path)
+	if err != nil {
+		return nil, fmt.Errorf("open the pin store %s: %w", path, err)
+	}
+	return s, nil
+}

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/commission-tool/commission/internal/probe"
+	simnport "github.com/commission-tool/commission/internal/sim/nport"
+	"github.com/commission-tool/commission/internal/transport"
+	"github.com/commission-tool/commission/internal/tui"
+)
+
+// This file is the only place outside tests that imports a simulator: the
+// demo command starts them. The layering test keeps it that way.
+
+const demoHelp = `Usage: commission demo [--headless]
+
+Starts simulated devices on this laptop's loopback interface (a factory-
+default Moxa NPort 5150A) and opens the wizard against them. Nothing leaves
+the machine. The simulated NPort's login is admin / moxa.
+
+With --headless the wizard does not open: one JSON line per simulated
+device is printed on stdout (family, address, ports, user, password and
+audit_args, the exact arguments that point "commission audit" at it), and
+the simulators serve until interrupted (Ctrl-C).
+
+Flags:
+`
+
+// demoDevice is one line of "demo --headless" output.
+type demoDevice struct {
+	Family    string         `json:"family"`
+	Address   string         `json:"address"`
+	Ports     map[string]int `json:"ports"`
+	User      string         `json:"user"`
+	Password  string         `json:"password"`
+	AuditArgs []string       `json:"audit_args"`
+}
+
+// demoLab is the set of running simulators.
+type demoLab struct {
+	nport   *simnport.Device
+	devices []demoDevice
+}
+
+func startLab(ctx context.Context, restart time.Duration) (*demoLab, error) {
+	np, err := simnport.Start(simnport.Config{RestartDelay: restart})
+	if err != nil {
+		return nil, fmt.Errorf("start the simulated NPort: %w", err)
+	}
+	lab := &demoLab{nport: np}
+	ports := np.Ports()
+	fp := ""
+	if p, ok := ports["https"]; ok {
+		rep := probe.TLS(ctx, np.Host(), p, 2*time.Second)
+		if rep.Cert != nil {
+			fp = transport.FingerprintFromHex(rep.Cert.SHA256)
+		}
+	}
+	args := []string{"audit", "--device", "nport", "--address", np.Host()}
+	args = append(args, portArgs(ports)...)
+	if fp != "" {
+		args = append(args, "--fingerprint", fp)
+	}
+	args = append(args, "--user", "admin", "--password-stdin", "--json")
+	lab.devices = append(lab.devices, demoDevice{Family: "nport", Address: np.Host(), Ports: ports,
+		User: "admin", Password: "moxa", AuditArgs: args})
+	return lab, nil
+}
+
+func (l *demoLab) Close() {
+	if l.nport != nil {
+		l.nport.Close()
+	}
+}
+
+func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, demoHelp); fs.PrintDefaults() }
+	headless := fs.Bool("headless", false, "start the simulators only and print one JSON line per device")
+	out := fs.String("out", "commission-records", "folder for the record bundles")
+	restart := fs.Duration("restart-delay", 1500*time.Millisecond, "how long a simulated device takes to restart")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return withCode(ExitError, err)
+	}
+	lab, err := startLab(ctx, *restart)
+	if err != nil {
+		return withCode(ExitError, err)
+	}
+	defer lab.Close()
+	if *headless {
+		enc := json.NewEncoder(stdout)
+		enc.SetEscapeHTML(false)
+		for _, d := range lab.devices {
+			if err := enc.Encode(d); err != nil {
+				return withCode(ExitError, fmt.Errorf("write: %w", err))
+			}
+		}
+		if f, ok := stdout.(*os.File); ok {
+			f.Sync()
+		}
+		<-ctx.Done()
+		return nil
+	}
+	// The demo keeps its pins and journals in a throwaway folder: the
+	// simulators make new certificates every run.
+	tmp, err := os.MkdirTemp("", "commission-demo-")
+	if err != nil {
+		return withCode(ExitError, fmt.Errorf("make a scratch folder: %w", err))
+	}
+	defer os.RemoveAll(tmp)
+	pins, err := transport.OpenPins(tmp + "/known_devices")
+	if err != nil {
+		return withCode(ExitError, err)
+	}
+	a := &app{pins: pins, journalDir: tmp, outDir: *out, timeout: 3 * time.Second, mode: "wizard",
+		discover: func(context.Context) ([]tui.Candidate, error) {
+			var cs []tui.Candidate
+			for _, d := range lab.devices {
+				cs = append(cs, tui.Candidate{Family: d.Family, Address: d.Address,
+					Label:  "Simulated NPort 5150A (factory defaults)",
+					Detail: "log in as " + d.User + " / " + d.Password + "; HTTPS on port " + strconv.Itoa(d.Ports["https"])})
+			}
+			return cs, nil
+		},
+		ports: func(family, _ string) map[string]int {
+			for _, d := range lab.devices {
+				if d.Family == family {
+					return d.Ports
+				}
+			}
+			return nil
+		},
+	}
+	return a.runTUI(ctx, stdin, stdout, stderr)
+}

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/commission-tool/commission/internal/catalog"
+	"github.com/commission-tool/commission/internal/devices"
+	"github.com/commission-tool/commission/internal/devices/nport"
+	"github.com/commission-tool/commission/internal/steps"
+	"github.com/commission-tool/commission/internal/transport"
+)
+
+// engine is the family-independent face of a steps.Session.
+type engine interface {
+	Family() string
+	Guide() string
+	Steps() []steps.Meta
+	Identity() devices.Identity
+	Result(id string) steps.Result
+	Results() []steps.Result
+	Defaults(id string) steps.Values
+	Validate(id string, in steps.Values) error
+	Plan(id string, in steps.Values) ([]steps.Change, error)
+	Apply(ctx context.Context, id string) error
+	Pending() int
+	Commit(ctx context.Context) error
+	Recheck(ctx context.Context) error
+	Waive(id, reason string) error
+	NotApplicable(id, reason string) error
+	Attest(ctx context.Context, id string, in steps.Values, note string) error
+	Open(ctx context.Context) error
+	Restore([]steps.Result)
+	Close()
+}
+
+// target is one device to talk to. Password lives in memory only.
+type target struct {
+	Family   string
+	Address  string
+	User     string
+	Password string
+	Ports    map[string]int // per-service port overrides
+	Pins     *transport.PinStore
+	Timeout  time.Duration
+}
+
+// families lists the device families the tool supports.
+var families = []string{"nport"}
+
+// newEngine builds the session for a target; nothing is sent until Open.
+func newEngine(t target, rep steps.Reporter) (engine, error) {
+	switch t.Family {
+	case "nport":
+		drv := nport.New(nport.Options{
+			Address: t.Address, Ports: t.Ports, User: t.User, Password: t.Password,
+			Pins: t.Pins, Timeout: t.Timeout,
+		})
+		return steps.NewSession(catalog.NPort(), drv, rep), nil
+	default:
+		return nil, usageErr("unknown device family %q: use one of %s", t.Family, strings.Join(families, ", "))
+	}
+}
+
+// stepMetas returns a family's catalog steps without a device.
+func stepMetas(family string) ([]steps.Meta, string, error) {
+	switch family {
+	case "nport":
+		c := catalog.NPort()
+		m := make([]steps.Meta, len(c.Steps))
+		for i, s := range c.Steps {
+			m[i] = s.Meta
+		}
+		return m, c.Guide, nil
+	}
+	return nil, "", fmt.Errorf("unknown device family %q", family)
+}
+
+// portFlags collects repeated --port service=N flags.
+type portFlags map[string]int
+
+func (p portFlags) String() string {
+	keys := make([]string, 0, len(p))
+	for k := range p {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s=%d", k, p[k]))
+	}
+	return strings.Join(parts, ",")
+}
+
+func (p portFlags) Set(v string) error {
+	name, num, ok := strings.Cut(v, "=")
+	if !ok || name == "" {
+		return fmt.Errorf("use --port SERVICE=PORT, such as --port https=8443")
+	}
+	n, err := strconv.Atoi(num)
+	if err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("port %q for %s is not a number from 1 to 65535", num, name)
+	}
+	p[name] = n
+	return nil
+}
+
+// portArgs renders ports as --port flags, sorted.
+func portArgs(ports map[string]int) []string {
+	keys := make([]string, 0, len(ports))
+	for k := range ports {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var out []string
+	for _, k := range keys {
+		out = append(out, "--port", fmt.Sprintf("%s=%d", k, ports[k]))
+	}
+	return out
+}
