@@ -50,7 +50,7 @@ func Run(ctx context.Context, host string, targets []Target, timeout time.Durati
 	ip, err := resolve(ctx, host, timeout)
 	if err != nil {
 		for i, t := range targets {
-			results[i] = Result{Name: t.Name, Network: t.Network, Port: t.Port, State: Failed, Detail: err.Error()}
+			results[i] = Result{Name: t.Name, Network: t.Network, Port: t.Port, State: Failed, Detail: devices.Printable(err.Error())}
 		}
 		return results
 	}
@@ -82,7 +82,7 @@ func resolve(ctx context.Context, host string, timeout time.Duration) (string, e
 	if ip := net.ParseIP(h); ip != nil {
 		return ip.String(), nil
 	}
-	if strings.ContainsAny(h, " \t\r\n/:@?#%") || len(h) > 253 {
+	if strings.ContainsAny(h, " /:@?#%") || len(h) > 253 || devices.Printable(h) != h {
 		return "", fmt.Errorf("invalid host %q", devices.Printable(h))
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)

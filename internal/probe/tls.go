@@ -75,7 +75,7 @@ func TLS(ctx context.Context, host string, port int, timeout time.Duration) TLSR
 	}
 	ip, err := resolve(ctx, host, timeout)
 	if err != nil {
-		rep.Error = err.Error()
+		rep.Error = devices.Printable(err.Error())
 		return rep
 	}
 	serverName := ""
@@ -104,14 +104,30 @@ func TLS(ctx context.Context, host string, port int, timeout time.Duration) TLSR
 		}
 	}
 	if rep.Cert == nil {
-		for i, v := range tlsVersions {
-			if errs[i] != nil {
-				rep.Error = fmt.Sprintf("no TLS version accepted; %s: %s", v.name, devices.Printable(errs[i].Error()))
-				break
-			}
-		}
+		rep.Error = "no TLS version accepted: " + joinErrors(errs)
 	}
 	return rep
+}
+
+// joinErrors names each version's error, once when all are the same.
+func joinErrors(errs []error) string {
+	var parts []string
+	seen := map[string]bool{}
+	for i, err := range errs {
+		if err == nil {
+			continue
+		}
+		msg := devices.Printable(err.Error())
+		if !seen[msg] {
+			seen[msg] = true
+			parts = append(parts, tlsVersions[i].name+": "+msg)
+		}
+	}
+	if len(seen) == 1 {
+		_, msg, _ := strings.Cut(parts[0], ": ")
+		return msg
+	}
+	return strings.Join(parts, "; ")
 }
 
 // handshake does one TLS handshake at exactly version and returns the
