@@ -375,3 +375,42 @@ func TestDefaultDir(t *testing.T) {
 		t.Fatalf("DefaultDir mode %v, want a 0700 directory", fi.Mode())
 	}
 }
+
+// BenchmarkJournalReport measures one Report: encode, write and fsync.
+func BenchmarkJournalReport(b *testing.B) {
+	j, err := CreateJournal(b.TempDir(), Header{Family: "fake", Started: t0})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer j.Close()
+	e := steps.Event{Time: t0, Kind: steps.StepChecked, StepID: "fake.1.telnet", Result: &steps.Result{
+		StepID: "fake.1.telnet", Outcome: steps.Deviation, At: t0,
+		Before: &steps.Finding{Applicable: true, Observed: "telnet on", Expected: "telnet off"}}}
+	for b.Loop() {
+		j.Report(e)
+	}
+	if err := j.Err(); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// FuzzScanJournal: any bytes after a valid header are read without a
+// panic, and whatever is accepted keeps only lines that decode.
+func FuzzScanJournal(f *testing.F) {
+	hdr := `{"journal":"commission.journal/v1","family":"f","address":"a","guide":"g","started":"2026-11-22T10:00:00Z","session":"s"}` + "\n"
+	f.Add([]byte(`{"time":"2026-11-22T10:00:00Z","kind":"step.checked","step":"a","result":{"id":"a","outcome":"compliant","at":"2026-11-22T10:00:00Z"}}` + "\n"))
+	f.Add([]byte(`{"time":"2026-11-22T10:00:00Z","kind":"session.cl`))
+	f.Add([]byte("\x00\x00\x00"))
+	f.Fuzz(func(t *testing.T, tail []byte) {
+		sc, err := scanJournal(bytes.NewReader(append([]byte(hdr), tail...)))
+		if err != nil {
+			return
+		}
+		if sc.goodEnd < int64(len(hdr)) || sc.goodEnd > int64(len(hdr)+len(tail)) {
+			t.Fatalf("goodEnd %d out of range", sc.goodEnd)
+		}
+		if sc.torn != (sc.goodEnd != int64(len(hdr)+len(tail))) {
+			t.Fatalf("torn %v but goodEnd %d of %d", sc.torn, sc.goodEnd, len(hdr)+len(tail))
+		}
+	})
+}
