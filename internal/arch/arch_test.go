@@ -1,0 +1,132 @@
+package arch
+
+import (
+	"encoding/json"
+	"io"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const mod = "github.com/commission-tool/commission/"
+
+type pkg struct {
+	ImportPath string
+	Deps       []string
+	GoFiles    []string
+}
+
+// listPackages returns every package of the module with its transitive
+// non-test dependencies.
+func listPackages(t *testing.T) []pkg {
+	t.Helper()
+	cmd := exec.Command("go", "list", "-e", "-json", mod+"...")
+	cmd.Dir = "../.."
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Skipf("go list unavailable: %v", err)
+	}
+	dec := json.NewDecoder(out)
+	var ps []pkg
+	for {
+		var p pkg
+		if err := dec.Decode(&p); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		ps = append(ps, p)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	if len(ps) < 5 {
+		t.Fatalf("go list found only %d packages", len(ps))
+	}
+	return ps
+}
+
+func has(deps []string, prefix string) string {
+	for _, d := range deps {
+		if d == prefix || strings.HasPrefix(d, prefix+"/") || (strings.HasSuffix(prefix, "/") && strings.HasPrefix(d, prefix)) {
+			return d
+		}
+	}
+	return ""
+}
+
+func TestLayering(t *testing.T) {
+	rules := []struct {
+		from    string // package prefix (module-relative)
+		forbid  []string
+		because string
+	}{
+		{"internal/devices", []string{"charm.land/", "github.com/charmbracelet/", mod + "internal/tui", mod + "internal/sim", mod + "internal/steps", mod + "internal/catalog", mod + "internal/record"}, "drivers know no UI, no engine and no simulator"},
+		{"internal/transport", []string{"charm.land/", mod + "internal/tui", mod + "internal/sim", mod + "internal/devices/"}, "transport is below the drivers"},
+		{"internal/probe", []string{"charm.land/", mod + "internal/tui", mod + "internal/sim", mod + "internal/devices/"}, "probes are below the drivers"},
+		{"internal/steps", []string{"charm.land/", mod + "internal/tui", mod + "internal/sim", mod + "internal/devices/", mod + "internal/catalog", mod + "internal/record"}, "the engine knows no family, no UI and no simulator"},
+		{"internal/catalog", []string{"charm.land/", mod + "internal/tui", mod + "internal/sim"}, "catalogs know no UI and no simulator"},
+		{"internal/record", []string{"charm.land/", mod + "internal/tui", mod + "internal/sim", mod + "internal/devices/"}, "the record knows no UI, driver or simulator"},
+		{"internal/tui", []string{mod + "internal/sim", mod + "internal/devices/", mod + "internal/catalog", mod + "internal/transport"}, "the wizard knows no simulator and no driver"},
+	}
+	ps := listPackages(t)
+	checked := 0
+	for _, p := range ps {
+		rel := strings.TrimPrefix(p.ImportPath, mod)
+		for _, r := range rules {
+			if rel != r.from && !strings.HasPrefix(rel, r.from+"/") {
+				continue
+			}
+			if strings.HasPrefix(rel, "internal/sim") {
+				continue
+			}
+			checked++
+			for _, f := range r.forbid {
+				if d := has(p.Deps, f); d != "" {
+					t.Errorf("%s depends on %s: %s", rel, d, r.because)
+				}
+			}
+		}
+	}
+	if checked < 6 {
+		t.Fatalf("only %d packages checked: the rules no longer match the layout", checked)
+	}
+}
+
+// TestOnlyDemoStartsSimulators keeps every simulator out of the
+// production path: apart from the simulators themselves, only the
+// commission command (for "commission demo") may depend on one.
+func TestOnlyDemoStartsSimulators(t *testing.T) {
+	for _, p := range listPackages(t) {
+		rel := strings.TrimPrefix(p.ImportPath, mod)
+		if strings.HasPrefix(rel, "internal/sim") || rel == "cmd/commission" {
+			continue
+		}
+		if d := has(p.Deps, mod+"internal/sim"); d != "" {
+			t.Errorf("%s depends on simulator %s", rel, d)
+		}
+	}
+}
+
+// TestDemoImportIsConfined checks that inside cmd/commission only demo.go
+// imports a simulator package.
+func TestDemoImportIsConfined(t *testing.T) {
+	cmd := exec.Command("go", "list", "-f", `{{range .GoFiles}}{{.}} {{end}}`, mod+"cmd/commission")
+	cmd.Dir = "../.."
+	out, err := cmd.Output()
+	if err != nil {
+		t.Skipf("go list: %v", err)
+	}
+	for _, f := range strings.Fields(string(out)) {
+		src, err := readFile("../../cmd/commission/" + f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(src, mod+"internal/sim") && f != "demo.go" {
+			t.Errorf("cmd/commission/%s imports a simulator; only demo.go may", f)
+		}
+	}
+}
