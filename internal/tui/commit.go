@@ -1,0 +1,95 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/commission-tool/commission/internal/devices"
+	"github.com/commission-tool/commission/internal/steps"
+)
+
+// startCommit runs the restart and verification in a tea.Cmd.
+func (m Model) startCommit() (tea.Model, tea.Cmd) {
+	m.commitIDs = nil
+	for _, r := range m.sess.Results() {
+		if r.Outcome == steps.Staged {
+			m.commitIDs = append(m.commitIDs, r.StepID)
+		}
+	}
+	m.commitLog = nil
+	m.commitDone = false
+	m.screen = scrCommit
+	ctx, seq := m.startOp(commitTimeout)
+	m.layout()
+	sess := m.sess
+	return m, tea.Batch(m.spin.Tick, func() tea.Msg {
+		return opDoneMsg{seq: seq, kind: opCommit, err: sess.Commit(ctx)}
+	})
+}
+
+func (m Model) commitContent() string {
+	if m.sess == nil {
+		return ""
+	}
+	s := m.st
+	var b strings.Builder
+	for _, l := range m.commitLog {
+		b.WriteString(s.Muted.Render("  "+truncate(l, m.width-3)) + "\n")
+	}
+	if m.commitDone {
+		b.WriteString("\n" + s.Heading.Render("Verified against a fresh read") + "\n")
+		titles := map[string]string{}
+		for _, mt := range m.sess.Steps() {
+			titles[mt.ID] = devices.Printable(mt.Section) + " " + devices.Printable(mt.Title)
+		}
+		for _, id := range m.commitIDs {
+			r := m.sess.Result(id)
+			badge := s.badge(r.Outcome)
+			b.WriteString(truncate(badge+strings.Repeat(" ", max(13-visibleWidth(badge), 1))+titles[id], m.width) + "\n")
+			if r.Outcome != steps.Fixed && r.Reason != "" {
+				b.WriteString(m.wrap(devices.Printable(r.Reason), 4) + "\n")
+			}
+		}
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+func (m Model) viewCommit() string {
+	s := m.st
+	var b strings.Builder
+	b.WriteString(s.Title.Render("Restart and verify") + "\n")
+	if m.busy {
+		secs := int(time.Since(m.opStart).Seconds())
+		b.WriteString(fmt.Sprintf("%s Restarting the device and verifying %s… %ds\n",
+			m.spin.View(), plural(len(m.commitIDs), "change", "changes"), secs))
+	} else {
+		b.WriteString(s.Muted.Render("Done.") + "\n")
+	}
+	b.WriteString("\n" + m.vp.View() + "\n")
+	if m.errText != "" {
+		b.WriteString(m.clip(s.Bad.Render(m.wrap(m.errText, 0)), 2) + "\n")
+	}
+	if m.busy {
+		b.WriteString(s.Muted.Render("The device's serial links drop while it restarts."))
+	} else {
+		b.WriteString(s.helpLine(key.NewBinding(key.WithHelp("enter", "back to the overview")), m.keys.Up, m.keys.Down))
+	}
+	return b.String()
+}
+
+func (m Model) keyCommit(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	if m.busy {
+		return m, nil
+	}
+	if key.Matches(k, m.keys.Enter, m.keys.Back, m.keys.Quit) {
+		m.screen = scrOverview
+		m.errText = ""
+		return m, nil
+	}
+	m.scroll(k)
+	return m, nil
+}

@@ -1,0 +1,390 @@
+package tui
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"regexp"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/huh/v2"
+
+	"github.com/commission-tool/commission/internal/devices"
+)
+
+// unknownFingerprint is a connect error for a certificate not yet pinned.
+type unknownFingerprint interface {
+	UnknownFingerprint() (hostport, fingerprint string)
+}
+
+// changedFingerprint is a connect error for a certificate that differs
+// from the pinned one.
+type changedFingerprint interface {
+	FingerprintChanged() (hostport, pinned, seen string)
+}
+
+func (m Model) viewWelcome() string {
+	s := m.st
+	var b strings.Builder
+	b.WriteString(s.Title.Render("commission") + " " + s.Muted.Render(devices.Printable(m.cfg.Version)) + "\n\n")
+	b.WriteString(m.wrap("This wizard walks the vendor's hardening guide for one device. It checks the device live, "+
+		"changes what you decide to change, restarts it once to make the changes effective, verifies them with a "+
+		"fresh read, and writes a signed commissioning record.", 0) + "\n\n")
+	b.WriteString(m.wrap("Nothing is sent to the device without a preview you confirm.", 0) + "\n\n")
+	if r := m.cfg.Resume; r != nil {
+		b.WriteString(s.Box.Render(s.Heading.Render("Unfinished session")+"\n"+devices.Printable(r.Label)+"\n"+
+			s.helpLine(m.keys.Resume)+s.Muted.Render(" it, or ")+s.Key.Render("enter")+s.Muted.Render(" to start a new one")) + "\n\n")
+	}
+	b.WriteString(s.helpLine(key.NewBinding(key.WithHelp("enter", "start")), m.keys.Quit))
+	return b.String()
+}
+
+func (m Model) keyWelcome(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	switch {
+	case key.Matches(k, m.keys.Quit):
+		return m.quit()
+	case m.cfg.Resume != nil && key.Matches(k, m.keys.Resume):
+		m.target = m.cfg.Resume.Target
+		if m.target.Password != "" {
+			return m.connect()
+		}
+		return m.openCreds()
+	case key.Matches(k, m.keys.Enter):
+		m.screen = scrChoose
+		m.candCursor = 0
+	}
+	return m, nil
+}
+
+// chooseItems is the number of rows on the choose screen: every
+// candidate plus "type an address".
+func (m Model) chooseItems() int { return len(m.candidates) + 1 }
+
+func (m Model) viewChoose() string {
+	s := m.st
+	var b strings.Builder
+	b.WriteString(s.Title.Render("Choose the device") + "\n\n")
+	switch {
+	case m.candLoading:
+		b.WriteString(m.spin.View() + " Looking for devices on the network…\n\n")
+	case m.candErr != "":
+		b.WriteString(s.Warn.Render(m.wrap("Discovery did not work: "+m.candErr, 0)) + "\n\n")
+	case m.cfg.Candidates != nil && len(m.candidates) == 0:
+		b.WriteString(s.Muted.Render("No devices answered the discovery.") + "\n\n")
+	}
+	room := max(m.height-9, 3)
+	first := 0
+	if m.candCursor >= room {
+		first = m.candCursor - room + 1
+	}
+	for i := first; i < m.chooseItems() && i < first+room; i++ {
+		var row string
+		if i < len(m.candidates) {
+			c := m.candidates[i]
+			row = fmt.Sprintf("%s  %s  %s", devices.Printable(c.Label), devices.Printable(c.Address), s.Muted.Render(devices.Printable(c.Family)))
+			if d := devices.Printable(c.Detail); d != "" {
+				row += s.Muted.Render("  " + d)
+			}
+		} else {
+			row = "Type an address…"
+		}
+		row = truncate(row, m.width-3)
+		if i == m.candCursor {
+			b.WriteString(s.Selected.Render("> "+row) + "\n")
+		} else {
+			b.WriteString("  " + row + "\n")
+		}
+	}
+	b.WriteString("\n" + s.helpLine(m.keys.Up, m.keys.Down, key.NewBinding(key.WithHelp("enter", "choose")), m.keys.Back, m.keys.Quit))
+	return b.String()
+}
+
+func (m Model) keyChoose(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	switch {
+	case key.Matches(k, m.keys.Quit):
+		return m.quit()
+	case key.Matches(k, m.keys.Back):
+		m.screen = scrWelcome
+	case key.Matches(k, m.keys.Up):
+		m.candCursor = max(m.candCursor-1, 0)
+	case key.Matches(k, m.keys.Down):
+		m.candCursor = min(m.candCursor+1, m.chooseItems()-1)
+	case key.Matches(k, m.keys.Enter):
+		if m.candCursor < len(m.candidates) {
+			c := m.candidates[m.candCursor]
+			m.target = Target{Family: c.Family, Address: c.Address, User: m.target.User}
+			return m.openCreds()
+		}
+		return m.openAddress()
+	}
+	return m, nil
+}
+
+var hostLabel = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
+
+// validAddress accepts an IPv4 address or a host name, each with an
+// optional port.
+func validAddress(s string) error {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return errors.New("enter the device's IPv4 address or host name")
+	}
+	host := s
+	if strings.Contains(s, ":") {
+		h, port, err := net.SplitHostPort(s)
+		if err != nil || port == "" {
+			return errors.New("write host:port, for example 192.168.127.254:443")
+		}
+		for _, r := range port {
+			if r < '0' || r > '9' {
+				return errors.New("the port must be a number")
+			}
+		}
+		host = h
+	}
+	if ip := net.ParseIP(host); ip != nil {
+		if ip.To4() == nil {
+			return errors.New("use an IPv4 address or a host name")
+		}
+		return nil
+	}
+	if len(host) > 253 {
+		return errors.New("the host name is too long")
+	}
+	labels := strings.Split(strings.TrimSuffix(host, "."), ".")
+	allDigits := true
+	for _, l := range labels {
+		if !hostLabel.MatchString(l) {
+			return errors.New("not an IPv4 address or a host name")
+		}
+		if strings.Trim(l, "0123456789") != "" {
+			allDigits = false
+		}
+	}
+	if allDigits {
+		return errors.New("not a valid IPv4 address")
+	}
+	return nil
+}
+
+func (m Model) openAddress() (tea.Model, tea.Cmd) {
+	m.screen = scrAddress
+	m.formVals = nil
+	var fields []huh.Field
+	fam := m.target.Family
+	if fam == "" && len(m.cfg.Families) > 0 {
+		fam = m.cfg.Families[0]
+	}
+	if len(m.cfg.Families) > 1 {
+		fields = append(fields, huh.NewSelect[string]().Title("Device family").
+			Options(huh.NewOptions(m.cfg.Families...)...).Value(m.bind("family", fam)))
+	} else {
+		m.bind("family", fam)
+	}
+	fields = append(fields, huh.NewInput().Title("Address").
+		Description("IPv4 address or host name, optionally with :port").
+		Placeholder("192.168.127.254").CharLimit(260).
+		Validate(validAddress).Value(m.bind("address", m.target.Address)))
+	cmd := m.newForm(fields...)
+	return m, cmd
+}
+
+func (m Model) addressDone(v map[string]string) (tea.Model, tea.Cmd) {
+	m.target.Family = v["family"]
+	m.target.Address = strings.TrimSpace(v["address"])
+	return m.openCreds()
+}
+
+func (m Model) openCreds() (tea.Model, tea.Cmd) {
+	m.screen = scrCreds
+	m.formVals = nil
+	user := m.target.User
+	if user == "" {
+		user = "admin"
+	}
+	cmd := m.newForm(
+		huh.NewInput().Title("User").CharLimit(64).
+			Validate(func(s string) error {
+				if strings.TrimSpace(s) == "" {
+					return errors.New("enter the user name")
+				}
+				return nil
+			}).Value(m.bind("user", user)),
+		huh.NewInput().Title("Password").CharLimit(128).
+			EchoMode(huh.EchoModePassword).Value(m.bind("password", "")),
+	)
+	return m, cmd
+}
+
+func (m Model) credsDone(v map[string]string) (tea.Model, tea.Cmd) {
+	m.target.User = strings.TrimSpace(v["user"])
+	m.target.Password = v["password"]
+	return m.connect()
+}
+
+func (m Model) viewFormScreen() string {
+	s := m.st
+	var b strings.Builder
+	switch m.screen {
+	case scrAddress:
+		b.WriteString(s.Title.Render("Type the device's address") + "\n\n")
+	case scrCreds:
+		b.WriteString(s.Title.Render("Log in to "+devices.Printable(m.target.Address)) + " " +
+			s.Muted.Render(devices.Printable(m.target.Family)) + "\n\n")
+	}
+	if m.errText != "" {
+		b.WriteString(s.Bad.Render(m.wrap(m.errText, 0)) + "\n\n")
+	}
+	if m.form != nil {
+		b.WriteString(m.form.View() + "\n")
+	}
+	b.WriteString(s.helpLine(key.NewBinding(key.WithHelp("enter", "next")), key.NewBinding(key.WithHelp("esc", "back"))))
+	return b.String()
+}
+
+// connect opens the session in a tea.Cmd.
+func (m Model) connect() (tea.Model, tea.Cmd) {
+	m.screen = scrConnecting
+	if m.cfg.Connect == nil {
+		m.busy = false
+		m.errText = "this build cannot connect to devices"
+		m.screen = scrCreds
+		return m.openCredsKeepErr()
+	}
+	ctx, seq := m.startOp(connectTimeout)
+	conn, t, rep := m.cfg.Connect, m.target, m.hub
+	return m, tea.Batch(m.spin.Tick, func() tea.Msg {
+		s, err := conn(ctx, t, rep)
+		return connectedMsg{seq: seq, sess: s, err: err}
+	})
+}
+
+// openCredsKeepErr reopens the credentials form without clearing the
+// error that sent the technician back.
+func (m Model) openCredsKeepErr() (tea.Model, tea.Cmd) {
+	e := m.errText
+	next, cmd := m.openCreds()
+	nm := next.(Model)
+	nm.errText = e
+	return nm, cmd
+}
+
+func (m Model) viewConnecting() string {
+	return m.st.Title.Render("Connecting") + "\n\n" +
+		m.spin.View() + " Connecting to " + devices.Printable(m.target.Address) + " and reading its settings…\n\n" +
+		m.st.helpLine(key.NewBinding(key.WithHelp("esc", "cancel")))
+}
+
+func (m Model) keyConnecting(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	if key.Matches(k, m.keys.Back) {
+		m.cancelOp()
+		return m.openCreds()
+	}
+	return m, nil
+}
+
+func (m Model) onConnected(msg connectedMsg) (tea.Model, tea.Cmd) {
+	if !m.endOp(msg.seq) {
+		return m, nil
+	}
+	var unk unknownFingerprint
+	var chg changedFingerprint
+	switch err := msg.err; {
+	case err == nil && msg.sess == nil:
+		m.errText = "the connection gave no session"
+		return m.openCredsKeepErr()
+	case err == nil:
+		m.sess = msg.sess
+		m.target.Password = ""
+		m.screen = scrOverview
+		m.ovCursor = 0
+		return m, nil
+	case errors.As(err, &chg):
+		host, pinned, seen := chg.FingerprintChanged()
+		m.stopped = true
+		m.screen = scrStop
+		m.stopText = []string{devices.Printable(host), devices.Printable(pinned), devices.Printable(seen)}
+		return m, nil
+	case errors.As(err, &unk):
+		host, fp := unk.UnknownFingerprint()
+		m.fpHost, m.fpPrint = devices.Printable(host), devices.Printable(fp)
+		m.screen = scrFingerprint
+		return m, nil
+	default:
+		m.errText = devices.Printable(err.Error(), true)
+		return m.openCredsKeepErr()
+	}
+}
+
+func (m Model) viewFingerprint() string {
+	s := m.st
+	var b strings.Builder
+	b.WriteString(s.Title.Render("Confirm the device's certificate") + "\n\n")
+	b.WriteString(m.wrap("This is the first time this tool talks to "+m.fpHost+" over TLS. "+
+		"Compare this fingerprint with the one the device shows (on its web console or label). "+
+		"Trust it only if they match.", 0) + "\n\n")
+	b.WriteString("  SHA-256 fingerprint:\n")
+	b.WriteString(s.Heading.Render(m.wrap(m.fpPrint, 2)) + "\n\n")
+	if m.errText != "" {
+		b.WriteString(s.Bad.Render(m.wrap(m.errText, 0)) + "\n\n")
+	}
+	if m.busy {
+		b.WriteString(m.spin.View() + " Pinning the fingerprint…\n\n")
+	}
+	b.WriteString(s.helpLine(key.NewBinding(key.WithHelp("y", "they match: trust and connect")),
+		key.NewBinding(key.WithHelp("n", "they differ: go back"))))
+	return b.String()
+}
+
+func (m Model) keyFingerprint(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	if m.busy {
+		return m, nil
+	}
+	switch {
+	case key.Matches(k, m.keys.Yes):
+		if m.cfg.Trust == nil {
+			m.errText = "this build cannot pin certificates"
+			return m, nil
+		}
+		_, seq := m.startOp(connectTimeout)
+		trust, host, fp := m.cfg.Trust, m.fpHost, m.fpPrint
+		return m, tea.Batch(m.spin.Tick, func() tea.Msg {
+			return trustedMsg{seq: seq, err: trust(host, fp)}
+		})
+	case key.Matches(k, m.keys.No):
+		m.fpHost, m.fpPrint = "", ""
+		return m.openCreds()
+	}
+	return m, nil
+}
+
+func (m Model) onTrusted(msg trustedMsg) (tea.Model, tea.Cmd) {
+	if !m.endOp(msg.seq) {
+		return m, nil
+	}
+	if msg.err != nil {
+		m.errText = "the fingerprint could not be pinned: " + devices.Printable(msg.err.Error())
+		return m, nil
+	}
+	m.fpHost, m.fpPrint = "", ""
+	return m.connect()
+}
+
+func (m Model) viewStop() string {
+	s := m.st
+	host, pinned, seen := "", "", ""
+	if len(m.stopText) == 3 {
+		host, pinned, seen = m.stopText[0], m.stopText[1], m.stopText[2]
+	}
+	w := max(m.width-6, 30)
+	body := "STOP: the device's certificate has changed\n\n" +
+		lipglossWrap("The device at "+host+" presented a different certificate than the one pinned on an earlier visit. "+
+			"Someone may be between you and the device, or the device was reset or replaced. "+
+			"The session stops here; nothing was sent.", w) + "\n\n" +
+		"Pinned: " + lipglossWrap(pinned, w-8) + "\n" +
+		"Seen:   " + lipglossWrap(seen, w-8) + "\n\n" +
+		lipglossWrap("Check the device with your site's security contact before you continue.", w)
+	return s.Stop.Render(body) + "\n\n" + s.helpLine(m.keys.Quit)
+}

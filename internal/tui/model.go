@@ -1,0 +1,544 @@
+package tui
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/spinner"
+	"charm.land/bubbles/v2/viewport"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/huh/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/commission-tool/commission/internal/devices"
+	"github.com/commission-tool/commission/internal/steps"
+)
+
+// screen is which screen the wizard shows.
+type screen int
+
+const (
+	scrWelcome screen = iota
+	scrChoose
+	scrAddress
+	scrCreds
+	scrConnecting
+	scrFingerprint
+	scrStop
+	scrOverview
+	scrStep
+	scrCommit
+	scrSummary
+)
+
+// Time limits for the wizard's own waiting. Drivers have tighter
+// per-request timeouts; these bound a whole operation.
+const (
+	discoverTimeout = 30 * time.Second
+	connectTimeout  = 2 * time.Minute
+	applyTimeout    = 2 * time.Minute
+	commitTimeout   = 10 * time.Minute
+	finishTimeout   = 2 * time.Minute
+)
+
+// opKind names a network operation running in a tea.Cmd.
+type opKind int
+
+const (
+	opApply opKind = iota + 1
+	opAttest
+	opCommit
+	opRecheck
+)
+
+// Messages that carry the result of work done in a tea.Cmd. seq ties a
+// result to the operation that started it, so a cancelled one is ignored.
+type (
+	candidatesMsg struct {
+		list []Candidate
+		err  error
+	}
+	connectedMsg struct {
+		seq  int
+		sess Session
+		err  error
+	}
+	trustedMsg struct {
+		seq int
+		err error
+	}
+	opDoneMsg struct {
+		seq  int
+		kind opKind
+		id   string
+		err  error
+	}
+	finishedMsg struct {
+		seq int
+		res FinishResult
+		err error
+	}
+)
+
+// Model is the wizard, a tea.Model. Create it with New.
+type Model struct {
+	cfg    Config
+	ctx    context.Context
+	cancel context.CancelFunc
+	hub    *hub
+	st     styles
+	keys   keyMap
+
+	width, height int
+	screen        screen
+	spin          spinner.Model
+	vp            viewport.Model
+
+	busy     bool
+	opSeq    int
+	opCancel context.CancelFunc
+	opStart  time.Time
+
+	// form is the huh form the current screen shows, if any; formVals
+	// holds its bound values by key.
+	form     *huh.Form
+	formVals map[string]*string
+
+	errText string // an error for the technician, shown on the current screen
+	notice  string // a neutral message, shown on the current screen
+
+	// connecting
+	candidates  []Candidate
+	candLoading bool
+	candErr     string
+	candCursor  int
+	target      Target
+	fpHost      string
+	fpPrint     string
+	stopText    []string
+	stopped     bool
+
+	// session
+	sess     Session
+	ovCursor int
+
+	// step screen
+	stepID     string
+	stepMode   stepMode
+	values     steps.Values
+	changes    []steps.Change
+	reasonKind steps.Outcome
+
+	// restart and verify
+	commitLog  []string
+	commitIDs  []string
+	commitDone bool
+
+	// summary
+	sumMode     sumMode
+	finished    bool
+	finishRes   FinishResult
+	confirmQuit bool
+}
+
+// New builds the wizard. Call Close after the program has ended.
+func New(cfg Config) Model { return newModel(context.Background(), cfg) }
+
+func newModel(ctx context.Context, cfg Config) Model {
+	ctx, cancel := context.WithCancel(ctx)
+	st := newStyles(cfg.NoColor)
+	m := Model{
+		cfg: cfg, ctx: ctx, cancel: cancel, hub: newHub(), st: st, keys: newKeyMap(),
+		width: 80, height: 24,
+		spin:        spinner.New(spinner.WithSpinner(spinner.Line), spinner.WithStyle(st.Info)),
+		vp:          viewport.New(viewport.WithWidth(78), viewport.WithHeight(10)),
+		candLoading: cfg.Candidates != nil,
+	}
+	return m
+}
+
+// Close cancels any operation still running and stops the event
+// listener. It is safe to call more than once.
+func (m Model) Close() {
+	m.cancel()
+	m.hub.close()
+}
+
+// Init starts listening for engine events and looks for devices.
+func (m Model) Init() tea.Cmd {
+	cmds := []tea.Cmd{m.hub.listen()}
+	if m.cfg.Candidates != nil {
+		find, ctx := m.cfg.Candidates, m.ctx
+		cmds = append(cmds, m.spin.Tick, func() tea.Msg {
+			ctx, cancel := context.WithTimeout(ctx, discoverTimeout)
+			defer cancel()
+			list, err := find(ctx)
+			return candidatesMsg{list: list, err: err}
+		})
+	}
+	return tea.Batch(cmds...)
+}
+
+// Summary reports where the session stands.
+func (m Model) Summary() Summary {
+	s := Summary{Counts: map[steps.Outcome]int{}, Finished: m.finished, Stopped: m.stopped,
+		Dir: m.finishRes.Dir, VerifyCommand: m.finishRes.VerifyCommand}
+	if m.sess == nil {
+		return s
+	}
+	s.Connected = true
+	for _, r := range m.sess.Results() {
+		s.Counts[r.Outcome]++
+		s.Total++
+	}
+	s.Staged = s.Counts[steps.Staged]
+	return s
+}
+
+// startOp marks the wizard busy with a new operation and returns its
+// context and sequence number.
+func (m *Model) startOp(timeout time.Duration) (context.Context, int) {
+	if m.opCancel != nil {
+		m.opCancel()
+	}
+	ctx, cancel := context.WithTimeout(m.ctx, timeout)
+	m.opSeq++
+	m.opCancel = cancel
+	m.busy = true
+	m.opStart = time.Now()
+	m.errText, m.notice = "", ""
+	return ctx, m.opSeq
+}
+
+// endOp reports whether msg belongs to the running operation and, if
+// so, marks the wizard idle.
+func (m *Model) endOp(seq int) bool {
+	if seq != m.opSeq || !m.busy {
+		return false
+	}
+	m.busy = false
+	if m.opCancel != nil {
+		m.opCancel()
+		m.opCancel = nil
+	}
+	return true
+}
+
+// cancelOp abandons the running operation.
+func (m *Model) cancelOp() {
+	if m.opCancel != nil {
+		m.opCancel()
+		m.opCancel = nil
+	}
+	m.opSeq++
+	m.busy = false
+}
+
+func (m Model) quit() (tea.Model, tea.Cmd) {
+	m.cancelOp()
+	m.hub.close()
+	return m, tea.Quit
+}
+
+// Update handles a message.
+func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = max(msg.Width, 40), max(msg.Height, 12)
+		m.layout()
+		if m.form != nil {
+			m.form = m.form.WithWidth(m.width - 2)
+		}
+		return m, nil
+	case eventsMsg:
+		m.onEvents(msg)
+		return m, m.hub.listen()
+	case spinner.TickMsg:
+		if !m.busy && !m.candLoading {
+			return m, nil
+		}
+		var cmd tea.Cmd
+		m.spin, cmd = m.spin.Update(msg)
+		return m, cmd
+	case candidatesMsg:
+		m.candLoading = false
+		m.candidates = msg.list
+		if msg.err != nil {
+			m.candErr = devices.Printable(msg.err.Error())
+		}
+		return m, nil
+	case connectedMsg:
+		return m.onConnected(msg)
+	case trustedMsg:
+		return m.onTrusted(msg)
+	case opDoneMsg:
+		return m.onOpDone(msg)
+	case finishedMsg:
+		return m.onFinished(msg)
+	case tea.KeyPressMsg:
+		if key.Matches(msg, m.keys.ForceQuit) {
+			return m.quit()
+		}
+		if m.confirmQuit {
+			switch {
+			case key.Matches(msg, m.keys.Yes):
+				return m.quit()
+			case key.Matches(msg, m.keys.No):
+				m.confirmQuit = false
+			}
+			return m, nil
+		}
+	}
+	if m.form != nil {
+		return m.updateForm(msg)
+	}
+	k, ok := msg.(tea.KeyPressMsg)
+	if !ok {
+		return m, nil
+	}
+	switch m.screen {
+	case scrWelcome:
+		return m.keyWelcome(k)
+	case scrChoose:
+		return m.keyChoose(k)
+	case scrConnecting:
+		return m.keyConnecting(k)
+	case scrFingerprint:
+		return m.keyFingerprint(k)
+	case scrStop:
+		if key.Matches(k, m.keys.Quit, m.keys.Enter, m.keys.Back) {
+			return m.quit()
+		}
+	case scrOverview:
+		return m.keyOverview(k)
+	case scrStep:
+		return m.keyStep(k)
+	case scrCommit:
+		return m.keyCommit(k)
+	case scrSummary:
+		return m.keySummary(k)
+	}
+	return m, nil
+}
+
+// formKind tells updateForm what a completed or cancelled form means.
+func (m Model) updateForm(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if k, ok := msg.(tea.KeyPressMsg); ok && key.Matches(k, m.keys.Back) {
+		m.form, m.formVals = nil, nil
+		return m.formCancelled()
+	}
+	f, cmd := m.form.Update(msg)
+	if ff, ok := f.(*huh.Form); ok {
+		m.form = ff
+	}
+	switch m.form.State {
+	case huh.StateCompleted:
+		vals := map[string]string{}
+		for k, p := range m.formVals {
+			vals[k] = *p
+		}
+		m.form, m.formVals = nil, nil
+		next, cmd2 := m.formDone(vals)
+		return next, tea.Batch(cmd, cmd2)
+	case huh.StateAborted:
+		m.form, m.formVals = nil, nil
+		return m.formCancelled()
+	}
+	return m, cmd
+}
+
+// formDone routes a completed form to its screen.
+func (m Model) formDone(vals map[string]string) (tea.Model, tea.Cmd) {
+	switch m.screen {
+	case scrAddress:
+		return m.addressDone(vals)
+	case scrCreds:
+		return m.credsDone(vals)
+	case scrStep:
+		return m.stepFormDone(vals)
+	case scrSummary:
+		return m.finishFormDone(vals)
+	}
+	return m, nil
+}
+
+// formCancelled routes esc on a form to its screen.
+func (m Model) formCancelled() (tea.Model, tea.Cmd) {
+	switch m.screen {
+	case scrAddress:
+		m.screen = scrChoose
+	case scrCreds:
+		return m.openAddress()
+	case scrStep:
+		m.stepMode = stepView
+		m.layout()
+	case scrSummary:
+		m.sumMode = sumView
+	}
+	return m, nil
+}
+
+// newForm builds a form with the wizard's theme and size.
+func (m *Model) newForm(fields ...huh.Field) tea.Cmd {
+	m.form = huh.NewForm(huh.NewGroup(fields...)).
+		WithTheme(m.st.formTheme()).
+		WithShowHelp(true).
+		WithWidth(m.width - 2)
+	return m.form.Init()
+}
+
+// bind returns a pointer for a form field's value, remembered by key.
+func (m *Model) bind(key, initial string) *string {
+	if m.formVals == nil {
+		m.formVals = map[string]*string{}
+	}
+	p := new(string)
+	*p = initial
+	m.formVals[key] = p
+	return p
+}
+
+// onEvents takes in the engine's events.
+func (m *Model) onEvents(evs eventsMsg) {
+	for _, e := range evs {
+		if e.Kind == steps.DeviceProgress && e.Message != "" {
+			m.commitLog = append(m.commitLog, devices.Printable(e.Message))
+			if len(m.commitLog) > 200 {
+				m.commitLog = m.commitLog[len(m.commitLog)-200:]
+			}
+		}
+	}
+	if m.screen == scrCommit {
+		m.layout()
+	}
+}
+
+// View draws the current screen.
+func (m Model) View() tea.View {
+	var body string
+	switch m.screen {
+	case scrWelcome:
+		body = m.viewWelcome()
+	case scrChoose:
+		body = m.viewChoose()
+	case scrAddress, scrCreds:
+		body = m.viewFormScreen()
+	case scrConnecting:
+		body = m.viewConnecting()
+	case scrFingerprint:
+		body = m.viewFingerprint()
+	case scrStop:
+		body = m.viewStop()
+	case scrOverview:
+		body = m.viewOverview()
+	case scrStep:
+		body = m.viewStep()
+	case scrCommit:
+		body = m.viewCommit()
+	case scrSummary:
+		body = m.viewSummary()
+	}
+	if m.confirmQuit {
+		body = m.clip(body, m.height-2) + "\n" + m.st.Warn.Render(m.quitQuestion())
+	}
+	v := tea.NewView(m.clip(body, m.height))
+	v.AltScreen = true
+	v.WindowTitle = "commission"
+	return v
+}
+
+func (m Model) quitQuestion() string {
+	n := 0
+	if m.sess != nil {
+		n = m.sess.Pending()
+	}
+	return plural(n, "change is", "changes are") + " sent but not verified until a restart. Quit anyway? y/n"
+}
+
+// clip keeps at most n lines.
+func (m Model) clip(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if n > 0 && len(lines) > n {
+		lines = lines[:n]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// layout sizes the viewport for the current screen.
+func (m *Model) layout() {
+	m.vp.SetWidth(m.width)
+	switch m.screen {
+	case scrStep:
+		m.vp.SetHeight(max(m.height-6, 3))
+		m.vp.SetContent(m.stepDetails())
+	case scrCommit:
+		m.vp.SetHeight(max(m.height-6, 3))
+		m.vp.SetContent(m.commitContent())
+		m.vp.GotoBottom()
+	case scrSummary:
+		m.vp.SetHeight(max(m.height-4, 3))
+		m.vp.SetContent(m.summaryContent())
+	}
+}
+
+// scroll moves the viewport for the scrolling keys; it reports whether
+// the key was one of them.
+func (m *Model) scroll(k tea.KeyPressMsg) bool {
+	switch {
+	case key.Matches(k, m.keys.Up):
+		m.vp.ScrollUp(1)
+	case key.Matches(k, m.keys.Down):
+		m.vp.ScrollDown(1)
+	case key.Matches(k, m.keys.PageUp):
+		m.vp.PageUp()
+	case key.Matches(k, m.keys.PageDown):
+		m.vp.PageDown()
+	default:
+		return false
+	}
+	return true
+}
+
+// wrap breaks text to the screen width, indented by indent spaces.
+func (m Model) wrap(text string, indent int) string {
+	w := max(m.width-indent-1, 20)
+	pad := strings.Repeat(" ", indent)
+	lines := strings.Split(lipglossWrap(text, w), "\n")
+	for i := range lines {
+		lines[i] = pad + lines[i]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// errorLine renders the current error or notice, if any.
+func (m Model) statusLine() string {
+	switch {
+	case m.errText != "":
+		return m.st.Bad.Render(m.wrap(m.errText, 0))
+	case m.notice != "":
+		return m.st.OK.Render(m.wrap(m.notice, 0))
+	}
+	return ""
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return itoa(n) + " " + many
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// lipglossWrap wraps text at width w.
+func lipglossWrap(s string, w int) string { return lipgloss.Wrap(s, w, "") }
+
+// truncate cuts a styled string to w cells.
+func truncate(s string, w int) string { return ansi.Truncate(s, max(w, 1), "…") }
+
+// visibleWidth is the number of cells a styled string takes.
+func visibleWidth(s string) int { return lipgloss.Width(s) }
