@@ -1,0 +1,108 @@
+package nport
+
+// Quirks is every inferred detail of the NPort web console and telnet
+// banner: link texts, labels, option texts, markers and field names. No
+// public source confirms them (nport.md 3.3), so they live in this one
+// table: a field test corrects the table, not the code.
+type Quirks struct {
+	// Login (GA scheme, nport.md 3.2).
+	LoginUser, LoginPassword, LoginHash, LoginChallenge string
+	LoginExtra                                          [][2]string // sent after the fields above
+	LoginFailed, LockedOut, TooManyUsers, Expired       string      // markers on a refused login page
+	MenuFrame, MainFrame                                string      // frame names of the frameset
+
+	// Menu link texts.
+	MenuOverview, MenuBasic, MenuNetwork, MenuConsole, MenuPortPrefix string
+	MenuSNMP, MenuRemoteLog, MenuAccounts, MenuPolicy, MenuNotice     string
+	MenuAccessIP, MenuLogSettings, MenuLog, MenuSaveRestart           string
+	MenuLogout                                                        string
+
+	// Overview rows.
+	OverviewModel, OverviewMAC, OverviewSerial, OverviewFirmware, OverviewName string
+
+	// Replies.
+	Saved      string // a settings submit succeeded
+	ErrorClass string // class of the div that carries a rejection
+	RestartOK  string // Save/Restart accepted
+
+	// Buttons and common option texts.
+	Submit, Delete, SaveRestart, Add string
+	Enable, Disable                  string
+	ReadWrite, ReadOnly              string
+
+	// Basic Settings.
+	ServerName, TimeZone, TimeServer string
+	// Network Settings.
+	IPConfig, IPAddress, Netmask, Gateway string
+	// Console Settings.
+	HTTPConsole, HTTPSConsole, LegacyTLS, TelnetConsole, SerialConsole, MoxaService string
+	// Port N.
+	OperationMode string
+	// SNMP Agent.
+	SNMPEnable, ReadCommunity, WriteCommunity, SNMPVersion string
+	SNMPv1, SNMPv2, SNMPv3                                 string
+	// Remote Log Server.
+	SyslogServer, SyslogFacility, SyslogSeverity string
+	// Password & Login Policy.
+	MinLength, Complexity, Digit, MixedCase, Special, Lifetime string
+	Lockout, Threshold, LockoutTime                            string
+	// Notification Message.
+	LoginMessage, FailureMessage string
+	// System Log Settings: columns; rows are the LogEvents keys.
+	LocalLog, RemoteLogCol string
+	LogGroups              []string
+	// Accessible IP List.
+	AccessEnable, RuleActive, RuleIP, RuleNetmask string
+	// User Account table columns and edit form labels.
+	AccActive, AccName, AccLevel                            string
+	EditActive, EditName, ChangePassword, Password, Confirm string
+
+	// Telnet banner labels.
+	BannerModel, BannerFirmware string
+}
+
+// quirks is the table in use.
+var quirks = Quirks{
+	LoginUser: "Username", LoginPassword: "Password", LoginHash: "MD5Password", LoginChallenge: "FakeChallenge",
+	LoginExtra:  [][2]string{{"Submit.x", "0"}, {"Submit.y", "0"}},
+	LoginFailed: "Login failed", LockedOut: "locked", TooManyUsers: "maximum number of login users",
+	Expired:   "expired",
+	MenuFrame: "menu", MainFrame: "main",
+
+	MenuOverview: "Overview", MenuBasic: "Basic Settings", MenuNetwork: "Network Settings",
+	MenuConsole: "Console Settings", MenuPortPrefix: "Port ", MenuSNMP: "SNMP Agent",
+	MenuRemoteLog: "Remote Log Server", MenuAccounts: "User Account", MenuPolicy: "Password & Login Policy",
+	MenuNotice: "Notification Message", MenuAccessIP: "Accessible IP List",
+	MenuLogSettings: "System Log Settings", MenuLog: "System Log", MenuSaveRestart: "Save/Restart",
+	MenuLogout: "Logout",
+
+	OverviewModel: "Model name", OverviewMAC: "MAC address", OverviewSerial: "Serial No.",
+	OverviewFirmware: "Firmware version", OverviewName: "Server name",
+
+	Saved: "Settings saved", ErrorClass: "error", RestartOK: "Now Save/Restart OK!",
+
+	Submit: "Submit", Delete: "Delete", SaveRestart: "Save/Restart", Add: "Add",
+	Enable: "Enable", Disable: "Disable", ReadWrite: "Read Write", ReadOnly: "Read Only",
+
+	ServerName: "Server name", TimeZone: "Time zone", TimeServer: "Time server",
+	IPConfig: "IP configuration", IPAddress: "IP address", Netmask: "Netmask", Gateway: "Gateway",
+	HTTPConsole: "HTTP console", HTTPSConsole: "HTTPS console (support TLS v1.2)",
+	LegacyTLS: "TLS v1.0/v1.1 for HTTPS console", TelnetConsole: "Telnet console",
+	SerialConsole: "Serial console", MoxaService: "Moxa Service",
+	OperationMode: "Operation mode",
+	SNMPEnable:    "SNMP", ReadCommunity: "Read community string", WriteCommunity: "Write community string",
+	SNMPVersion: "SNMP agent version", SNMPv1: "v1", SNMPv2: "v2", SNMPv3: "v3",
+	SyslogServer: "SYSLOG server", SyslogFacility: "SYSLOG facility", SyslogSeverity: "SYSLOG severity",
+	MinLength: "Password minimum length", Complexity: "Password complexity strength check",
+	Digit: "At least one digit (0~9)", MixedCase: "Mixed upper and lower case letters (A~Z, a~z)",
+	Special: "At least one special character", Lifetime: "Password lifetime",
+	Lockout: "Account login failure lockout", Threshold: "Retry failure threshold", LockoutTime: "Lockout Time",
+	LoginMessage: "Login Message", FailureMessage: "Login Authentication Failure Message",
+	LocalLog: "Local Log", RemoteLogCol: "Remote Log", LogGroups: []string{"System", "Network", "Config", "OpMode"},
+	AccessEnable: "Enable", RuleActive: "Activate the rule", RuleIP: "IP Address", RuleNetmask: "Netmask",
+	AccActive: "Active", AccName: "Account Name", AccLevel: "User Level",
+	EditActive: "Active", EditName: "Account Name", ChangePassword: "Change Password",
+	Password: "Password", Confirm: "Confirm Password",
+
+	BannerModel: "Model name", BannerFirmware: "Firmware version",
+}
