@@ -98,12 +98,12 @@ type Account struct {
 
 // Policy is the Password & Login Policy page.
 type Policy struct {
-	MinLength                        int
+	MinLength                         int
 	Complexity, Digit, Mixed, Special bool
-	LifetimeDays                     int
-	Lockout                          bool
-	Threshold                        int
-	LockoutMinutes                   int
+	LifetimeDays                      int
+	Lockout                           bool
+	Threshold                         int
+	LockoutMinutes                    int
 }
 
 // AccessList is the Accessible IP List page.

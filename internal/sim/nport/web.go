@@ -291,7 +291,9 @@ func (d *Device) logout(w http.ResponseWriter, r *http.Request) {
 func (d *Device) menu(w http.ResponseWriter) {
 	var b strings.Builder
 	b.WriteString("<html><head><title>Menu</title></head><body><ul>\n")
-	link := func(href, text string) { fmt.Fprintf(&b, "<li><a href=\"%s\" target=\"main\">%s</a></li>\n", href, text) }
+	link := func(href, text string) {
+		fmt.Fprintf(&b, "<li><a href=\"%s\" target=\"main\">%s</a></li>\n", href, text)
+	}
 	link("/main.htm", "Overview")
 	link("/basic.htm", "Basic Settings")
 	link("/network.htm", "Network Settings")
