@@ -100,5 +100,5 @@ func udpClosed(tb testing.TB) int {
 	return port
 }
 
-// echoUpper answers a request with the request prefixed by "ACK ".
+// echoAck answers a request with the request prefixed by "ACK ".
 func echoAck(req []byte) []byte { return append([]byte("ACK "), req...) }
