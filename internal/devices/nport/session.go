@@ -15,6 +15,9 @@ import (
 	"github.com/commission-tool/commission/internal/transport"
 )
 
+// errExpired is a login refused because the login page was too old.
+var errExpired = errors.New("the device says the login page expired: try again")
+
 // session is one logged-in web console session: the bytes layer is the
 // transport's HTTP client, this layer knows login, menu and forms.
 type session struct {
@@ -120,7 +123,7 @@ func loginRefusal(p *page) error {
 	case strings.Contains(low, strings.ToLower(quirks.TooManyUsers)):
 		return ErrTooManySessions
 	case strings.Contains(low, strings.ToLower(quirks.LoginFailed)) && strings.Contains(low, strings.ToLower(quirks.Expired)):
-		return errors.New("the device says the login page expired: try again")
+		return errExpired
 	case strings.Contains(low, strings.ToLower(quirks.LoginFailed)):
 		return ErrWrongPassword
 	}
@@ -159,7 +162,7 @@ func (s *session) open(ctx context.Context, text string) (*page, error) {
 		return nil, fmt.Errorf("open %s: %w", text, err)
 	}
 	if _, isLogin := p.Frames[quirks.MenuFrame]; !isLogin && hasLoginForm(p) {
-		return nil, fmt.Errorf("open %s: the session ended (the login page came back)", text)
+		return nil, fmt.Errorf("open %s: %w (the login page came back)", text, errSessionEnded)
 	}
 	return p, nil
 }

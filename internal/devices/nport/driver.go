@@ -1,0 +1,426 @@
+// Package nport is the driver for the Moxa NPort 5000 family: it reads
+// the web console, UDP 4800, SNMP and the outside probes into one State,
+// stages changes page by page and commits them with Save/Restart.
+//
+// Device I/O is layered: transport (bytes, timeouts, limits), session
+// (login, cookies, menu, forms) and this driver (the State). Everything
+// inferred about the console lives in the quirks table (quirks.go).
+package nport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/commission-tool/commission/internal/devices"
+	"github.com/commission-tool/commission/internal/transport"
+)
+
+// Factory credentials of the account-based firmware.
+const (
+	defaultUser     = "admin"
+	defaultPassword = "moxa"
+)
+
+// Options configures a Driver.
+type Options struct {
+	Address string // host name or IP of the device
+	// Ports overrides service ports; see DefaultPorts for the names.
+	Ports      map[string]int
+	User       string
+	Password   string
+	Pins       *transport.PinStore
+	Timeout    time.Duration // per operation, default 3s
+	AllowHTTP  bool          // use the plain-HTTP console when HTTPS refuses
+	Transcript io.Writer     // HTTP transcript, secrets masked
+	// RestartWait bounds how long Commit waits for the device to come
+	// back after Save/Restart; default 90s.
+	RestartWait time.Duration
+}
+
+// DefaultPorts returns the hardening guide's ports for a device with
+// serialPorts serial ports: http 80, https 443, telnet 23, snmp 161,
+// moxa-udp 4800, moxa-tcp 4900, moxa-tcp2 14900, and per port N
+// realcom-data-N 950+N-1, realcom-cmd-N 966+N-1, tcp-server-N 4000+N,
+// udp-data-N 4000+N.
+func DefaultPorts(serialPorts int) map[string]int {
+	m := map[string]int{"http": 80, "https": 443, "telnet": 23, "snmp": 161,
+		"moxa-udp": 4800, "moxa-tcp": 4900, "moxa-tcp2": 14900}
+	for n := 1; n <= serialPorts; n++ {
+		s := strconv.Itoa(n)
+		m["realcom-data-"+s] = 950 + n - 1
+		m["realcom-cmd-"+s] = 966 + n - 1
+		m["tcp-server-"+s] = 4000 + n
+		m["udp-data-"+s] = 4000 + n
+	}
+	return m
+}
+
+// Driver talks to one NPort. Its methods are meant to be called one at a
+// time (the engine does so).
+type Driver struct {
+	o     Options
+	ports map[string]int
+
+	mu      sync.Mutex
+	sess    *session
+	via     string
+	proven  []string
+	defLog  *bool  // cached admin/moxa trial, reset when Stage touches admin
+	pending []cred // credentials set by Stage, for Commit, in preference order
+}
+
+type cred struct{ user, password string }
+
+// New prepares a driver; nothing is sent until Read.
+func New(o Options) *Driver {
+	if o.Timeout <= 0 {
+		o.Timeout = transport.DefaultTimeout
+	}
+	if o.RestartWait <= 0 {
+		o.RestartWait = 90 * time.Second
+	}
+	ports := DefaultPorts(1)
+	for k, v := range o.Ports {
+		ports[k] = v
+	}
+	return &Driver{o: o, ports: ports}
+}
+
+func (d *Driver) hostport(service string) string {
+	return net.JoinHostPort(d.o.Address, strconv.Itoa(d.ports[service]))
+}
+
+// connect logs in over HTTPS (pinned) or, when HTTPS refuses and
+// AllowHTTP is set, over HTTP.
+func (d *Driver) connect(ctx context.Context, user, pw string) (*session, string, error) {
+	hp := d.hostport("https")
+	s, err := d.loginVia(ctx, "https", hp, user, pw)
+	if err == nil {
+		return s, "https", nil
+	}
+	var ue *transport.UnreachableError
+	if !d.o.AllowHTTP || !errors.As(err, &ue) || ue.Kind != transport.Refused {
+		return nil, "", err
+	}
+	s, herr := d.loginVia(ctx, "http", d.hostport("http"), user, pw)
+	if herr != nil {
+		return nil, "", fmt.Errorf("https: %w; http: %w", err, herr)
+	}
+	return s, "http", nil
+}
+
+func (d *Driver) loginVia(ctx context.Context, scheme, hp, user, pw string) (*session, error) {
+	ho := transport.HTTPOptions{Timeout: d.o.Timeout, Transcript: d.o.Transcript}
+	if scheme == "https" {
+		ho.TLS = transport.PinnedTLS(d.o.Pins, hp)
+	}
+	hc := transport.NewHTTPClient(ho)
+	s, err := login(ctx, hc, &url.URL{Scheme: scheme, Host: hp, Path: "/"}, user, pw)
+	if err != nil {
+		hc.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// ensure returns the current session, logging in when there is none.
+func (d *Driver) ensure(ctx context.Context) (*session, error) {
+	d.mu.Lock()
+	s := d.sess
+	d.mu.Unlock()
+	if s != nil {
+		return s, nil
+	}
+	s, via, err := d.connect(ctx, d.o.User, d.o.Password)
+	if err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	d.sess, d.via = s, via
+	d.prove(d.o.User)
+	d.mu.Unlock()
+	return s, nil
+}
+
+// prove records a user whose password a login proved. d.mu held.
+func (d *Driver) prove(user string) {
+	if !slices.Contains(d.proven, user) {
+		d.proven = append(d.proven, user)
+	}
+}
+
+// drop forgets the current session.
+func (d *Driver) drop() {
+	d.mu.Lock()
+	if d.sess != nil {
+		d.sess.http.Close()
+	}
+	d.sess = nil
+	d.mu.Unlock()
+}
+
+// Close logs out and releases connections.
+func (d *Driver) Close(ctx context.Context) {
+	d.mu.Lock()
+	s := d.sess
+	d.sess = nil
+	d.mu.Unlock()
+	if s != nil {
+		s.logout(ctx)
+		s.http.Close()
+	}
+}
+
+// Read reads every page the guide cares about, plus UDP 4800, SNMP and
+// the outside probes (concurrently with the pages), into one State.
+func (d *Driver) Read(ctx context.Context) (State, error) {
+	var st State
+	s, err := d.ensure(ctx)
+	if err != nil {
+		return st, err
+	}
+	var wg sync.WaitGroup
+	var obs Observed
+	var dsci dsciInfo
+	var dsciErr error
+	var snmpID snmpInfo
+	wg.Go(func() { obs = d.observe(ctx) })
+	wg.Go(func() {
+		c, cancel := context.WithTimeout(ctx, 3*d.o.Timeout)
+		defer cancel()
+		dsci, dsciErr = readDSCI(c, d.hostport("moxa-udp"), d.o.Timeout)
+	})
+	wg.Go(func() { snmpID = readSNMP(ctx, d.o.Address, d.ports["snmp"], d.o.Timeout) })
+	err = d.readPages(ctx, s, &st)
+	wg.Wait()
+	if err != nil {
+		if errors.Is(err, errSessionEnded) {
+			d.drop()
+		}
+		return st, err
+	}
+	d.mu.Lock()
+	st.Via, st.ClientAddr, st.HTTPSProven, st.User = d.via, s.local, d.via == "https", d.o.User
+	if cur := d.current(); cur.user != "" {
+		st.User = cur.user
+	}
+	d.mu.Unlock()
+	st.Observed = obs
+	st.Observed.DSCILeak = dsci.leak
+	st.SNMP.DefaultCommunities = snmpID.defaultCommunity
+	id := &st.Identity
+	id.Family, id.Address = "nport", d.o.Address
+	id.Sources = append(id.Sources, "web")
+	if dsciErr == nil {
+		id.Sources = append(id.Sources, "udp4800")
+		if id.Firmware == "" {
+			id.Firmware = dsci.firmware
+		}
+		if id.MAC == "" {
+			id.MAC = strings.ToUpper(dsci.found.MAC)
+		}
+	}
+	if snmpID.ok {
+		id.Sources = append(id.Sources, "snmp")
+		if id.Model == "" {
+			id.Model = snmpID.descr
+		}
+	}
+	st.DefaultLogin = d.defaultLogin(ctx, st)
+	d.mu.Lock()
+	st.ProvenUsers = slices.Clone(d.proven)
+	d.mu.Unlock()
+	return st, nil
+}
+
+// current is the credential the driver logs in with now. d.mu held.
+func (d *Driver) current() cred {
+	return cred{d.o.User, d.o.Password}
+}
+
+var errSessionEnded = errors.New("the session ended")
+
+// readPages fetches every page concurrently, then parses them in menu
+// order into st.
+func (d *Driver) readPages(ctx context.Context, s *session, st *State) error {
+	pages := settingsPages(s.serialPorts())
+	names := []string{quirks.MenuOverview, quirks.MenuAccounts, quirks.MenuLog}
+	for _, p := range pages {
+		names = append(names, p.menu)
+	}
+	got := make([]*page, len(names))
+	errs := make([]error, len(names))
+	sem := make(chan struct{}, 4)
+	var wg sync.WaitGroup
+	for i, n := range names {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			got[i], errs[i] = s.open(ctx, n)
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("read the console: %w", err)
+	}
+	readOverview(got[0], &st.Identity)
+	accs, err := readAccounts(got[1])
+	if err != nil {
+		return fmt.Errorf("%s: %w", names[1], err)
+	}
+	st.Accounts = accs
+	st.LogLines = readLog(got[2])
+	for i, sp := range pages {
+		p := got[3+i]
+		f, err := settingsForm(p, sp.menu)
+		if err == nil {
+			err = sp.read(f, st)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", sp.menu, err)
+		}
+	}
+	return nil
+}
+
+// readOverview fills the identity from the Overview rows.
+func readOverview(p *page, id *devices.Identity) {
+	for _, t := range p.Tables {
+		for _, row := range t {
+			if len(row) < 2 {
+				continue
+			}
+			v := devices.Printable(row[1].Text)
+			switch row[0].Text {
+			case quirks.OverviewModel:
+				id.Model = v
+			case quirks.OverviewMAC:
+				id.MAC = v
+			case quirks.OverviewSerial:
+				id.Serial = v
+			case quirks.OverviewFirmware:
+				id.Firmware = v
+			case quirks.OverviewName:
+				id.Name = v
+			}
+		}
+	}
+}
+
+// accountsTable finds the User Account table and its column indexes.
+func accountsTable(p *page) (rows [][]cell, active, name, level int, err error) {
+	for _, t := range p.Tables {
+		if len(t) == 0 {
+			continue
+		}
+		active, name, level = -1, -1, -1
+		for i, c := range t[0] {
+			switch c.Text {
+			case quirks.AccActive:
+				active = i
+			case quirks.AccName:
+				name = i
+			case quirks.AccLevel:
+				level = i
+			}
+		}
+		if active >= 0 && name >= 0 && level >= 0 {
+			return t[1:], active, name, level, nil
+		}
+	}
+	return nil, 0, 0, 0, errors.New("no table with Active, Account Name and User Level columns")
+}
+
+func readAccounts(p *page) ([]Account, error) {
+	rows, ai, ni, li, err := accountsTable(p)
+	if err != nil {
+		return nil, err
+	}
+	var out []Account
+	for _, r := range rows {
+		if len(r) <= max(ai, ni, li) {
+			continue
+		}
+		a := Account{Name: devices.Printable(r[ni].Text), Admin: r[li].Text == quirks.ReadWrite}
+		if c, ok := first(r[ai].Controls, "checkbox"); ok {
+			a.Active = c.Checked
+		} else {
+			a.Active = slices.Contains([]string{"Yes", "Active", "V", "Enable", "Enabled"}, r[ai].Text)
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// accountLink returns the edit link of the named account.
+func accountLink(p *page, name string) (string, error) {
+	rows, _, ni, _, err := accountsTable(p)
+	if err != nil {
+		return "", err
+	}
+	for _, r := range rows {
+		if len(r) > ni && devices.Printable(r[ni].Text) == name && len(r[ni].Links) > 0 {
+			return p.resolve(r[ni].Links[0].Href)
+		}
+	}
+	return "", fmt.Errorf("no account %q in the table", name)
+}
+
+// readLog returns the System Log lines, cleaned, newest last.
+func readLog(p *page) []string {
+	var out []string
+	for _, b := range p.Blocks {
+		for _, l := range strings.Split(b, "\n") {
+			if l = devices.Printable(l); l != "" {
+				out = append(out, l)
+			}
+		}
+	}
+	return out
+}
+
+// defaultLogin answers whether admin/moxa works: true when the tool is
+// itself admin/moxa; else one trial login per driver while admin is
+// active, cached.
+func (d *Driver) defaultLogin(ctx context.Context, st State) *bool {
+	yes := true
+	if d.o.User == defaultUser && d.o.Password == defaultPassword {
+		return &yes
+	}
+	a, ok := st.Account(defaultUser)
+	if !ok || !a.Active {
+		return nil
+	}
+	d.mu.Lock()
+	cached := d.defLog
+	d.mu.Unlock()
+	if cached != nil {
+		v := *cached
+		return &v
+	}
+	s, _, err := d.connect(ctx, defaultUser, defaultPassword)
+	var v bool
+	switch {
+	case err == nil:
+		v = true
+		s.logout(ctx)
+		s.http.Close()
+	case errors.Is(err, ErrWrongPassword):
+		v = false
+	default:
+		return nil // could not tell
+	}
+	d.mu.Lock()
+	d.defLog = &v
+	d.mu.Unlock()
+	return &v
+}

@@ -1,0 +1,127 @@
+package nport
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gosnmp/gosnmp"
+
+	"github.com/commission-tool/commission/internal/devices"
+	"github.com/commission-tool/commission/internal/probe"
+)
+
+// MIB-II system OIDs.
+const (
+	oidSysDescr    = ".1.3.6.1.2.1.1.1.0"
+	oidSysObjectID = ".1.3.6.1.2.1.1.2.0"
+)
+
+// snmpGetRequest returns the bytes of an SNMP v2c GET of sysDescr with
+// the given community, for the UDP probe.
+func snmpGetRequest(community string) []byte {
+	p := gosnmp.SnmpPacket{Version: gosnmp.Version2c, Community: community, PDUType: gosnmp.GetRequest,
+		RequestID: 0x4e50, Variables: []gosnmp.SnmpPDU{{Name: oidSysDescr, Type: gosnmp.Null}}}
+	b, err := p.MarshalMsg()
+	if err != nil { // a fixed, valid packet: cannot fail
+		panic("nport: marshal SNMP probe: " + err.Error())
+	}
+	return b
+}
+
+// snmpReply accepts an SNMP GetResponse (BER sequence, PDU tag 0xa2).
+func snmpReply(b []byte) bool {
+	return len(b) > 2 && b[0] == 0x30 && strings.Contains(string(b), "\xa2")
+}
+
+// targets lists the probes for every service in ports. UDP serial data
+// ports are left out: the only request they take is data for the plant's
+// serial device.
+func targets(ports map[string]int) []probe.Target {
+	var out []probe.Target
+	for name, port := range ports {
+		t := probe.Target{Name: name, Network: "tcp", Port: port}
+		switch {
+		case name == "moxa-udp":
+			t.Network, t.Request = "udp", discoverRequest
+			t.Accept = func(b []byte) bool { return len(b) >= 8 && b[0] == fnDiscover|0x80 }
+		case name == "snmp":
+			t.Network, t.Request, t.Accept = "udp", snmpGetRequest("public"), snmpReply
+		case strings.HasPrefix(name, "udp-data-"):
+			continue
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+// observe runs the outside probes and the TLS check concurrently.
+func (d *Driver) observe(ctx context.Context) Observed {
+	var obs Observed
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		obs.TLS = probe.TLS(ctx, d.o.Address, d.ports["https"], d.o.Timeout)
+	}()
+	res := probe.Run(ctx, d.o.Address, targets(d.ports), d.o.Timeout)
+	<-done
+	obs.Ports = make(map[string]probe.Result, len(res))
+	for _, r := range res {
+		obs.Ports[r.Name] = r
+	}
+	return obs
+}
+
+// snmpInfo is what the SNMP agent told.
+type snmpInfo struct {
+	ok               bool
+	descr, objectID  string
+	defaultCommunity bool
+}
+
+// readSNMP asks the agent for sysDescr and sysObjectID with each factory
+// community, concurrently (a wrong v2c community gets no reply at all).
+func readSNMP(ctx context.Context, host string, port int, timeout time.Duration) snmpInfo {
+	communities := []string{"public", "private"}
+	res := make([]snmpInfo, len(communities))
+	var wg sync.WaitGroup
+	for i, c := range communities {
+		wg.Go(func() { res[i] = snmpGet(ctx, host, port, timeout, c) })
+	}
+	wg.Wait()
+	for _, r := range res {
+		if r.ok {
+			return r
+		}
+	}
+	return snmpInfo{}
+}
+
+func snmpGet(ctx context.Context, host string, port int, timeout time.Duration, community string) snmpInfo {
+	var info snmpInfo
+	g := &gosnmp.GoSNMP{Target: host, Port: uint16(port), Community: community, Version: gosnmp.Version2c,
+		Timeout: timeout, Retries: 0, Context: ctx, MaxOids: 2}
+	if err := g.Connect(); err != nil {
+		return info
+	}
+	defer g.Conn.Close()
+	pkt, err := g.Get([]string{oidSysDescr, oidSysObjectID})
+	if err != nil || pkt == nil || pkt.Error != gosnmp.NoError {
+		return info
+	}
+	info.ok, info.defaultCommunity = true, true
+	for _, v := range pkt.Variables {
+		switch v.Name {
+		case oidSysDescr:
+			if b, ok := v.Value.([]byte); ok {
+				info.descr = devices.Printable(string(b))
+			}
+		case oidSysObjectID:
+			if s, ok := v.Value.(string); ok {
+				info.objectID = devices.Printable(s)
+			}
+		}
+	}
+	return info
+}
