@@ -122,6 +122,10 @@ func (a *app) connect(ctx context.Context, t tui.Target, rep steps.Reporter) (tu
 	var restored []steps.Result
 	var j *record.Journal
 	var err error
+	_, guide, err := stepMetas(t.Family)
+	if err != nil {
+		return nil, err
+	}
 	if t.ResumePath != "" {
 		_, restored, err = record.Replay(t.ResumePath)
 		if err != nil {
@@ -129,7 +133,7 @@ func (a *app) connect(ctx context.Context, t tui.Target, rep steps.Reporter) (tu
 		}
 		j, err = record.OpenJournal(t.ResumePath)
 	} else {
-		j, err = record.CreateJournal(a.journalDir, record.Header{Family: t.Family, Address: t.Address, Started: time.Now().UTC()})
+		j, err = record.CreateJournal(a.journalDir, record.Header{Family: t.Family, Address: t.Address, Guide: guide, Started: time.Now().UTC()})
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open the session journal: %w", err)
@@ -147,7 +151,7 @@ func (a *app) connect(ctx context.Context, t tui.Target, rep steps.Reporter) (tu
 		}
 		return nil, err
 	}
-	a.started = time.Now().UTC()
+	a.started = j.Header().Started
 	return &journaled{engine: eng, j: j}, nil
 }
 
@@ -174,6 +178,12 @@ func (a *app) finish(ctx context.Context, s tui.Session, f tui.FinishInfo) (tui.
 		Technician: record.Technician{Name: f.Technician, Company: f.Company}, Site: f.Site,
 		Started: a.started, Finished: time.Now().UTC(),
 	}, eng.Results(), eng.Steps())
+	if errs := record.Check(rec, eng.Steps()); len(errs) > 0 {
+		return tui.FinishResult{}, fmt.Errorf("the record is not consistent, so it was not written: %w", errors.Join(errs...))
+	}
+	if err := eng.j.Err(); err != nil {
+		return tui.FinishResult{}, fmt.Errorf("the session journal could not be written: %w", err)
+	}
 	dir, err := writeBundle(ctx, a.outDir, rec, bundleOptions{})
 	if err != nil {
 		return tui.FinishResult{}, err
