@@ -652,3 +652,49 @@ func TestHardenAndSyslog(t *testing.T) {
 		t.Error("default password warning for a non-default account")
 	}
 }
+
+func TestAccountLevelsAndSessions(t *testing.T) {
+	d := start(t, Config{})
+	w := newWeb(t, d, SvcHTTP, nil)
+	w.login("admin", "moxa")
+	for _, a := range []struct{ name, level string }{{"viewer", "1"}, {"idle", "0"}} {
+		if b, _ := w.submit("/account_add.htm", url.Values{"acc_name": {a.name}, "acc_pw": {"pass" + a.name}, "acc_pw2": {"pass" + a.name}, "acc_level": {a.level}}); errorDiv(b) != "" {
+			t.Fatalf("add %s: %q", a.name, errorDiv(b))
+		}
+	}
+	if b, _ := w.submit("/account_add.htm", url.Values{"acc_name": {"viewer"}, "acc_pw": {"abcd"}, "acc_pw2": {"abcd"}}); !strings.Contains(errorDiv(b), "already exists") {
+		t.Fatalf("duplicate name: %q", errorDiv(b))
+	}
+	if b, _ := w.submit("/account_add.htm", url.Values{"acc_name": {"x"}, "acc_pw": {"abcd"}, "acc_pw2": {"abce"}}); !strings.Contains(errorDiv(b), "do not match") {
+		t.Fatalf("mismatched confirm: %q", errorDiv(b))
+	}
+	// Deactivate "idle" (admin remains).
+	if b, _ := w.submit("/account_edit.htm?name=idle", url.Values{"acc_level": {"0"}}); errorDiv(b) != "" {
+		t.Fatalf("deactivate idle: %q", errorDiv(b))
+	}
+	w.saveRestart(d)
+	if b := newWeb(t, d, SvcHTTP, nil).login("idle", "passidle"); strings.Contains(b, "<frameset") {
+		t.Error("inactive account logged in")
+	}
+	ro := newWeb(t, d, SvcHTTP, nil)
+	if b := ro.login("viewer", "passviewer"); !strings.Contains(b, "<frameset") {
+		t.Fatal("read-only account cannot log in")
+	}
+	if b, _ := ro.submit("/basic.htm", url.Values{"srvname": {"x"}}); !strings.Contains(errorDiv(b), "Read Only") {
+		t.Errorf("read-only submit: %q", errorDiv(b))
+	}
+	// At most Maximum Login Users sessions (6 by default). The restart ended
+	// the admin session, so only the read-only one is open.
+	for i := range 5 {
+		if b := newWeb(t, d, SvcHTTP, nil).login("admin", "moxa"); !strings.Contains(b, "<frameset") {
+			t.Fatalf("session %d refused", i+2)
+		}
+	}
+	if b := newWeb(t, d, SvcHTTP, nil).login("admin", "moxa"); !strings.Contains(b, "maximum number of login users") {
+		t.Error("seventh session accepted")
+	}
+	ro.get("/logout.htm")
+	if b := newWeb(t, d, SvcHTTP, nil).login("admin", "moxa"); !strings.Contains(b, "<frameset") {
+		t.Error("session not freed by logout")
+	}
+}

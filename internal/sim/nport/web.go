@@ -8,6 +8,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"html"
+	"io"
+	"log"
 	"math"
 	"net"
 	"net/http"
@@ -39,7 +41,7 @@ func (d *Device) serveHTTP(ln net.Listener, tc *tls.Config) {
 		IdleTimeout:       60 * time.Second,
 		MaxHeaderBytes:    16 << 10,
 		TLSNextProto:      map[string]func(*http.Server, *tls.Conn, http.Handler){}, // no HTTP/2
-		ErrorLog:          nil,
+		ErrorLog:          log.New(io.Discard, "", 0),                               // handshake failures are expected (TLS 1.0 probes)
 	}
 	var l net.Listener = filterListener{ln, d}
 	if tc != nil {
