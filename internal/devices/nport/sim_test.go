@@ -1,0 +1,281 @@
+package nport
+
+import (
+	"context"
+	"errors"
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/commission-tool/commission/internal/probe"
+	simnport "github.com/commission-tool/commission/internal/sim/nport"
+	"github.com/commission-tool/commission/internal/transport"
+)
+
+// startSim starts a simulator and returns a driver for it whose HTTPS pin
+// is already trusted.
+func startSim(tb testing.TB, cfg simnport.Config, user, pw string) (*simnport.Device, *Driver) {
+	tb.Helper()
+	if cfg.RestartDelay == 0 {
+		cfg.RestartDelay = 100 * time.Millisecond
+	}
+	dev, err := simnport.Start(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { dev.Close() })
+	pins, err := transport.OpenPins(filepath.Join(tb.TempDir(), "known_devices"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	drv := New(Options{Address: dev.Host(), Ports: dev.Ports(), User: user, Password: pw, Pins: pins,
+		Timeout: time.Second, AllowHTTP: true, RestartWait: 10 * time.Second})
+	// trust on first use, as the wizard does after asking
+	_, err = drv.Read(context.Background())
+	var tofu interface{ UnknownFingerprint() (string, string) }
+	if !errors.As(err, &tofu) {
+		tb.Fatalf("first read: want an unknown fingerprint, got %v", err)
+	}
+	if err := pins.Trust(tofu.UnknownFingerprint()); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { drv.Close(context.Background()) })
+	return dev, drv
+}
+
+func TestReadFactoryDefaults(t *testing.T) {
+	_, drv := startSim(t, simnport.Config{}, "admin", "moxa")
+	st, err := drv.Read(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Via != "https" || !st.HTTPSProven || st.User != "admin" || !st.ClientAddr.IsLoopback() {
+		t.Errorf("via %q proven %v user %q client %v", st.Via, st.HTTPSProven, st.User, st.ClientAddr)
+	}
+	id := st.Identity
+	if id.Family != "nport" || id.Model != "NPort 5150A" || id.Firmware != "1.6 Build 21051010" || id.MAC == "" || id.Serial != "6621" {
+		t.Errorf("identity %+v", id)
+	}
+	if !strings.Contains(strings.Join(id.Sources, ","), "web,udp4800") {
+		t.Errorf("sources %v", id.Sources)
+	}
+	if !st.Console.HTTP || !st.Console.HTTPS || !st.Console.MoxaService || st.Console.Telnet {
+		t.Errorf("console %+v", st.Console)
+	}
+	if !st.SNMP.Enabled || st.Policy.MinLength != 4 || st.AccessList.Enabled {
+		t.Errorf("snmp %+v policy %+v acl %+v", st.SNMP, st.Policy, st.AccessList)
+	}
+	if a, ok := st.Account("admin"); !ok || !a.Active || !a.Admin {
+		t.Errorf("accounts %+v", st.Accounts)
+	}
+	if len(st.Ports) != 1 || st.Ports[0].Mode != "Real COM" {
+		t.Errorf("ports %+v", st.Ports)
+	}
+	if st.DefaultLogin == nil || !*st.DefaultLogin {
+		t.Errorf("default login %v", st.DefaultLogin)
+	}
+	if len(st.LogEvents) != 4 {
+		t.Errorf("log events %v", st.LogEvents)
+	}
+	if len(st.LogLines) == 0 || !strings.Contains(st.LogLines[len(st.LogLines)-1], "Login Success") {
+		t.Errorf("log lines %q", st.LogLines)
+	}
+	for _, svc := range []string{"http", "https", "moxa-udp"} {
+		if st.Observed.Ports[svc].State != probe.Open {
+			t.Errorf("%s probe: %+v", svc, st.Observed.Ports[svc])
+		}
+	}
+	if st.Observed.Ports["telnet"].State != probe.Closed {
+		t.Errorf("telnet probe %+v", st.Observed.Ports["telnet"])
+	}
+	if st.Observed.DSCILeak {
+		t.Error("non-vulnerable device leaks")
+	}
+}
+
+func TestStageCommitConsole(t *testing.T) {
+	dev, drv := startSim(t, simnport.Config{}, "admin", "moxa")
+	ctx := context.Background()
+	from, err := drv.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	to := from.Clone()
+	to.Console.HTTP = false
+	to.Console.MoxaService = false
+	to.Policy.MinLength = 8
+	to.Accounts = append(to.Accounts, Account{Name: "tech", Active: true, Admin: true})
+	to.Secrets = map[string]string{"tech": "Str0ng!Passw0rd#"}
+	if err := drv.Stage(ctx, from, to); err != nil {
+		t.Fatal(err)
+	}
+	mid, err := drv.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mid.Console.HTTP || mid.Policy.MinLength != 8 || mid.Observed.Ports["http"].State != probe.Open {
+		t.Fatalf("staged: console %+v policy %d http %v", mid.Console, mid.Policy.MinLength, mid.Observed.Ports["http"].State)
+	}
+	if dev.Restarts() != 0 {
+		t.Fatal("Stage restarted the device")
+	}
+	var lines []string
+	if err := drv.Commit(ctx, func(s string) { lines = append(lines, s) }); err != nil {
+		t.Fatalf("commit: %v (progress %q)", err, lines)
+	}
+	if dev.Restarts() != 1 {
+		t.Fatalf("restarts = %d", dev.Restarts())
+	}
+	if lines[0] != "saving and restarting" || lines[len(lines)-1] != "logged in as tech" {
+		t.Fatalf("progress %q", lines)
+	}
+	after, err := drv.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Observed.Ports["http"].State != probe.Closed || after.Console.HTTP {
+		t.Fatalf("after commit: http %+v", after.Observed.Ports["http"])
+	}
+	if after.Observed.Ports["moxa-udp"].State == probe.Open || after.User != "tech" {
+		t.Fatalf("after commit: moxa-udp %+v user %q", after.Observed.Ports["moxa-udp"], after.User)
+	}
+	if !strings.Contains(strings.Join(after.ProvenUsers, ","), "tech") {
+		t.Fatalf("proven %v", after.ProvenUsers)
+	}
+	if a, ok := after.Account("tech"); !ok || !a.Admin || !a.Active {
+		t.Fatalf("accounts %+v", after.Accounts)
+	}
+}
+
+func TestWrongPasswordAndLockout(t *testing.T) {
+	dev, _ := startSim(t, simnport.Config{}, "admin", "moxa")
+	dev.Harden(simnport.HardenOptions{})
+	ctx := context.Background()
+	bad := New(Options{Address: dev.Host(), Ports: dev.Ports(), User: "tech", Password: "wrong", Timeout: time.Second, AllowHTTP: true})
+	defer bad.Close(ctx)
+	// hardened: HTTPS only; the pin store is empty, so trust it first
+	pins, _ := transport.OpenPins(filepath.Join(t.TempDir(), "k"))
+	bad.o.Pins = pins
+	_, err := bad.Read(ctx)
+	var tofu interface{ UnknownFingerprint() (string, string) }
+	if !errors.As(err, &tofu) {
+		t.Fatalf("want unknown fingerprint, got %v", err)
+	}
+	pins.Trust(tofu.UnknownFingerprint())
+	for i := 0; i < 5; i++ {
+		_, err = bad.Read(ctx)
+		if i < 4 && !errors.Is(err, ErrWrongPassword) {
+			t.Fatalf("try %d: %v", i, err)
+		}
+	}
+	if !errors.Is(err, ErrWrongPassword) {
+		t.Fatalf("5th try: %v", err)
+	}
+	if !strings.Contains(ErrWrongPassword.Error(), "check the user name and password") {
+		t.Fatal(ErrWrongPassword)
+	}
+	good := New(Options{Address: dev.Host(), Ports: dev.Ports(), User: "tech", Password: "Str0ng!Passw0rd#", Pins: pins, Timeout: time.Second})
+	defer good.Close(ctx)
+	if _, err := good.Read(ctx); !errors.Is(err, ErrLockedOut) {
+		t.Fatalf("after 5 failures: %v", err)
+	}
+}
+
+func TestDroppedSubmitIsAnError(t *testing.T) {
+	dev, drv := startSim(t, simnport.Config{}, "admin", "moxa")
+	ctx := context.Background()
+	from, err := drv.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	to := from.Clone()
+	to.Console.Telnet = true
+	dev.DropNextSubmits(1)
+	err = drv.Stage(ctx, from, to)
+	if err == nil || !strings.Contains(err.Error(), quirks.MenuConsole) {
+		t.Fatalf("dropped submit: %v", err)
+	}
+	// a retry goes through
+	if err := drv.Stage(ctx, from, to); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRejectedSubmitCarriesDeviceMessage(t *testing.T) {
+	_, drv := startSim(t, simnport.Config{}, "admin", "moxa")
+	ctx := context.Background()
+	from, err := drv.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	to := from.Clone()
+	to.Console = Console{} // every console off: the device refuses
+	err = drv.Stage(ctx, from, to)
+	var de *DeviceError
+	if !errors.As(err, &de) || de.Page != quirks.MenuConsole || !strings.Contains(de.Message, "console") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestBannerAndDiscover(t *testing.T) {
+	dev, _ := startSim(t, simnport.Config{Telnet: true}, "admin", "moxa")
+	ctx := context.Background()
+	model, fw, err := Banner(ctx, dev.Addr("telnet"), time.Second)
+	if err != nil || model != "NPort 5150A" || fw != "1.6 Build 21051010" {
+		t.Fatalf("banner %q %q %v", model, fw, err)
+	}
+	found, err := Discover(ctx, []string{dev.Addr("moxa-udp")}, 300*time.Millisecond)
+	if err != nil || len(found) != 1 || found[0].IP == "" || !strings.HasPrefix(strings.ToUpper(found[0].MAC), "00:90:E8") {
+		t.Fatalf("discover %+v %v", found, err)
+	}
+}
+
+func TestUnreachableFailsWithinTimeout(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		var held []net.Conn
+		defer func() {
+			for _, c := range held {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c) // accepts and never answers
+		}
+	}()
+	port := ln.Addr().(*net.TCPAddr).Port
+	drv := New(Options{Address: "127.0.0.1", Ports: map[string]int{"https": port}, User: "admin", Password: "moxa", Timeout: 200 * time.Millisecond})
+	start := time.Now()
+	_, err = drv.Read(context.Background())
+	var ue *transport.UnreachableError
+	if !errors.As(err, &ue) {
+		t.Fatalf("got %v", err)
+	}
+	if el := time.Since(start); el > 2*time.Second {
+		t.Fatalf("took %s", el)
+	}
+}
+
+func BenchmarkRead(b *testing.B) {
+	_, drv := startSim(b, simnport.Config{}, "admin", "moxa")
+	ctx := context.Background()
+	if _, err := drv.Read(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := drv.Read(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
