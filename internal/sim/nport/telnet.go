@@ -73,7 +73,7 @@ func (t *telnetConn) readLine(echo bool) (string, error) {
 		}
 		line = append(line, b)
 		if echo {
-			t.c.Write([]byte{b})
+			t.write(string(rune(b)))
 		}
 	}
 }
