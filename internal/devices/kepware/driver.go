@@ -1,0 +1,574 @@
+package kepware
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/commission-tool/commission/internal/devices"
+	"github.com/commission-tool/commission/internal/probe"
+	"github.com/commission-tool/commission/internal/steps"
+)
+
+// Default ports (kepware.md §8).
+const (
+	DefaultHTTPSPort = 57512
+	DefaultHTTPPort  = 57412
+	DefaultOPCUAPort = 49320
+	DefaultRESTPort  = 39320
+)
+
+// Options says how to reach one Kepware server. Zero ports take the defaults.
+type Options struct {
+	Host      string // IPv4 address or name; Kepware does not listen on IPv6
+	HTTPSPort int    // Configuration API over HTTPS, default 57512
+	HTTPPort  int    // Configuration API over HTTP, default 57412 (probed, used only with UseHTTP)
+	OPCUAPort int    // default 49320 (probed)
+	RESTPort  int    // REST Server agent, default 39320 (probed)
+	User      string // a Kepware User Manager user, default "Administrator"
+	Password  string
+	// TLS verifies the HTTPS port, normally transport.PinnedTLS. Required
+	// unless UseHTTP.
+	TLS *tls.Config
+	// UseHTTP talks to the API over plain HTTP (the guide forbids it in
+	// production; for a server whose HTTPS is not set up yet).
+	UseHTTP bool
+	// Since is when commissioning began: the event log is read from there.
+	// Zero: the last 24 hours.
+	Since   time.Time
+	Timeout time.Duration // per request and per probe, default 5s
+	// Now is the clock, default time.Now.
+	Now func() time.Time
+}
+
+// Device is a Kepware server reached through the Configuration API. It
+// satisfies steps.Device[State]. Safe for use from one goroutine at a
+// time, as the engine uses it.
+type Device struct {
+	o   Options
+	api *client
+
+	mu        sync.Mutex
+	projectID int64
+}
+
+var _ steps.Device[State] = (*Device)(nil)
+
+// New prepares a driver; nothing is sent until Read.
+func New(o Options) (*Device, error) {
+	if strings.TrimSpace(o.Host) == "" {
+		return nil, errors.New("kepware: no host given")
+	}
+	if o.HTTPSPort == 0 {
+		o.HTTPSPort = DefaultHTTPSPort
+	}
+	if o.HTTPPort == 0 {
+		o.HTTPPort = DefaultHTTPPort
+	}
+	if o.OPCUAPort == 0 {
+		o.OPCUAPort = DefaultOPCUAPort
+	}
+	if o.RESTPort == 0 {
+		o.RESTPort = DefaultRESTPort
+	}
+	if o.User == "" {
+		o.User = UserAdministrator
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 5 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Since.IsZero() {
+		o.Since = o.Now().Add(-24 * time.Hour)
+	}
+	if !o.UseHTTP && o.TLS == nil {
+		return nil, errors.New("kepware: HTTPS needs a TLS configuration (transport.PinnedTLS)")
+	}
+	d := &Device{o: o}
+	d.api = d.newAPI(o.User, o.Password)
+	return d, nil
+}
+
+func (d *Device) hostport(port int) string { return net.JoinHostPort(d.o.Host, strconv.Itoa(port)) }
+
+// Close drops idle connections.
+func (d *Device) Close() { d.api.close() }
+
+// Read reads the identity, project properties, user groups and users, IoT
+// Gateway agents, UA endpoints (where exposed) and the event log since
+// commissioning began, then probes the ports and the HTTPS certificate.
+func (d *Device) Read(ctx context.Context) (State, error) {
+	s := State{User: d.o.User, Since: d.o.Since.UTC(), Via: "https"}
+	if d.o.UseHTTP {
+		s.Via = "http"
+	}
+	s.Identity = devices.Identity{Family: "kepware", Address: d.o.Host, Sources: []string{"config-api"}}
+	about, err := d.api.getObject(ctx, pathAbout)
+	if err != nil {
+		return State{}, fmt.Errorf("read server identity: %w", err)
+	}
+	s.Identity.Model = about.str("product_name")
+	s.Identity.Firmware = about.str("product_version")
+	s.ProductID = about.str("product_id")
+
+	if err := d.readProject(ctx, &s); err != nil {
+		return State{}, err
+	}
+	if err := d.readAdmin(ctx, &s); err != nil {
+		return State{}, err
+	}
+	if err := d.readAgents(ctx, &s); err != nil {
+		return State{}, err
+	}
+	if err := d.readEndpoints(ctx, &s); err != nil {
+		return State{}, err
+	}
+	if err := d.readEvents(ctx, &s); err != nil {
+		return State{}, err
+	}
+	blank, err := d.defaultUserBlank(ctx)
+	if err == nil {
+		s.DefaultUserBlank = &blank
+	}
+	d.probe(ctx, &s)
+	return s, nil
+}
+
+func (d *Device) readProject(ctx context.Context, s *State) error {
+	p, err := d.api.getObject(ctx, pathProject)
+	if err != nil {
+		return fmt.Errorf("read project properties: %w", err)
+	}
+	s.ProjectID = p.integer(propProjectID)
+	d.mu.Lock()
+	d.projectID = s.ProjectID
+	d.mu.Unlock()
+	s.Project = Project{
+		OPCDA1: p.boolean(propDA1), OPCDA2: p.boolean(propDA2), OPCDA3: p.boolean(propDA3),
+		DADiagnostics: p.boolean(propDADiags),
+		UAEnabled:     p.boolean(propUAOn), UAAnonymous: p.boolean(propUAAnon), UADiagnostics: p.boolean(propUADiags),
+	}
+	return nil
+}
+
+func (d *Device) readAdmin(ctx context.Context, s *State) error {
+	groups, err := d.api.getList(ctx, pathGroups, nil)
+	if err != nil {
+		return fmt.Errorf("read user groups: %w", err)
+	}
+	for _, g := range groups {
+		grp := Group{Name: g.str(propName), Description: g.str(propDesc), Enabled: g.boolean(propGroupOn), Perms: map[string]bool{}}
+		for _, p := range Permissions {
+			grp.Perms[p] = g.boolean(PermPrefix + p)
+		}
+		s.Groups = append(s.Groups, grp)
+	}
+	users, err := d.api.getList(ctx, pathUsers, nil)
+	if err != nil {
+		return fmt.Errorf("read users: %w", err)
+	}
+	for _, u := range users {
+		s.Users = append(s.Users, User{Name: u.str(propName), Group: u.str(propUserGroup),
+			Enabled: u.boolean(propUserOn), Type: int(u.integer(propUserType))})
+	}
+	return nil
+}
+
+func (d *Device) readAgents(ctx context.Context, s *State) error {
+	for _, coll := range []string{MQTTClients, RESTClients, RESTServers} {
+		list, err := d.api.getList(ctx, pathIoTGateway+"/"+coll, nil)
+		if errors.Is(err, ErrNotFound) {
+			continue // the IoT Gateway plug-in is not installed
+		}
+		if err != nil {
+			return fmt.Errorf("read IoT Gateway %s: %w", coll, err)
+		}
+		for _, a := range list {
+			ag := Agent{Collection: coll, Name: a.str(propName), Enabled: a.boolean(propAgentOn)}
+			switch coll {
+			case MQTTClients:
+				ag.URL, ag.Username, ag.TLSVersion = a.str(propMQTTURL), a.str(propMQTTUser), int(a.integer(propMQTTTLS))
+			case RESTClients:
+				ag.URL, ag.Username = a.str(propRESTURL), a.str(propRESTUser)
+			case RESTServers:
+				ag.Port, ag.UseHTTPS = int(a.integer(propRSPort)), a.boolean(propRSHTTPS)
+				ag.CORS, ag.Anonymous = a.str(propRSCORS), a.boolean(propRSAnonymous)
+			}
+			s.Agents = append(s.Agents, ag)
+		}
+	}
+	return nil
+}
+
+func (d *Device) readEndpoints(ctx context.Context, s *State) error {
+	list, err := d.api.getList(ctx, pathUAEndpts, nil)
+	if errors.Is(err, ErrNotFound) {
+		return nil // Kepware Server: endpoints live in the OPC UA Configuration Manager
+	}
+	if err != nil {
+		return fmt.Errorf("read UA endpoints: %w", err)
+	}
+	s.UAEndpointsExposed = true
+	for _, e := range list {
+		s.UAEndpoints = append(s.UAEndpoints, UAEndpoint{Name: e.str(propName), Enabled: e.boolean(propEPOn),
+			Port: int(e.integer(propEPPort)), None: e.boolean(propEPNone),
+			Basic256Sha256: int(e.integer(propEPSha256)), Basic128Rsa15: int(e.integer(propEP128)), Basic256: int(e.integer(propEP256))})
+	}
+	return nil
+}
+
+// eventLayouts are the timestamp forms accepted in event_log entries
+// (the exact form is not documented, kepware.md §10).
+var eventLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.000", "2006-01-02T15:04:05", "2006-01-02 15:04:05"}
+
+func parseEventTime(v string) (time.Time, bool) {
+	for _, l := range eventLayouts {
+		if t, err := time.Parse(l, v); err == nil {
+			return t.UTC(), true
+		}
+	}
+	return time.Time{}, false
+}
+
+func (d *Device) readEvents(ctx context.Context, s *State) error {
+	q := url.Values{"limit": {strconv.Itoa(eventLimit)}, "start": {s.Since.Format(eventTimeLayout)}}
+	list, err := d.api.getList(ctx, pathEventLog, q)
+	if err != nil {
+		return fmt.Errorf("read event log: %w", err)
+	}
+	for _, e := range list {
+		ts, ok := parseEventTime(e.str("timestamp"))
+		if !ok {
+			continue // e.g. the pagination element
+		}
+		s.Events = append(s.Events, Event{Time: ts, Kind: e.str("event"), Source: e.str("source"), Message: e.str("message")})
+	}
+	sort.SliceStable(s.Events, func(i, j int) bool { return s.Events[i].Time.Before(s.Events[j].Time) })
+	return nil
+}
+
+// defaultUserBlank tries "Default User" with an empty password: 401
+// means the server refuses it; any other answer means it was accepted.
+func (d *Device) defaultUserBlank(ctx context.Context) (bool, error) {
+	c := d.newAPI(UserDefault, "")
+	defer c.close()
+	_, _, err := c.do(ctx, http.MethodGet, pathProject, nil, nil)
+	switch {
+	case err == nil, errors.Is(err, ErrForbidden):
+		return true, nil
+	case errors.Is(err, ErrUnauthorized):
+		return false, nil
+	}
+	return false, err
+}
+
+// newAPI builds a client for the API port the options name.
+func (d *Device) newAPI(user, pass string) *client {
+	if d.o.UseHTTP {
+		return newClient("http", d.hostport(d.o.HTTPPort), nil, user, pass, d.o.Timeout)
+	}
+	return newClient("https", d.hostport(d.o.HTTPSPort), d.o.TLS, user, pass, d.o.Timeout)
+}
+
+// probe checks the ports and the HTTPS certificate from outside.
+func (d *Device) probe(ctx context.Context, s *State) {
+	targets := []probe.Target{
+		{Name: SvcConfigHTTPS, Network: "tcp", Port: d.o.HTTPSPort},
+		{Name: SvcConfigHTTP, Network: "tcp", Port: d.o.HTTPPort},
+		{Name: SvcOPCUA, Network: "tcp", Port: d.o.OPCUAPort},
+		{Name: SvcRESTServer, Network: "tcp", Port: d.o.RESTPort},
+	}
+	s.Observed.Ports = map[string]probe.Result{}
+	var wg sync.WaitGroup
+	wg.Go(func() { s.Observed.TLS = probe.TLS(ctx, d.o.Host, d.o.HTTPSPort, d.o.Timeout) })
+	for _, r := range probe.Run(ctx, d.o.Host, targets, d.o.Timeout) {
+		s.Observed.Ports[r.Name] = r
+	}
+	wg.Wait()
+}
+
+// Stage sends the requests that take the server from one state to the
+// other. Kepware applies each change at once, so nothing waits for Commit.
+// Project-tree changes carry the PROJECT_ID read last; a stale one is a
+// *StaleProjectError, after which the driver has read the new revision.
+func (d *Device) Stage(ctx context.Context, from, to State) error {
+	if err := d.stageProject(ctx, from, to); err != nil {
+		return err
+	}
+	if err := d.stageGroups(ctx, from, to); err != nil {
+		return err
+	}
+	if err := d.stageUsers(ctx, from, to); err != nil {
+		return err
+	}
+	if err := d.stageAgents(ctx, from, to); err != nil {
+		return err
+	}
+	return d.stageEndpoints(ctx, from, to)
+}
+
+// putProjectTree PUTs body with the current PROJECT_ID and learns the new
+// revision after the change.
+func (d *Device) putProjectTree(ctx context.Context, path string, body obj) error {
+	d.mu.Lock()
+	sent := d.projectID
+	d.mu.Unlock()
+	body[propProjectID] = sent
+	err := d.api.put(ctx, path, body)
+	var ae *APIError
+	if errors.As(err, &ae) && ae.Status == http.StatusBadRequest &&
+		(ae.Property == propProjectID || strings.Contains(strings.ToLower(ae.Message), staleHint)) {
+		now, rerr := d.refreshProjectID(ctx)
+		if rerr != nil {
+			return fmt.Errorf("the server refused the project revision, and reading it again failed: %w", rerr)
+		}
+		return &StaleProjectError{Sent: sent, Now: now}
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := d.refreshProjectID(ctx); err != nil {
+		return fmt.Errorf("read the project revision after the change: %w", err)
+	}
+	return nil
+}
+
+func (d *Device) refreshProjectID(ctx context.Context) (int64, error) {
+	p, err := d.api.getObject(ctx, pathProject)
+	if err != nil {
+		return 0, err
+	}
+	id := p.integer(propProjectID)
+	d.mu.Lock()
+	d.projectID = id
+	d.mu.Unlock()
+	return id, nil
+}
+
+func (d *Device) stageProject(ctx context.Context, from, to State) error {
+	body := obj{}
+	set := func(k string, a, b bool) {
+		if a != b {
+			body[k] = b
+		}
+	}
+	f, t := from.Project, to.Project
+	set(propDA1, f.OPCDA1, t.OPCDA1)
+	set(propDA2, f.OPCDA2, t.OPCDA2)
+	set(propDA3, f.OPCDA3, t.OPCDA3)
+	set(propDADiags, f.DADiagnostics, t.DADiagnostics)
+	set(propUAOn, f.UAEnabled, t.UAEnabled)
+	set(propUAAnon, f.UAAnonymous, t.UAAnonymous)
+	set(propUADiags, f.UADiagnostics, t.UADiagnostics)
+	if len(body) == 0 {
+		return nil
+	}
+	if err := d.putProjectTree(ctx, pathProject, body); err != nil {
+		return fmt.Errorf("change project properties: %w", err)
+	}
+	return nil
+}
+
+func groupBody(g Group, perms func(string) bool) obj {
+	b := obj{}
+	for _, p := range Permissions {
+		if perms(p) {
+			b[PermPrefix+p] = g.Perms[p]
+		}
+	}
+	return b
+}
+
+func (d *Device) stageGroups(ctx context.Context, from, to State) error {
+	for _, g := range to.Groups {
+		old, ok := from.GroupNamed(g.Name)
+		if !ok {
+			b := groupBody(g, func(string) bool { return true })
+			b[propName], b[propGroupOn] = g.Name, g.Enabled
+			if g.Description != "" {
+				b[propDesc] = g.Description
+			}
+			if err := d.api.post(ctx, pathGroups, b); err != nil {
+				return fmt.Errorf("create group %q: %w", g.Name, explainDuplicate(err, "group", g.Name))
+			}
+			continue
+		}
+		b := groupBody(g, func(p string) bool { return g.Perms[p] != old.Perms[p] })
+		if g.Enabled != old.Enabled {
+			b[propGroupOn] = g.Enabled
+		}
+		if len(b) == 0 {
+			continue
+		}
+		if err := d.api.put(ctx, pathGroups+"/"+escape(g.Name), b); err != nil {
+			return fmt.Errorf("change group %q: %w", g.Name, err)
+		}
+	}
+	return nil
+}
+
+// explainDuplicate turns the server's "already used" reply into a plain message.
+func explainDuplicate(err error, kind, name string) error {
+	var ae *APIError
+	var ms *MultiStatusError
+	text := ""
+	if errors.As(err, &ae) && ae.Status == http.StatusBadRequest {
+		text = ae.Message + " " + ae.Description
+	} else if errors.As(err, &ms) {
+		text = ms.Error()
+	}
+	if strings.Contains(strings.ToLower(text), "already") {
+		return fmt.Errorf("a %s named %q already exists on the server: choose another name (%w)", kind, name, err)
+	}
+	return err
+}
+
+func (d *Device) stageUsers(ctx context.Context, from, to State) error {
+	for _, u := range to.Users {
+		pw, hasPw := to.Secrets["user:"+u.Name]
+		old, ok := from.UserNamed(u.Name)
+		if !ok {
+			if !hasPw {
+				return fmt.Errorf("create user %q: no password given", u.Name)
+			}
+			b := obj{propName: u.Name, propUserGroup: u.Group, propUserOn: u.Enabled, propUserPass: pw}
+			if err := d.api.post(ctx, pathUsers, b); err != nil {
+				return fmt.Errorf("create user %q: %w", u.Name, explainDuplicate(err, "user", u.Name))
+			}
+			continue
+		}
+		b := obj{}
+		if u.Group != old.Group {
+			b[propUserGroup] = u.Group
+		}
+		if u.Enabled != old.Enabled {
+			b[propUserOn] = u.Enabled
+		}
+		if hasPw && pw != from.Secrets["user:"+u.Name] {
+			b[propUserPass] = pw
+		}
+		if len(b) == 0 {
+			continue
+		}
+		if err := d.api.put(ctx, pathUsers+"/"+escape(u.Name), b); err != nil {
+			return fmt.Errorf("change user %q: %w", u.Name, err)
+		}
+	}
+	return nil
+}
+
+func (d *Device) stageAgents(ctx context.Context, from, to State) error {
+	for _, a := range to.Agents {
+		i := slices.IndexFunc(from.Agents, func(b Agent) bool { return b.Key() == a.Key() })
+		if i < 0 {
+			return fmt.Errorf("agent %s: the tool does not create IoT Gateway agents", a.Key())
+		}
+		old := from.Agents[i]
+		b := obj{}
+		pw, hasPw := to.Secrets["agent:"+a.Key()]
+		newPw := hasPw && pw != from.Secrets["agent:"+a.Key()]
+		switch a.Collection {
+		case MQTTClients:
+			if a.URL != old.URL {
+				b[propMQTTURL] = a.URL
+			}
+			if a.Username != old.Username {
+				b[propMQTTUser] = a.Username
+			}
+			if a.TLSVersion != old.TLSVersion {
+				b[propMQTTTLS] = a.TLSVersion
+			}
+			if newPw {
+				b[propMQTTPass] = pw
+			}
+		case RESTClients:
+			if a.URL != old.URL {
+				b[propRESTURL] = a.URL
+			}
+			if a.Username != old.Username {
+				b[propRESTUser] = a.Username
+			}
+			if newPw {
+				b[propRESTPass] = pw
+			}
+		case RESTServers:
+			if a.UseHTTPS != old.UseHTTPS {
+				b[propRSHTTPS] = a.UseHTTPS
+			}
+			if a.CORS != old.CORS {
+				b[propRSCORS] = a.CORS
+			}
+			if a.Anonymous != old.Anonymous {
+				b[propRSAnonymous] = a.Anonymous
+			}
+		}
+		if a.Enabled != old.Enabled {
+			b[propAgentOn] = a.Enabled
+		}
+		if len(b) == 0 {
+			continue
+		}
+		if err := d.putProjectTree(ctx, pathIoTGateway+"/"+a.Collection+"/"+escape(a.Name), b); err != nil {
+			return fmt.Errorf("change agent %s: %w", a.Key(), err)
+		}
+	}
+	return nil
+}
+
+func (d *Device) stageEndpoints(ctx context.Context, from, to State) error {
+	for _, e := range to.UAEndpoints {
+		i := slices.IndexFunc(from.UAEndpoints, func(b UAEndpoint) bool { return b.Name == e.Name })
+		if i < 0 {
+			return fmt.Errorf("UA endpoint %q: the tool does not create endpoints", e.Name)
+		}
+		old := from.UAEndpoints[i]
+		b := obj{}
+		if e.Enabled != old.Enabled {
+			b[propEPOn] = e.Enabled
+		}
+		if e.None != old.None {
+			b[propEPNone] = e.None
+		}
+		if e.Basic256Sha256 != old.Basic256Sha256 {
+			b[propEPSha256] = e.Basic256Sha256
+		}
+		if e.Basic128Rsa15 != old.Basic128Rsa15 {
+			b[propEP128] = e.Basic128Rsa15
+		}
+		if e.Basic256 != old.Basic256 {
+			b[propEP256] = e.Basic256
+		}
+		if len(b) == 0 {
+			continue
+		}
+		if err := d.api.put(ctx, pathUAEndpts+"/"+escape(e.Name), b); err != nil {
+			return fmt.Errorf("change UA endpoint %q: %w", e.Name, err)
+		}
+	}
+	return nil
+}
+
+// Commit has nothing to make effective: Kepware applied each change when
+// Stage sent it, with no restart. It checks that the server still answers
+// with the tool's credentials; the engine then reads it again to verify.
+func (d *Device) Commit(ctx context.Context, progress func(string)) error {
+	if progress != nil {
+		progress("Kepware applies changes at once; reading the server again to verify them")
+	}
+	if _, err := d.refreshProjectID(ctx); err != nil {
+		return fmt.Errorf("the server does not answer after the changes: %w", err)
+	}
+	return nil
+}
