@@ -30,7 +30,7 @@ func sampleRecord(n int) record.Record {
 		Technician: record.Technician{Name: "Zoë Técnica", Company: "Vendor – Service", Email: "zoe@vendor.example"},
 		Site:       "Plant 7, line 2",
 		Started:    t0, Finished: t0.Add(40 * time.Minute),
-		Summary:    map[string]int{},
+		Summary: map[string]int{},
 	}
 	outcomes := []steps.Outcome{steps.Compliant, steps.Fixed, steps.Waived, steps.Deviation, steps.NotApplicable, steps.Attested}
 	for i := range n {
