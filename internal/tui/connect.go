@@ -37,7 +37,7 @@ func (m Model) viewWelcome() string {
 		b.WriteString(s.Box.Render(s.Heading.Render("Unfinished session")+"\n"+devices.Printable(r.Label)+"\n"+
 			s.helpLine(m.keys.Resume)+s.Muted.Render(" it, or ")+s.Key.Render("enter")+s.Muted.Render(" to start a new one")) + "\n\n")
 	}
-	b.WriteString(s.helpLine(key.NewBinding(key.WithHelp("enter", "start")), m.keys.Quit))
+	b.WriteString(s.helpLine(hint("enter", "start"), m.keys.Quit))
 	return b.String()
 }
 
@@ -97,7 +97,7 @@ func (m Model) viewChoose() string {
 			b.WriteString("  " + row + "\n")
 		}
 	}
-	b.WriteString("\n" + s.helpLine(m.keys.Up, m.keys.Down, key.NewBinding(key.WithHelp("enter", "choose")), m.keys.Back, m.keys.Quit))
+	b.WriteString("\n" + s.helpLine(m.keys.Up, m.keys.Down, hint("enter", "choose"), m.keys.Back, m.keys.Quit))
 	return b.String()
 }
 
@@ -240,7 +240,7 @@ func (m Model) viewFormScreen() string {
 	if m.form != nil {
 		b.WriteString(m.form.View() + "\n")
 	}
-	b.WriteString(s.helpLine(key.NewBinding(key.WithHelp("enter", "next")), key.NewBinding(key.WithHelp("esc", "back"))))
+	b.WriteString(s.helpLine(hint("enter", "next"), hint("esc", "back")))
 	return b.String()
 }
 
@@ -274,7 +274,7 @@ func (m Model) openCredsKeepErr() (tea.Model, tea.Cmd) {
 func (m Model) viewConnecting() string {
 	return m.st.Title.Render("Connecting") + "\n\n" +
 		m.spin.View() + " Connecting to " + devices.Printable(m.target.Address) + " and reading its settings…\n\n" +
-		m.st.helpLine(key.NewBinding(key.WithHelp("esc", "cancel")))
+		m.st.helpLine(hint("esc", "cancel"))
 }
 
 func (m Model) keyConnecting(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
@@ -333,8 +333,8 @@ func (m Model) viewFingerprint() string {
 	if m.busy {
 		b.WriteString(m.spin.View() + " Pinning the fingerprint…\n\n")
 	}
-	b.WriteString(s.helpLine(key.NewBinding(key.WithHelp("y", "they match: trust and connect")),
-		key.NewBinding(key.WithHelp("n", "they differ: go back"))))
+	b.WriteString(s.helpLine(hint("y", "they match: trust and connect"),
+		hint("n", "they differ: go back")))
 	return b.String()
 }
 

@@ -55,3 +55,8 @@ func (s styles) helpLine(bs ...key.Binding) string {
 	}
 	return out
 }
+
+// hint is a binding shown in a help line only.
+func hint(k, desc string) key.Binding {
+	return key.NewBinding(key.WithKeys(k), key.WithHelp(k, desc))
+}

@@ -150,8 +150,8 @@ func (m Model) viewStep() string {
 		b.WriteString(m.changeLines(m.changes) + "\n")
 		b.WriteString(m.wrap("The change is sent now and takes effect at the restart (r on the overview), "+
 			"which drops the device's serial links for a moment.", 0) + "\n\n")
-		b.WriteString(s.helpLine(key.NewBinding(key.WithHelp("y", "apply")), m.keys.Edit,
-			key.NewBinding(key.WithHelp("esc", "cancel"))))
+		b.WriteString(s.helpLine(hint("y", "apply"), m.keys.Edit,
+			hint("esc", "cancel")))
 	case stepBusy:
 		what := "Applying the change…"
 		if m.meta().Kind == steps.Manual {
@@ -168,7 +168,7 @@ func (m Model) viewStep() string {
 		if m.form != nil {
 			b.WriteString(m.form.View() + "\n")
 		}
-		b.WriteString(s.helpLine(key.NewBinding(key.WithHelp("enter", "next")), key.NewBinding(key.WithHelp("esc", "cancel"))))
+		b.WriteString(s.helpLine(hint("enter", "next"), hint("esc", "cancel")))
 	}
 	return b.String()
 }

@@ -120,7 +120,7 @@ func (m Model) viewSummary() string {
 		if st := m.statusLine(); st != "" {
 			b.WriteString(m.clip(st, 2) + "\n")
 		}
-		b.WriteString(s.helpLine(key.NewBinding(key.WithHelp("enter", "write the signed record")),
+		b.WriteString(s.helpLine(hint("enter", "write the signed record"),
 			m.keys.Up, m.keys.Down, m.keys.Back, m.keys.Quit))
 	case sumForm:
 		if m.errText != "" {
@@ -129,7 +129,7 @@ func (m Model) viewSummary() string {
 		if m.form != nil {
 			b.WriteString(m.form.View() + "\n")
 		}
-		b.WriteString(s.helpLine(key.NewBinding(key.WithHelp("enter", "next")), key.NewBinding(key.WithHelp("esc", "back"))))
+		b.WriteString(s.helpLine(hint("enter", "next"), hint("esc", "back")))
 	case sumBusy:
 		b.WriteString(m.spin.View() + " Writing and signing the record…\n")
 	case sumDone:

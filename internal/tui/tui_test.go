@@ -1,0 +1,554 @@
+package tui
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/exp/teatest/v2"
+
+	"github.com/commission-tool/commission/internal/steps"
+)
+
+// probe wraps the wizard and keeps the last frame it drew, so tests can
+// assert on whole screens instead of the renderer's diffs.
+type probe struct {
+	inner tea.Model
+	mu    *sync.Mutex
+	last  *string
+}
+
+func (p probe) Init() tea.Cmd { return p.inner.Init() }
+
+func (p probe) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	m, cmd := p.inner.Update(msg)
+	p.inner = m
+	return p, cmd
+}
+
+func (p probe) View() tea.View {
+	v := p.inner.View()
+	p.mu.Lock()
+	*p.last = v.Content
+	p.mu.Unlock()
+	return v
+}
+
+// harness runs the wizard under teatest at 80x24 with an Ascii profile.
+type harness struct {
+	t    *testing.T
+	tm   *teatest.TestModel
+	mu   sync.Mutex
+	last string
+	fake *fakeSession
+}
+
+func (h *harness) raw() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.last
+}
+
+// screen is the last frame without escape codes.
+func (h *harness) screen() string { return ansi.Strip(h.raw()) }
+
+// waitFor waits until the screen shows every one of want.
+func (h *harness) waitFor(want ...string) {
+	h.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		s := h.screen()
+		ok := true
+		for _, w := range want {
+			if !strings.Contains(s, w) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	h.t.Fatalf("screen never showed %q; last screen:\n%s", want, h.screen())
+}
+
+func (h *harness) key(code rune) { h.tm.Send(tea.KeyPressMsg{Code: code}) }
+func (h *harness) press(s string) {
+	for _, r := range s {
+		h.tm.Send(tea.KeyPressMsg{Code: r, Text: string(r)})
+	}
+}
+func (h *harness) typ(s string) { h.tm.Type(s) }
+
+func testConfig(f *fakeSession) Config {
+	return Config{
+		Families: []string{"nport"},
+		Connect: func(_ context.Context, _ Target, rep steps.Reporter) (Session, error) {
+			f.rep = rep
+			return f, nil
+		},
+		Version: "test",
+	}
+}
+
+func start(t *testing.T, cfg Config, f *fakeSession) *harness {
+	t.Helper()
+	h := &harness{t: t, fake: f}
+	m := New(cfg)
+	p := probe{inner: m, mu: &h.mu, last: &h.last}
+	h.tm = teatest.NewTestModel(t, p, teatest.WithInitialTermSize(80, 24),
+		teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.Ascii)))
+	t.Cleanup(func() {
+		if f != nil && f.gate != nil {
+			select {
+			case <-f.gate:
+			default:
+				close(f.gate)
+			}
+		}
+		_ = h.tm.Quit()
+		h.tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
+		m.Close()
+	})
+	return h
+}
+
+// connect walks welcome → typed address → credentials → overview.
+func (h *harness) connect() {
+	h.t.Helper()
+	h.waitFor("commission", "enter start")
+	h.key(tea.KeyEnter)
+	h.waitFor("Type an address")
+	h.key(tea.KeyEnter)
+	h.waitFor("Address")
+	h.typ("127.0.0.1")
+	h.key(tea.KeyEnter)
+	h.waitFor("Log in to 127.0.0.1", "Password")
+	h.key(tea.KeyEnter) // user is prefilled
+	h.waitFocus("Password")
+	h.typ("moxa-secret")
+	h.waitFor(strings.Repeat("*", len("moxa-secret")))
+	if strings.Contains(h.screen(), "moxa-secret") {
+		h.t.Fatal("the password is echoed")
+	}
+	h.key(tea.KeyEnter)
+	h.waitFor("decided")
+}
+
+// openStep moves the overview cursor down n rows and opens that step.
+func (h *harness) openStep(n int, title string) {
+	h.t.Helper()
+	for range n {
+		h.key(tea.KeyDown)
+	}
+	h.waitFor("> ")
+	h.key(tea.KeyEnter)
+	h.waitFor(title, "esc back")
+}
+
+// waitFocus waits until the form field titled title has the focus (huh
+// draws a thick bar left of the focused field).
+func (h *harness) waitFocus(title string) {
+	h.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, l := range strings.Split(h.screen(), "\n") {
+			if strings.Contains(l, "┃") && strings.Contains(l, title) {
+				return
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	h.t.Fatalf("field %q never had the focus:\n%s", title, h.screen())
+}
+
+// waitGone waits until the screen no longer shows s.
+func (h *harness) waitGone(s string) {
+	h.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if !strings.Contains(h.screen(), s) {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	h.t.Fatalf("screen still shows %q:\n%s", s, h.screen())
+}
+
+func TestOverviewListsStepsWithBadges(t *testing.T) {
+	f := newFake()
+	h := start(t, testConfig(f), f)
+	h.connect()
+	h.waitFor("NPort 5150A", "line-3", "1/6 decided",
+		"Accounts and passwords", "Services and ports", "Access allow list",
+		"TLS and certificates", "Logging and monitoring", "Firmware",
+		"! deviation", "✓ compliant", "? manual",
+		"2.1 Change the admin password", "7.1 Install the latest firmware")
+	if s := h.screen(); strings.Contains(s, "moxa-secret") {
+		t.Fatal("the password reached the screen")
+	}
+}
+
+func TestFixStepPreviewApplyStaged(t *testing.T) {
+	f := newFake()
+	f.gate = make(chan struct{})
+	h := start(t, testConfig(f), f)
+	h.connect()
+	h.openStep(1, "Disable the Telnet console")
+	h.waitFor("Observed: observed for nport.3.1.telnet", "Caution", "x fix")
+	h.press("x")
+	h.waitFor("Telnet console", "disabled", "enabled")
+	h.key(tea.KeyEnter) // select "disabled", the last field: submit
+	h.waitFor("This will change on the device", "Telnet console: enabled → disabled")
+	if got := f.called("apply"); len(got) != 0 {
+		t.Fatalf("apply before confirmation: %v", got)
+	}
+	h.press("y")
+	// Apply is blocked on the gate: the UI must still draw its spinner.
+	select {
+	case <-f.applyStarted:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Apply was never called")
+	}
+	h.waitFor("Applying the change")
+	close(f.gate)
+	h.waitFor("… staged", "Change sent")
+	if got := f.called("plan nport.3.1.telnet"); len(got) != 1 || !strings.Contains(got[0], "telnet=disabled") {
+		t.Fatalf("plan calls = %v", got)
+	}
+	h.key(tea.KeyEscape)
+	h.waitFor("1 change waiting for restart")
+}
+
+func TestRefusalShowsAndAllowsEdit(t *testing.T) {
+	f := newFake()
+	h := start(t, testConfig(f), f)
+	h.connect()
+	h.openStep(2, "Restrict access with the allow list")
+	h.press("x")
+	h.waitFor("Allowed network", "192.168.1.0/24") // default from the session
+	h.key(tea.KeyEnter)
+	h.waitFor("Refused, nothing was sent", "your own address 127.0.0.1 would no longer", "e edit inputs")
+	if got := f.called("apply"); len(got) != 0 {
+		t.Fatalf("apply after a refusal: %v", got)
+	}
+	h.press("e")
+	h.waitFor("Allowed network")
+	h.typ(",127.0.0.1/32")
+	h.key(tea.KeyEnter)
+	h.waitFor("This will change on the device", "192.168.1.0/24,127.0.0.1/32")
+}
+
+func TestWaiveRequiresReason(t *testing.T) {
+	f := newFake()
+	h := start(t, testConfig(f), f)
+	h.connect()
+	h.openStep(4, "Send events to syslog")
+	h.press("w")
+	h.waitFor("Why do you waive this step?")
+	h.key(tea.KeyEnter)
+	h.waitFor("a reason is required")
+	if f.outcome("nport.6.1.syslog") != steps.Deviation {
+		t.Fatal("waived without a reason")
+	}
+	h.typ("no syslog server on this site")
+	h.key(tea.KeyEnter)
+	h.waitFor("~ waived", "Recorded as waived", "no syslog server on this site")
+	if got := f.called("waived nport.6.1.syslog no syslog"); len(got) != 1 {
+		t.Fatalf("waive calls = %v", f.called("waived"))
+	}
+}
+
+func TestAttestManualStep(t *testing.T) {
+	f := newFake()
+	h := start(t, testConfig(f), f)
+	h.connect()
+	h.openStep(5, "Install the latest firmware")
+	h.press("a")
+	h.waitFor("Firmware file", "Note (optional)")
+	h.typ("/tmp/fw.rom")
+	h.key(tea.KeyEnter)
+	h.waitFocus("Note (optional)")
+	h.typ("from moxa.com")
+	h.key(tea.KeyEnter)
+	h.waitFor("✓ attested", "Attested.")
+	if got := f.called("attest"); len(got) != 1 || got[0] != "attest nport.7.1.firmware file=/tmp/fw.rom note=from moxa.com" {
+		t.Fatalf("attest calls = %v", got)
+	}
+}
+
+func TestRestartAndVerifyShowsProgressThenFixed(t *testing.T) {
+	f := newFake()
+	h := start(t, testConfig(f), f)
+	h.connect()
+	h.openStep(1, "Disable the Telnet console")
+	h.press("x")
+	h.waitFor("Telnet console")
+	h.key(tea.KeyEnter)
+	h.waitFor("This will change on the device")
+	h.press("y")
+	h.waitFor("… staged")
+	h.key(tea.KeyEscape)
+	h.waitFor("1 change waiting for restart")
+	h.press("r")
+	h.waitFor("Restart and verify", "Saving settings and restarting", "Device answers again after 3 s",
+		"Verified against a fresh read", "✓ fixed", "3.1 Disable the Telnet console")
+	if got := f.called("commit"); len(got) != 1 {
+		t.Fatalf("commit calls = %v", got)
+	}
+	h.key(tea.KeyEnter)
+	h.waitFor("2/6 decided")
+}
+
+// fpErr is a connect error carrying an unknown fingerprint.
+type fpErr struct{ host, fp string }
+
+func (e fpErr) Error() string                           { return "unknown certificate" }
+func (e fpErr) UnknownFingerprint() (hostport, fp string) { return e.host, e.fp }
+
+// fpChanged is a connect error for a changed certificate.
+type fpChanged struct{}
+
+func (fpChanged) Error() string { return "certificate changed" }
+func (fpChanged) FingerprintChanged() (hostport, pinned, seen string) {
+	return "127.0.0.1:443", "AA:BB:CC", "DD:EE:FF"
+}
+
+func TestUnknownFingerprintAsksAndTrusts(t *testing.T) {
+	f := newFake()
+	cfg := testConfig(f)
+	var mu sync.Mutex
+	var trusted []string
+	pinned := false
+	cfg.Connect = func(_ context.Context, _ Target, rep steps.Reporter) (Session, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !pinned {
+			return nil, fmt.Errorf("connect: %w", fpErr{"127.0.0.1:443", "12:34:56:78"})
+		}
+		f.rep = rep
+		return f, nil
+	}
+	cfg.Trust = func(host, fp string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		trusted = append(trusted, host+" "+fp)
+		pinned = true
+		return nil
+	}
+	h := start(t, cfg, f)
+	h.waitFor("enter start")
+	h.key(tea.KeyEnter)
+	h.key(tea.KeyEnter)
+	h.waitFor("Address")
+	h.typ("127.0.0.1")
+	h.key(tea.KeyEnter)
+	h.waitFor("Password")
+	h.key(tea.KeyEnter)
+	h.key(tea.KeyEnter)
+	h.waitFor("Confirm the device's certificate", "12:34:56:78", "they match")
+	h.press("y")
+	h.waitFor("decided")
+	mu.Lock()
+	defer mu.Unlock()
+	if len(trusted) != 1 || trusted[0] != "127.0.0.1:443 12:34:56:78" {
+		t.Fatalf("trusted = %v", trusted)
+	}
+}
+
+func TestUnknownFingerprintNoGoesBack(t *testing.T) {
+	cfg := testConfig(nil)
+	trustCalls := 0
+	cfg.Connect = func(context.Context, Target, steps.Reporter) (Session, error) {
+		return nil, fpErr{"127.0.0.1:443", "12:34"}
+	}
+	cfg.Trust = func(string, string) error { trustCalls++; return nil }
+	h := start(t, cfg, nil)
+	h.waitFor("enter start")
+	h.key(tea.KeyEnter)
+	h.key(tea.KeyEnter)
+	h.waitFor("Address")
+	h.typ("127.0.0.1")
+	h.key(tea.KeyEnter)
+	h.waitFor("Password")
+	h.key(tea.KeyEnter)
+	h.key(tea.KeyEnter)
+	h.waitFor("12:34")
+	h.press("n")
+	h.waitFor("Log in to 127.0.0.1")
+	if trustCalls != 0 {
+		t.Fatal("Trust called after no")
+	}
+}
+
+func TestChangedFingerprintStops(t *testing.T) {
+	cfg := testConfig(nil)
+	cfg.Connect = func(context.Context, Target, steps.Reporter) (Session, error) {
+		return nil, fmt.Errorf("connect: %w", fpChanged{})
+	}
+	h := start(t, cfg, nil)
+	h.waitFor("enter start")
+	h.key(tea.KeyEnter)
+	h.key(tea.KeyEnter)
+	h.waitFor("Address")
+	h.typ("127.0.0.1")
+	h.key(tea.KeyEnter)
+	h.waitFor("Password")
+	h.key(tea.KeyEnter)
+	h.key(tea.KeyEnter)
+	h.waitFor("STOP", "certificate has changed", "AA:BB:CC", "DD:EE:FF", "session stops here")
+	h.press("q")
+	fm := h.tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(probe).inner.(Model)
+	if s := fm.Summary(); !s.Stopped || s.Connected {
+		t.Fatalf("summary = %+v", s)
+	}
+}
+
+func TestConnectErrorLetsEdit(t *testing.T) {
+	cfg := testConfig(nil)
+	cfg.Connect = func(context.Context, Target, steps.Reporter) (Session, error) {
+		return nil, errors.New("login failed: wrong user or password")
+	}
+	h := start(t, cfg, nil)
+	h.waitFor("enter start")
+	h.key(tea.KeyEnter)
+	h.key(tea.KeyEnter)
+	h.waitFor("Address")
+	h.typ("127.0.0.1")
+	h.key(tea.KeyEnter)
+	h.waitFor("Password")
+	h.key(tea.KeyEnter)
+	h.key(tea.KeyEnter)
+	h.waitFor("login failed: wrong user or password", "User", "Password")
+	h.key(tea.KeyEscape)
+	h.waitFor("Type the device's address")
+}
+
+var colourCode = regexp.MustCompile(`\x1b\[[0-9;]*3[0-9][;m]|\x1b\[[0-9;]*38;`)
+
+func TestNoColor(t *testing.T) {
+	for _, noColor := range []bool{true, false} {
+		f := newFake()
+		cfg := testConfig(f)
+		cfg.NoColor = noColor
+		h := start(t, cfg, f)
+		h.connect()
+		h.waitFor("! deviation")
+		has := colourCode.MatchString(h.raw())
+		if noColor && has {
+			t.Fatalf("NO_COLOR frame has colour codes: %q", h.raw())
+		}
+		if !noColor && !has {
+			t.Fatal("coloured frame has no colour codes; the check cannot fail")
+		}
+		if noColor {
+			_ = h.tm.Quit()
+			out, err := io.ReadAll(h.tm.FinalOutput(t, teatest.WithFinalTimeout(5*time.Second)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if colourCode.Match(out) {
+				t.Fatal("NO_COLOR output has colour codes")
+			}
+		}
+	}
+}
+
+func TestFinishWritesRecord(t *testing.T) {
+	f := newFake()
+	cfg := testConfig(f)
+	var got FinishInfo
+	cfg.Finish = func(_ context.Context, s Session, fi FinishInfo) (FinishResult, error) {
+		got = fi
+		return FinishResult{Dir: "/tmp/record-1", VerifyCommand: "commission verify /tmp/record-1"}, nil
+	}
+	h := start(t, cfg, f)
+	h.connect()
+	h.openStep(4, "Send events to syslog")
+	h.press("w")
+	h.typ("no server")
+	h.key(tea.KeyEnter)
+	h.waitFor("~ waived")
+	h.key(tea.KeyEscape)
+	h.press("f")
+	h.waitFor("Summary", "~ waived 1", "! deviation 3", "Waived", "no server", "write the signed record")
+	h.key(tea.KeyEnter)
+	h.waitFor("Technician")
+	h.typ("Ada")
+	h.key(tea.KeyEnter)
+	h.waitFocus("Company")
+	h.typ("Acme")
+	h.key(tea.KeyEnter)
+	h.waitFocus("Site")
+	h.typ("Plant 3")
+	h.key(tea.KeyEnter)
+	h.waitFor("The record is written", "/tmp/record-1", "commission verify /tmp/record-1")
+	h.press("q")
+	fm := h.tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(probe).inner.(Model)
+	s := fm.Summary()
+	if !s.Finished || s.Counts[steps.Waived] != 1 || s.Total != 6 || s.Dir != "/tmp/record-1" {
+		t.Fatalf("summary = %+v", s)
+	}
+	if got != (FinishInfo{Technician: "Ada", Company: "Acme", Site: "Plant 3"}) {
+		t.Fatalf("finish info = %+v", got)
+	}
+}
+
+func TestQuitConfirmsWhenStaged(t *testing.T) {
+	f := newFake()
+	h := start(t, testConfig(f), f)
+	h.connect()
+	h.openStep(1, "Disable the Telnet console")
+	h.press("x")
+	h.waitFor("Telnet console")
+	h.key(tea.KeyEnter)
+	h.waitFor("This will change")
+	h.press("y")
+	h.waitFor("… staged")
+	h.key(tea.KeyEscape)
+	h.press("q")
+	h.waitFor("Quit anyway? y/n")
+	h.press("n")
+	h.waitGone("Quit anyway")
+	h.waitFor("1 change waiting for restart")
+}
+
+func TestRunQuits(t *testing.T) {
+	pr, pw := io.Pipe()
+	var out bytes.Buffer
+	done := make(chan struct{})
+	var sum Summary
+	var err error
+	go func() {
+		defer close(done)
+		sum, err = Run(context.Background(), Config{Version: "v9", NoColor: true}, pr, &out)
+	}()
+	time.Sleep(100 * time.Millisecond)
+	_, _ = pw.Write([]byte("q"))
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not end on q")
+	}
+	_ = pw.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Connected || sum.Finished {
+		t.Fatalf("summary = %+v", sum)
+	}
+	if !strings.Contains(out.String(), "commission") {
+		t.Fatalf("output = %q", out.String())
+	}
+}
