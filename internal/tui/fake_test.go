@@ -95,8 +95,8 @@ func (f *fakeSession) outcome(id string) steps.Outcome {
 	return f.results[id].Outcome
 }
 
-func (f *fakeSession) Family() string       { return "nport" }
-func (f *fakeSession) Guide() string        { return "Moxa NPort 5000 hardening guide v2.0" }
+func (f *fakeSession) Family() string      { return "nport" }
+func (f *fakeSession) Guide() string       { return "Moxa NPort 5000 hardening guide v2.0" }
 func (f *fakeSession) Steps() []steps.Meta { return append([]steps.Meta(nil), f.metas...) }
 func (f *fakeSession) Identity() devices.Identity {
 	return devices.Identity{Family: "nport", Model: "NPort 5150A", Firmware: "1.6", Address: "127.0.0.1", Name: "line-3"}

@@ -314,7 +314,7 @@ func TestRestartAndVerifyShowsProgressThenFixed(t *testing.T) {
 // fpErr is a connect error carrying an unknown fingerprint.
 type fpErr struct{ host, fp string }
 
-func (e fpErr) Error() string                           { return "unknown certificate" }
+func (e fpErr) Error() string                             { return "unknown certificate" }
 func (e fpErr) UnknownFingerprint() (hostport, fp string) { return e.host, e.fp }
 
 // fpChanged is a connect error for a changed certificate.
