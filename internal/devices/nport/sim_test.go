@@ -93,6 +93,20 @@ func TestReadFactoryDefaults(t *testing.T) {
 	if st.Observed.DSCILeak {
 		t.Error("non-vulnerable device leaks")
 	}
+	if !st.SNMP.DefaultCommunities || !strings.Contains(strings.Join(id.Sources, ","), "snmp") || st.Observed.Ports["snmp"].State != probe.Open {
+		t.Errorf("snmp: default %v sources %v probe %+v", st.SNMP.DefaultCommunities, id.Sources, st.Observed.Ports["snmp"])
+	}
+}
+
+func TestReadVulnerableLeaks(t *testing.T) {
+	_, drv := startSim(t, simnport.Config{Vulnerable: true}, "admin", "moxa")
+	st, err := drv.Read(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.Observed.DSCILeak {
+		t.Fatal("vulnerable device: no leak seen")
+	}
 }
 
 func TestStageCommitConsole(t *testing.T) {
@@ -143,6 +157,9 @@ func TestStageCommitConsole(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(after.ProvenUsers, ","), "tech") {
 		t.Fatalf("proven %v", after.ProvenUsers)
+	}
+	if after.DefaultLogin == nil || !*after.DefaultLogin {
+		t.Fatalf("admin/moxa still works, DefaultLogin = %v", after.DefaultLogin)
 	}
 	if a, ok := after.Account("tech"); !ok || !a.Admin || !a.Active {
 		t.Fatalf("accounts %+v", after.Accounts)
