@@ -103,7 +103,7 @@ func NewHTTPClient(o HTTPOptions) *HTTPClient {
 // DefaultSecret is the default test for secret form keys.
 func DefaultSecret(key string) bool {
 	k := strings.ToLower(key)
-	for _, s := range []string{"pass", "pwd", "community", "secret", "key", "challenge"} {
+	for _, s := range []string{"pass", "pw", "community", "secret", "key", "challenge"} {
 		if strings.Contains(k, s) {
 			return true
 		}
@@ -135,7 +135,9 @@ func (h *HTTPClient) PostForm(ctx context.Context, rawURL string, form url.Value
 
 // PostFormPairs posts an ordered list of key=value pairs (a browser keeps
 // the document order of a form's fields, repeated keys included).
-func (h *HTTPClient) PostFormPairs(ctx context.Context, rawURL string, pairs [][2]string) (*Response, error) {
+// secretKeys are masked in the transcript in addition to Options.Secret
+// (e.g. the names of a form's password inputs).
+func (h *HTTPClient) PostFormPairs(ctx context.Context, rawURL string, pairs [][2]string, secretKeys ...string) (*Response, error) {
 	var b strings.Builder
 	form := url.Values{}
 	for i, p := range pairs {
@@ -150,6 +152,17 @@ func (h *HTTPClient) PostFormPairs(ctx context.Context, rawURL string, pairs [][
 		return nil, fmt.Errorf("build request: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for _, k := range secretKeys {
+		if vs, ok := form[k]; ok {
+			masked := make([]string, len(vs))
+			for i, v := range vs {
+				if v != "" {
+					masked[i] = "***"
+				}
+			}
+			form[k] = masked
+		}
+	}
 	return h.do(req, form)
 }
 

@@ -586,3 +586,15 @@ func (f *form) pairs(submit string) [][2]string {
 	}
 	return out
 }
+
+// secretNames lists the names of the form's password inputs, for the
+// transcript's masking.
+func (f *form) secretNames() []string {
+	var out []string
+	for _, c := range f.Controls {
+		if c.Type == "password" && c.Name != "" {
+			out = append(out, c.Name)
+		}
+	}
+	return out
+}

@@ -198,7 +198,7 @@ func (s *session) submit(ctx context.Context, p *page, f *form, button, want, pa
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", pageName, err)
 	}
-	resp, err := s.http.PostFormPairs(ctx, target, f.pairs(button))
+	resp, err := s.http.PostFormPairs(ctx, target, f.pairs(button), f.secretNames()...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: the submit did not complete, the change may or may not be saved: %w", pageName, err)
 	}

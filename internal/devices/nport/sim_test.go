@@ -122,6 +122,9 @@ func TestStageCommitConsole(t *testing.T) {
 	to.Policy.MinLength = 8
 	to.Accounts = append(to.Accounts, Account{Name: "tech", Active: true, Admin: true})
 	to.Secrets = map[string]string{"tech": "Str0ng!Passw0rd#"}
+	var tr strings.Builder
+	drv.o.Transcript = &tr // used from the next login on
+	drv.drop()
 	if err := drv.Stage(ctx, from, to); err != nil {
 		t.Fatal(err)
 	}
@@ -141,6 +144,10 @@ func TestStageCommitConsole(t *testing.T) {
 	}
 	if dev.Restarts() != 1 {
 		t.Fatalf("restarts = %d", dev.Restarts())
+	}
+	if !strings.Contains(tr.String(), "POST / -> 200 form:") || strings.Contains(tr.String(), "Passw0rd") ||
+		!strings.Contains(tr.String(), "/account_add.htm -> 200 form:") {
+		t.Fatalf("transcript %q", tr.String())
 	}
 	if lines[0] != "saving and restarting" || lines[len(lines)-1] != "logged in as tech" {
 		t.Fatalf("progress %q", lines)
