@@ -143,3 +143,19 @@ func Advisories(model, firmware string) []Advisory {
 	}
 	return out
 }
+
+// String is the advisory as one line for a finding's notes.
+func (a Advisory) String() string {
+	s := a.ID + ": " + a.Summary
+	switch {
+	case a.Affected && a.FixedIn != "":
+		s += " (affected: fixed in " + a.FixedIn + ")"
+	case a.Affected:
+		s += " (affected: no fixed version)"
+	case a.FixedIn != "":
+		s += " (not affected: fixed in " + a.FixedIn + ")"
+	default:
+		s += " (not affected)"
+	}
+	return s
+}

@@ -181,3 +181,14 @@ func TestAdvisories(t *testing.T) {
 }
 
 func md5sum(s string) [16]byte { return md5.Sum([]byte(s)) }
+
+func TestAdvisoryString(t *testing.T) {
+	a := Advisory{ID: "CVE-1", Summary: "s", FixedIn: "1.4", Affected: true}
+	if got := a.String(); got != "CVE-1: s (affected: fixed in 1.4)" {
+		t.Fatal(got)
+	}
+	a.Affected = false
+	if got := a.String(); got != "CVE-1: s (not affected: fixed in 1.4)" {
+		t.Fatal(got)
+	}
+}
