@@ -1,0 +1,292 @@
+// Package kepware simulates a PTC Kepware server's Configuration API on
+// loopback: HTTPS and HTTP listeners speaking /config/v1 with Basic auth,
+// the built-in user groups and users, project properties with a
+// PROJECT_ID revision, IoT Gateway agents, UA endpoints (Edge) and the
+// event log, answering with the status codes and JSON bodies of
+// kepware.md (201, 207, 200, 202, 400, 401, 403, 404). It also opens the
+// OPC UA and REST Server ports so probes see them. It is for the demo and
+// tests; it does not import the driver. Others import it as simkepware.
+package kepware
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"fmt"
+	"math/big"
+	"net"
+	"net/http"
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// Passwords the simulator starts with and Harden sets. Test data only.
+const (
+	DefaultAdminPassword = "Install-Adm1n-Pass!"
+	HardenedPassword     = "Hardened-Kepware-2024!"
+)
+
+// Config describes the simulated server. Zero fields take the defaults.
+type Config struct {
+	Host          string // listen host, default "127.0.0.1"
+	AdminPassword string // Administrator's password, default DefaultAdminPassword
+	// Edge simulates Kepware Edge (product 013), which exposes the UA
+	// endpoints; otherwise Kepware Server 6.x (012).
+	Edge bool
+	// SHA1Cert signs the HTTPS certificate with SHA-1.
+	SHA1Cert bool
+	// StrictProjectID refuses project-tree PUTs that carry neither
+	// PROJECT_ID nor FORCE_UPDATE.
+	StrictProjectID bool
+	Now             func() time.Time // default time.Now
+}
+
+// Service names, the keys of Ports.
+const (
+	SvcConfigHTTPS = "config-https"
+	SvcConfigHTTP  = "config-http"
+	SvcOPCUA       = "opcua"
+	SvcRESTServer  = "rest-server"
+)
+
+// Request is one request the simulator received, for tests of what the
+// driver sent. Password values in Body are replaced by "***".
+type Request struct {
+	Method, Path, Query string
+	User                string
+	Body                any
+}
+
+// Device is a running simulated Kepware server.
+type Device struct {
+	cfg   Config
+	cert  tls.Certificate
+	ports map[string]int
+
+	mu        sync.Mutex
+	st        *store
+	requests  []Request
+	dropNext  int
+	httpOn    bool
+	lns       map[string]net.Listener
+	servers   map[string]*http.Server
+	closed    bool
+	wg        sync.WaitGroup
+	acceptLns []net.Listener
+}
+
+// Start opens every listener on cfg.Host with ephemeral ports.
+func Start(cfg Config) (*Device, error) {
+	if cfg.Host == "" {
+		cfg.Host = "127.0.0.1"
+	}
+	if cfg.AdminPassword == "" {
+		cfg.AdminPassword = DefaultAdminPassword
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if a, err := netip.ParseAddr(cfg.Host); err != nil || !a.Is4() || !a.IsLoopback() {
+		return nil, fmt.Errorf("start kepware simulator: host %q is not an IPv4 loopback address", cfg.Host)
+	}
+	d := &Device{cfg: cfg, ports: map[string]int{}, lns: map[string]net.Listener{}, servers: map[string]*http.Server{}, httpOn: true}
+	var err error
+	if d.cert, err = selfSigned(cfg.Host, cfg.SHA1Cert, cfg.Now()); err != nil {
+		return nil, fmt.Errorf("start kepware simulator: %w", err)
+	}
+	for _, name := range []string{SvcConfigHTTPS, SvcConfigHTTP, SvcOPCUA, SvcRESTServer} {
+		ln, err := net.Listen("tcp4", net.JoinHostPort(cfg.Host, "0"))
+		if err != nil {
+			d.Close()
+			return nil, fmt.Errorf("start kepware simulator: allocate %s port: %w", name, err)
+		}
+		d.ports[name] = ln.Addr().(*net.TCPAddr).Port
+		switch name {
+		case SvcConfigHTTPS:
+			d.serve(name, tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{d.cert}, MinVersion: tls.VersionTLS12}))
+			d.lns[name] = ln
+		case SvcConfigHTTP:
+			d.serve(name, ln)
+			d.lns[name] = ln
+		default:
+			d.acceptLns = append(d.acceptLns, ln)
+			d.wg.Go(func() { acceptClose(ln) })
+		}
+	}
+	d.st = newStore(cfg, d.ports[SvcRESTServer])
+	return d, nil
+}
+
+// acceptClose accepts connections and closes them: enough for a port probe.
+func acceptClose(ln net.Listener) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		c.Close()
+	}
+}
+
+func (d *Device) serve(name string, ln net.Listener) {
+	srv := &http.Server{Handler: http.HandlerFunc(d.handle), ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10}
+	d.servers[name] = srv
+	d.wg.Go(func() { _ = srv.Serve(ln) })
+}
+
+// Host is the address the simulator listens on.
+func (d *Device) Host() string { return d.cfg.Host }
+
+// Ports maps service names (SvcConfigHTTPS, ...) to ports.
+func (d *Device) Ports() map[string]int {
+	out := make(map[string]int, len(d.ports))
+	for k, v := range d.ports {
+		out[k] = v
+	}
+	return out
+}
+
+// Fingerprint is the HTTPS certificate's SHA-256 fingerprint in the form
+// transport.PinStore.Trust takes ("SHA256:" + unpadded base64).
+func (d *Device) Fingerprint() string {
+	sum := sha256.Sum256(d.cert.Certificate[0])
+	return "SHA256:" + base64.RawStdEncoding.EncodeToString(sum[:])
+}
+
+// Close stops every listener and waits for the goroutines.
+func (d *Device) Close() {
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return
+	}
+	d.closed = true
+	servers := d.servers
+	d.servers = map[string]*http.Server{}
+	d.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	for _, s := range servers {
+		if err := s.Shutdown(ctx); err != nil {
+			s.Close()
+		}
+	}
+	for _, ln := range d.acceptLns {
+		ln.Close()
+	}
+	d.wg.Wait()
+}
+
+// SetHTTP turns the Configuration API's HTTP port on or off, as the
+// technician does in the Configuration API Service settings.
+func (d *Device) SetHTTP(on bool) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed || on == d.httpOn {
+		return nil
+	}
+	if !on {
+		if s := d.servers[SvcConfigHTTP]; s != nil {
+			s.Close()
+			delete(d.servers, SvcConfigHTTP)
+		}
+		d.httpOn = false
+		return nil
+	}
+	ln, err := net.Listen("tcp4", net.JoinHostPort(d.cfg.Host, fmt.Sprint(d.ports[SvcConfigHTTP])))
+	if err != nil {
+		return fmt.Errorf("reopen HTTP port: %w", err)
+	}
+	d.serve(SvcConfigHTTP, ln)
+	d.httpOn = true
+	return nil
+}
+
+// Requests returns the requests received so far (passwords masked).
+func (d *Device) Requests() []Request {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]Request(nil), d.requests...)
+}
+
+// ResetRequests forgets the recorded requests.
+func (d *Device) ResetRequests() {
+	d.mu.Lock()
+	d.requests = nil
+	d.mu.Unlock()
+}
+
+// DropNext makes the next n authenticated API requests close the
+// connection after the request was read, without an answer and without
+// applying it.
+func (d *Device) DropNext(n int) {
+	d.mu.Lock()
+	d.dropNext = n
+	d.mu.Unlock()
+}
+
+// BumpProjectID simulates another client changing the project: the
+// revision moves on, so a PUT with the old PROJECT_ID is stale.
+func (d *Device) BumpProjectID() {
+	d.mu.Lock()
+	d.st.bump()
+	d.mu.Unlock()
+}
+
+// ProjectID is the current project revision.
+func (d *Device) ProjectID() int64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.st.projectID
+}
+
+// Login reports whether user and password authenticate (for tests that
+// prove a password was set).
+func (d *Device) Login(user, pw string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	_, err := d.st.authenticate(user, pw)
+	return err == nil
+}
+
+// Harden applies every recommendation the Configuration API can express,
+// and turns the HTTP port off, so an audit of it finds every automatic
+// step compliant.
+func (d *Device) Harden() error {
+	d.mu.Lock()
+	d.st.harden()
+	d.mu.Unlock()
+	return d.SetHTTP(false)
+}
+
+func selfSigned(host string, sha1 bool, now time.Time) (tls.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("generate key: %w", err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(now.UnixNano()),
+		Subject:      pkix.Name{CommonName: "Kepware Configuration API", Organization: []string{"PTC Simulated"}},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.AddDate(3, 0, 0),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IPAddresses:  []net.IP{net.ParseIP(host)},
+	}
+	if sha1 {
+		tmpl.SignatureAlgorithm = x509.ECDSAWithSHA1
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("create certificate: %w", err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
+}
