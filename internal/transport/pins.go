@@ -60,9 +60,9 @@ func parseFingerprint(fp string) ([]byte, error) {
 	return b, nil
 }
 
-// DefaultPinPath is where pins live unless the caller says otherwise:
+// DefaultPinsPath is where pins live unless the caller says otherwise:
 // os.UserConfigDir()/commission/known_devices.
-func DefaultPinPath() (string, error) {
+func DefaultPinsPath() (string, error) {
 	dir, err := os.UserConfigDir()
 	if err != nil {
 		return "", fmt.Errorf("find the user config directory: %w", err)
@@ -79,11 +79,11 @@ type PinStore struct {
 	pins map[string][]byte
 }
 
-// OpenPins loads the pin file at path ("" for DefaultPinPath). A missing
+// OpenPins loads the pin file at path ("" for DefaultPinsPath). A missing
 // file is an empty store.
 func OpenPins(path string) (*PinStore, error) {
 	if path == "" {
-		p, err := DefaultPinPath()
+		p, err := DefaultPinsPath()
 		if err != nil {
 			return nil, err
 		}
@@ -259,4 +259,22 @@ func PinnedTLS(store *PinStore, hostport string) *tls.Config {
 			return nil
 		},
 	}
+}
+
+// FingerprintFromHex converts a hex fingerprint (colons allowed, or
+// "sha256:HEX") to the "SHA256:base64" form; "" when malformed.
+func FingerprintFromHex(h string) string {
+	sum, err := parseFingerprint(h)
+	if err != nil || strings.HasPrefix(h, "SHA256:") {
+		return ""
+	}
+	return "SHA256:" + base64.RawStdEncoding.EncodeToString(sum)
+}
+
+// SameFingerprint reports whether a and b (in any accepted form) name
+// the same certificate. Malformed fingerprints are never the same.
+func SameFingerprint(a, b string) bool {
+	x, err1 := parseFingerprint(a)
+	y, err2 := parseFingerprint(b)
+	return err1 == nil && err2 == nil && bytes.Equal(x, y)
 }

@@ -312,3 +312,14 @@ func TestUDPExchange(t *testing.T) {
 		t.Fatalf("closed port: %v", err)
 	}
 }
+
+func TestFingerprintForms(t *testing.T) {
+	fp := Fingerprint([]byte("certificate"))
+	h := FingerprintHex(fp)
+	if back := FingerprintFromHex(h); back != fp {
+		t.Fatalf("round trip %q -> %q -> %q", fp, h, back)
+	}
+	if !SameFingerprint(fp, strings.ToLower(h)) || SameFingerprint(fp, Fingerprint([]byte("other"))) || SameFingerprint("x", "x") {
+		t.Fatal("SameFingerprint")
+	}
+}
