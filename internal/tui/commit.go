@@ -76,7 +76,7 @@ func (m Model) viewCommit() string {
 	if m.busy {
 		b.WriteString(s.Muted.Render("The device's serial links drop while it restarts."))
 	} else {
-		b.WriteString(s.helpLine(hint("enter", "back to the overview"), m.keys.Up, m.keys.Down))
+		b.WriteString(m.help(hint("enter", "back to the overview"), hint("↑/↓", "scroll")))
 	}
 	return b.String()
 }

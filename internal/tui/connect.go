@@ -35,9 +35,9 @@ func (m Model) viewWelcome() string {
 	b.WriteString(m.wrap("Nothing is sent to the device without a preview you confirm.", 0) + "\n\n")
 	if r := m.cfg.Resume; r != nil {
 		b.WriteString(s.Box.Render(s.Heading.Render("Unfinished session")+"\n"+devices.Printable(r.Label)+"\n"+
-			s.helpLine(m.keys.Resume)+s.Muted.Render(" it, or ")+s.Key.Render("enter")+s.Muted.Render(" to start a new one")) + "\n\n")
+			m.help(m.keys.Resume)+s.Muted.Render(" it, or ")+s.Key.Render("enter")+s.Muted.Render(" to start a new one")) + "\n\n")
 	}
-	b.WriteString(s.helpLine(hint("enter", "start"), m.keys.Quit))
+	b.WriteString(m.help(hint("enter", "start"), m.keys.Quit))
 	return b.String()
 }
 
@@ -97,7 +97,7 @@ func (m Model) viewChoose() string {
 			b.WriteString("  " + row + "\n")
 		}
 	}
-	b.WriteString("\n" + s.helpLine(m.keys.Up, m.keys.Down, hint("enter", "choose"), m.keys.Back, m.keys.Quit))
+	b.WriteString("\n" + m.help(m.keys.Move, hint("enter", "choose"), m.keys.Back, m.keys.Quit))
 	return b.String()
 }
 
@@ -240,7 +240,7 @@ func (m Model) viewFormScreen() string {
 	if m.form != nil {
 		b.WriteString(m.form.View() + "\n")
 	}
-	b.WriteString(s.helpLine(hint("enter", "next"), hint("esc", "back")))
+	b.WriteString(m.help(hint("enter", "next"), hint("esc", "back")))
 	return b.String()
 }
 
@@ -274,7 +274,7 @@ func (m Model) openCredsKeepErr() (tea.Model, tea.Cmd) {
 func (m Model) viewConnecting() string {
 	return m.st.Title.Render("Connecting") + "\n\n" +
 		m.spin.View() + " Connecting to " + devices.Printable(m.target.Address) + " and reading its settings…\n\n" +
-		m.st.helpLine(hint("esc", "cancel"))
+		m.help(hint("esc", "cancel"))
 }
 
 func (m Model) keyConnecting(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
@@ -333,7 +333,7 @@ func (m Model) viewFingerprint() string {
 	if m.busy {
 		b.WriteString(m.spin.View() + " Pinning the fingerprint…\n\n")
 	}
-	b.WriteString(s.helpLine(hint("y", "they match: trust and connect"),
+	b.WriteString(m.help(hint("y", "they match: trust and connect"),
 		hint("n", "they differ: go back")))
 	return b.String()
 }
@@ -386,5 +386,5 @@ func (m Model) viewStop() string {
 		"Pinned: " + lipglossWrap(pinned, w-8) + "\n" +
 		"Seen:   " + lipglossWrap(seen, w-8) + "\n\n" +
 		lipglossWrap("Check the device with your site's security contact before you continue.", w)
-	return s.Stop.Render(body) + "\n\n" + s.helpLine(m.keys.Quit)
+	return s.Stop.Render(body) + "\n\n" + m.help(m.keys.Quit)
 }

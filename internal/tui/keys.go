@@ -4,7 +4,7 @@ import "charm.land/bubbles/v2/key"
 
 // keyMap holds every key the wizard answers to, in one place.
 type keyMap struct {
-	Up, Down         key.Binding
+	Up, Down, Move   key.Binding
 	PageUp, PageDown key.Binding
 	Enter, Back      key.Binding
 	Quit, ForceQuit  key.Binding
@@ -20,6 +20,7 @@ func newKeyMap() keyMap {
 	return keyMap{
 		Up:            key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
 		Down:          key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
+		Move:          key.NewBinding(key.WithKeys("up", "down"), key.WithHelp("↑/↓", "move")),
 		PageUp:        key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "page up")),
 		PageDown:      key.NewBinding(key.WithKeys("pgdown", "space"), key.WithHelp("pgdn", "page down")),
 		Enter:         key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open")),
@@ -40,20 +41,22 @@ func newKeyMap() keyMap {
 	}
 }
 
-// helpLine renders bindings as "key desc · key desc".
-func (s styles) helpLine(bs ...key.Binding) string {
-	out := ""
+// helpParts renders enabled bindings as "key desc".
+func (s styles) helpParts(bs ...key.Binding) []string {
+	var out []string
 	for _, b := range bs {
 		if !b.Enabled() {
 			continue
 		}
 		h := b.Help()
-		if out != "" {
-			out += s.Muted.Render(" · ")
-		}
-		out += s.Key.Render(h.Key) + " " + s.Muted.Render(h.Desc)
+		out = append(out, s.Key.Render(h.Key)+" "+s.Muted.Render(h.Desc))
 	}
 	return out
+}
+
+// help renders bindings as "key desc · key desc", wrapped to the width.
+func (m Model) help(bs ...key.Binding) string {
+	return m.wrapParts(m.st.helpParts(bs...))
 }
 
 // hint is a binding shown in a help line only.

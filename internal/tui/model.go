@@ -480,7 +480,7 @@ func (m *Model) layout() {
 		m.vp.SetContent(m.commitContent())
 		m.vp.GotoBottom()
 	case scrSummary:
-		m.vp.SetHeight(max(m.height-4, 3))
+		m.vp.SetHeight(max(m.height-6, 3))
 		m.vp.SetContent(m.summaryContent())
 	}
 }

@@ -138,7 +138,7 @@ func (m Model) viewOverview() string {
 		}
 		b.WriteString(truncate(st, m.width) + "\n")
 	}
-	b.WriteString(s.helpLine(m.keys.Up, m.keys.Down, m.keys.Enter, m.keys.Restart, m.keys.Recheck, m.keys.Finish, m.keys.Quit))
+	b.WriteString(m.help(m.keys.Move, m.keys.Enter, m.keys.Restart, m.keys.Recheck, m.keys.Finish, m.keys.Quit))
 	return b.String()
 }
 

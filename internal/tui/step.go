@@ -144,13 +144,13 @@ func (m Model) viewStep() string {
 		k.Waive.SetEnabled(decide)
 		k.NotApplicable.SetEnabled(decide)
 		k.Edit.SetEnabled(fix && m.values != nil)
-		b.WriteString(s.helpLine(k.Fix, k.Edit, k.Attest, k.Waive, k.NotApplicable, k.Up, k.Back))
+		b.WriteString(m.help(k.Fix, k.Edit, k.Attest, k.Waive, k.NotApplicable, hint("↑/↓", "scroll"), k.Back))
 	case stepPreview:
 		b.WriteString(s.Heading.Render("This will change on the device") + "\n")
 		b.WriteString(m.changeLines(m.changes) + "\n")
 		b.WriteString(m.wrap("The change is sent now and takes effect at the restart (r on the overview), "+
 			"which drops the device's serial links for a moment.", 0) + "\n\n")
-		b.WriteString(s.helpLine(hint("y", "apply"), m.keys.Edit,
+		b.WriteString(m.help(hint("y", "apply"), m.keys.Edit,
 			hint("esc", "cancel")))
 	case stepBusy:
 		what := "Applying the change…"
@@ -168,7 +168,7 @@ func (m Model) viewStep() string {
 		if m.form != nil {
 			b.WriteString(m.form.View() + "\n")
 		}
-		b.WriteString(s.helpLine(hint("enter", "next"), hint("esc", "cancel")))
+		b.WriteString(m.help(hint("enter", "next"), hint("esc", "cancel")))
 	}
 	return b.String()
 }

@@ -120,8 +120,8 @@ func (m Model) viewSummary() string {
 		if st := m.statusLine(); st != "" {
 			b.WriteString(m.clip(st, 2) + "\n")
 		}
-		b.WriteString(s.helpLine(hint("enter", "write the signed record"),
-			m.keys.Up, m.keys.Down, m.keys.Back, m.keys.Quit))
+		b.WriteString(m.help(hint("enter", "write the signed record"),
+			hint("↑/↓", "scroll"), m.keys.Back, m.keys.Quit))
 	case sumForm:
 		if m.errText != "" {
 			b.WriteString(s.Bad.Render(m.wrap(m.errText, 0)) + "\n\n")
@@ -129,7 +129,7 @@ func (m Model) viewSummary() string {
 		if m.form != nil {
 			b.WriteString(m.form.View() + "\n")
 		}
-		b.WriteString(s.helpLine(hint("enter", "next"), hint("esc", "back")))
+		b.WriteString(m.help(hint("enter", "next"), hint("esc", "back")))
 	case sumBusy:
 		b.WriteString(m.spin.View() + " Writing and signing the record…\n")
 	case sumDone:
@@ -138,7 +138,7 @@ func (m Model) viewSummary() string {
 		if m.finishRes.VerifyCommand != "" {
 			b.WriteString("Verify it with:\n" + m.wrap(devices.Printable(m.finishRes.VerifyCommand), 2) + "\n\n")
 		}
-		b.WriteString(s.helpLine(m.keys.Quit))
+		b.WriteString(m.help(m.keys.Quit))
 	}
 	return b.String()
 }
