@@ -47,6 +47,7 @@ func (m Model) keyWelcome(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m.quit()
 	case m.cfg.Resume != nil && key.Matches(k, m.keys.Resume):
 		m.target = m.cfg.Resume.Target
+		m.target.ResumePath = m.cfg.Resume.Path
 		if m.target.Password != "" {
 			return m.connect()
 		}
@@ -192,8 +193,11 @@ func (m Model) openAddress() (tea.Model, tea.Cmd) {
 }
 
 func (m Model) addressDone(v map[string]string) (tea.Model, tea.Cmd) {
-	m.target.Family = v["family"]
-	m.target.Address = strings.TrimSpace(v["address"])
+	fam, addr := v["family"], strings.TrimSpace(v["address"])
+	if fam != m.target.Family || addr != m.target.Address {
+		m.target.ResumePath = "" // another device: a new session
+	}
+	m.target.Family, m.target.Address = fam, addr
 	return m.openCreds()
 }
 

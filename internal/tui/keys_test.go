@@ -216,3 +216,40 @@ func TestHubDeliversInOrderAndStops(t *testing.T) {
 		t.Fatalf("listen after close = %#v", msg)
 	}
 }
+
+func TestResumePathReachesConnect(t *testing.T) {
+	f := newFake()
+	cfg := testConfig(f)
+	var got Target
+	cfg.Connect = func(_ context.Context, tg Target, _ steps.Reporter) (Session, error) {
+		got = tg
+		return f, nil
+	}
+	cfg.Resume = &ResumeOffer{Label: "x", Path: "/j/1.jsonl", Target: Target{Address: "127.0.0.1", User: "admin", Password: "p"}}
+	m := New(cfg)
+	defer m.Close()
+	_, cmd := m.Update(runeKey('r'))
+	// The connect runs in one of the batch's commands, not in Update.
+	for _, c := range cmd().(tea.BatchMsg) {
+		if c == nil {
+			continue
+		}
+		if msg, ok := c().(connectedMsg); ok && msg.err == nil {
+			break
+		}
+	}
+	if got.ResumePath != "/j/1.jsonl" || got.Address != "127.0.0.1" {
+		t.Fatalf("connect target = %+v", got)
+	}
+}
+
+func TestSummaryString(t *testing.T) {
+	s := Summary{Connected: true, Total: 3, Finished: true, Dir: "/r",
+		Counts: map[steps.Outcome]int{steps.Fixed: 2, steps.Waived: 1}}
+	if got := s.String(); got != "3 steps: 2 fixed, 1 waived; record written to /r" {
+		t.Fatalf("got %q", got)
+	}
+	if got := (Summary{}).String(); got != "no device was commissioned" {
+		t.Fatalf("got %q", got)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/colorprofile"
@@ -58,12 +59,16 @@ type Target struct {
 	Address  string
 	User     string
 	Password string // never shown, logged or stored by the wizard
+	// ResumePath, when set, is the journal of the unfinished session the
+	// technician chose to resume (copied from ResumeOffer.Path).
+	ResumePath string
 }
 
 // ResumeOffer is an unfinished session the technician may resume.
 type ResumeOffer struct {
 	Label  string
 	Target Target
+	Path   string // the unfinished session's journal; becomes Target.ResumePath
 }
 
 // FinishInfo is who commissioned the device, for the record.
@@ -108,6 +113,29 @@ type Summary struct {
 	Dir           string
 	VerifyCommand string
 	Stopped       bool // the device's certificate changed; the session stopped
+}
+
+// String is a one-line summary for the terminal.
+func (s Summary) String() string {
+	switch {
+	case s.Stopped:
+		return "stopped: the device's certificate changed"
+	case !s.Connected:
+		return "no device was commissioned"
+	}
+	var parts []string
+	for _, o := range outcomeOrder {
+		if n := s.Counts[o]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, strings.ReplaceAll(string(o), "_", " ")))
+		}
+	}
+	out := fmt.Sprintf("%d steps: %s", s.Total, strings.Join(parts, ", "))
+	if s.Finished {
+		out += "; record written to " + s.Dir
+	} else {
+		out += "; no record written"
+	}
+	return out
 }
 
 // ErrFingerprintChanged is returned by Run when the session stopped
