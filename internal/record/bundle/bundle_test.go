@@ -374,3 +374,13 @@ func TestSampleBundle(t *testing.T) {
 	}
 	sshKeygenVerify(t, sampleDir, identity, true)
 }
+
+func BenchmarkVerify(b *testing.B) {
+	cat := catalogOf(sampleRecord())
+	for b.Loop() {
+		rep, err := Verify(sampleDir, WithCatalog(cat))
+		if err != nil || !rep.OK() {
+			b.Fatal(err, rep.Problems)
+		}
+	}
+}

@@ -40,6 +40,7 @@ type Problem struct {
 	Message string
 }
 
+// String is the problem as shown: "file: message".
 func (p Problem) String() string { return p.File + ": " + p.Message }
 
 // Report is the result of Verify.

@@ -170,3 +170,13 @@ func TestRendersAndQRDecodes(t *testing.T) {
 		})
 	}
 }
+
+func BenchmarkRender(b *testing.B) {
+	r := sampleRecord(30)
+	dg := digestOf("record")
+	for b.Loop() {
+		if _, err := Render(r, dg, signer, A4); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

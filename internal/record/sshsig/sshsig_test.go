@@ -296,3 +296,17 @@ func TestSSHKeygenVerifies(t *testing.T) {
 		})
 	}
 }
+
+func BenchmarkSignVerifyEd25519(b *testing.B) {
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	s, _ := ssh.NewSignerFromKey(priv)
+	for b.Loop() {
+		sig, err := Sign(s, Namespace, bytes.NewReader(message))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := Verify(sig, bytes.NewReader(message), Namespace); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
