@@ -140,7 +140,7 @@ func Verify(dir string, opts ...Option) (Report, error) {
 	// The signature.
 	if cfg.allowed == "" {
 		if allowedData, err = readIn(root, AllowedFile, 1<<20); err != nil {
-			fail(AllowedFile, "%v (give the plant's own with --allowed-signers)", err)
+			fail(AllowedFile, "%v (or check against the plant's own allowed_signers file)", err)
 		}
 	}
 	if sig, err := readIn(root, SigFile, 64<<10); err != nil {
