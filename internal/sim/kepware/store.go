@@ -116,8 +116,8 @@ func newStore(cfg Config, restPort int) *store {
 	if cfg.Edge {
 		s.endpoints = []object{{pName: "DefaultEndpoint", "libadminsettings.UACONFIGMANAGER_ENDPOINT_ENABLE": true,
 			"libadminsettings.UACONFIGMANAGER_ENDPOINT_ADAPTER": "Default", "libadminsettings.UACONFIGMANAGER_ENDPOINT_PORT": 49330,
-			"libadminsettings.UACONFIGMANAGER_ENDPOINT_URL":                     "opc.tcp://127.0.0.1:49330",
-			"libadminsettings.UACONFIGMANAGER_ENDPOINT_SECURITY_NONE":           true,
+			"libadminsettings.UACONFIGMANAGER_ENDPOINT_URL":                      "opc.tcp://127.0.0.1:49330",
+			"libadminsettings.UACONFIGMANAGER_ENDPOINT_SECURITY_NONE":            true,
 			"libadminsettings.UACONFIGMANAGER_ENDPOINT_SECURITY_BASIC256_SHA256": 3,
 			"libadminsettings.UACONFIGMANAGER_ENDPOINT_SECURITY_BASIC128_RSA15":  1,
 			"libadminsettings.UACONFIGMANAGER_ENDPOINT_SECURITY_BASIC256":        1}}
@@ -195,7 +195,10 @@ func (s *store) harden() {
 		g[pName], g[pDesc], g[pGroupOn] = "Server Users", s.groups[i][pDesc], true
 		s.groups[i] = g
 	}
-	for _, r := range []struct{ group, user string; perms []string }{
+	for _, r := range []struct {
+		group, user string
+		perms       []string
+	}{
 		{"OPC UA Clients", "ua-client", []string{"IO_TAG_READ", "SYSTEM_TAG_READ", "BROWSE_BROWSENAMESPACE"}},
 		{"REST Server Clients", "rest-client", []string{"IO_TAG_READ", "BROWSE_BROWSENAMESPACE"}},
 		{"Config API Users", "config-api", []string{"PROJECTMOD_ADD", "PROJECTMOD_EDIT", "PROJECTMOD_DELETE", "SERVER_VIEW_EVENT_LOG_SECURITY", "SERVER_VIEW_EVENT_LOG_ERROR", "SERVER_VIEW_EVENT_LOG_WARNING", "SERVER_VIEW_EVENT_LOG_INFO", "BROWSE_BROWSENAMESPACE"}},
