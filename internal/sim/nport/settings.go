@@ -263,6 +263,8 @@ type HardenOptions struct {
 	AllowCIDR []string
 	// SyslogServer defaults to "127.0.0.1".
 	SyslogServer string
+	// DefaultAdminPassword replaces admin's factory password; default "Vault#Adm1n!Key9".
+	DefaultAdminPassword string
 }
 
 // hardened returns s changed to the fully hardened state.
@@ -279,6 +281,12 @@ func hardened(s Settings, o HardenOptions) Settings {
 	}
 	if o.SyslogServer == "" {
 		o.SyslogServer = "127.0.0.1"
+	}
+	if o.DefaultAdminPassword == "" {
+		o.DefaultAdminPassword = "Vault#Adm1n!Key9"
+	}
+	if i := s.account("admin"); i >= 0 {
+		s.Accounts[i].Password = o.DefaultAdminPassword
 	}
 	s.Console.HTTP, s.Console.HTTPS, s.Console.LegacyTLS = false, true, false
 	s.Console.Telnet, s.Console.MoxaService = false, false
