@@ -1,0 +1,267 @@
+package catalog
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/commission-tool/commission/internal/devices/kepware"
+	"github.com/commission-tool/commission/internal/steps"
+	simkepware "github.com/commission-tool/commission/internal/sim/kepware"
+	"github.com/commission-tool/commission/internal/transport"
+)
+
+func startKepware(t *testing.T, cfg simkepware.Config) (*simkepware.Device, *kepware.Device) {
+	t.Helper()
+	sim, err := simkepware.Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Close)
+	p := sim.Ports()
+	pins, err := transport.OpenPins(filepath.Join(t.TempDir(), "known_devices"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hp := sim.Host() + ":" + strconv.Itoa(p[simkepware.SvcConfigHTTPS])
+	if err := pins.Trust(hp, sim.Fingerprint()); err != nil {
+		t.Fatal(err)
+	}
+	dev, err := kepware.New(kepware.Options{Host: sim.Host(), HTTPSPort: p[simkepware.SvcConfigHTTPS], HTTPPort: p[simkepware.SvcConfigHTTP],
+		OPCUAPort: p[simkepware.SvcOPCUA], RESTPort: p[simkepware.SvcRESTServer], User: "Administrator",
+		Password: simkepware.DefaultAdminPassword, TLS: transport.PinnedTLS(pins, hp), Timeout: 2 * time.Second,
+		Since: time.Now().Add(-time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(dev.Close)
+	return sim, dev
+}
+
+func TestKepwareCatalogShape(t *testing.T) {
+	cat := Kepware()
+	ids := map[string]bool{}
+	groups := map[string]bool{groupAccounts: true, groupServices: true, groupAllowList: true, groupTLS: true, groupLogging: true, groupFirmware: true}
+	for _, s := range cat.Steps {
+		if !strings.HasPrefix(s.ID, "kepware.") || ids[s.ID] {
+			t.Errorf("bad or duplicate id %q", s.ID)
+		}
+		ids[s.ID] = true
+		if !groups[s.Group] || s.Title == "" || s.Why == "" || len(s.SRs) == 0 || s.Section == "" {
+			t.Errorf("%s: incomplete meta %+v", s.ID, s.Meta)
+		}
+		if s.Kind == steps.Automatic && s.Check == nil {
+			t.Errorf("%s: automatic step without check", s.ID)
+		}
+		if s.Kind == steps.Manual && s.Attest == "" {
+			t.Errorf("%s: manual step without attestation text", s.ID)
+		}
+	}
+}
+
+func TestKepwarePasswordRules(t *testing.T) {
+	for pw, want := range map[string]string{
+		"Short1!":                 "too short",
+		"alllowercase-long-12":    "upper-case",
+		"NoDigitsHere-AtAll!":     "digit",
+		"Password123!Password123": "", // long, mixed: accepted unless listed
+		"Hardened-Kepware-2024!":  "",
+	} {
+		err := KepwarePasswordRules.Check(pw)
+		switch {
+		case want == "" && err != nil && !strings.Contains(err.Error(), "commonly used"):
+			t.Errorf("%q: unexpected %v", pw, err)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+			t.Errorf("%q: got %v, want %q", pw, err, want)
+		}
+		if err != nil && strings.Contains(err.Error(), pw) {
+			t.Errorf("the error echoes the password")
+		}
+	}
+}
+
+func audit(t *testing.T, dev *kepware.Device) *steps.Session[kepware.State] {
+	t.Helper()
+	s := steps.NewSession(Kepware(), dev, nil)
+	if err := s.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestKepwareAuditDefault(t *testing.T) {
+	_, dev := startKepware(t, simkepware.Config{Edge: true})
+	s := audit(t, dev)
+	want := []string{"kepware.5.2.opc-da", "kepware.5.3.default-user", "kepware.5.3.server-users", "kepware.6.1.ua-group",
+		"kepware.6.1.ua-endpoints", "kepware.6.2.mqtt", "kepware.6.3.rest-client", "kepware.6.4.rest-group",
+		"kepware.6.4.rest-server-https", "kepware.6.4.rest-server-cors", "kepware.7.1.api-group", "kepware.7.1.config-http"}
+	for _, id := range want {
+		if r := s.Result(id); r.Outcome != steps.Deviation {
+			t.Errorf("%s: %s, want deviation (%+v)", id, r.Outcome, r.Before)
+		}
+	}
+	for _, id := range []string{"kepware.6.1.ua-anonymous", "kepware.8.2.diagnostics", "kepware.7.1.certificate", "kepware.7.1.ports"} {
+		if r := s.Result(id); r.Outcome != steps.Compliant {
+			t.Errorf("%s: %s, want compliant (%+v)", id, r.Outcome, r.Before)
+		}
+	}
+	if r := s.Result("kepware.4.1.installer"); r.Outcome != steps.ManualPending {
+		t.Errorf("installer: %s", r.Outcome)
+	}
+	if id := s.Identity(); id.Model != "Kepware Edge" || id.Family != "kepware" {
+		t.Errorf("identity %+v", id)
+	}
+}
+
+func TestKepwareAuditHardened(t *testing.T) {
+	sim, dev := startKepware(t, simkepware.Config{Edge: true})
+	if err := sim.Harden(); err != nil {
+		t.Fatal(err)
+	}
+	s := audit(t, dev)
+	for _, r := range s.Results() {
+		if r.Meta.Kind == steps.Automatic && r.Outcome != steps.Compliant {
+			t.Errorf("%s: %s (%+v)", r.StepID, r.Outcome, r.Before)
+		}
+	}
+}
+
+func TestKepwareAuditWindowsServer(t *testing.T) {
+	_, dev := startKepware(t, simkepware.Config{})
+	s := audit(t, dev)
+	if r := s.Result("kepware.6.1.ua-endpoints"); r.Outcome != steps.NotApplicable || !strings.Contains(r.Reason, "Configuration Manager") {
+		t.Errorf("ua-endpoints on Kepware Server: %s %q", r.Outcome, r.Reason)
+	}
+}
+
+func TestKepwareSHA1Certificate(t *testing.T) {
+	_, dev := startKepware(t, simkepware.Config{SHA1Cert: true})
+	s := audit(t, dev)
+	r := s.Result("kepware.7.1.certificate")
+	if r.Outcome != steps.Deviation || r.Before == nil || !strings.Contains(strings.Join(r.Before.Notes, " "), "SHA-1") {
+		t.Fatalf("SHA-1 certificate: %s %+v", r.Outcome, r.Before)
+	}
+}
+
+func planApply(t *testing.T, s *steps.Session[kepware.State], id string, in steps.Values) {
+	t.Helper()
+	if _, err := s.Plan(id, in); err != nil {
+		t.Fatalf("plan %s: %v", id, err)
+	}
+	if err := s.Apply(context.Background(), id); err != nil {
+		t.Fatalf("apply %s: %v", id, err)
+	}
+}
+
+func TestKepwareScriptedSession(t *testing.T) {
+	sim, dev := startKepware(t, simkepware.Config{Edge: true})
+	ctx := context.Background()
+	s := audit(t, dev)
+	pw := "Str0ng-Kepware-Pass!"
+	pwIn := func(extra steps.Values) steps.Values {
+		extra["password"], extra["confirm"] = pw, pw
+		return extra
+	}
+	// bad inputs first: each refused with a clear message, nothing sent
+	if _, err := s.Plan("kepware.5.3.default-user", steps.Values{"password": "short", "confirm": "short"}); err == nil || !strings.Contains(err.Error(), "too short") {
+		t.Errorf("weak password: %v", err)
+	}
+	if _, err := s.Plan("kepware.6.1.ua-group", pwIn(steps.Values{"group": "Administrators UA", "user": "Administrator"})); err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Errorf("duplicate user: %v", err)
+	}
+	if _, err := s.Plan("kepware.6.4.rest-server-cors", steps.Values{"origins": "*"}); err == nil || !strings.Contains(err.Error(), "'*'") {
+		t.Errorf("CORS *: %v", err)
+	}
+	planApply(t, s, "kepware.5.2.opc-da", nil)
+	planApply(t, s, "kepware.5.3.default-user", pwIn(steps.Values{}))
+	planApply(t, s, "kepware.5.3.server-users", nil)
+	planApply(t, s, "kepware.6.1.ua-group", pwIn(steps.Values{"group": "OPC UA Clients", "user": "ua-client"}))
+	planApply(t, s, "kepware.6.1.ua-endpoints", nil)
+	planApply(t, s, "kepware.6.2.mqtt", pwIn(steps.Values{"agent": "Plant Broker", "url": "ssl://broker.plant.example:8883", "username": "kepware-pub"}))
+	planApply(t, s, "kepware.6.3.rest-client", pwIn(steps.Values{"agent": "Historian", "url": "https://historian.plant.example/api", "username": "kepware-pub"}))
+	planApply(t, s, "kepware.6.4.rest-group", pwIn(steps.Values{"group": "REST Server Clients", "user": "rest-client"}))
+	planApply(t, s, "kepware.6.4.rest-server-https", nil)
+	planApply(t, s, "kepware.6.4.rest-server-cors", steps.Values{"origins": "https://hmi.plant.example"})
+	planApply(t, s, "kepware.7.1.api-group", pwIn(steps.Values{"group": "Config API Users", "user": "config-api"}))
+	if err := s.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !sim.Login("Default User", pw) || !sim.Login("ua-client", pw) || sim.Login("Default User", "") {
+		t.Error("the new passwords do not work on the server")
+	}
+	// HTTP off is done by hand in the tray settings; the tool re-reads.
+	if err := sim.SetHTTP(false); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Recheck(ctx); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	inst := filepath.Join(dir, "kepserverex.exe")
+	if err := os.WriteFile(inst, []byte("installer bytes"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256([]byte("installer bytes"))
+	bad := steps.Values{"file": inst, "sha256": strings.Repeat("ab", 32)}
+	if err := s.Attest(ctx, "kepware.4.1.installer", bad, ""); err == nil || !strings.Contains(err.Error(), "MISMATCH") {
+		t.Errorf("installer mismatch not refused: %v", err)
+	}
+	for _, r := range s.Results() {
+		if r.Meta.Kind != steps.Manual {
+			continue
+		}
+		in := steps.Values{}
+		switch r.StepID {
+		case "kepware.4.1.installer":
+			in = steps.Values{"file": inst, "sha256": hex.EncodeToString(sum[:])}
+		case "kepware.8.1.upgrades":
+			in = steps.Values{"owner": "OT security lead"}
+		}
+		if err := s.Attest(ctx, r.StepID, in, ""); err != nil {
+			t.Errorf("attest %s: %v", r.StepID, err)
+		}
+	}
+	if r := s.Result("kepware.4.1.installer"); !strings.Contains(r.Evidence, hex.EncodeToString(sum[:])) {
+		t.Errorf("installer evidence %q", r.Evidence)
+	}
+	for _, r := range s.Results() {
+		if !r.Outcome.Final() {
+			t.Errorf("%s: %s (%s) %+v", r.StepID, r.Outcome, r.Reason, r.After)
+		}
+	}
+	sec := s.State().SecurityEvents()
+	if len(sec) == 0 {
+		t.Error("no security events since commissioning began")
+	}
+}
+
+func TestKepwareStaleProjectID(t *testing.T) {
+	sim, dev := startKepware(t, simkepware.Config{})
+	s := audit(t, dev)
+	sim.BumpProjectID() // another client changed the project
+	if _, err := s.Plan("kepware.5.2.opc-da", nil); err != nil {
+		t.Fatal(err)
+	}
+	err := s.Apply(context.Background(), "kepware.5.2.opc-da")
+	var stale *kepware.StaleProjectError
+	if !errors.As(err, &stale) || stale.Now != sim.ProjectID() || !strings.Contains(err.Error(), "someone else changed") {
+		t.Fatalf("stale PROJECT_ID: %v", err)
+	}
+	if r := s.Result("kepware.5.2.opc-da"); r.Outcome != steps.Failed {
+		t.Errorf("outcome %s", r.Outcome)
+	}
+	// the driver read the new revision: a second try goes through
+	if _, err := s.Plan("kepware.5.2.opc-da", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Apply(context.Background(), "kepware.5.2.opc-da"); err != nil {
+		t.Fatalf("retry after re-read: %v", err)
+	}
+}
