@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/commission-tool/commission/internal/devices/kepware"
-	"github.com/commission-tool/commission/internal/steps"
 	simkepware "github.com/commission-tool/commission/internal/sim/kepware"
+	"github.com/commission-tool/commission/internal/steps"
 	"github.com/commission-tool/commission/internal/transport"
 )
 
