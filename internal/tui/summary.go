@@ -186,19 +186,43 @@ func (m Model) openFinishForm() (tea.Model, tea.Cmd) {
 			return nil
 		}
 	}
-	cmd := m.newForm(
+	fields := []huh.Field{
 		huh.NewInput().Title("Technician").CharLimit(120).Validate(required("technician's name")).Value(m.bind("technician", "")),
+		huh.NewInput().Title("E-mail (your signing identity)").CharLimit(120).Validate(validEmail).Value(m.bind("email", "")),
 		huh.NewInput().Title("Company").CharLimit(120).Validate(required("company")).Value(m.bind("company", "")),
 		huh.NewInput().Title("Site").CharLimit(120).Validate(required("site")).Value(m.bind("site", "")),
-	)
+	}
+	if m.cfg.SigningKey != nil {
+		ks := m.cfg.SigningKey()
+		switch {
+		case !ks.Found:
+			fields = append(fields, huh.NewSelect[string]().
+				Title("No SSH key found to sign the record").
+				Description("Create a new Ed25519 key at "+devices.Printable(ks.CreatePath)+"?").
+				Options(huh.NewOption("yes, create it", "yes"), huh.NewOption("no", "no")).
+				Validate(func(s string) error {
+					if s != "yes" {
+						return errors.New("the record must be signed: create a key, or load one into ssh-agent and finish again")
+					}
+					return nil
+				}).Value(m.bind("createkey", "yes")))
+		case ks.Encrypted:
+			fields = append(fields, huh.NewInput().Title("Passphrase of "+devices.Printable(ks.Description)).
+				EchoMode(huh.EchoModePassword).Validate(required("key's passphrase")).Value(m.bind("passphrase", "")))
+		}
+	}
+	cmd := m.newForm(fields...)
 	return m, cmd
 }
 
 func (m Model) finishFormDone(v map[string]string) (tea.Model, tea.Cmd) {
 	info := FinishInfo{
 		Technician: strings.TrimSpace(v["technician"]),
+		Email:      strings.TrimSpace(v["email"]),
 		Company:    strings.TrimSpace(v["company"]),
 		Site:       strings.TrimSpace(v["site"]),
+		Passphrase: v["passphrase"],
+		CreateKey:  v["createkey"] == "yes",
 	}
 	ctx, seq := m.startOp(finishTimeout)
 	m.sumMode = sumBusy
@@ -223,4 +247,14 @@ func (m Model) onFinished(msg finishedMsg) (tea.Model, tea.Cmd) {
 	m.finishRes = msg.res
 	m.sumMode = sumDone
 	return m, nil
+}
+
+// validEmail accepts one word with an @, as allowed_signers needs.
+func validEmail(s string) error {
+	s = strings.TrimSpace(s)
+	at := strings.Index(s, "@")
+	if at < 1 || at == len(s)-1 || strings.ContainsAny(s, " \t,\"'") {
+		return errors.New("enter an e-mail address such as ada@vendor.example: it names you in the signature")
+	}
+	return nil
 }

@@ -74,14 +74,29 @@ type ResumeOffer struct {
 // FinishInfo is who commissioned the device, for the record.
 type FinishInfo struct {
 	Technician string
+	Email      string // the signing identity in allowed_signers
 	Company    string
 	Site       string
+	// Passphrase unlocks an encrypted key file (KeyStatus.Encrypted).
+	// It lives in memory only.
+	Passphrase string
+	// CreateKey is the technician's yes to creating a new signing key
+	// (KeyStatus.Found false).
+	CreateKey bool
 }
 
 // FinishResult is where the record bundle went and how to verify it.
 type FinishResult struct {
 	Dir           string
 	VerifyCommand string
+}
+
+// KeyStatus describes the key that will sign the record.
+type KeyStatus struct {
+	Description string // e.g. "ssh-agent: ED25519 SHA256:…" or "~/.ssh/id_ed25519"
+	Found       bool   // false: no key; the wizard offers to create one at CreatePath
+	Encrypted   bool   // a key file that needs its passphrase
+	CreatePath  string
 }
 
 // Config wires the wizard to the rest of the tool.
@@ -96,6 +111,9 @@ type Config struct {
 	Trust func(hostport, fingerprint string) error
 	// Finish writes the signed record.
 	Finish func(ctx context.Context, s Session, f FinishInfo) (FinishResult, error)
+	// SigningKey says which key will sign the record; may be nil. It
+	// looks only at local files and the ssh-agent socket.
+	SigningKey func() KeyStatus
 	// Resume, when set, is offered on the welcome screen.
 	Resume  *ResumeOffer
 	Version string

@@ -487,6 +487,15 @@ func TestFinishWritesRecord(t *testing.T) {
 	h.waitFor("Technician")
 	h.typ("Ada")
 	h.key(tea.KeyEnter)
+	h.waitFocus("E-mail")
+	h.typ("not-an-address")
+	h.key(tea.KeyEnter)
+	h.waitFor("enter an e-mail address")
+	for range len("not-an-address") {
+		h.key(tea.KeyBackspace)
+	}
+	h.typ("ada@vendor.example")
+	h.key(tea.KeyEnter)
 	h.waitFocus("Company")
 	h.typ("Acme")
 	h.key(tea.KeyEnter)
@@ -500,7 +509,7 @@ func TestFinishWritesRecord(t *testing.T) {
 	if !s.Finished || s.Counts[steps.Waived] != 1 || s.Total != 6 || s.Dir != "/tmp/record-1" {
 		t.Fatalf("summary = %+v", s)
 	}
-	if got != (FinishInfo{Technician: "Ada", Company: "Acme", Site: "Plant 3"}) {
+	if got != (FinishInfo{Technician: "Ada", Email: "ada@vendor.example", Company: "Acme", Site: "Plant 3"}) {
 		t.Fatalf("finish info = %+v", got)
 	}
 }
