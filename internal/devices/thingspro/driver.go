@@ -1,0 +1,763 @@
+package thingspro
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime/multipart"
+	"net"
+	"net/http"
+	"net/netip"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/commission-tool/commission/internal/devices"
+	"github.com/commission-tool/commission/internal/probe"
+	"github.com/commission-tool/commission/internal/transport"
+	"github.com/commission-tool/commission/internal/transport/sshconn"
+)
+
+// Default ports of a real gateway.
+var DefaultPorts = map[string]int{"https": 8443, "http": 80, "ssh": 22, "discovery": 40404}
+
+// Options say how to reach and log in to a gateway.
+type Options struct {
+	Host     string
+	User     string // default DefaultUser
+	Password string // secret
+	// NewPassword is set as the account's password when the gateway forces
+	// a change at first login (secret). Without it such a login fails
+	// with ErrPasswordMustChange.
+	NewPassword string
+	// Pins holds the trusted HTTPS certificates (trust on first use):
+	// an unknown certificate fails with *transport.UnknownFingerprintError.
+	Pins *transport.PinStore
+	// Ports overrides DefaultPorts by name ("https", "http", "ssh", "discovery").
+	Ports map[string]int
+	// Timeout bounds each request and probe (default transport.DefaultTimeout).
+	Timeout time.Duration
+	// SSH, when set, logs in to the gateway's shell to list listening
+	// ports. Its Timeout defaults to Timeout.
+	SSH *sshconn.Config
+}
+
+// Driver is a logged-in gateway. It implements steps.Device[State].
+type Driver struct {
+	o     Options
+	c     *client
+	host  string
+	addr  netip.Addr
+	tr    *http.Transport
+	https string // host:port
+	// defaultLogin records whether the tool's own login used the factory password.
+	defaultLogin *bool
+}
+
+func (d *Driver) port(name string) int {
+	if p, ok := d.o.Ports[name]; ok {
+		return p
+	}
+	return DefaultPorts[name]
+}
+
+// Connect logs in to the gateway's API.
+func Connect(ctx context.Context, o Options) (*Driver, error) {
+	if o.Host == "" {
+		return nil, errors.New("no gateway address given")
+	}
+	if o.User == "" {
+		o.User = DefaultUser
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = transport.DefaultTimeout
+	}
+	d := &Driver{o: o, host: o.Host}
+	if a, err := netip.ParseAddr(o.Host); err == nil {
+		d.addr = a
+	}
+	d.https = net.JoinHostPort(o.Host, strconv.Itoa(d.port("https")))
+	d.tr = &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return transport.Dial(ctx, network, addr, o.Timeout)
+		},
+		TLSClientConfig:        transport.PinnedTLS(o.Pins, d.https),
+		TLSHandshakeTimeout:    o.Timeout,
+		ResponseHeaderTimeout:  o.Timeout,
+		MaxIdleConnsPerHost:    4,
+		IdleConnTimeout:        30 * time.Second,
+		MaxResponseHeaderBytes: 64 << 10,
+	}
+	d.c = newClient("https://"+d.https+"/api/v1", d.tr, o.User, o.Password, o.Timeout)
+	res, err := d.c.login(ctx)
+	if err != nil {
+		d.tr.CloseIdleConnections()
+		return nil, err
+	}
+	if res.User.MustChange() {
+		if o.NewPassword == "" {
+			d.tr.CloseIdleConnections()
+			return nil, ErrPasswordMustChange
+		}
+		err := d.c.do(ctx, http.MethodPut, "/users/me/password", request{json: map[string]string{"oldPassword": o.Password, "newPassword": o.NewPassword}}, nil)
+		if err != nil {
+			d.tr.CloseIdleConnections()
+			return nil, fmt.Errorf("set the new password: %w", err)
+		}
+		d.c.pw = o.NewPassword
+	}
+	if o.User == DefaultUser {
+		v := o.Password == DefaultPassword && !res.User.MustChange()
+		if res.User.MustChange() {
+			v = false // the tool just changed it
+		}
+		d.defaultLogin = &v
+	}
+	return d, nil
+}
+
+// Close drops idle connections.
+func (d *Driver) Close() error {
+	d.tr.CloseIdleConnections()
+	return nil
+}
+
+// apiUser is a User as the API shows it.
+type apiUser struct {
+	ID                int             `json:"id"`
+	Name              string          `json:"name"`
+	IsActive          bool            `json:"isActive"`
+	ChangedPasswordAt *string         `json:"changedPasswordAt"`
+	Roles             []apiRef        `json:"roles"`
+	Remind            json.RawMessage `json:"remindToChangePassword"`
+	Flag              string          `json:"flag"`
+}
+
+// MustChange reports the forced first-login password change (TPE 2.6's
+// remindToChangePassword, AIG-302's flag).
+func (u apiUser) MustChange() bool {
+	return string(u.Remind) == "true" || strings.Contains(u.Flag, "passwordMustChange")
+}
+
+type apiRef struct {
+	ID   int    `json:"id"`
+	Name string `json:"name"`
+}
+
+// permission ids arrive as strings (examples) or objects (schema).
+type apiPerm string
+
+func (p *apiPerm) UnmarshalJSON(b []byte) error {
+	var s string
+	if json.Unmarshal(b, &s) == nil {
+		*p = apiPerm(s)
+		return nil
+	}
+	var o struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(b, &o); err != nil {
+		return err
+	}
+	*p = apiPerm(o.ID)
+	return nil
+}
+
+// flexInt reads an integer sent as a number or a string.
+type flexInt int
+
+func (f *flexInt) UnmarshalJSON(b []byte) error {
+	var n int
+	if json.Unmarshal(b, &n) == nil {
+		*f = flexInt(n)
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	n, err := strconv.Atoi(s)
+	*f = flexInt(n)
+	return err
+}
+
+type svcItem struct {
+	ID     string `json:"id"`
+	Enable bool   `json:"enable"`
+}
+
+type ifaceJSON struct {
+	ID          int    `json:"id"`
+	DisplayName string `json:"displayName"`
+	Name        string `json:"name"`
+	Enable      bool   `json:"enable"`
+	IP          string `json:"ip"`
+	Mode        string `json:"mode"`
+}
+
+type certFiles struct {
+	RootCA string `json:"rootCaCertFile"`
+	Cert   string `json:"caCertFile"`
+	Key    string `json:"caPkFile"`
+}
+
+// Read reads the whole State: the API, the outside probes and, when an
+// SSH login is configured, the shell's listening ports.
+func (d *Driver) Read(ctx context.Context) (State, error) {
+	s := State{User: d.o.User, GatewayAddr: d.addr, Services: map[string]bool{}}
+	var general struct {
+		HostName, ModelName, SerialNumber, ThingsproVersion, FirmwareVersion string
+	}
+	if err := d.c.get(ctx, "/device/general", &general); err != nil {
+		return State{}, fmt.Errorf("read the gateway's identity: %w", err)
+	}
+	s.Identity = devices.Identity{Family: "thingspro", Model: devices.Printable(general.ModelName),
+		Firmware: strings.TrimSpace("ThingsPro Edge " + devices.Printable(general.ThingsproVersion)),
+		Serial:   devices.Printable(general.SerialNumber), Name: devices.Printable(general.HostName),
+		Address: d.host, Sources: []string{"api"}}
+	s.ClientAddr = d.c.localAddr()
+	if d.defaultLogin != nil {
+		v := *d.defaultLogin
+		s.DefaultLogin = &v
+	}
+
+	var users []apiUser
+	if err := d.c.get(ctx, "/users", &users); err != nil {
+		return State{}, fmt.Errorf("read users: %w", err)
+	}
+	for _, u := range users {
+		nu := User{ID: u.ID, Name: devices.Printable(u.Name), Active: u.IsActive, PasswordChanged: u.ChangedPasswordAt != nil && *u.ChangedPasswordAt != ""}
+		for _, r := range u.Roles {
+			nu.Roles = append(nu.Roles, devices.Printable(r.Name))
+		}
+		s.Users = append(s.Users, nu)
+	}
+	var roles []struct {
+		ID          int       `json:"id"`
+		Name        string    `json:"name"`
+		Permissions []apiPerm `json:"permissions"`
+	}
+	if err := d.c.get(ctx, "/roles", &roles); err != nil {
+		return State{}, fmt.Errorf("read roles: %w", err)
+	}
+	for _, r := range roles {
+		nr := Role{ID: r.ID, Name: devices.Printable(r.Name)}
+		for _, p := range r.Permissions {
+			nr.Permissions = append(nr.Permissions, devices.Printable(string(p)))
+		}
+		s.Roles = append(s.Roles, nr)
+	}
+
+	var groups map[string][]svcItem
+	if err := d.c.get(ctx, "/system/services", &groups); err != nil {
+		return State{}, fmt.Errorf("read services: %w", err)
+	}
+	for _, g := range []string{"service", "provisionService"} {
+		for _, it := range groups[g] {
+			s.Services[it.ID] = it.Enable
+		}
+	}
+	var onOff struct {
+		Enable bool `json:"enable"`
+	}
+	if err := d.c.get(ctx, "/system/serialconsole", &onOff); err != nil {
+		return State{}, fmt.Errorf("read the local console: %w", err)
+	}
+	s.Services[SvcLocalConsole] = onOff.Enable
+	var ssh struct {
+		Enable    *bool `json:"enable"`
+		SSHEnable *bool `json:"sshEnable"`
+	}
+	if err := d.c.get(ctx, "/system/sshserver", &ssh); err != nil {
+		return State{}, fmt.Errorf("read the SSH server: %w", err)
+	}
+	if ssh.Enable != nil {
+		s.Services[SvcSSH] = *ssh.Enable
+	} else if ssh.SSHEnable != nil {
+		s.Services[SvcSSH] = *ssh.SSHEnable
+	}
+	if err := d.c.get(ctx, "/system/discovery", &onOff); err == nil {
+		s.Services[SvcDiscovery] = onOff.Enable
+	} else if !errors.Is(err, ErrNotFound) {
+		return State{}, fmt.Errorf("read discovery: %w", err)
+	}
+	if err := d.c.get(ctx, "/device/firewall/user/snat", &onOff); err == nil {
+		s.Services[SvcNAT] = onOff.Enable
+	} else if !errors.Is(err, ErrNotFound) {
+		return State{}, fmt.Errorf("read NAT: %w", err)
+	}
+
+	var hs struct {
+		HTTPEnable   bool   `json:"httpEnable"`
+		HTTPPort     int    `json:"httpPort"`
+		HTTPSEnable  bool   `json:"httpsEnable"`
+		HTTPSPort    int    `json:"httpsPort"`
+		CertFileName string `json:"certFileName"`
+		CertFilename string `json:"certFilename"`
+	}
+	if err := d.c.get(ctx, "/system/httpserver", &hs); err != nil {
+		return State{}, fmt.Errorf("read the HTTP server: %w", err)
+	}
+	s.HTTP = HTTPServer{HTTPEnable: hs.HTTPEnable, HTTPPort: hs.HTTPPort, HTTPSEnable: hs.HTTPSEnable, HTTPSPort: hs.HTTPSPort,
+		CertFileName: devices.Printable(hs.CertFileName + hs.CertFilename)}
+
+	var tm struct {
+		Time           string `json:"time"`
+		Timezone       string `json:"timezone"`
+		LastUpdateTime string `json:"lastUpdateTime"`
+		NTP            struct {
+			Enable   bool   `json:"enable"`
+			Server   string `json:"server"`
+			Interval int    `json:"interval"`
+		} `json:"ntp"`
+	}
+	if err := d.c.get(ctx, "/device/time", &tm); err != nil {
+		return State{}, fmt.Errorf("read time settings: %w", err)
+	}
+	s.Time = Time{Zone: devices.Printable(tm.Timezone), Time: devices.Printable(tm.Time), NTP: tm.NTP.Enable,
+		Server: devices.Printable(tm.NTP.Server), Interval: tm.NTP.Interval, LastUpdate: devices.Printable(tm.LastUpdateTime)}
+
+	for _, k := range []struct{ path, kind string }{{"/device/ethernets", KindEthernet}, {"/device/cellulars", KindCellular}, {"/device/dhcpservers", KindDHCPServer}} {
+		var list []ifaceJSON
+		if err := d.c.get(ctx, k.path, &list); err != nil {
+			if errors.Is(err, ErrNotFound) {
+				continue
+			}
+			return State{}, fmt.Errorf("read %s: %w", k.kind, err)
+		}
+		for _, it := range list {
+			s.Interfaces = append(s.Interfaces, Interface{Kind: k.kind, ID: it.ID, Name: devices.Printable(it.DisplayName), Enable: it.Enable, IP: devices.Printable(it.IP)})
+		}
+	}
+	var wifi ifaceJSON
+	if err := d.c.get(ctx, "/device/wifi", &wifi); err == nil {
+		s.Interfaces = append(s.Interfaces, Interface{Kind: KindWiFi, ID: wifi.ID, Name: devices.Printable(wifi.DisplayName), Enable: wifi.Enable, IP: devices.Printable(wifi.Mode)})
+	} else if !errors.Is(err, ErrNotFound) {
+		return State{}, fmt.Errorf("read Wi-Fi: %w", err)
+	}
+
+	var rules []struct {
+		ID          int    `json:"id"`
+		Name        string `json:"name"`
+		Priority    int    `json:"priority"`
+		GatewayPort string `json:"gatewayPort"`
+		Protocol    string `json:"protocol"`
+		SourceIP    string `json:"sourceIp"`
+		Action      string `json:"action"`
+	}
+	if err := d.c.get(ctx, "/device/firewall/inbounds", &rules); err != nil {
+		return State{}, fmt.Errorf("read the firewall: %w", err)
+	}
+	for _, r := range rules {
+		s.Firewall = append(s.Firewall, FirewallRule{ID: r.ID, Name: devices.Printable(r.Name), Priority: r.Priority, Port: devices.Printable(r.GatewayPort),
+			Protocol: devices.Printable(r.Protocol), Source: devices.Printable(r.SourceIP), Action: devices.Printable(r.Action)})
+	}
+
+	var sysLog, evLog struct {
+		Enable bool    `json:"enable"`
+		SizeMB flexInt `json:"desiredDiskCacheSizeMB"`
+	}
+	if err := d.c.get(ctx, "/system/log", &sysLog); err != nil {
+		return State{}, fmt.Errorf("read the system log settings: %w", err)
+	}
+	if err := d.c.get(ctx, "/events/configuration", &evLog); err != nil {
+		return State{}, fmt.Errorf("read the event log settings: %w", err)
+	}
+	s.Log = LogStorage{SystemEnable: sysLog.Enable, SystemMB: int(sysLog.SizeMB), EventEnable: evLog.Enable, EventMB: int(evLog.SizeMB)}
+
+	cloud, err := d.readCloud(ctx)
+	if err != nil {
+		return State{}, err
+	}
+	s.Cloud = cloud
+
+	d.observe(ctx, &s)
+	return s, nil
+}
+
+// readCloud reads the five cloud apps; a 404 is "not installed".
+func (d *Driver) readCloud(ctx context.Context) ([]CloudApp, error) {
+	var out []CloudApp
+	var az struct {
+		Provisioning struct {
+			Enable             bool      `json:"enable"`
+			AuthenticationType string    `json:"authenticationType"`
+			Certificate        certFiles `json:"certificate"`
+		} `json:"provisioning"`
+	}
+	a := CloudApp{App: AppAzureDevice, Name: "Azure IoT Device"}
+	if err := d.c.get(ctx, "/azure-device", &az); err == nil {
+		a.Installed, a.Enabled = true, az.Provisioning.Enable
+		a.Auth = devices.Printable(az.Provisioning.AuthenticationType)
+		if a.Auth == "x509" && (az.Provisioning.Certificate.Cert == "" || az.Provisioning.Certificate.Key == "") {
+			a.Notes = append(a.Notes, "X.509 selected but no device certificate or key uploaded")
+			a.Auth = "none"
+		}
+	} else if !errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("read Azure IoT Device: %w", err)
+	}
+	out = append(out, a)
+
+	var edge struct {
+		Provisioning struct {
+			Enable bool   `json:"enable"`
+			Source string `json:"source"`
+			Method string `json:"method"`
+		} `json:"provisioning"`
+	}
+	a = CloudApp{App: AppAzureEdge, Name: "Azure IoT Edge"}
+	if err := d.c.get(ctx, "/azure-iotedge", &edge); err == nil {
+		a.Installed, a.Enabled = true, edge.Provisioning.Enable
+		switch {
+		case edge.Provisioning.Source == "dps" && edge.Provisioning.Method == "x509":
+			a.Auth = "x509"
+		case edge.Provisioning.Source == "manual":
+			a.Auth = "connectionString"
+		default:
+			a.Auth = devices.Printable(edge.Provisioning.Method)
+		}
+	} else if !errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("read Azure IoT Edge: %w", err)
+	}
+	out = append(out, a)
+
+	var aws struct {
+		Provisioning struct {
+			Enable      bool      `json:"enable"`
+			Certificate certFiles `json:"certificate"`
+		} `json:"provisioning"`
+	}
+	a = CloudApp{App: AppAWS, Name: "AWS IoT Core"}
+	if err := d.c.get(ctx, "/aws", &aws); err == nil {
+		a.Installed, a.Enabled, a.Auth = true, aws.Provisioning.Enable, "x509"
+		if c := aws.Provisioning.Certificate; c.Cert == "" || c.Key == "" {
+			a.Auth = "none"
+			a.Notes = append(a.Notes, "no device certificate or key uploaded")
+		}
+	} else if !errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("read AWS IoT Core: %w", err)
+	}
+	out = append(out, a)
+
+	type mqttLike struct {
+		ID                 int       `json:"id"`
+		Enable             bool      `json:"enable"`
+		Port               int       `json:"port"`
+		UserName           string    `json:"userName"`
+		Password           string    `json:"password"`
+		CertificateOverTLS bool      `json:"certificateOverTLS"`
+		InsecureSkipVerify bool      `json:"insecureSkipVerify"`
+		Certificate        certFiles `json:"certificate"`
+	}
+	classifyMQTT := func(app, name string, m mqttLike) CloudApp {
+		a := CloudApp{App: app, Name: fmt.Sprintf("%s %d", name, m.ID), Installed: true, Enabled: m.Enable}
+		switch {
+		case m.CertificateOverTLS && m.Certificate.Cert != "" && m.Certificate.Key != "":
+			a.Auth = "x509"
+		case m.UserName != "" || m.Password != "":
+			a.Auth = "password"
+		default:
+			a.Auth = "none"
+		}
+		if m.InsecureSkipVerify {
+			a.Notes = append(a.Notes, "insecureSkipVerify is on: the broker's certificate is not checked")
+		}
+		if m.Port == 1883 {
+			a.Notes = append(a.Notes, "port 1883 is plain MQTT without TLS")
+		}
+		return a
+	}
+	for _, k := range []struct{ path, app, name string }{{"/mqtt", AppMQTT, "MQTT client"}, {"/sparkplug/brokers", AppSparkplug, "Sparkplug broker"}} {
+		var list []mqttLike
+		if err := d.c.get(ctx, k.path, &list); err != nil {
+			if errors.Is(err, ErrNotFound) {
+				out = append(out, CloudApp{App: k.app, Name: k.name})
+				continue
+			}
+			return nil, fmt.Errorf("read %s: %w", k.name, err)
+		}
+		if len(list) == 0 {
+			out = append(out, CloudApp{App: k.app, Name: k.name, Installed: true})
+		}
+		for _, m := range list {
+			out = append(out, classifyMQTT(k.app, k.name, m))
+		}
+	}
+	return out, nil
+}
+
+// observe probes the gateway from outside and, when configured, asks its shell.
+func (d *Driver) observe(ctx context.Context, s *State) {
+	targets := []probe.Target{
+		{Name: "https", Network: "tcp", Port: d.port("https")},
+		{Name: "http", Network: "tcp", Port: d.port("http")},
+		{Name: "ssh", Network: "tcp", Port: d.port("ssh")},
+		{Name: "discovery", Network: "udp", Port: d.port("discovery"), Request: []byte("{}")},
+	}
+	s.Observed.Ports = map[string]probe.Result{}
+	for _, r := range probe.Run(ctx, d.host, targets, d.o.Timeout) {
+		s.Observed.Ports[r.Name] = r
+	}
+	s.Observed.TLS = probe.TLS(ctx, d.host, d.port("https"), d.o.Timeout)
+	if d.o.SSH != nil {
+		socks, err := d.shellListening(ctx)
+		if err != nil {
+			s.ShellError = devices.Printable(err.Error())
+			return
+		}
+		for _, k := range socks {
+			s.Listening = append(s.Listening, Listener{Proto: k.Proto, Addr: k.Addr, Port: k.Port})
+		}
+		s.Identity.Sources = append(s.Identity.Sources, "ssh")
+	}
+}
+
+func (d *Driver) shellListening(ctx context.Context) ([]sshconn.Socket, error) {
+	cfg := *d.o.SSH
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = d.o.Timeout
+	}
+	c, err := sshconn.Dial(ctx, net.JoinHostPort(d.host, strconv.Itoa(d.port("ssh"))), cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	out, err := c.Run(ctx, sshconn.ListenCommand)
+	if err != nil {
+		return nil, err
+	}
+	return sshconn.ParseListening(out)
+}
+
+// Stage sends every difference between from and to. It stops at the
+// first refusal; what was sent before stays sent.
+func (d *Driver) Stage(ctx context.Context, from, to State) error {
+	put := func(path string, body any) error {
+		return d.c.do(ctx, http.MethodPut, path, request{json: body}, nil)
+	}
+	// accounts: create, passwords, then deletions and deactivations
+	for _, u := range to.Users {
+		if _, ok := from.UserByName(u.Name); ok || u.Delete {
+			continue
+		}
+		pw, ok := to.Secrets[u.Name]
+		if !ok {
+			return fmt.Errorf("no password given for the new account %q", u.Name)
+		}
+		var ids []int
+		for _, rn := range u.Roles {
+			id, err := d.roleID(ctx, &to, rn)
+			if err != nil {
+				return err
+			}
+			ids = append(ids, id)
+		}
+		body := map[string]any{"name": u.Name, "password": pw, "isActive": true, "roles": ids, "expiredAfter": nil}
+		if err := d.c.do(ctx, http.MethodPost, "/users", request{json: body}, nil); err != nil {
+			return fmt.Errorf("create account %s: %w", u.Name, err)
+		}
+	}
+	for name, pw := range to.Secrets {
+		old, ok := from.UserByName(name)
+		if !ok {
+			continue
+		}
+		if err := put("/users/"+strconv.Itoa(old.ID)+"/password", map[string]string{"newPassword": pw}); err != nil {
+			return fmt.Errorf("change the password of %s: %w", name, err)
+		}
+		if name == d.o.User {
+			d.c.mu.Lock()
+			d.c.pw = pw
+			d.c.mu.Unlock()
+		}
+		if name == DefaultUser {
+			f := false
+			d.defaultLogin = &f
+		}
+	}
+	for _, u := range to.Users {
+		old, ok := from.UserByName(u.Name)
+		switch {
+		case !ok:
+		case u.Delete && !old.Delete:
+			if err := d.c.do(ctx, http.MethodDelete, "/users/"+strconv.Itoa(old.ID), request{}, nil); err != nil {
+				return fmt.Errorf("delete account %s: %w", u.Name, err)
+			}
+		case u.Active != old.Active:
+			if err := put("/users/"+strconv.Itoa(old.ID), map[string]any{"isActive": u.Active}); err != nil {
+				return fmt.Errorf("change account %s: %w", u.Name, err)
+			}
+		}
+	}
+	// interfaces
+	for _, it := range to.Interfaces {
+		i := slices.IndexFunc(from.Interfaces, func(x Interface) bool { return x.Kind == it.Kind && x.ID == it.ID })
+		if i < 0 || from.Interfaces[i].Enable == it.Enable {
+			continue
+		}
+		path, body := "", map[string]any{"enable": it.Enable}
+		switch it.Kind {
+		case KindEthernet:
+			path = "/device/ethernets/"
+		case KindCellular:
+			path = "/device/cellulars/"
+		case KindDHCPServer:
+			path, body["id"] = "/device/dhcpservers/", it.ID
+		case KindWiFi:
+			path, body["type"], body["mode"] = "/device/wifi/", "wifi", orDefault(it.IP, "client")
+		}
+		if err := d.c.do(ctx, http.MethodPatch, path+strconv.Itoa(it.ID), request{json: body}, nil); err != nil {
+			return fmt.Errorf("turn %s %s: %w", it.Name, onOffWord(it.Enable), err)
+		}
+	}
+	// services, in a fixed order, HTTPS never automated
+	ids := make([]string, 0, len(to.Services))
+	for id := range to.Services {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		on := to.Services[id]
+		if was, ok := from.Services[id]; !ok || was == on {
+			continue
+		}
+		var err error
+		switch id {
+		case SvcHTTPS:
+			return errors.New("the tool does not turn the HTTPS service off: it is its own way in; do it by hand as the last step")
+		case SvcLocalConsole:
+			err = put("/system/serialconsole", map[string]bool{"enable": on})
+		case SvcSSH:
+			err = put("/system/sshserver", map[string]any{"enable": on, "port": 22})
+		case SvcDiscovery:
+			err = put("/system/discovery", map[string]bool{"enable": on})
+		case SvcNAT:
+			err = put("/device/firewall/user/snat", map[string]bool{"enable": on})
+		case SvcProvision:
+			err = put("/system/provision", map[string]any{"enable": on, "schedule": map[string]any{"enable": on && to.Services["provisionschedule"], "disableAfterSec": 900}})
+		default:
+			err = d.c.do(ctx, http.MethodPut, "/system/services/"+id+"/"+map[bool]string{true: "enable", false: "disable"}[on], request{}, nil)
+		}
+		if err != nil {
+			return fmt.Errorf("turn %s %s: %w", id, onOffWord(on), err)
+		}
+	}
+	// time
+	if to.Time.Zone != from.Time.Zone || to.Time.NTP != from.Time.NTP || to.Time.Server != from.Time.Server {
+		body := map[string]any{}
+		if to.Time.Zone != from.Time.Zone {
+			body["timezone"] = to.Time.Zone
+		}
+		if to.Time.NTP != from.Time.NTP || to.Time.Server != from.Time.Server {
+			body["ntp"] = map[string]any{"enable": to.Time.NTP, "source": "timeserver", "server": to.Time.Server}
+		}
+		if err := d.c.do(ctx, http.MethodPatch, "/device/time", request{json: body}, nil); err != nil {
+			return fmt.Errorf("set the time settings: %w", err)
+		}
+	}
+	// firewall
+	var del []int
+	for _, r := range to.Firewall {
+		if r.Delete {
+			del = append(del, r.ID)
+		}
+	}
+	if len(del) > 0 {
+		if err := d.c.do(ctx, http.MethodDelete, "/device/firewall/inbounds", request{json: del}, nil); err != nil {
+			return fmt.Errorf("delete firewall rules: %w", err)
+		}
+	}
+	// certificate last: it changes what the HTTPS port shows
+	if to.NewCert != nil {
+		if err := d.importCert(ctx, *to.NewCert); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func orDefault(s, def string) string {
+	if s == "ap" || s == "client" {
+		return s
+	}
+	return def
+}
+
+func onOffWord(on bool) string {
+	if on {
+		return "on"
+	}
+	return "off"
+}
+
+// roleID finds a role by name, creating it (device management only) if missing.
+func (d *Driver) roleID(ctx context.Context, s *State, name string) (int, error) {
+	for _, r := range s.Roles {
+		if strings.EqualFold(r.Name, name) && r.ID > 0 {
+			return r.ID, nil
+		}
+	}
+	var created struct {
+		ID int `json:"id"`
+	}
+	body := map[string]any{"name": name, "description": "created by commission", "permissions": []string{"SYS_MAINTENANCE_RW"}}
+	if err := d.c.do(ctx, http.MethodPost, "/roles", request{json: body}, &created); err != nil {
+		return 0, fmt.Errorf("create role %s: %w", name, err)
+	}
+	s.Roles = append(s.Roles, Role{ID: created.ID, Name: name, Permissions: []string{"SYS_MAINTENANCE_RW"}})
+	return created.ID, nil
+}
+
+// importCert validates the pair again and uploads it; on success the
+// new certificate becomes the pinned one.
+func (d *Driver) importCert(ctx context.Context, ci CertImport) error {
+	p, err := ParseCertKey(ci.CertPEM, ci.KeyPEM, time.Now())
+	if err != nil {
+		return err
+	}
+	if d.addr.IsValid() {
+		if err := p.CoversAddress(d.addr); err != nil {
+			return err
+		}
+	}
+	err = d.c.do(ctx, http.MethodPut, "/system/httpserver", request{multipart: func(w *multipart.Writer) error {
+		for _, f := range []struct{ field, name, text string }{{"certFile", "commission.crt", ci.CertPEM}, {"keyFile", "commission.key", p.KeyPEM}} {
+			fw, err := w.CreateFormFile(f.field, f.name)
+			if err != nil {
+				return fmt.Errorf("build upload: %w", err)
+			}
+			if _, err := fw.Write([]byte(f.text)); err != nil {
+				return fmt.Errorf("build upload: %w", err)
+			}
+		}
+		return nil
+	}}, nil)
+	if err != nil {
+		return fmt.Errorf("import the HTTPS certificate: %w", err)
+	}
+	if d.o.Pins != nil {
+		if err := d.o.Pins.Trust(d.https, transport.Fingerprint(p.Cert.Raw)); err != nil {
+			return fmt.Errorf("the certificate was imported, but pinning it failed: %w", err)
+		}
+	}
+	d.tr.CloseIdleConnections()
+	return nil
+}
+
+// Commit waits for the gateway to apply what was staged. ThingsPro Edge
+// applies settings at once; Commit only lets services settle.
+func (d *Driver) Commit(ctx context.Context, progress func(string)) error {
+	if progress != nil {
+		progress("the gateway applies settings at once; nothing to restart")
+	}
+	d.tr.CloseIdleConnections()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(50 * time.Millisecond):
+	}
+	return nil
+}
