@@ -19,6 +19,8 @@ import (
 	"crypto/x509/pkix"
 	"encoding/base64"
 	"fmt"
+	"io"
+	"log"
 	"math/big"
 	"net"
 	"net/http"
@@ -137,7 +139,8 @@ func acceptClose(ln net.Listener) {
 
 func (d *Device) serve(name string, ln net.Listener) {
 	srv := &http.Server{Handler: http.HandlerFunc(d.handle), ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10}
+		ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10,
+		ErrorLog: log.New(io.Discard, "", 0)} // probes' refused TLS versions are expected
 	d.servers[name] = srv
 	d.wg.Go(func() { _ = srv.Serve(ln) })
 }

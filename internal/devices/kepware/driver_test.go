@@ -1,0 +1,303 @@
+package kepware_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/commission-tool/commission/internal/devices/kepware"
+	simkepware "github.com/commission-tool/commission/internal/sim/kepware"
+	"github.com/commission-tool/commission/internal/transport"
+)
+
+func start(tb testing.TB, cfg simkepware.Config, user, pw string) (*simkepware.Device, *kepware.Device) {
+	tb.Helper()
+	sim, err := simkepware.Start(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(sim.Close)
+	return sim, newDev(tb, sim, user, pw)
+}
+
+func newDev(tb testing.TB, sim *simkepware.Device, user, pw string) *kepware.Device {
+	tb.Helper()
+	p := sim.Ports()
+	pins, err := transport.OpenPins(filepath.Join(tb.TempDir(), "known_devices"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	hp := sim.Host() + ":" + strconv.Itoa(p[simkepware.SvcConfigHTTPS])
+	if err := pins.Trust(hp, sim.Fingerprint()); err != nil {
+		tb.Fatal(err)
+	}
+	dev, err := kepware.New(kepware.Options{Host: sim.Host(), HTTPSPort: p[simkepware.SvcConfigHTTPS], HTTPPort: p[simkepware.SvcConfigHTTP],
+		OPCUAPort: p[simkepware.SvcOPCUA], RESTPort: p[simkepware.SvcRESTServer], User: user, Password: pw,
+		TLS: transport.PinnedTLS(pins, hp), Timeout: 2 * time.Second, Since: time.Now().Add(-time.Minute)})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(dev.Close)
+	return dev
+}
+
+func TestReadParsesEverything(t *testing.T) {
+	sim, dev := start(t, simkepware.Config{Edge: true}, "Administrator", simkepware.DefaultAdminPassword)
+	s, err := dev.Read(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Identity.Model != "Kepware Edge" || s.ProductID != "013" || s.Identity.Firmware != "V1.10.1.0" {
+		t.Errorf("identity %+v %q", s.Identity, s.ProductID)
+	}
+	if s.ProjectID != sim.ProjectID() || s.ProjectID == 0 {
+		t.Errorf("project id %d, sim %d", s.ProjectID, sim.ProjectID())
+	}
+	if !s.Project.OPCDA1 || !s.Project.OPCDA2 || !s.Project.OPCDA3 || s.Project.UAAnonymous || !s.Project.UAEnabled {
+		t.Errorf("project %+v", s.Project)
+	}
+	for _, g := range []string{kepware.GroupAdministrators, kepware.GroupServerUsers, kepware.GroupAnonymous} {
+		if _, ok := s.GroupNamed(g); !ok {
+			t.Errorf("no group %q", g)
+		}
+	}
+	if g, _ := s.GroupNamed(kepware.GroupAdministrators); !g.Perms["SERVER_MANAGE_LICENSES"] || !g.Enabled {
+		t.Errorf("Administrators %+v", g)
+	}
+	if u, ok := s.UserNamed(kepware.UserDefault); !ok || u.Group != kepware.GroupServerUsers {
+		t.Errorf("Default User %+v", u)
+	}
+	if s.DefaultUserBlank == nil || !*s.DefaultUserBlank {
+		t.Errorf("default user blank: %v", s.DefaultUserBlank)
+	}
+	if len(s.Agents) != 3 {
+		t.Fatalf("agents %+v", s.Agents)
+	}
+	for _, a := range s.Agents {
+		if a.Collection == kepware.RESTServers && (a.CORS != "*" || a.UseHTTPS || a.Port != sim.Ports()[simkepware.SvcRESTServer]) {
+			t.Errorf("rest server %+v", a)
+		}
+		if a.Collection == kepware.MQTTClients && !strings.HasPrefix(a.URL, "tcp://") {
+			t.Errorf("mqtt %+v", a)
+		}
+	}
+	if !s.UAEndpointsExposed || len(s.UAEndpoints) != 1 || len(s.UAEndpoints[0].Deprecated()) != 3 {
+		t.Errorf("endpoints %+v", s.UAEndpoints)
+	}
+	for _, n := range []string{kepware.SvcConfigHTTPS, kepware.SvcConfigHTTP, kepware.SvcOPCUA, kepware.SvcRESTServer} {
+		if s.Observed.Ports[n].State != "open" {
+			t.Errorf("port %s: %+v", n, s.Observed.Ports[n])
+		}
+	}
+	if c := s.Observed.TLS.Cert; c == nil || c.SHA1Signed || !c.SelfSigned {
+		t.Errorf("cert %+v", c)
+	}
+	// what was sent: Basic auth on every request but /about, the event
+	// log asked from the commissioning start
+	var sawEvents bool
+	for _, r := range sim.Requests() {
+		if r.Path == "/config/v1/event_log" {
+			sawEvents = strings.Contains(r.Query, "limit=500") && strings.Contains(r.Query, "start=")
+		}
+		if r.Method != "GET" {
+			t.Errorf("Read sent %s %s", r.Method, r.Path)
+		}
+	}
+	if !sawEvents {
+		t.Error("event log not read with limit and start")
+	}
+}
+
+func TestReadOnKepwareServerHasNoEndpoints(t *testing.T) {
+	_, dev := start(t, simkepware.Config{}, "Administrator", simkepware.DefaultAdminPassword)
+	s, err := dev.Read(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.UAEndpointsExposed || s.ProductID != "012" {
+		t.Errorf("exposed %t product %q", s.UAEndpointsExposed, s.ProductID)
+	}
+}
+
+func TestStageSendsWhatChanged(t *testing.T) {
+	sim, dev := start(t, simkepware.Config{Edge: true, StrictProjectID: true}, "Administrator", simkepware.DefaultAdminPassword)
+	ctx := context.Background()
+	from, err := dev.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	to := from.Clone()
+	to.Project.OPCDA1, to.Project.UAAnonymous = false, true
+	to.Groups = append(to.Groups, kepware.Group{Name: "OPC UA Clients", Enabled: true, Perms: map[string]bool{"IO_TAG_READ": true}})
+	to.Users = append(to.Users, kepware.User{Name: "ua-client", Group: "OPC UA Clients", Enabled: true})
+	to.SetSecret("user:ua-client", "Ua-Client-Passw0rd!")
+	to.SetSecret("user:Default User", "Default-User-Passw0rd!")
+	for i := range to.Agents {
+		if to.Agents[i].Collection == kepware.RESTServers {
+			to.Agents[i].UseHTTPS, to.Agents[i].CORS = true, "https://hmi.example"
+		}
+	}
+	to.UAEndpoints[0].None, to.UAEndpoints[0].Basic256 = false, 0
+	sim.ResetRequests()
+	if err := dev.Stage(ctx, from, to); err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, r := range sim.Requests() {
+		if r.Method != "GET" {
+			lines = append(lines, r.Method+" "+r.Path)
+		}
+		body, _ := r.Body.(map[string]any)
+		switch {
+		case r.Method == "PUT" && r.Path == "/config/v1/project":
+			if len(body) != 3 || body["opcdaserver.PROJECT_OPC_DA_1_ENABLED"] != false || body["uaserverinterface.PROJECT_OPC_UA_ANONYMOUS_LOGIN"] != true || body["PROJECT_ID"] == nil {
+				t.Errorf("project PUT %v", body)
+			}
+		case r.Method == "POST" && r.Path == "/config/v1/admin/server_users":
+			if body["libadminsettings.USERMANAGER_USER_PASSWORD"] != "***" || body["libadminsettings.USERMANAGER_USER_GROUPNAME"] != "OPC UA Clients" {
+				t.Errorf("user POST %v", body)
+			}
+		case r.Method == "PUT" && strings.HasPrefix(r.Path, "/config/v1/project/_iot_gateway/rest_servers/"):
+			if body["iot_gateway.REST_SERVER_USE_HTTPS"] != true || body["iot_gateway.REST_SERVER_CORS_ALLOWED_ORIGINS"] != "https://hmi.example" || body["PROJECT_ID"] == nil {
+				t.Errorf("agent PUT %v", body)
+			}
+		}
+	}
+	want := []string{"PUT /config/v1/project", "POST /config/v1/admin/server_usergroups",
+		"PUT /config/v1/admin/server_users/Default%20User", "POST /config/v1/admin/server_users", "PUT /config/v1/project/_iot_gateway/rest_servers/Dashboard",
+		"PUT /config/v1/admin/ua_endpoints/DefaultEndpoint"}
+	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
+		t.Errorf("sent:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
+	}
+	if !sim.Login("ua-client", "Ua-Client-Passw0rd!") || !sim.Login("Default User", "Default-User-Passw0rd!") {
+		t.Error("passwords not set")
+	}
+	after, err := dev.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Project.OPCDA1 || !after.Project.UAAnonymous || *after.DefaultUserBlank || len(after.UAEndpoints[0].Deprecated()) != 1 {
+		t.Errorf("not applied: %+v %+v", after.Project, after.UAEndpoints)
+	}
+	if err := dev.Commit(ctx, func(string) {}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	ctx := context.Background()
+	t.Run("401", func(t *testing.T) {
+		_, dev := start(t, simkepware.Config{}, "Administrator", "wrong-password")
+		_, err := dev.Read(ctx)
+		if !errors.Is(err, kepware.ErrUnauthorized) || strings.Contains(err.Error(), "wrong-password") {
+			t.Fatalf("got %v", err)
+		}
+	})
+	t.Run("403", func(t *testing.T) {
+		_, dev := start(t, simkepware.Config{}, "Default User", "")
+		_, err := dev.Read(ctx)
+		if !errors.Is(err, kepware.ErrForbidden) {
+			t.Fatalf("got %v", err)
+		}
+	})
+	sim, dev := start(t, simkepware.Config{}, "Administrator", simkepware.DefaultAdminPassword)
+	from, err := dev.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("duplicate group", func(t *testing.T) {
+		// a planned group the server already has (created by another client)
+		from2 := from.Clone()
+		from2.Groups = nil
+		err := dev.Stage(ctx, from2, from)
+		if err == nil || !strings.Contains(err.Error(), "already exists") {
+			t.Fatalf("got %v", err)
+		}
+	})
+	t.Run("weak password", func(t *testing.T) {
+		to := from.Clone()
+		to.SetSecret("user:Default User", "short")
+		err := dev.Stage(ctx, from, to)
+		var ae *kepware.APIError
+		if !errors.As(err, &ae) || ae.Status != 400 || !strings.Contains(err.Error(), "14 to 512") || strings.Contains(err.Error(), "short\"") {
+			t.Fatalf("got %v", err)
+		}
+	})
+	t.Run("stale PROJECT_ID", func(t *testing.T) {
+		sim.BumpProjectID()
+		to := from.Clone()
+		to.Project.OPCDA2 = false
+		err := dev.Stage(ctx, from, to)
+		var stale *kepware.StaleProjectError
+		if !errors.As(err, &stale) || stale.Now != sim.ProjectID() || stale.Sent == stale.Now {
+			t.Fatalf("got %v", err)
+		}
+		if err := dev.Stage(ctx, from, to); err != nil {
+			t.Fatalf("after re-read: %v", err)
+		}
+	})
+	t.Run("connection closed", func(t *testing.T) {
+		// Go's transport retries an idempotent GET once on a reused
+		// connection, so the fault drops both tries
+		sim.DropNext(2)
+		_, err := dev.Read(ctx)
+		if err == nil || !strings.Contains(err.Error(), "closed the connection") {
+			t.Fatalf("got %v", err)
+		}
+		if _, err := dev.Read(ctx); err != nil {
+			t.Fatalf("after the fault: %v", err)
+		}
+	})
+	t.Run("unpinned certificate", func(t *testing.T) {
+		p := sim.Ports()
+		pins, _ := transport.OpenPins(filepath.Join(t.TempDir(), "kd"))
+		hp := sim.Host() + ":" + strconv.Itoa(p[simkepware.SvcConfigHTTPS])
+		d2, err := kepware.New(kepware.Options{Host: sim.Host(), HTTPSPort: p[simkepware.SvcConfigHTTPS], Password: "x", TLS: transport.PinnedTLS(pins, hp), Timeout: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d2.Close()
+		_, err = d2.Read(ctx)
+		var unknown *transport.UnknownFingerprintError
+		if !errors.As(err, &unknown) {
+			t.Fatalf("got %v", err)
+		}
+	})
+}
+
+func TestSecurityEventsSinceCommissioning(t *testing.T) {
+	sim, dev := start(t, simkepware.Config{}, "Administrator", simkepware.DefaultAdminPassword)
+	intruder := newDev(t, sim, "intruder", "guess-1")
+	if _, err := intruder.Read(context.Background()); !errors.Is(err, kepware.ErrUnauthorized) {
+		t.Fatalf("intruder: %v", err)
+	}
+	s, err := dev.Read(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	for _, e := range s.SecurityEvents() {
+		if e.Time.Before(s.Since) {
+			t.Errorf("event before commissioning began: %+v", e)
+		}
+		found = found || strings.Contains(e.Message, "login failed for user 'intruder'")
+	}
+	if !found {
+		t.Errorf("failed login not among %+v", s.SecurityEvents())
+	}
+}
+
+func BenchmarkRead(b *testing.B) {
+	_, dev := start(b, simkepware.Config{Edge: true}, "Administrator", simkepware.DefaultAdminPassword)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := dev.Read(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
