@@ -8,12 +8,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
 
 	"github.com/commission-tool/commission/internal/devices"
+	"github.com/commission-tool/commission/internal/record"
 	"github.com/commission-tool/commission/internal/steps"
 	"github.com/commission-tool/commission/internal/transport"
 )
@@ -27,7 +29,7 @@ person), not_applicable or error.
 The password is read from the first line of standard input, so it never
 appears in the process list or the shell history:
 
-  printf '%%s\n' "$PASS" | commission audit --device nport --address 192.168.127.254 \
+  printf '%s\n' "$PASS" | commission audit --device nport --address 192.168.127.254 \
       --user admin --password-stdin --json
 
 TLS: the device's certificate is trusted on first use only when you say so
@@ -87,7 +89,7 @@ func (c *auditCollector) Report(e steps.Event) {
 func runAudit(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, auditHelp); fs.PrintDefaults() }
+	fs.Usage = func() { io.WriteString(stderr, auditHelp); fs.PrintDefaults() }
 	family := fs.String("device", "", "device family: "+strings.Join(families, ", "))
 	address := fs.String("address", "", "the device's IP address or host name")
 	user := fs.String("user", "", "the account to log in with")
@@ -99,6 +101,9 @@ func runAudit(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	tofu := fs.Bool("tofu", false, "trust the device's TLS certificate on first use and pin it")
 	pinsPath := fs.String("pins", "", "file of pinned TLS fingerprints (default: the user's commission config folder)")
 	timeout := fs.Duration("timeout", 3*time.Second, "timeout for each network operation")
+	recDir := fs.String("record", "", "also write a signed record bundle of the audit into this folder")
+	keyFile := fs.String("key", "", "with --record: private key file that signs it (default: ssh-agent)")
+	identity := fs.String("identity", "", "with --record: the signer's identity for allowed_signers, e.g. an e-mail address (default USER@HOST)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -126,9 +131,17 @@ func runAudit(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return withCode(ExitError, err)
 	}
 	t := target{Family: *family, Address: *address, User: *user, Password: pw, Ports: ports, Pins: pins, Timeout: *timeout}
-	rep, err := auditOnce(ctx, t, *fingerprint, *tofu)
+	rep, eng, err := auditOnce(ctx, t, *fingerprint, *tofu)
 	if err != nil {
 		return withCode(ExitError, err)
+	}
+	defer eng.Close()
+	if *recDir != "" {
+		dir, err := recordAudit(*recDir, rep, eng, signing{KeyFile: *keyFile, Identity: defaultIdentity(*identity)})
+		if err != nil {
+			return withCode(ExitError, fmt.Errorf("write the audit record: %w", err))
+		}
+		fmt.Fprintln(stderr, "record written to", dir)
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -147,7 +160,7 @@ func runAudit(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 }
 
 // auditOnce reads the device once and checks every step.
-func auditOnce(ctx context.Context, t target, fingerprint string, tofu bool) (auditReport, error) {
+func auditOnce(ctx context.Context, t target, fingerprint string, tofu bool) (auditReport, engine, error) {
 	col := &auditCollector{byID: map[string]steps.Result{}}
 	started := time.Now().UTC()
 	open := func() (engine, error) {
@@ -166,19 +179,18 @@ func auditOnce(ctx context.Context, t target, fingerprint string, tofu bool) (au
 		switch {
 		case fingerprint != "" && transport.SameFingerprint(fingerprint, seen), tofu:
 			if terr := t.Pins.Trust(hp, seen); terr != nil {
-				return auditReport{}, fmt.Errorf("pin the certificate: %w", terr)
+				return auditReport{}, nil, fmt.Errorf("pin the certificate: %w", terr)
 			}
 			eng, err = open()
 		case fingerprint != "":
-			return auditReport{}, fmt.Errorf("%s presents certificate %s, not the expected %s: stop and check the device (it may be an impostor)", hp, seen, fingerprint)
+			return auditReport{}, nil, fmt.Errorf("%s presents certificate %s, not the expected %s: stop and check the device (it may be an impostor)", hp, seen, fingerprint)
 		default:
-			return auditReport{}, fmt.Errorf("%s presents an unknown certificate %s: check it on the device, then run again with --fingerprint %s (or --tofu)", hp, seen, seen)
+			return auditReport{}, nil, fmt.Errorf("%s presents an unknown certificate %s: check it on the device, then run again with --fingerprint %s (or --tofu)", hp, seen, seen)
 		}
 	}
 	if err != nil {
-		return auditReport{}, err
+		return auditReport{}, nil, err
 	}
-	defer eng.Close()
 	rep := auditReport{Schema: "commission.audit/v1", Device: eng.Identity(), Guide: eng.Guide(), Started: started, Summary: map[string]int{}}
 	meta := map[string]steps.Meta{}
 	for _, m := range eng.Steps() {
@@ -196,7 +208,42 @@ func auditOnce(ctx context.Context, t target, fingerprint string, tofu bool) (au
 		rep.Steps = append(rep.Steps, f)
 		rep.Summary[string(r.Outcome)]++
 	}
-	return rep, nil
+	return rep, eng, nil
+}
+
+// recordAudit writes a signed record of an audit as observed, so that a
+// periodic review leaves a signed trail too.
+func recordAudit(out string, rep auditReport, eng engine, s signing) (string, error) {
+	rec := record.Build(record.Meta{
+		Tool: record.Tool{Name: "commission", Version: version}, Mode: record.ModeAudit,
+		Device: eng.Identity(), Guide: eng.Guide(),
+		Technician: record.Technician{Name: s.Identity, Email: s.Identity},
+		Started:    rep.Started, Finished: time.Now().UTC(),
+	}, eng.Results(), eng.Steps())
+	if errs := record.Check(rec, eng.Steps()); len(errs) > 0 {
+		return "", fmt.Errorf("the record is not consistent: %w", errors.Join(errs...))
+	}
+	s.NoAgent = s.KeyFile != ""
+	return writeBundle(out, rec, evidenceOf(eng), s)
+}
+
+// defaultIdentity is the signer identity: the flag, else USER@HOST.
+func defaultIdentity(flagValue string) string {
+	if flagValue != "" {
+		return flagValue
+	}
+	u := os.Getenv("USER")
+	if u == "" {
+		u = os.Getenv("USERNAME")
+	}
+	if u == "" {
+		u = "technician"
+	}
+	h, _ := os.Hostname()
+	if h == "" {
+		h = "localhost"
+	}
+	return u + "@" + h
 }
 
 func printAudit(w io.Writer, rep auditReport) {

@@ -125,6 +125,9 @@ func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return withCode(ExitError, err)
 	}
 	a := &app{pins: pins, journalDir: tmp, outDir: *out, timeout: 3 * time.Second, mode: "wizard",
+		// Without an ssh-agent or key, the demo offers a throwaway key in
+		// its scratch folder rather than writing into ~/.ssh.
+		newKey: tmp + "/demo_ed25519",
 		discover: func(context.Context) ([]tui.Candidate, error) {
 			var cs []tui.Candidate
 			for _, d := range lab.devices {

@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/commission-tool/commission/internal/devices/nport"
 	"github.com/commission-tool/commission/internal/record"
+	"github.com/commission-tool/commission/internal/record/keys"
 	"github.com/commission-tool/commission/internal/steps"
 	"github.com/commission-tool/commission/internal/transport"
 	"github.com/commission-tool/commission/internal/tui"
@@ -42,6 +42,17 @@ type app struct {
 	ports    func(family, address string) map[string]int
 	started  time.Time
 	mode     string
+	keyFile  string // --key; empty: ssh-agent, then the usual key files
+	// newKey is where a new signing key goes when the technician agrees.
+	newKey string
+}
+
+func (a *app) newKeyPath() string {
+	if a.newKey != "" {
+		return a.newKey
+	}
+	p, _ := keys.DefaultNewKeyPath()
+	return p
 }
 
 func runWizard(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -51,6 +62,7 @@ func runWizard(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	out := fs.String("out", "commission-records", "folder for the record bundles")
 	pinsPath := fs.String("pins", "", "file of pinned TLS fingerprints (default: the user's commission config folder)")
 	timeout := fs.Duration("timeout", 3*time.Second, "timeout for each network operation")
+	keyFile := fs.String("key", "", "private key file that signs the record (default: ssh-agent, then ~/.ssh/id_ed25519, id_rsa)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -65,7 +77,7 @@ func runWizard(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	if err != nil {
 		return withCode(ExitError, fmt.Errorf("prepare the session journal folder: %w", err))
 	}
-	a := &app{pins: pins, journalDir: jdir, outDir: *out, timeout: *timeout, mode: "wizard",
+	a := &app{pins: pins, journalDir: jdir, outDir: *out, timeout: *timeout, mode: "wizard", keyFile: *keyFile,
 		discover: func(ctx context.Context) ([]tui.Candidate, error) {
 			found, err := nport.Discover(ctx, []string{"255.255.255.255:4800"}, 2*time.Second)
 			var cs []tui.Candidate
@@ -87,6 +99,13 @@ func (a *app) runTUI(ctx context.Context, stdin io.Reader, stdout, stderr io.Wri
 		Connect:    a.connect,
 		Trust:      a.pins.Trust,
 		Finish:     a.finish,
+		SigningKey: func() tui.KeyStatus {
+			ks := keyStatus(a.keyFile)
+			if !ks.Found && a.newKey != "" {
+				ks.CreatePath = a.newKey
+			}
+			return ks
+		},
 		Version:    version,
 		NoColor:    os.Getenv("NO_COLOR") != "",
 	}
@@ -127,6 +146,9 @@ func (a *app) connect(ctx context.Context, t tui.Target, rep steps.Reporter) (tu
 		return nil, err
 	}
 	if t.ResumePath != "" {
+		if _, err := os.Stat(t.ResumePath); err != nil {
+			return nil, fmt.Errorf("the unfinished session's journal is gone: %w", err)
+		}
 		_, restored, err = record.Replay(t.ResumePath)
 		if err != nil {
 			return nil, fmt.Errorf("read the unfinished session: %w", err)
@@ -184,14 +206,14 @@ func (a *app) finish(ctx context.Context, s tui.Session, f tui.FinishInfo) (tui.
 	if err := eng.j.Err(); err != nil {
 		return tui.FinishResult{}, fmt.Errorf("the session journal could not be written: %w", err)
 	}
-	dir, err := writeBundle(ctx, a.outDir, rec, bundleOptions{})
+	sg := signing{KeyFile: a.keyFile, Identity: f.Email, Passphrase: []byte(f.Passphrase)}
+	if f.CreateKey {
+		sg.CreateAt = a.newKeyPath()
+	}
+	dir, err := writeBundle(a.outDir, rec, evidenceOf(eng), sg)
 	if err != nil {
 		return tui.FinishResult{}, err
 	}
 	eng.Close()
 	return tui.FinishResult{Dir: dir, VerifyCommand: verifyCommand(dir)}, nil
-}
-
-func verifyCommand(dir string) string {
-	return fmt.Sprintf("commission verify %s", filepath.ToSlash(dir))
 }
