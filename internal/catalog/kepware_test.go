@@ -45,6 +45,8 @@ func startKepware(t *testing.T, cfg simkepware.Config) (*simkepware.Device, *kep
 	return sim, dev
 }
 
+var _ steps.Device[kepware.State] = (*kepware.Device)(nil)
+
 func TestKepwareCatalogShape(t *testing.T) {
 	cat := Kepware()
 	ids := map[string]bool{}

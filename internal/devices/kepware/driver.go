@@ -17,7 +17,6 @@ import (
 
 	"github.com/commission-tool/commission/internal/devices"
 	"github.com/commission-tool/commission/internal/probe"
-	"github.com/commission-tool/commission/internal/steps"
 )
 
 // Default ports (kepware.md §8).
@@ -52,7 +51,7 @@ type Options struct {
 }
 
 // Device is a Kepware server reached through the Configuration API. It
-// satisfies steps.Device[State]. Safe for use from one goroutine at a
+// satisfies the engine's Device[State] interface. Safe for use from one goroutine at a
 // time, as the engine uses it.
 type Device struct {
 	o   Options
@@ -61,8 +60,6 @@ type Device struct {
 	mu        sync.Mutex
 	projectID int64
 }
-
-var _ steps.Device[State] = (*Device)(nil)
 
 // New prepares a driver; nothing is sent until Read.
 func New(o Options) (*Device, error) {
