@@ -106,8 +106,8 @@ func (a *app) runTUI(ctx context.Context, stdin io.Reader, stdout, stderr io.Wri
 			}
 			return ks
 		},
-		Version:    version,
-		NoColor:    os.Getenv("NO_COLOR") != "",
+		Version: version,
+		NoColor: os.Getenv("NO_COLOR") != "",
 	}
 	if offer, err := a.resumeOffer(); err == nil && offer != nil {
 		cfg.Resume = offer
