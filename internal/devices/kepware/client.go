@@ -71,7 +71,7 @@ type StaleProjectError struct {
 }
 
 func (e *StaleProjectError) Error() string {
-	return fmt.Sprintf("someone else changed the Kepware project while you worked (the tool read revision %d, the server is now at %d): nothing was changed. The tool has read the server again; check the step again before you apply it", e.Sent, e.Now)
+	return fmt.Sprintf("someone else changed the Kepware project while you worked (the tool read revision %d, the server is now at %d): nothing was changed. The tool has fetched the new revision: check the server again to see the other change, then apply the step again", e.Sent, e.Now)
 }
 
 // client is a bounded JSON client for one Configuration API endpoint.
