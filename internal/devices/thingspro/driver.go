@@ -562,8 +562,8 @@ func (d *Driver) Stage(ctx context.Context, from, to State) error {
 	}
 	for name, pw := range to.Secrets {
 		old, ok := from.UserByName(name)
-		if !ok {
-			continue
+		if prev, had := from.Secrets[name]; !ok || old.ID == 0 || (had && prev == pw) {
+			continue // a new account (set at creation) or already sent
 		}
 		if err := put("/users/"+strconv.Itoa(old.ID)+"/password", map[string]string{"newPassword": pw}); err != nil {
 			return fmt.Errorf("change the password of %s: %w", name, err)
@@ -661,7 +661,8 @@ func (d *Driver) Stage(ctx context.Context, from, to State) error {
 	// firewall
 	var del []int
 	for _, r := range to.Firewall {
-		if r.Delete {
+		i := slices.IndexFunc(from.Firewall, func(x FirewallRule) bool { return x.ID == r.ID })
+		if r.Delete && (i < 0 || !from.Firewall[i].Delete) {
 			del = append(del, r.ID)
 		}
 	}
@@ -671,7 +672,7 @@ func (d *Driver) Stage(ctx context.Context, from, to State) error {
 		}
 	}
 	// certificate last: it changes what the HTTPS port shows
-	if to.NewCert != nil {
+	if to.NewCert != nil && (from.NewCert == nil || *from.NewCert != *to.NewCert) {
 		if err := d.importCert(ctx, *to.NewCert); err != nil {
 			return err
 		}

@@ -1,0 +1,336 @@
+package catalog
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/commission-tool/commission/internal/devices/thingspro"
+	simthingspro "github.com/commission-tool/commission/internal/sim/thingspro"
+	"github.com/commission-tool/commission/internal/steps"
+	"github.com/commission-tool/commission/internal/transport"
+)
+
+// These tests drive the real ThingsPro driver against the simulator on loopback.
+
+const tpNewAdminPW = "Factory-Change-2024!"
+
+func tpSim(t *testing.T) *simthingspro.Device {
+	t.Helper()
+	d, err := simthingspro.Start(simthingspro.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
+func tpSession(t *testing.T, sim *simthingspro.Device, user, pw string) (*steps.Session[thingspro.State], *thingspro.Driver) {
+	t.Helper()
+	ps, err := transport.OpenPins(filepath.Join(t.TempDir(), "known_devices"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ps.Trust(sim.Addr(simthingspro.PortHTTPS), transport.Fingerprint(sim.CertDER())); err != nil {
+		t.Fatal(err)
+	}
+	drv, err := thingspro.Connect(context.Background(), thingspro.Options{Host: sim.Host(), User: user, Password: pw,
+		NewPassword: tpNewAdminPW, Pins: ps, Ports: sim.Ports(), Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	t.Cleanup(func() { drv.Close() })
+	s := steps.NewSession(ThingsPro(), drv, nil)
+	if err := s.Open(context.Background()); err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	return s, drv
+}
+
+func TestThingsProCatalogShape(t *testing.T) {
+	cat := ThingsPro()
+	seen := map[string]bool{}
+	groups := map[string]bool{groupAccounts: true, groupServices: true, groupAllowList: true, groupTLS: true, groupLogging: true, groupFirmware: true}
+	sections := map[string]bool{}
+	for _, st := range cat.Steps {
+		switch {
+		case seen[st.ID]:
+			t.Errorf("duplicate id %s", st.ID)
+		case !strings.HasPrefix(st.ID, "thingspro."+st.Section+"."):
+			t.Errorf("%s: id does not carry section %s", st.ID, st.Section)
+		case !groups[st.Group]:
+			t.Errorf("%s: group %q", st.ID, st.Group)
+		case st.Title == "" || len(st.Why) < 40 || len(st.SRs) == 0 || st.Check == nil:
+			t.Errorf("%s: missing title, why, SRs or check", st.ID)
+		case st.Kind == steps.Manual && st.Attest == "":
+			t.Errorf("%s: manual step without attestation text", st.ID)
+		}
+		seen[st.ID] = true
+		sections[st.Section] = true
+	}
+	for _, sec := range []string{"1.1", "1.2", "2.1.1", "2.1.2", "2.1.3", "2.1.4", "2.2.1", "2.2.2", "2.2.3", "2.2.4", "2.2.5", "2.3.1", "3.1", "3.2", "3.3", "3.4", "4"} {
+		if !sections[sec] {
+			t.Errorf("guide section %s has no step", sec)
+		}
+	}
+	last := cat.Steps[len(cat.Steps)-1]
+	if last.ID != "thingspro.2.2.1.https-off" || last.Kind != steps.Manual || last.Plan != nil {
+		t.Errorf("the last step is %s (%s): turning HTTPS off must be the last, manual step", last.ID, last.Kind)
+	}
+}
+
+func tpOutcomes(s *steps.Session[thingspro.State]) map[string]steps.Outcome {
+	m := map[string]steps.Outcome{}
+	for _, r := range s.Results() {
+		m[r.StepID] = r.Outcome
+	}
+	return m
+}
+
+func TestThingsProAuditFactory(t *testing.T) {
+	sim := tpSim(t)
+	s, _ := tpSession(t, sim, "admin", "admin@123")
+	got := tpOutcomes(s)
+	want := map[string]steps.Outcome{
+		"thingspro.1.1.personal-account": steps.Deviation,
+		"thingspro.1.2.default-account":  steps.Compliant, // the forced change at first login changed it
+		"thingspro.2.1.1.cellular":       steps.Deviation,
+		"thingspro.2.1.2.dhcp-server":    steps.Deviation,
+		"thingspro.2.1.3.lan":            steps.Deviation,
+		"thingspro.2.1.4.wifi":           steps.Deviation,
+		"thingspro.2.2.1.http":           steps.Deviation,
+		"thingspro.2.2.2.local-console":  steps.Deviation,
+		"thingspro.2.2.3.nat":            steps.Deviation,
+		"thingspro.2.2.4.sd-card":        steps.Deviation,
+		"thingspro.2.2.5.ssh":            steps.Compliant,
+		"thingspro.2.3.1.proxy":          steps.Deviation,
+		"thingspro.3.1.time":             steps.Deviation,
+		"thingspro.3.2.https-cert":       steps.Deviation,
+		"thingspro.3.3.firewall":         steps.Deviation,
+		"thingspro.3.4.log-storage":      steps.Compliant,
+		"thingspro.4.azure-device":       steps.Deviation,
+		"thingspro.4.azure-iotedge":      steps.NotApplicable,
+		"thingspro.4.aws":                steps.NotApplicable,
+		"thingspro.4.mqtt":               steps.Deviation,
+		"thingspro.4.sparkplug":          steps.NotApplicable,
+		"thingspro.2.2.1.https-off":      steps.ManualPending,
+	}
+	for id, w := range want {
+		if got[id] != w {
+			r := s.Result(id)
+			t.Errorf("%s = %s, want %s (observed %+v)", id, got[id], w, r.Before)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("%d steps, %d expected", len(got), len(want))
+	}
+	id := s.Identity()
+	if id.Family != "thingspro" || id.Model == "" || id.Address != sim.Host() {
+		t.Errorf("identity %+v", id)
+	}
+}
+
+func TestThingsProAuditHardened(t *testing.T) {
+	sim := tpSim(t)
+	if err := sim.Harden(simthingspro.HardenOptions{User: "tech1", Password: "Harden-Test-Pass-2024!"}); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := tpSession(t, sim, "tech1", "Harden-Test-Pass-2024!")
+	for _, r := range s.Results() {
+		if r.Meta.Kind == steps.Automatic && r.Outcome != steps.Compliant && r.Outcome != steps.NotApplicable {
+			t.Errorf("%s = %s after Harden (observed %+v)", r.StepID, r.Outcome, r.Before)
+		}
+	}
+}
+
+func tpPlan(t *testing.T, s *steps.Session[thingspro.State], id string, in steps.Values) {
+	t.Helper()
+	if in == nil {
+		in = steps.Values{}
+	}
+	for k, v := range s.Defaults(id) {
+		if _, ok := in[k]; !ok {
+			in[k] = v
+		}
+	}
+	if _, err := s.Plan(id, in); err != nil {
+		t.Fatalf("plan %s: %v", id, err)
+	}
+	if err := s.Apply(context.Background(), id); err != nil {
+		t.Fatalf("apply %s: %v", id, err)
+	}
+}
+
+func TestThingsProScriptedSession(t *testing.T) {
+	sim := tpSim(t)
+	s, _ := tpSession(t, sim, "admin", "admin@123")
+	ctx := context.Background()
+	ca, err := sim.PlantCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM, keyPEM, err := ca.Issue("gateway-01", simthingspro.IssueOptions{Hosts: []string{sim.Host()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw := "Personal-Pass-2024!"
+	tpPlan(t, s, "thingspro.1.1.personal-account", steps.Values{"name": "jdoe", "role": "operator", "password": pw, "confirm": pw})
+	tpPlan(t, s, "thingspro.1.2.default-account", steps.Values{"action": "change-password", "password": "Admin-Vault-2024!x", "confirm": "Admin-Vault-2024!x"})
+	for _, id := range []string{"thingspro.2.1.1.cellular", "thingspro.2.1.2.dhcp-server", "thingspro.2.1.3.lan", "thingspro.2.1.4.wifi",
+		"thingspro.2.2.1.http", "thingspro.2.2.2.local-console", "thingspro.2.2.3.nat", "thingspro.2.2.4.sd-card", "thingspro.2.3.1.proxy", "thingspro.3.3.firewall"} {
+		tpPlan(t, s, id, nil)
+	}
+	tpPlan(t, s, "thingspro.3.1.time", steps.Values{"zone": "Europe/Berlin", "server": "pool.ntp.org"})
+	tpPlan(t, s, "thingspro.3.2.https-cert", steps.Values{"cert": certPEM, "key": keyPEM})
+	if err := s.Commit(ctx); err != nil {
+		t.Fatalf("commit: %v", err)
+	}
+	for _, id := range []string{"thingspro.4.azure-device", "thingspro.4.mqtt"} {
+		if err := s.Waive(id, "the cloud team moves to X.509 in the next release"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Attest(ctx, "thingspro.2.2.1.https-off", steps.Values{"confirm": "DISABLE HTTPS"}, "done at the end"); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range s.Results() {
+		if !r.Outcome.Final() {
+			t.Errorf("%s = %s (%s) %+v", r.StepID, r.Outcome, r.Reason, r.After)
+		}
+	}
+	fixed := 0
+	for _, r := range s.Results() {
+		if r.Outcome == steps.Fixed {
+			fixed++
+		}
+	}
+	if fixed < 14 {
+		t.Errorf("only %d steps fixed", fixed)
+	}
+	// the imported certificate is the one served
+	st := s.State()
+	if st.Observed.TLS.Cert == nil || !strings.Contains(st.Observed.TLS.Cert.Issuer, "Example Plant") {
+		t.Errorf("served certificate after import: %+v", st.Observed.TLS.Cert)
+	}
+	// the personal account logs in
+	if _, ok := st.UserByName("jdoe"); !ok {
+		t.Error("jdoe missing after commit")
+	}
+	// the recheck still works: the driver re-pinned the new certificate
+	if err := s.Recheck(ctx); err != nil {
+		t.Errorf("recheck after the certificate import: %v", err)
+	}
+}
+
+func TestThingsProFaultMidApply(t *testing.T) {
+	sim := tpSim(t)
+	s, _ := tpSession(t, sim, "admin", "admin@123")
+	ctx := context.Background()
+	pw := "Personal-Pass-2024!"
+	// a new role is created first, then the user: fail the second call
+	sim.FailNext("POST", "/users", 1)
+	if _, err := s.Plan("thingspro.1.1.personal-account", steps.Values{"name": "jdoe", "role": "operator", "password": pw, "confirm": pw}); err != nil {
+		t.Fatal(err)
+	}
+	err := s.Apply(ctx, "thingspro.1.1.personal-account")
+	var ae *thingspro.APIError
+	if !errors.As(err, &ae) || ae.Status != 500 {
+		t.Fatalf("apply with a 500: %v", err)
+	}
+	r := s.Result("thingspro.1.1.personal-account")
+	if r.Outcome != steps.Failed || !strings.HasPrefix(r.Reason, "failed, not verified") || !strings.Contains(r.Reason, "500") {
+		t.Errorf("result %s: %q", r.Outcome, r.Reason)
+	}
+	if strings.Contains(r.Reason, pw) {
+		t.Error("the failure reason shows the password")
+	}
+}
+
+func TestThingsProGuardsAndInputs(t *testing.T) {
+	sim := tpSim(t)
+	s, _ := tpSession(t, sim, "admin", "admin@123")
+	var refused *steps.RefusedError
+	if _, err := s.Plan("thingspro.1.2.default-account", steps.Values{"action": "delete"}); !errors.As(err, &refused) {
+		t.Errorf("deleting the account the tool uses: %v, want refused", err)
+	}
+	st := s.State()
+	st.Users[0].Delete = true
+	st.User = "someone-else"
+	if err := guardTPLastAdmin(st); err == nil {
+		t.Error("deleting the last administrator was not refused")
+	}
+	st = s.State()
+	if i := st.ManagementInterface(); i < 0 {
+		t.Fatal("no management interface")
+	} else {
+		st.Interfaces[i].Enable = false
+	}
+	if err := guardTPManagementLAN(st); err == nil {
+		t.Error("turning off the laptop's LAN was not refused")
+	}
+	st = s.State()
+	st.Services[thingspro.SvcHTTPS] = false
+	if err := guardTPKeepHTTPS(st); err == nil {
+		t.Error("turning HTTPS off was not refused")
+	}
+
+	ca, _ := sim.PlantCA()
+	good, _, _ := ca.Issue("gw", simthingspro.IssueOptions{Hosts: []string{sim.Host()}})
+	_, otherKey, _ := ca.Issue("gw2", simthingspro.IssueOptions{Hosts: []string{sim.Host()}})
+	sha1, sha1Key, _ := ca.Issue("gw", simthingspro.IssueOptions{Hosts: []string{sim.Host()}, SHA1: true})
+	old, oldKey, _ := ca.Issue("gw", simthingspro.IssueOptions{Hosts: []string{sim.Host()}, NotAfter: time.Now().Add(-time.Hour)})
+	far, farKey, _ := ca.Issue("gw", simthingspro.IssueOptions{Hosts: []string{"10.1.2.3"}})
+	for _, c := range []struct{ name, cert, key, want string }{
+		{"mismatch", good, otherKey, "do not match"},
+		{"sha1", sha1, sha1Key, "SHA1"},
+		{"expired", old, oldKey, "expired"},
+		{"san", far, farKey, "do not include the gateway's address"},
+	} {
+		_, err := s.Plan("thingspro.3.2.https-cert", steps.Values{"cert": c.cert, "key": c.key})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", c.name, err, c.want)
+		}
+	}
+	if err := s.Validate("thingspro.3.1.time", steps.Values{"zone": "Mars/Base", "server": "ntp..bad"}); err == nil {
+		t.Error("a bad NTP server was accepted")
+	}
+	if err := s.Validate("thingspro.1.1.personal-account", steps.Values{"name": "admin", "role": "x", "password": "short"}); err == nil {
+		t.Error("a bad account was accepted")
+	}
+	if err := s.Attest(context.Background(), "thingspro.2.2.1.https-off", steps.Values{"confirm": "yes"}, ""); err == nil {
+		t.Error("HTTPS off attested without the typed confirmation")
+	}
+}
+
+func TestThingsProFirewallAgainstListening(t *testing.T) {
+	s := thingspro.State{HTTP: thingspro.HTTPServer{HTTPSPort: 8443}, GatewayAddr: netip.MustParseAddr("192.168.4.127"),
+		Firewall: []thingspro.FirewallRule{
+			{ID: 1, Port: "8443", Protocol: "tcp", Action: "allow"},
+			{ID: 2, Port: "502", Protocol: "tcp", Action: "allow"},
+			{ID: 3, Port: "1502", Protocol: "tcp", Action: "forward"},
+			{ID: 4, Port: "4840", Protocol: "tcp", Action: "allow"},
+		},
+		Listening: []thingspro.Listener{
+			{Proto: "tcp", Addr: netip.IPv4Unspecified(), Port: 8443},
+			{Proto: "tcp", Addr: netip.MustParseAddr("127.0.0.1"), Port: 502}, // loopback only
+			{Proto: "tcp", Addr: netip.IPv4Unspecified(), Port: 4840},
+		}}
+	got := flaggedRules(s)
+	if _, ok := got[1]; ok {
+		t.Error("the HTTPS rule was flagged")
+	}
+	if _, ok := got[4]; ok {
+		t.Error("a rule for a listening port was flagged")
+	}
+	if !strings.Contains(got[2], "nothing listens") || !strings.Contains(got[3], "forward") {
+		t.Errorf("flags = %v", got)
+	}
+	f := tpFirewallStep().Check(s)
+	if f.Compliant {
+		t.Error("firewall with stale rules reported compliant")
+	}
+}
