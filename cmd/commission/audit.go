@@ -100,7 +100,7 @@ func runAudit(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	fingerprint := fs.String("fingerprint", "", "expected TLS certificate fingerprint (SHA256:...) of the device's HTTPS console")
 	tofu := fs.Bool("tofu", false, "trust the device's TLS certificate on first use and pin it")
 	pinsPath := fs.String("pins", "", "file of pinned TLS fingerprints (default: the user's commission config folder)")
-	timeout := fs.Duration("timeout", 3*time.Second, "timeout for each network operation")
+	timeout := fs.Duration("timeout", 2*time.Second, "timeout for each network operation")
 	recDir := fs.String("record", "", "also write a signed record bundle of the audit into this folder")
 	keyFile := fs.String("key", "", "with --record: private key file that signs it (default: ssh-agent)")
 	identity := fs.String("identity", "", "with --record: the signer's identity for allowed_signers, e.g. an e-mail address (default USER@HOST)")

@@ -105,10 +105,7 @@ func writeBundle(out string, r record.Record, ev []bundle.EvidenceFile, s signin
 // evidenceOf collects the evidence files a session observed: the HTTPS
 // certificate and the probe results.
 func evidenceOf(e engine) []bundle.EvidenceFile {
-	if j, ok := e.(*journaled); ok {
-		e = j.engine
-	}
-	switch s := e.(type) {
+	switch s := unwrap(e).(type) {
 	case *steps.Session[nport.State]:
 		st := s.State()
 		var ev []bundle.EvidenceFile

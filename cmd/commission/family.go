@@ -60,7 +60,11 @@ func newEngine(t target, rep steps.Reporter) (engine, error) {
 			Address: t.Address, Ports: t.Ports, User: t.User, Password: t.Password,
 			Pins: t.Pins, Timeout: t.Timeout,
 		})
-		return steps.NewSession(catalog.NPort(), drv, rep), nil
+		return &closing{engine: steps.NewSession(catalog.NPort(), drv, rep), close: func() {
+			ctx, cancel := context.WithTimeout(context.Background(), t.Timeout)
+			defer cancel()
+			drv.Close(ctx) // log out: the NPort allows few console sessions
+		}}, nil
 	default:
 		return nil, usageErr("unknown device family %q: use one of %s", t.Family, strings.Join(families, ", "))
 	}
@@ -78,6 +82,35 @@ func stepMetas(family string) ([]steps.Meta, string, error) {
 		return m, c.Guide, nil
 	}
 	return nil, "", fmt.Errorf("unknown device family %q", family)
+}
+
+// closing ends the driver's session (logs out) when the engine closes.
+type closing struct {
+	engine
+	close func()
+}
+
+// Close closes the engine, then the driver.
+func (c *closing) Close() {
+	c.engine.Close()
+	if c.close != nil {
+		c.close()
+		c.close = nil
+	}
+}
+
+// unwrap returns the engine inside wrappers.
+func unwrap(e engine) engine {
+	for {
+		switch w := e.(type) {
+		case *journaled:
+			e = w.engine
+		case *closing:
+			e = w.engine
+		default:
+			return e
+		}
+	}
 }
 
 // portFlags collects repeated --port service=N flags.

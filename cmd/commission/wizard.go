@@ -61,7 +61,7 @@ func runWizard(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	fs.Usage = func() { fmt.Fprint(stderr, wizardHelp); fs.PrintDefaults() }
 	out := fs.String("out", "commission-records", "folder for the record bundles")
 	pinsPath := fs.String("pins", "", "file of pinned TLS fingerprints (default: the user's commission config folder)")
-	timeout := fs.Duration("timeout", 3*time.Second, "timeout for each network operation")
+	timeout := fs.Duration("timeout", 2*time.Second, "timeout for each network operation")
 	keyFile := fs.String("key", "", "private key file that signs the record (default: ssh-agent, then ~/.ssh/id_ed25519, id_rsa)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
