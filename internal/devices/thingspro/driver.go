@@ -195,6 +195,9 @@ type ifaceJSON struct {
 	Name        string `json:"name"`
 	Enable      bool   `json:"enable"`
 	IP          string `json:"ip"`
+	Netmask     string `json:"netmask"`
+	EnableDHCP  bool   `json:"enableDhcp"`
+	WAN         bool   `json:"wan"`
 	Mode        string `json:"mode"`
 }
 
@@ -332,9 +335,20 @@ func (d *Driver) Read(ctx context.Context) (State, error) {
 			s.Interfaces = append(s.Interfaces, Interface{Kind: k.kind, ID: it.ID, Name: devices.Printable(it.DisplayName), Enable: it.Enable, IP: devices.Printable(it.IP)})
 		}
 	}
-	var wifi ifaceJSON
-	if err := d.c.get(ctx, "/device/wifi", &wifi); err == nil {
-		s.Interfaces = append(s.Interfaces, Interface{Kind: KindWiFi, ID: wifi.ID, Name: devices.Printable(wifi.DisplayName), Enable: wifi.Enable, IP: devices.Printable(wifi.Mode)})
+	var wifiRaw json.RawMessage
+	if err := d.c.get(ctx, "/device/wifi", &wifiRaw); err == nil {
+		// the schema says an array, the reference an object: take both
+		var list []ifaceJSON
+		if json.Unmarshal(wifiRaw, &list) != nil {
+			var one ifaceJSON
+			if err := json.Unmarshal(wifiRaw, &one); err != nil {
+				return State{}, fmt.Errorf("read Wi-Fi: unexpected reply: %w", err)
+			}
+			list = []ifaceJSON{one}
+		}
+		for _, w := range list {
+			s.Interfaces = append(s.Interfaces, Interface{Kind: KindWiFi, ID: w.ID, Name: devices.Printable(w.DisplayName), Enable: w.Enable, Mode: devices.Printable(w.Mode)})
+		}
 	} else if !errors.Is(err, ErrNotFound) {
 		return State{}, fmt.Errorf("read Wi-Fi: %w", err)
 	}
@@ -601,13 +615,22 @@ func (d *Driver) Stage(ctx context.Context, from, to State) error {
 		path, body := "", map[string]any{"enable": it.Enable}
 		switch it.Kind {
 		case KindEthernet:
+			// the schema wants the whole addressing with the flag
 			path = "/device/ethernets/"
+			cur, err := d.ethernet(ctx, it.ID)
+			if err != nil {
+				return fmt.Errorf("turn %s %s: %w", it.Name, onOffWord(it.Enable), err)
+			}
+			body["enableDhcp"], body["wan"] = cur.EnableDHCP, cur.WAN
+			if !cur.EnableDHCP {
+				body["ip"], body["netmask"] = cur.IP, cur.Netmask
+			}
 		case KindCellular:
 			path = "/device/cellulars/"
 		case KindDHCPServer:
 			path, body["id"] = "/device/dhcpservers/", it.ID
 		case KindWiFi:
-			path, body["type"], body["mode"] = "/device/wifi/", "wifi", orDefault(it.IP, "client")
+			path, body["type"], body["mode"] = "/device/wifi/", "wifi", orDefault(it.Mode, "client")
 		}
 		if err := d.c.do(ctx, http.MethodPatch, path+strconv.Itoa(it.ID), request{json: body}, nil); err != nil {
 			return fmt.Errorf("turn %s %s: %w", it.Name, onOffWord(it.Enable), err)
@@ -678,6 +701,20 @@ func (d *Driver) Stage(ctx context.Context, from, to State) error {
 		}
 	}
 	return nil
+}
+
+// ethernet reads one LAN port's addressing.
+func (d *Driver) ethernet(ctx context.Context, id int) (ifaceJSON, error) {
+	var list []ifaceJSON
+	if err := d.c.get(ctx, "/device/ethernets", &list); err != nil {
+		return ifaceJSON{}, err
+	}
+	for _, e := range list {
+		if e.ID == id {
+			return e, nil
+		}
+	}
+	return ifaceJSON{}, fmt.Errorf("LAN port %d: %w", id, ErrNotFound)
 }
 
 func orDefault(s, def string) string {

@@ -118,6 +118,7 @@ type Interface struct {
 	Name   string `json:"name"` // display name, e.g. "LAN1", "Wi-Fi1"
 	Enable bool   `json:"enable"`
 	IP     string `json:"ip,omitempty"`
+	Mode   string `json:"mode,omitempty"` // Wi-Fi: "ap" or "client"
 }
 
 // HTTPServer is /system/httpserver.

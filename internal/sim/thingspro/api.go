@@ -676,7 +676,7 @@ func (c *reqCtx) getSysLog() (int, any) {
 
 func (c *reqCtx) getEventLog() (int, any) {
 	s := c.d.st
-	return 200, data(map[string]any{"desiredDiskCacheSizeMB": s.evLogMB, "enable": s.evLogOn, "enableTimeToLiveSec": false,
+	return 200, data(map[string]any{"desiredDiskCacheSizeMB": strconv.Itoa(s.evLogMB), "enable": s.evLogOn, "enableTimeToLiveSec": false,
 		"reachThresholdPolicy": "rotate", "targetDiskName": "System", "timeToLiveSec": 86400})
 }
 
@@ -739,10 +739,10 @@ func (c *reqCtx) ifaceJSON(it *iface) map[string]any {
 	m := map[string]any{"id": it.id, "name": it.name, "displayName": it.display, "enable": it.enable}
 	switch it.kind {
 	case "ethernets":
-		m["type"], m["wan"], m["enableDhcp"], m["ip"], m["netmask"], m["gateway"] = "ethernets", it.display == "LAN1", false, it.ip, "255.255.255.0", ""
+		m["type"], m["wan"], m["enableDhcp"], m["ip"], m["netmask"] = "ethernets", it.display == "LAN1", false, it.ip, "255.255.255.0"
 		m["status"], m["mac"], m["dns"] = "connected", fmt.Sprintf("00:90:e8:00:00:%02x", it.id), []any{}
 	case "cellulars":
-		m["type"], m["available"], m["status"], m["mode"] = "cellular", true, "disconnected", "auto"
+		m["type"], m["available"], m["status"], m["mode"] = "cellular", true, "ready", "auto"
 	case "wifi":
 		m["type"], m["available"], m["mode"], m["status"] = "wifi", true, "client", false
 	case "dhcpservers":
@@ -759,11 +759,8 @@ func (c *reqCtx) listIfaces(kind string, count bool) (int, any) {
 			out = append(out, c.ifaceJSON(it))
 		}
 	}
-	if !count { // GET /device/wifi returns one object per the spec; the simulator has one Wi-Fi
-		if len(out) == 0 {
-			return apiError(404, "no Wi-Fi")
-		}
-		return 200, data(out[0])
+	if !count {
+		return 200, data(out)
 	}
 	return 200, map[string]any{"count": len(out), "data": out}
 }
@@ -821,8 +818,8 @@ func (c *reqCtx) azureDevice() (int, any) {
 	if s.azureCert {
 		cert = map[string]any{"caCertFile": "device.crt", "caPkFile": "device.key"}
 	}
-	return 200, data(map[string]any{"status": "OK", "provisioning": map[string]any{"enable": true, "authenticationType": s.azureAuth,
-		"connectionString": "", "certificate": cert, "rootCaCertFile": ""}})
+	return 200, data(map[string]any{"status": "connected", "provisioning": map[string]any{"enable": true, "authenticationType": s.azureAuth,
+		"certificate": cert}})
 }
 
 func (c *reqCtx) listMQTT() (int, any) {
