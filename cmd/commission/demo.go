@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/commission-tool/commission/internal/probe"
+	simkepware "github.com/commission-tool/commission/internal/sim/kepware"
 	simnport "github.com/commission-tool/commission/internal/sim/nport"
 	"github.com/commission-tool/commission/internal/transport"
 	"github.com/commission-tool/commission/internal/tui"
@@ -23,8 +24,10 @@ import (
 const demoHelp = `Usage: commission demo [--headless]
 
 Starts simulated devices on this laptop's loopback interface (a factory-
-default Moxa NPort 5150A) and opens the wizard against them. Nothing leaves
-the machine. The simulated NPort's login is admin / moxa.
+default Moxa NPort 5150A and a PTC Kepware server with a default project)
+and opens the wizard against them. Nothing leaves the machine. The
+simulated NPort's login is admin / moxa; the wizard's device list shows
+each device's login.
 
 With --headless the wizard does not open: one JSON line per simulated
 device is printed on stdout (family, address, ports, user, password and
@@ -47,6 +50,7 @@ type demoDevice struct {
 // demoLab is the set of running simulators.
 type demoLab struct {
 	nport   *simnport.Device
+	kepware *simkepware.Device
 	devices []demoDevice
 }
 
@@ -72,6 +76,19 @@ func startLab(ctx context.Context, restart time.Duration) (*demoLab, error) {
 	args = append(args, "--user", "admin", "--password-stdin", "--json")
 	lab.devices = append(lab.devices, demoDevice{Family: "nport", Address: np.Host(), Ports: ports,
 		User: "admin", Password: "moxa", AuditArgs: args})
+
+	kp, err := simkepware.Start(simkepware.Config{})
+	if err != nil {
+		lab.Close()
+		return nil, fmt.Errorf("start the simulated Kepware server: %w", err)
+	}
+	lab.kepware = kp
+	kports := kp.Ports()
+	kargs := []string{"audit", "--device", "kepware", "--address", kp.Host()}
+	kargs = append(kargs, portArgs(kports)...)
+	kargs = append(kargs, "--fingerprint", kp.Fingerprint(), "--user", "Administrator", "--password-stdin", "--json")
+	lab.devices = append(lab.devices, demoDevice{Family: "kepware", Address: kp.Host(), Ports: kports,
+		User: "Administrator", Password: simkepware.DefaultAdminPassword, AuditArgs: kargs})
 	return lab, nil
 }
 
@@ -79,6 +96,15 @@ func (l *demoLab) Close() {
 	if l.nport != nil {
 		l.nport.Close()
 	}
+	if l.kepware != nil {
+		l.kepware.Close()
+	}
+}
+
+// labels name the simulated devices in the wizard's device list.
+var labels = map[string]string{
+	"nport":   "Simulated Moxa NPort 5150A (factory defaults)",
+	"kepware": "Simulated PTC Kepware Server (default project)",
 }
 
 func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -131,9 +157,12 @@ func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		discover: func(context.Context) ([]tui.Candidate, error) {
 			var cs []tui.Candidate
 			for _, d := range lab.devices {
-				cs = append(cs, tui.Candidate{Family: d.Family, Address: d.Address,
-					Label:  "Simulated NPort 5150A (factory defaults)",
-					Detail: "log in as " + d.User + " / " + d.Password + "; HTTPS on port " + strconv.Itoa(d.Ports["https"])})
+				https := d.Ports["https"]
+				if https == 0 {
+					https = d.Ports["config-https"]
+				}
+				cs = append(cs, tui.Candidate{Family: d.Family, Address: d.Address, Label: labels[d.Family],
+					Detail: "log in as " + d.User + " / " + d.Password + "; HTTPS on port " + strconv.Itoa(https)})
 			}
 			return cs, nil
 		},

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net"
 	"fmt"
 	"sort"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/commission-tool/commission/internal/catalog"
 	"github.com/commission-tool/commission/internal/devices"
+	"github.com/commission-tool/commission/internal/devices/kepware"
 	"github.com/commission-tool/commission/internal/devices/nport"
 	"github.com/commission-tool/commission/internal/steps"
 	"github.com/commission-tool/commission/internal/transport"
@@ -47,10 +49,11 @@ type target struct {
 	Ports    map[string]int // per-service port overrides
 	Pins     *transport.PinStore
 	Timeout  time.Duration
+	Since    time.Time // when commissioning began (Kepware reads its event log from there)
 }
 
 // families lists the device families the tool supports.
-var families = []string{"nport"}
+var families = []string{"nport", "kepware"}
 
 // newEngine builds the session for a target; nothing is sent until Open.
 func newEngine(t target, rep steps.Reporter) (engine, error) {
@@ -65,6 +68,20 @@ func newEngine(t target, rep steps.Reporter) (engine, error) {
 			defer cancel()
 			drv.Close(ctx) // log out: the NPort allows few console sessions
 		}}, nil
+	case "kepware":
+		o := kepware.Options{Host: t.Address, User: t.User, Password: t.Password, Timeout: t.Timeout,
+			HTTPSPort: t.Ports["config-https"], HTTPPort: t.Ports["config-http"],
+			OPCUAPort: t.Ports["opcua"], RESTPort: t.Ports["rest-server"], Since: t.Since}
+		port := o.HTTPSPort
+		if port == 0 {
+			port = kepware.DefaultHTTPSPort
+		}
+		o.TLS = transport.PinnedTLS(t.Pins, net.JoinHostPort(t.Address, strconv.Itoa(port)))
+		drv, err := kepware.New(o)
+		if err != nil {
+			return nil, withCode(ExitError, err)
+		}
+		return &closing{engine: steps.NewSession(catalog.Kepware(), drv, rep), close: drv.Close}, nil
 	default:
 		return nil, usageErr("unknown device family %q: use one of %s", t.Family, strings.Join(families, ", "))
 	}
@@ -75,6 +92,13 @@ func stepMetas(family string) ([]steps.Meta, string, error) {
 	switch family {
 	case "nport":
 		c := catalog.NPort()
+		m := make([]steps.Meta, len(c.Steps))
+		for i, s := range c.Steps {
+			m[i] = s.Meta
+		}
+		return m, c.Guide, nil
+	case "kepware":
+		c := catalog.Kepware()
 		m := make([]steps.Meta, len(c.Steps))
 		for i, s := range c.Steps {
 			m[i] = s.Meta

@@ -160,6 +160,7 @@ func (a *app) connect(ctx context.Context, t tui.Target, rep steps.Reporter) (tu
 	if err != nil {
 		return nil, fmt.Errorf("open the session journal: %w", err)
 	}
+	tg.Since = j.Header().Started
 	eng, err := newEngine(tg, steps.Reporters{rep, j})
 	if err != nil {
 		j.Close()
