@@ -151,6 +151,10 @@ func (d *Device) serve(w http.ResponseWriter, r *http.Request, auth bool, h hand
 		}
 		code, out = h(c)
 	}
+	// services the call toggled open or close before the reply, so a
+	// client that got its answer sees the new state; HTTPS itself goes
+	// only after the reply is sent
+	_ = d.syncLocked(true)
 	d.mu.Unlock()
 	if out != nil {
 		rec.Header().Set("Content-Type", "application/json")
@@ -163,7 +167,6 @@ func (d *Device) serve(w http.ResponseWriter, r *http.Request, auth bool, h hand
 		d.cfg.Observe(Exchange{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, ReqHeader: r.Header.Clone(), ReqBody: body,
 			Status: rec.status, RespHeader: rec.Header().Clone(), RespBody: rec.buf.Bytes()})
 	}
-	// services toggled by the call open or close after the reply is sent
 	d.mu.Lock()
 	_ = d.syncServicesLocked()
 	d.mu.Unlock()

@@ -240,7 +240,11 @@ func (d *Device) Close() error {
 }
 
 // syncServicesLocked opens and closes listeners to match the settings.
-func (d *Device) syncServicesLocked() error {
+func (d *Device) syncServicesLocked() error { return d.syncLocked(false) }
+
+// syncLocked does the work; keepHTTPS leaves a running HTTPS service up
+// (the call that turns it off must still get its reply).
+func (d *Device) syncLocked(keepHTTPS bool) error {
 	if d.closed {
 		return nil
 	}
@@ -259,7 +263,7 @@ func (d *Device) syncServicesLocked() error {
 		switch {
 		case on && !running:
 			errs = append(errs, d.startLocked(name))
-		case !on && running:
+		case !on && running && !(keepHTTPS && name == PortHTTPS):
 			d.stopLocked(name)
 		}
 	}
