@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"syscall"
 	"time"
 
 	"github.com/commission-tool/commission/internal/transport"
@@ -204,9 +206,13 @@ func (d *Driver) Commit(ctx context.Context, progress func(string)) error {
 	tick := time.NewTicker(d.pollEvery())
 	defer tick.Stop()
 	lastShown := time.Duration(0)
+	var lastErr error
 	wait := func() error {
 		select {
 		case <-ctx.Done():
+			if lastErr != nil && closedAtOnce(lastErr) {
+				return fmt.Errorf("the device came back but closes every connection from this laptop (%v): the Accessible IP list may not cover this laptop; reach it from an allowed host or reset it", lastErr)
+			}
 			return fmt.Errorf("the device did not come back within %s after Save/Restart: check its power and cable, then read it again", d.o.RestartWait)
 		case <-tick.C:
 		}
@@ -247,8 +253,10 @@ func (d *Driver) Commit(ctx context.Context, progress func(string)) error {
 			return nil
 		}
 		var ue *transport.UnreachableError
+		lastErr = err
 		switch {
-		case errors.As(err, &ue), errors.Is(err, ErrTooManySessions), errors.Is(err, errExpired):
+		case errors.As(err, &ue), errors.Is(err, ErrTooManySessions), errors.Is(err, errExpired), closedAtOnce(err):
+			// the device is still restarting, or just came back
 		case errors.Is(err, ErrWrongPassword):
 			return fmt.Errorf("the device is back but refused the new password for %q: the change did not take effect as planned; log in with the previous password and check the account", c.user)
 		default:
@@ -258,6 +266,13 @@ func (d *Driver) Commit(ctx context.Context, progress func(string)) error {
 			return err
 		}
 	}
+}
+
+// closedAtOnce reports a connection the device accepted and then closed
+// or reset without an answer: normal while it restarts.
+func closedAtOnce(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNABORTED)
 }
 
 // pollEvery is the restart poll interval.
