@@ -208,7 +208,7 @@ func (m Model) openCreds() (tea.Model, tea.Cmd) {
 	if user == "" {
 		user = "admin"
 	}
-	cmd := m.newForm(
+	fields := []huh.Field{
 		huh.NewInput().Title("User").CharLimit(64).
 			Validate(func(s string) error {
 				if strings.TrimSpace(s) == "" {
@@ -218,14 +218,41 @@ func (m Model) openCreds() (tea.Model, tea.Cmd) {
 			}).Value(m.bind("user", user)),
 		huh.NewInput().Title("Password").CharLimit(128).
 			EchoMode(huh.EchoModePassword).Value(m.bind("password", "")),
-	)
+	}
+	if m.needNewPassword {
+		var first *string
+		first = m.bind("newpassword", "")
+		fields = append(fields,
+			huh.NewInput().Title("New password (the device asks for one at first login)").CharLimit(128).
+				EchoMode(huh.EchoModePassword).Validate(func(s string) error {
+				if s == "" {
+					return errors.New("enter the new password the device will keep")
+				}
+				return nil
+			}).Value(first),
+			huh.NewInput().Title("Confirm new password").CharLimit(128).
+				EchoMode(huh.EchoModePassword).Validate(func(s string) error {
+				if s != *first {
+					return errors.New("the two new passwords differ")
+				}
+				return nil
+			}).Value(m.bind("newconfirm", "")))
+	}
+	cmd := m.newForm(fields...)
 	return m, cmd
 }
 
 func (m Model) credsDone(v map[string]string) (tea.Model, tea.Cmd) {
 	m.target.User = strings.TrimSpace(v["user"])
 	m.target.Password = v["password"]
+	m.target.NewPassword = v["newpassword"]
 	return m.connect()
+}
+
+// passwordChangeRequired is a connect error from a device that wants a
+// new password at first login.
+type passwordChangeRequired interface {
+	PasswordChangeRequired() bool
 }
 
 func (m Model) viewFormScreen() string {
@@ -301,7 +328,7 @@ func (m Model) onConnected(msg connectedMsg) (tea.Model, tea.Cmd) {
 		return m.openCredsKeepErr()
 	case err == nil:
 		m.sess = msg.sess
-		m.target.Password = ""
+		m.target.Password, m.target.NewPassword, m.needNewPassword = "", "", false
 		m.screen = scrOverview
 		m.ovCursor = 0
 		return m, nil
@@ -317,6 +344,10 @@ func (m Model) onConnected(msg connectedMsg) (tea.Model, tea.Cmd) {
 		m.screen = scrFingerprint
 		return m, nil
 	default:
+		var pc passwordChangeRequired
+		if errors.As(err, &pc) && pc.PasswordChangeRequired() {
+			m.needNewPassword = true
+		}
 		m.errText = devices.Printable(err.Error(), true)
 		return m.openCredsKeepErr()
 	}

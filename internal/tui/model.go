@@ -107,6 +107,8 @@ type Model struct {
 	// holds its bound values by key.
 	form     *huh.Form
 	formVals map[string]*string
+	// needNewPassword: the device asked for a new password at first login.
+	needNewPassword bool
 
 	errText string // an error for the technician, shown on the current screen
 	notice  string // a neutral message, shown on the current screen

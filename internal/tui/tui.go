@@ -59,6 +59,9 @@ type Target struct {
 	Address  string
 	User     string
 	Password string // never shown, logged or stored by the wizard
+	// NewPassword is set at login when the device forces a password
+	// change on first use (ThingsPro Edge). Memory only.
+	NewPassword string
 	// ResumePath, when set, is the journal of the unfinished session the
 	// technician chose to resume (copied from ResumeOffer.Path).
 	ResumePath string

@@ -561,3 +561,64 @@ func TestRunQuits(t *testing.T) {
 		t.Fatalf("output = %q", out.String())
 	}
 }
+
+type mustChange struct{}
+
+func (mustChange) Error() string                { return "the gateway requires a new password for this account" }
+func (mustChange) PasswordChangeRequired() bool { return true }
+
+func TestFirstLoginAsksForNewPassword(t *testing.T) {
+	f := newFake()
+	var mu sync.Mutex
+	var targets []Target
+	cfg := testConfig(f)
+	cfg.Connect = func(_ context.Context, tg Target, rep steps.Reporter) (Session, error) {
+		mu.Lock()
+		targets = append(targets, tg)
+		mu.Unlock()
+		if tg.NewPassword == "" {
+			return nil, mustChange{}
+		}
+		f.rep = rep
+		return f, nil
+	}
+	h := start(t, cfg, f)
+	h.waitFor("commission", "enter start")
+	h.key(tea.KeyEnter)
+	h.waitFor("Type an address")
+	h.key(tea.KeyEnter)
+	h.waitFor("Address")
+	h.typ("127.0.0.1")
+	h.key(tea.KeyEnter)
+	h.waitFor("Password")
+	h.key(tea.KeyEnter)
+	h.waitFocus("Password")
+	h.typ("factory")
+	h.key(tea.KeyEnter)
+	h.waitFor("requires a new password", "New password")
+	h.key(tea.KeyEnter)
+	h.waitFocus("Password")
+	h.typ("factory")
+	h.key(tea.KeyEnter)
+	h.waitFocus("New password")
+	h.typ("N3w-Gateway-Pass!")
+	h.key(tea.KeyEnter)
+	h.waitFocus("Confirm new password")
+	h.typ("N3w-Gateway-Pass?")
+	h.key(tea.KeyEnter)
+	h.waitFor("the two new passwords differ")
+	for range len("N3w-Gateway-Pass?") {
+		h.key(tea.KeyBackspace)
+	}
+	h.typ("N3w-Gateway-Pass!")
+	h.key(tea.KeyEnter)
+	h.waitFor("decided")
+	mu.Lock()
+	defer mu.Unlock()
+	if len(targets) != 2 || targets[1].NewPassword != "N3w-Gateway-Pass!" || targets[1].Password != "factory" {
+		t.Fatalf("connect targets: %d %+v", len(targets), targets)
+	}
+	if strings.Contains(h.screen(), "N3w-Gateway") {
+		t.Fatal("the new password is echoed")
+	}
+}
