@@ -14,6 +14,7 @@ import (
 	"github.com/commission-tool/commission/internal/probe"
 	simkepware "github.com/commission-tool/commission/internal/sim/kepware"
 	simnport "github.com/commission-tool/commission/internal/sim/nport"
+	simthingspro "github.com/commission-tool/commission/internal/sim/thingspro"
 	"github.com/commission-tool/commission/internal/transport"
 	"github.com/commission-tool/commission/internal/tui"
 )
@@ -51,10 +52,14 @@ type demoDevice struct {
 type demoLab struct {
 	nport   *simnport.Device
 	kepware *simkepware.Device
+	gateway *simthingspro.Device
 	devices []demoDevice
 }
 
-func startLab(ctx context.Context, restart time.Duration) (*demoLab, error) {
+// startLab starts every simulator. firstLoginDone skips the ThingsPro
+// gateway's forced first-login password change (for headless audits,
+// which change nothing and so cannot answer it).
+func startLab(ctx context.Context, restart time.Duration, firstLoginDone ...bool) (*demoLab, error) {
 	np, err := simnport.Start(simnport.Config{RestartDelay: restart})
 	if err != nil {
 		return nil, fmt.Errorf("start the simulated NPort: %w", err)
@@ -89,10 +94,26 @@ func startLab(ctx context.Context, restart time.Duration) (*demoLab, error) {
 	kargs = append(kargs, "--fingerprint", kp.Fingerprint(), "--user", "Administrator", "--password-stdin", "--json")
 	lab.devices = append(lab.devices, demoDevice{Family: "kepware", Address: kp.Host(), Ports: kports,
 		User: "Administrator", Password: simkepware.DefaultAdminPassword, AuditArgs: kargs})
+
+	gw, err := simthingspro.Start(simthingspro.Config{NoForcedChange: len(firstLoginDone) > 0 && firstLoginDone[0]})
+	if err != nil {
+		lab.Close()
+		return nil, fmt.Errorf("start the simulated ThingsPro Edge gateway: %w", err)
+	}
+	lab.gateway = gw
+	gports := gw.Ports()
+	gargs := []string{"audit", "--device", "thingspro", "--address", gw.Host()}
+	gargs = append(gargs, portArgs(gports)...)
+	gargs = append(gargs, "--fingerprint", transport.Fingerprint(gw.CertDER()), "--user", "admin", "--password-stdin", "--json")
+	lab.devices = append(lab.devices, demoDevice{Family: "thingspro", Address: gw.Host(), Ports: gports,
+		User: "admin", Password: "admin@123", AuditArgs: gargs})
 	return lab, nil
 }
 
 func (l *demoLab) Close() {
+	if l.gateway != nil {
+		l.gateway.Close()
+	}
 	if l.nport != nil {
 		l.nport.Close()
 	}
@@ -103,8 +124,9 @@ func (l *demoLab) Close() {
 
 // labels name the simulated devices in the wizard's device list.
 var labels = map[string]string{
-	"nport":   "Simulated Moxa NPort 5150A (factory defaults)",
-	"kepware": "Simulated PTC Kepware Server (default project)",
+	"nport":     "Simulated Moxa NPort 5150A (factory defaults)",
+	"kepware":   "Simulated PTC Kepware Server (default project)",
+	"thingspro": "Simulated Moxa ThingsPro Edge gateway (factory defaults)",
 }
 
 func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -120,7 +142,7 @@ func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		}
 		return withCode(ExitError, err)
 	}
-	lab, err := startLab(ctx, *restart)
+	lab, err := startLab(ctx, *restart, *headless)
 	if err != nil {
 		return withCode(ExitError, err)
 	}
@@ -157,7 +179,7 @@ func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		discover: func(context.Context) ([]tui.Candidate, error) {
 			var cs []tui.Candidate
 			for _, d := range lab.devices {
-				https := d.Ports["https"]
+				https := d.Ports["https"] // NPort, ThingsPro
 				if https == 0 {
 					https = d.Ports["config-https"]
 				}

@@ -13,6 +13,7 @@ import (
 	"github.com/commission-tool/commission/internal/devices"
 	"github.com/commission-tool/commission/internal/devices/kepware"
 	"github.com/commission-tool/commission/internal/devices/nport"
+	"github.com/commission-tool/commission/internal/devices/thingspro"
 	"github.com/commission-tool/commission/internal/steps"
 	"github.com/commission-tool/commission/internal/transport"
 )
@@ -46,14 +47,16 @@ type target struct {
 	Address  string
 	User     string
 	Password string
-	Ports    map[string]int // per-service port overrides
-	Pins     *transport.PinStore
-	Timeout  time.Duration
-	Since    time.Time // when commissioning began (Kepware reads its event log from there)
+	// NewPassword answers a forced first-login password change (memory only).
+	NewPassword string
+	Ports       map[string]int // per-service port overrides
+	Pins        *transport.PinStore
+	Timeout     time.Duration
+	Since       time.Time // when commissioning began (Kepware reads its event log from there)
 }
 
 // families lists the device families the tool supports.
-var families = []string{"nport", "kepware"}
+var families = []string{"nport", "thingspro", "kepware"}
 
 // newEngine builds the session for a target; nothing is sent until Open.
 func newEngine(t target, rep steps.Reporter) (engine, error) {
@@ -68,6 +71,10 @@ func newEngine(t target, rep steps.Reporter) (engine, error) {
 			defer cancel()
 			drv.Close(ctx) // log out: the NPort allows few console sessions
 		}}, nil
+	case "thingspro":
+		g := &lazyGateway{opts: thingspro.Options{Host: t.Address, User: t.User, Password: t.Password,
+			NewPassword: t.NewPassword, Pins: t.Pins, Ports: t.Ports, Timeout: t.Timeout}}
+		return &closing{engine: steps.NewSession(catalog.ThingsPro(), g, rep), close: g.Close}, nil
 	case "kepware":
 		o := kepware.Options{Host: t.Address, User: t.User, Password: t.Password, Timeout: t.Timeout,
 			HTTPSPort: t.Ports["config-https"], HTTPPort: t.Ports["config-http"],
@@ -92,6 +99,13 @@ func stepMetas(family string) ([]steps.Meta, string, error) {
 	switch family {
 	case "nport":
 		c := catalog.NPort()
+		m := make([]steps.Meta, len(c.Steps))
+		for i, s := range c.Steps {
+			m[i] = s.Meta
+		}
+		return m, c.Guide, nil
+	case "thingspro":
+		c := catalog.ThingsPro()
 		m := make([]steps.Meta, len(c.Steps))
 		for i, s := range c.Steps {
 			m[i] = s.Meta

@@ -136,7 +136,7 @@ func (a *app) resumeOffer() (*tui.ResumeOffer, error) {
 
 // connect opens a session on the target with a journal beside it.
 func (a *app) connect(ctx context.Context, t tui.Target, rep steps.Reporter) (tui.Session, error) {
-	tg := target{Family: t.Family, Address: t.Address, User: t.User, Password: t.Password,
+	tg := target{Family: t.Family, Address: t.Address, User: t.User, Password: t.Password, NewPassword: t.NewPassword,
 		Ports: a.ports(t.Family, t.Address), Pins: a.pins, Timeout: a.timeout}
 	var restored []steps.Result
 	var j *record.Journal
