@@ -141,6 +141,13 @@ func (s *Session[S]) checkOne(step Step[S], verify bool) {
 			r.Outcome = Failed
 			r.Reason = "the change was sent, but a fresh read of the device does not show it"
 		}
+	case r.Outcome == Staged && f != nil:
+		// restored from a journal: the change was sent before a crash.
+		// A fresh read that shows it done verifies it; otherwise it still
+		// waits for Commit.
+		if f.Compliant {
+			r.Outcome, r.After = Fixed, f
+		}
 	case r.Outcome == Waived || r.Outcome == NotApplicable || r.Outcome == Attested:
 		// decided earlier (restored); keep, but refresh the evidence
 		if r.Before == nil {

@@ -254,3 +254,22 @@ func TestCommitFailureFailsStaged(t *testing.T) {
 		t.Fatalf("got %s", o)
 	}
 }
+
+func TestRestoredStagedStepWaitsForCommit(t *testing.T) {
+	// The change reached the device's saved settings before a crash.
+	d := &toyDevice{effective: toy{Telnet: true}, saved: toy{Telnet: false}}
+	s := NewSession(toyCatalog(), d, nil)
+	s.Restore([]Result{{StepID: "toy.telnet", Outcome: Staged}})
+	if err := s.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if o := s.Result("toy.telnet").Outcome; o != Staged {
+		t.Fatalf("restored staged step: %s, want staged", o)
+	}
+	if err := s.Commit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if o := s.Result("toy.telnet").Outcome; o != Fixed {
+		t.Fatalf("after commit: %s, want fixed", o)
+	}
+}

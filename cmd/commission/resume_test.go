@@ -1,0 +1,277 @@
+//go:build unix
+
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/commission-tool/commission/internal/record"
+	"github.com/commission-tool/commission/internal/steps"
+	"github.com/commission-tool/commission/internal/transport"
+)
+
+// crashPlan is the session both the crashing child and the resuming
+// parent follow: the same actions in the same order.
+var crashPlan = []struct {
+	kind, id, text string
+	in           steps.Values
+}{
+	{kind: "fix", id: "nport.3.1.http"},
+	{kind: "waive", id: "nport.3.1.snmp", text: "the plant's NMS polls this unit until 2027"},
+	{kind: "fix", id: "nport.3.1.moxa-service"},
+	{kind: "attest", id: "nport.3.1.opmodes", text: "port 1 feeds the weighbridge"},
+	{kind: "fix", id: "nport.3.2.lockout"},
+	{kind: "na", id: "nport.4.2.firmware-hash", text: "no firmware upload at commissioning"},
+	{kind: "fix", id: "nport.3.2.login-message", in: steps.Values{"message": "Authorised access only."}},
+	{kind: "commit"},
+}
+
+type crashEnv struct {
+	Address    string         `json:"address"`
+	Ports      map[string]int `json:"ports"`
+	Pins       string         `json:"pins"`
+	Journal    string         `json:"journal"` // folder for a new journal; or a file to resume
+	CrashAfter int            `json:"crash_after"`
+}
+
+func doAction(ctx context.Context, eng engine, i int) error {
+	a := crashPlan[i]
+	switch a.kind {
+	case "fix":
+		if _, err := eng.Plan(a.id, a.in); err != nil {
+			return err
+		}
+		return eng.Apply(ctx, a.id)
+	case "waive":
+		return eng.Waive(a.id, a.text)
+	case "na":
+		return eng.NotApplicable(a.id, a.text)
+	case "attest":
+		return eng.Attest(ctx, a.id, nil, a.text)
+	case "commit":
+		return eng.Commit(ctx)
+	}
+	return fmt.Errorf("unknown action %q", a.kind)
+}
+
+// done reports whether action i is already reflected in the restored results.
+func done(eng engine, i int) bool {
+	a := crashPlan[i]
+	if a.kind == "commit" {
+		return eng.Pending() == 0 && eng.Result(crashPlan[0].id).Outcome == steps.Fixed
+	}
+	switch eng.Result(a.id).Outcome {
+	case steps.Staged, steps.Fixed, steps.Waived, steps.NotApplicable, steps.Attested:
+		return true
+	}
+	return false
+}
+
+func openCrashEngine(ctx context.Context, env crashEnv) (engine, *record.Journal, error) {
+	pins, err := transport.OpenPins(env.Pins)
+	if err != nil {
+		return nil, nil, err
+	}
+	t := target{Family: "nport", Address: env.Address, User: "admin", Password: "moxa", Ports: env.Ports, Pins: pins, Timeout: 2 * time.Second}
+	var j *record.Journal
+	var restored []steps.Result
+	if strings.HasSuffix(env.Journal, record.JournalExt) {
+		if _, restored, err = record.Replay(env.Journal); err != nil {
+			return nil, nil, err
+		}
+		j, err = record.OpenJournal(env.Journal)
+	} else {
+		j, err = record.CreateJournal(env.Journal, record.Header{Family: "nport", Address: env.Address, Started: time.Now().UTC()})
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	eng, err := newEngine(t, j)
+	if err != nil {
+		return nil, nil, err
+	}
+	eng.Restore(restored)
+	if err := eng.Open(ctx); err != nil {
+		return nil, nil, err
+	}
+	return eng, j, nil
+}
+
+// TestHelperCrashChild is the process that crashes: it runs the first
+// CrashAfter actions, says so, and waits to be killed.
+func TestHelperCrashChild(t *testing.T) {
+	raw := os.Getenv("COMMISSION_CRASH_CHILD")
+	if raw == "" {
+		t.Skip("helper process for TestCrashBetweenStepsLosesNothing")
+	}
+	var env crashEnv
+	if err := json.Unmarshal([]byte(raw), &env); err != nil {
+		fmt.Println("ERROR", err)
+		os.Exit(3)
+	}
+	ctx := context.Background()
+	eng, _, err := openCrashEngine(ctx, env)
+	if err != nil {
+		fmt.Println("ERROR", err)
+		os.Exit(3)
+	}
+	for i := range env.CrashAfter {
+		if err := doAction(ctx, eng, i); err != nil {
+			fmt.Println("ERROR", err)
+			os.Exit(3)
+		}
+	}
+	fmt.Println("READY")
+	time.Sleep(time.Minute) // killed here, with SIGKILL: no cleanup runs
+	os.Exit(4)
+}
+
+// comparable keeps what a record says about each step, without times
+// and without the observed text of the device's ever-growing log.
+func comparable(rs []steps.Result) map[string]string {
+	out := map[string]string{}
+	for _, r := range rs {
+		after := "-"
+		if r.After != nil {
+			after = fmt.Sprint(r.After.Compliant)
+		}
+		before := "-"
+		if r.Before != nil {
+			before = fmt.Sprint(r.Before.Compliant)
+		}
+		out[r.StepID] = fmt.Sprintf("%s|%s|%v|%v|%s|before=%s|after=%s", r.Outcome, r.Reason, r.Changes, r.Inputs, r.Evidence, before, after)
+	}
+	return out
+}
+
+func runToEnd(t *testing.T, ctx context.Context, eng engine) []steps.Result {
+	t.Helper()
+	for i := range crashPlan {
+		if done(eng, i) {
+			continue
+		}
+		if err := doAction(ctx, eng, i); err != nil {
+			t.Fatalf("action %d (%s %s): %v", i, crashPlan[i].kind, crashPlan[i].id, err)
+		}
+	}
+	return eng.Results()
+}
+
+func TestCrashBetweenStepsLosesNothing_Simulator(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns processes")
+	}
+	ctx := context.Background()
+	// The uninterrupted run gives the reference record.
+	lab, err := startLab(ctx, 50*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	pins := filepath.Join(dir, "known_devices")
+	trustLab(t, pins, lab)
+	env := crashEnv{Address: lab.devices[0].Address, Ports: lab.devices[0].Ports, Pins: pins, Journal: filepath.Join(dir, "ref")}
+	os.MkdirAll(env.Journal, 0o700)
+	eng, j, err := openCrashEngine(ctx, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := comparable(runToEnd(t, ctx, eng))
+	eng.Close()
+	j.Close()
+	lab.Close()
+
+	for k := 1; k < len(crashPlan); k++ {
+		t.Run(fmt.Sprintf("killed after action %d", k), func(t *testing.T) {
+			lab, err := startLab(ctx, 50*time.Millisecond)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer lab.Close()
+			dir := t.TempDir()
+			pins := filepath.Join(dir, "known_devices")
+			trustLab(t, pins, lab)
+			env := crashEnv{Address: lab.devices[0].Address, Ports: lab.devices[0].Ports, Pins: pins, Journal: dir, CrashAfter: k}
+			raw, _ := json.Marshal(env)
+			cmd := exec.Command(os.Args[0], "-test.run=^TestHelperCrashChild$", "-test.v")
+			cmd.Env = append(os.Environ(), "COMMISSION_CRASH_CHILD="+string(raw))
+			out, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			sc := bufio.NewScanner(out)
+			ready := false
+			for sc.Scan() {
+				line := sc.Text()
+				if strings.HasPrefix(line, "ERROR") {
+					t.Fatalf("child: %s", line)
+				}
+				if line == "READY" {
+					ready = true
+					break
+				}
+			}
+			if !ready {
+				t.Fatal("the child never got ready")
+			}
+			cmd.Process.Signal(syscall.SIGKILL)
+			cmd.Wait()
+
+			us, err := record.FindUnfinished(dir)
+			if err != nil || len(us) != 1 {
+				t.Fatalf("unfinished sessions: %v %v", us, err)
+			}
+			env.Journal = us[0].Path
+			eng, j, err := openCrashEngine(ctx, env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer j.Close()
+			defer eng.Close()
+			got := comparable(runToEnd(t, ctx, eng))
+			if !reflect.DeepEqual(got, want) {
+				for id := range want {
+					if got[id] != want[id] {
+						t.Errorf("%s:\n resumed %s\n     ref %s", id, got[id], want[id])
+					}
+				}
+			}
+			if n := lab.nport.Restarts(); n != 1 {
+				t.Errorf("%d restarts, want 1", n)
+			}
+		})
+	}
+}
+
+// trustLab pins the lab NPort's certificate.
+func trustLab(t *testing.T, path string, lab *demoLab) {
+	t.Helper()
+	pins, err := transport.OpenPins(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range lab.devices[0].AuditArgs {
+		if strings.HasPrefix(a, "SHA256:") {
+			hp := fmt.Sprintf("%s:%d", lab.devices[0].Address, lab.devices[0].Ports["https"])
+			if err := pins.Trust(hp, a); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+	}
+	t.Fatal("the lab has no fingerprint")
+}
