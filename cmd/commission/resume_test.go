@@ -25,7 +25,7 @@ import (
 // parent follow: the same actions in the same order.
 var crashPlan = []struct {
 	kind, id, text string
-	in           steps.Values
+	in             steps.Values
 }{
 	{kind: "fix", id: "nport.3.1.http"},
 	{kind: "waive", id: "nport.3.1.snmp", text: "the plant's NMS polls this unit until 2027"},

@@ -17,7 +17,9 @@ func TestClassify(t *testing.T) {
 	live := context.Background()
 	canceled, cancel := context.WithCancel(context.Background())
 	cancel()
-	opErr := func(e error) error { return &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", e)} }
+	opErr := func(e error) error {
+		return &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", e)}
+	}
 	tests := []struct {
 		name   string
 		parent context.Context
