@@ -242,6 +242,8 @@ func TestKepwareScriptedSession(t *testing.T) {
 	if len(sec) == 0 {
 		t.Error("no security events since commissioning began")
 	}
+	// the same kind of signed record as the NPort
+	recordSession(t, Kepware(), s, pw)
 }
 
 func TestKepwareStaleProjectID(t *testing.T) {

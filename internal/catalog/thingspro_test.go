@@ -224,6 +224,8 @@ func TestThingsProScriptedSession(t *testing.T) {
 	if err := s.Recheck(ctx); err != nil {
 		t.Errorf("recheck after the certificate import: %v", err)
 	}
+	// the same kind of signed record as the NPort
+	recordSession(t, ThingsPro(), s, pw, "Admin-Vault-2024!x", "admin@123")
 }
 
 func TestThingsProFaultMidApply(t *testing.T) {

@@ -473,6 +473,11 @@ func (s *Session[S]) Attest(ctx context.Context, id string, in Values, note stri
 		}
 		ev += "technician: " + note
 	}
+	if ev == "" {
+		// The technician's confirmation of the step's statement is the
+		// evidence of last resort; the record names what was confirmed.
+		ev = "the technician confirmed: " + step.Attest
+	}
 	s.mu.Lock()
 	s.results[id].Inputs = public(step.Meta, in)
 	s.mu.Unlock()

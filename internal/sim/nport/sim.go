@@ -302,16 +302,20 @@ func (d *Device) saveRestart() {
 	d.restartMu.Lock()
 	defer d.restartMu.Unlock()
 	d.mu.Lock()
-	if d.closed {
-		d.mu.Unlock()
+	closed := d.closed
+	d.mu.Unlock()
+	if closed {
 		return
 	}
+	// Like the device: stop serving first, then forget every session and
+	// take the saved settings, so no login lands between the two.
+	d.closeServices()
+	d.mu.Lock()
 	d.effective = d.saved.clone()
 	d.restarts++
 	d.sessions = map[string]*session{}
 	d.challenge = map[string]time.Time{}
 	d.mu.Unlock()
-	d.closeServices()
 	t := time.NewTimer(d.cfg.RestartDelay)
 	defer t.Stop()
 	select {
