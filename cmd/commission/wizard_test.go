@@ -112,7 +112,7 @@ func (d *driver) cursorLine() string {
 // title and opens it.
 func (d *driver) open(title string) {
 	d.t.Helper()
-	d.waitFor(5*time.Second, "decided")
+	d.waitFor(10*time.Second, "decided")
 	prefix := title
 	if len(prefix) > 28 {
 		prefix = prefix[:28]
@@ -124,7 +124,7 @@ func (d *driver) open(title string) {
 	for range 45 {
 		if strings.Contains(d.cursorLine(), prefix) {
 			d.key(tea.KeyEnter)
-			d.waitFor(5*time.Second, title, "esc back")
+			d.waitFor(10*time.Second, title, "esc back")
 			return
 		}
 		before := d.cursorLine()
@@ -210,7 +210,7 @@ func TestWizardHardensFactoryNPort_Simulator(t *testing.T) {
 		}
 		d.waitFor(5*time.Second, "This will change on the device")
 		d.press("y")
-		d.waitFor(10*time.Second, "staged")
+		d.waitFor(20*time.Second, "Change sent")
 		d.key(tea.KeyEscape)
 	}
 	fix("Turn off the plain-HTTP console")
@@ -242,7 +242,7 @@ func TestWizardHardensFactoryNPort_Simulator(t *testing.T) {
 		d.open(title)
 		d.press("a")
 		d.fill(append(fields, [2]string{"Note (optional)", "checked on site"})...)
-		d.waitFor(5*time.Second, "attested")
+		d.waitFor(10*time.Second, "Attested.")
 		d.key(tea.KeyEscape)
 	}
 	attest("Serial ports: only the operation modes in use")
@@ -253,7 +253,7 @@ func TestWizardHardensFactoryNPort_Simulator(t *testing.T) {
 	d.waitFor(5*time.Second, "Why do you waive this step?")
 	d.typ("no firmware upload planned at commissioning")
 	d.key(tea.KeyEnter)
-	d.waitFor(5*time.Second, "waived")
+	d.waitFor(10*time.Second, "Recorded as waived")
 	d.key(tea.KeyEscape)
 
 	// Finish: the signed record.
