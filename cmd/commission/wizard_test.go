@@ -333,3 +333,75 @@ func TestWizardHardensFactoryNPort_Simulator(t *testing.T) {
 	js, _ := json.Marshal(rec.Summary)
 	t.Logf("record summary: %s", js)
 }
+
+// TestWizardConnectsEveryFamily_Simulator opens each simulated family in
+// the real wizard: the device list, the login (with the ThingsPro
+// gateway's forced first-login password change), the certificate
+// confirmation, and the overview with the family's steps.
+func TestWizardConnectsEveryFamily_Simulator(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end wizard run")
+	}
+	lab, err := startLab(context.Background(), 100*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lab.Close()
+	for i, dev := range lab.devices {
+		t.Run(dev.Family, func(t *testing.T) {
+			tmp := t.TempDir()
+			pins, err := transport.OpenPins(filepath.Join(tmp, "known_devices"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := &app{pins: pins, journalDir: tmp, outDir: tmp, timeout: 2 * time.Second, mode: "wizard",
+				discover: func(context.Context) ([]tui.Candidate, error) {
+					var cs []tui.Candidate
+					for _, d := range lab.devices {
+						cs = append(cs, tui.Candidate{Family: d.Family, Address: d.Address, Label: labels[d.Family]})
+					}
+					return cs, nil
+				},
+				ports: func(family, _ string) map[string]int {
+					for _, d := range lab.devices {
+						if d.Family == family {
+							return d.Ports
+						}
+					}
+					return nil
+				},
+			}
+			cfg := tui.Config{Candidates: a.discover, Families: families, Connect: a.connect, Trust: pins.Trust, Finish: a.finish, Version: "test", NoColor: true}
+			d := &driver{t: t}
+			m := tui.New(cfg)
+			d.tm = teatest.NewTestModel(t, frame{inner: m, mu: &d.mu, last: &d.last}, teatest.WithInitialTermSize(80, 24),
+				teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.Ascii)))
+			t.Cleanup(func() { m.Close() })
+			d.waitFor(5*time.Second, "commission")
+			d.key(tea.KeyEnter)
+			d.waitFor(5*time.Second, "Choose the device", labels[dev.Family])
+			for range i {
+				d.key(tea.KeyDown)
+			}
+			time.Sleep(50 * time.Millisecond)
+			d.key(tea.KeyEnter)
+			d.waitFor(5*time.Second, "Password")
+			d.waitFocus("User")
+			for range 10 {
+				d.key(tea.KeyBackspace)
+			}
+			d.fill([2]string{"User", dev.User}, [2]string{"Password", dev.Password})
+			d.waitFor(10*time.Second, "Confirm the device's certificate")
+			d.press("y")
+			if dev.Family == "thingspro" {
+				d.waitFor(10*time.Second, "requires a new password")
+				d.fill([2]string{"User", ""}, [2]string{"Password", dev.Password},
+					[2]string{"New password", "Gw-Plant3-2026!x"}, [2]string{"Confirm new password", "Gw-Plant3-2026!x"})
+			}
+			d.waitFor(10*time.Second, "decided")
+			if strings.Contains(d.screen(), "Gw-Plant3") || strings.Contains(d.screen(), dev.Password) {
+				t.Fatal("a password is on the screen")
+			}
+		})
+	}
+}
