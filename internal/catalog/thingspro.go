@@ -541,7 +541,7 @@ func tpCertStep() steps.Step[tstate] {
 				}},
 				{Key: "key", Label: "Private key (PEM)", Multiline: true, Secret: true, Help: "RSA, without a passphrase", Validate: func(v string) error {
 					if !strings.Contains(v, "PRIVATE KEY-----") {
-						return errors.New("paste the RSA private key in PEM form, from -----BEGIN RSA PRIVATE KEY-----")
+						return errors.New("paste the RSA private key in PEM form (PKCS#1, the block headed RSA PRIVATE KEY)")
 					}
 					return nil
 				}},

@@ -610,7 +610,7 @@ func (c *reqCtx) putHTTPServer() (int, any) {
 		if !hasSuffix(certName, ".crt", ".cer", ".pem") || !hasSuffix(keyName, ".key", ".pk", ".pem") {
 			return apiError(400, "invalid file name suffix")
 		}
-		if !strings.HasPrefix(strings.TrimSpace(keyPEM), "-----BEGIN RSA PRIVATE KEY-----") {
+		if b, _ := pem.Decode([]byte(keyPEM)); b == nil || b.Type != "RSA PRIVATE KEY" {
 			return apiError(400, "the key must be an RSA private key in PEM format")
 		}
 		if err := c.d.installCertLocked(certPEM, keyPEM, certName, keyName); err != nil {
