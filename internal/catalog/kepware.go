@@ -2,14 +2,9 @@ package catalog
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -151,63 +146,13 @@ func installerStep() steps.Step[kstate] {
 			SRs:   []string{"SR 3.4", "SR 1.2"}, Kind: steps.Manual,
 			Attest: "The installer that was (or will be) run matches the SHA-256 PTC publishes for this release.",
 			Inputs: []steps.Input{
-				{Key: "file", Label: "Installer file", Help: "path of the downloaded installer", Validate: validateFile},
-				{Key: "sha256", Label: "Published SHA-256", Help: "the 64 hex digits from PTC's validation article", Validate: validateSHA256},
+				{Key: "file", Label: "Installer file", Help: "path of the downloaded installer", Validate: ptcInstallerDigest.validateFile},
+				{Key: "sha256", Label: "Published SHA-256", Help: "the 64 hex digits from PTC's validation article", Validate: ptcInstallerDigest.validate},
 			}},
 		Evidence: func(ctx context.Context, in steps.Values) (string, error) {
 			return FileSHA256Matches(ctx, strings.TrimSpace(in["file"]), in["sha256"])
 		},
 	}
-}
-
-func validateFile(v string) error {
-	st, err := os.Stat(strings.TrimSpace(v))
-	if err != nil {
-		return fmt.Errorf("cannot open %q: check the path", v)
-	}
-	if st.IsDir() {
-		return fmt.Errorf("%q is a folder: give the installer file", v)
-	}
-	return nil
-}
-
-func normHex(v string) string { return strings.ToLower(strings.Join(strings.Fields(v), "")) }
-
-func validateSHA256(v string) error {
-	v = normHex(v)
-	if len(v) != 64 {
-		return fmt.Errorf("a SHA-256 has 64 hex digits; this has %d: copy it again from PTC's article", len(v))
-	}
-	if _, err := hex.DecodeString(v); err != nil {
-		return errors.New("a SHA-256 has only the digits 0-9 and a-f")
-	}
-	return nil
-}
-
-// FileSHA256Matches hashes the file and compares it, in constant time,
-// with the published code. It returns evidence text, or an error that
-// tells the technician not to install the file.
-func FileSHA256Matches(ctx context.Context, path, published string) (string, error) {
-	if err := validateSHA256(published); err != nil {
-		return "", err
-	}
-	want, _ := hex.DecodeString(normHex(published))
-	f, err := os.Open(path)
-	if err != nil {
-		return "", fmt.Errorf("open installer: %w", err)
-	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, &ctxReader{ctx: ctx, r: f})
-	if err != nil {
-		return "", fmt.Errorf("read installer: %w", err)
-	}
-	got := h.Sum(nil)
-	if subtle.ConstantTimeCompare(got, want) != 1 {
-		return "", fmt.Errorf("MISMATCH: the installer's SHA-256 is %s…, not the code PTC publishes (%s…): do not install it; download it again from PTC and check again",
-			hex.EncodeToString(got)[:16], hex.EncodeToString(want)[:16])
-	}
-	return fmt.Sprintf("%s (%d bytes) SHA-256 %s matches the published code", baseName(path), n, hex.EncodeToString(got)), nil
 }
 
 func opcDAStep() steps.Step[kstate] {

@@ -2,14 +2,9 @@ package catalog
 
 import (
 	"context"
-	"crypto/sha512"
-	"crypto/subtle"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net/netip"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -835,77 +830,13 @@ func firmwareHashStep() steps.Step[nstate] {
 			SRs:   []string{"SR 3.4"}, Kind: steps.Manual,
 			Attest: "The firmware file matches Moxa's published SHA-512 (or no firmware upload is planned: mark the step not applicable).",
 			Inputs: []steps.Input{
-				{Key: "file", Label: "Firmware file", Help: "path of the downloaded .rom file", Validate: func(v string) error {
-					st, err := os.Stat(strings.TrimSpace(v))
-					if err != nil {
-						return fmt.Errorf("cannot open %q: check the path", v)
-					}
-					if st.IsDir() {
-						return fmt.Errorf("%q is a folder: give the firmware file", v)
-					}
-					return nil
-				}},
-				{Key: "sha512", Label: "Published SHA-512", Help: "the 128 hex digits from moxa.com", Validate: validateSHA512},
+				{Key: "file", Label: "Firmware file", Help: "path of the downloaded .rom file", Validate: moxaFirmwareDigest.validateFile},
+				{Key: "sha512", Label: "Published SHA-512", Help: "the 128 hex digits from moxa.com", Validate: moxaFirmwareDigest.validate},
 			}},
 		Evidence: func(ctx context.Context, in steps.Values) (string, error) {
 			return FileSHA512Matches(ctx, strings.TrimSpace(in["file"]), in["sha512"])
 		},
 	}
-}
-
-func validateSHA512(v string) error {
-	v = strings.ToLower(strings.Join(strings.Fields(v), ""))
-	if len(v) != 128 {
-		return fmt.Errorf("a SHA-512 has 128 hex digits; this has %d: copy it again from moxa.com", len(v))
-	}
-	if _, err := hex.DecodeString(v); err != nil {
-		return errors.New("a SHA-512 has only the digits 0-9 and a-f")
-	}
-	return nil
-}
-
-// FileSHA512Matches hashes the file and compares it with the published
-// value. It returns evidence text, or an error that tells the technician
-// not to install the file.
-func FileSHA512Matches(ctx context.Context, path, published string) (string, error) {
-	if err := validateSHA512(published); err != nil {
-		return "", err
-	}
-	want, _ := hex.DecodeString(strings.ToLower(strings.Join(strings.Fields(published), "")))
-	f, err := os.Open(path)
-	if err != nil {
-		return "", fmt.Errorf("open firmware file: %w", err)
-	}
-	defer f.Close()
-	h := sha512.New()
-	if _, err := io.Copy(h, &ctxReader{ctx: ctx, r: f}); err != nil {
-		return "", fmt.Errorf("read firmware file: %w", err)
-	}
-	got := h.Sum(nil)
-	if subtle.ConstantTimeCompare(got, want) != 1 {
-		return "", fmt.Errorf("the file's SHA-512 is %s, not the published value: do not install it; download it again from moxa.com", hex.EncodeToString(got)[:16]+"…")
-	}
-	st, _ := f.Stat()
-	return fmt.Sprintf("%s (%d bytes) SHA-512 %s matches the published value", baseName(path), st.Size(), hex.EncodeToString(got)), nil
-}
-
-func baseName(p string) string {
-	if i := strings.LastIndexAny(p, `/\`); i >= 0 {
-		return p[i+1:]
-	}
-	return p
-}
-
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c *ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 // guardOwnAddress refuses an allow list that would shut out the technician.
