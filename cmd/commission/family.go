@@ -99,25 +99,13 @@ func stepMetas(family string) ([]steps.Meta, string, error) {
 	switch family {
 	case "nport":
 		c := catalog.NPort()
-		m := make([]steps.Meta, len(c.Steps))
-		for i, s := range c.Steps {
-			m[i] = s.Meta
-		}
-		return m, c.Guide, nil
+		return c.Metas(), c.Guide, nil
 	case "thingspro":
 		c := catalog.ThingsPro()
-		m := make([]steps.Meta, len(c.Steps))
-		for i, s := range c.Steps {
-			m[i] = s.Meta
-		}
-		return m, c.Guide, nil
+		return c.Metas(), c.Guide, nil
 	case "kepware":
 		c := catalog.Kepware()
-		m := make([]steps.Meta, len(c.Steps))
-		for i, s := range c.Steps {
-			m[i] = s.Meta
-		}
-		return m, c.Guide, nil
+		return c.Metas(), c.Guide, nil
 	}
 	return nil, "", fmt.Errorf("unknown device family %q", family)
 }

@@ -32,10 +32,7 @@ func sha512hex(s string) string {
 // checks that none of the given secrets reached any file of the bundle.
 func recordSession[S any](t *testing.T, cat steps.Catalog[S], s *steps.Session[S], secrets ...string) {
 	t.Helper()
-	metas := make([]steps.Meta, len(cat.Steps))
-	for i, st := range cat.Steps {
-		metas[i] = st.Meta
-	}
+	metas := cat.Metas()
 	now := time.Now().UTC()
 	rec := record.Build(record.Meta{Tool: record.Tool{Name: "commission", Version: "test"}, Mode: record.ModeWizard,
 		Device: s.Identity(), Guide: cat.Guide, Technician: record.Technician{Name: "Ada", Email: "ada@plant.example"},

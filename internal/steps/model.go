@@ -167,3 +167,12 @@ type Result struct {
 	Inputs   Values    `json:"inputs,omitempty"`   // non-secret inputs only
 	At       time.Time `json:"at"`
 }
+
+// Metas lists the catalog's steps without their functions, in guide order.
+func (c Catalog[S]) Metas() []Meta {
+	out := make([]Meta, len(c.Steps))
+	for i, st := range c.Steps {
+		out[i] = st.Meta
+	}
+	return out
+}

@@ -57,13 +57,7 @@ func (s *Session[S]) Family() string { return s.cat.Family }
 func (s *Session[S]) Guide() string { return s.cat.Guide }
 
 // Steps lists the catalog's steps in guide order.
-func (s *Session[S]) Steps() []Meta {
-	out := make([]Meta, len(s.cat.Steps))
-	for i, st := range s.cat.Steps {
-		out[i] = st.Meta
-	}
-	return out
-}
+func (s *Session[S]) Steps() []Meta { return s.cat.Metas() }
 
 // Identity is the device's identity as last read.
 func (s *Session[S]) Identity() devices.Identity {
