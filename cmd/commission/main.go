@@ -31,7 +31,7 @@ Usage:
 
 Run "commission COMMAND --help" for a command's flags.
 
-Devices: nport (Moxa NPort 5000 series).
+Devices: nport (Moxa NPort 5000), thingspro (Moxa ThingsPro Edge), kepware (PTC Kepware).
 
 Exit codes: 0 all good; 1 deviations found (audit) or verification failed
 (verify); 2 error (bad flags, unreachable device, wrong credentials).
