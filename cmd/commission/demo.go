@@ -124,9 +124,9 @@ func (l *demoLab) Close() {
 
 // labels name the simulated devices in the wizard's device list.
 var labels = map[string]string{
-	"nport":     "Simulated Moxa NPort 5150A (factory defaults)",
-	"kepware":   "Simulated PTC Kepware Server (default project)",
-	"thingspro": "Simulated Moxa ThingsPro Edge gateway (factory defaults)",
+	"nport":     "NPort 5150A (simulated)",
+	"kepware":   "Kepware Server (simulated)",
+	"thingspro": "ThingsPro Edge (simulated)",
 }
 
 func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -183,8 +183,8 @@ func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 				if https == 0 {
 					https = d.Ports["config-https"]
 				}
-				cs = append(cs, tui.Candidate{Family: d.Family, Address: d.Address, Label: labels[d.Family],
-					Detail: "log in as " + d.User + " / " + d.Password + "; HTTPS on port " + strconv.Itoa(https)})
+				cs = append(cs, tui.Candidate{Family: d.Family, Address: d.Address, Label: labels[d.Family], User: d.User,
+					Detail: "login " + d.User + " / " + d.Password + ", https " + strconv.Itoa(https)})
 			}
 			return cs, nil
 		},

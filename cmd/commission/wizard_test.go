@@ -358,7 +358,7 @@ func TestWizardConnectsEveryFamily_Simulator(t *testing.T) {
 				discover: func(context.Context) ([]tui.Candidate, error) {
 					var cs []tui.Candidate
 					for _, d := range lab.devices {
-						cs = append(cs, tui.Candidate{Family: d.Family, Address: d.Address, Label: labels[d.Family]})
+						cs = append(cs, tui.Candidate{Family: d.Family, Address: d.Address, Label: labels[d.Family], User: d.User})
 					}
 					return cs, nil
 				},
@@ -387,10 +387,8 @@ func TestWizardConnectsEveryFamily_Simulator(t *testing.T) {
 			d.key(tea.KeyEnter)
 			d.waitFor(5*time.Second, "Password")
 			d.waitFocus("User")
-			for range 10 {
-				d.key(tea.KeyBackspace)
-			}
-			d.fill([2]string{"User", dev.User}, [2]string{"Password", dev.Password})
+			d.waitFor(5*time.Second, "> "+dev.User) // the candidate's login is proposed
+			d.fill([2]string{"User", ""}, [2]string{"Password", dev.Password})
 			d.waitFor(10*time.Second, "Confirm the device's certificate")
 			d.press("y")
 			if dev.Family == "thingspro" {

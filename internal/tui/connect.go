@@ -115,7 +115,11 @@ func (m Model) keyChoose(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(k, m.keys.Enter):
 		if m.candCursor < len(m.candidates) {
 			c := m.candidates[m.candCursor]
-			m.target = Target{Family: c.Family, Address: c.Address, User: m.target.User}
+			user := m.target.User
+			if c.User != "" {
+				user = c.User
+			}
+			m.target = Target{Family: c.Family, Address: c.Address, User: user}
 			return m.openCreds()
 		}
 		return m.openAddress()

@@ -51,6 +51,7 @@ type Candidate struct {
 	Label   string
 	Address string
 	Detail  string
+	User    string // the login to propose, if known
 }
 
 // Target is the device the technician chose and the credentials to use.
