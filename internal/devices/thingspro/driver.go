@@ -282,12 +282,12 @@ func (d *Driver) Read(ctx context.Context) (State, error) {
 	} else if ssh.SSHEnable != nil {
 		s.Services[SvcSSH] = *ssh.SSHEnable
 	}
-	if err := d.c.get(ctx, "/system/discovery", &onOff); err == nil {
+	if err := d.c.get(ctx, quirks.DiscoveryPath, &onOff); err == nil {
 		s.Services[SvcDiscovery] = onOff.Enable
 	} else if !errors.Is(err, ErrNotFound) {
 		return State{}, fmt.Errorf("read discovery: %w", err)
 	}
-	if err := d.c.get(ctx, "/device/firewall/user/snat", &onOff); err == nil {
+	if err := d.c.get(ctx, quirks.NATPath, &onOff); err == nil {
 		s.Services[SvcNAT] = onOff.Enable
 	} else if !errors.Is(err, ErrNotFound) {
 		return State{}, fmt.Errorf("read NAT: %w", err)
@@ -654,13 +654,13 @@ func (d *Driver) Stage(ctx context.Context, from, to State) error {
 		case SvcLocalConsole:
 			err = put("/system/serialconsole", map[string]bool{"enable": on})
 		case SvcSSH:
-			err = put("/system/sshserver", map[string]any{"enable": on, "port": 22})
+			err = put("/system/sshserver", map[string]any{"enable": on, "port": quirks.SSHPort})
 		case SvcDiscovery:
-			err = put("/system/discovery", map[string]bool{"enable": on})
+			err = put(quirks.DiscoveryPath, map[string]bool{"enable": on})
 		case SvcNAT:
-			err = put("/device/firewall/user/snat", map[string]bool{"enable": on})
+			err = put(quirks.NATPath, map[string]bool{"enable": on})
 		case SvcProvision:
-			err = put("/system/provision", map[string]any{"enable": on, "schedule": map[string]any{"enable": on && to.Services["provisionschedule"], "disableAfterSec": 900}})
+			err = put(quirks.ProvisionPath, map[string]any{"enable": on, "schedule": map[string]any{"enable": on && to.Services["provisionschedule"], "disableAfterSec": quirks.ProvisionOffAfterSec}})
 		default:
 			err = d.c.do(ctx, http.MethodPut, "/system/services/"+id+"/"+map[bool]string{true: "enable", false: "disable"}[on], request{}, nil)
 		}
