@@ -1,9 +1,6 @@
 package main
 
 import (
-	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -145,14 +142,7 @@ func probeTranscript(ports map[string]probe.Result, tls probe.TLSReport) string 
 	return b.String()
 }
 
-func sha256Hex(b []byte) string {
-	h := sha256.Sum256(b)
-	return hex.EncodeToString(h[:])
-}
-
 func verifyCommand(dir string) string {
 	return fmt.Sprintf("commission verify %s   (or: cd %s && ssh-keygen -Y verify -f allowed_signers -I IDENTITY -n commissioning-record@commission.tool -s record.json.sig < record.json)",
 		filepath.ToSlash(dir), filepath.ToSlash(dir))
 }
-
-var _ = context.Background

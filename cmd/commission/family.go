@@ -55,59 +55,97 @@ type target struct {
 	Since       time.Time // when commissioning began (Kepware reads its event log from there)
 }
 
-// families lists the device families the tool supports.
-var families = []string{"nport", "thingspro", "kepware"}
+// family is one supported device family: its guide and how to open a
+// session on one of its devices. Adding a family is one entry here.
+type family struct {
+	name  string
+	guide func() (metas []steps.Meta, title string)
+	open  func(t target, rep steps.Reporter) (engine, error)
+}
 
-// newEngine builds the session for a target; nothing is sent until Open.
-func newEngine(t target, rep steps.Reporter) (engine, error) {
-	switch t.Family {
-	case "nport":
-		drv := nport.New(nport.Options{
-			Address: t.Address, Ports: t.Ports, User: t.User, Password: t.Password,
-			Pins: t.Pins, Timeout: t.Timeout,
-		})
-		return &closing{engine: steps.NewSession(catalog.NPort(), drv, rep), close: func() {
-			ctx, cancel := context.WithTimeout(context.Background(), t.Timeout)
-			defer cancel()
-			drv.Close(ctx) // log out: the NPort allows few console sessions
-		}}, nil
-	case "thingspro":
-		g := &lazyGateway{opts: thingspro.Options{Host: t.Address, User: t.User, Password: t.Password,
-			NewPassword: t.NewPassword, Pins: t.Pins, Ports: t.Ports, Timeout: t.Timeout}}
-		return &closing{engine: steps.NewSession(catalog.ThingsPro(), g, rep), close: g.Close}, nil
-	case "kepware":
-		o := kepware.Options{Host: t.Address, User: t.User, Password: t.Password, Timeout: t.Timeout,
-			HTTPSPort: t.Ports["config-https"], HTTPPort: t.Ports["config-http"],
-			OPCUAPort: t.Ports["opcua"], RESTPort: t.Ports["rest-server"], Since: t.Since}
-		port := o.HTTPSPort
-		if port == 0 {
-			port = kepware.DefaultHTTPSPort
-		}
-		o.TLS = transport.PinnedTLS(t.Pins, net.JoinHostPort(t.Address, strconv.Itoa(port)))
-		drv, err := kepware.New(o)
-		if err != nil {
-			return nil, withCode(ExitError, err)
-		}
-		return &closing{engine: steps.NewSession(catalog.Kepware(), drv, rep), close: drv.Close}, nil
-	default:
-		return nil, usageErr("unknown device family %q: use one of %s", t.Family, strings.Join(families, ", "))
+// familyTable lists the supported families in the order the wizard shows them.
+var familyTable = []family{
+	{name: "nport", guide: guideOf(catalog.NPort), open: openNPort},
+	{name: "thingspro", guide: guideOf(catalog.ThingsPro), open: openThingsPro},
+	{name: "kepware", guide: guideOf(catalog.Kepware), open: openKepware},
+}
+
+// families lists the supported family names.
+var families = func() []string {
+	names := make([]string, len(familyTable))
+	for i, f := range familyTable {
+		names[i] = f.name
+	}
+	return names
+}()
+
+func guideOf[S any](cat func() steps.Catalog[S]) func() ([]steps.Meta, string) {
+	return func() ([]steps.Meta, string) {
+		c := cat()
+		return c.Metas(), c.Guide
 	}
 }
 
-// stepMetas returns a family's catalog steps without a device.
-func stepMetas(family string) ([]steps.Meta, string, error) {
-	switch family {
-	case "nport":
-		c := catalog.NPort()
-		return c.Metas(), c.Guide, nil
-	case "thingspro":
-		c := catalog.ThingsPro()
-		return c.Metas(), c.Guide, nil
-	case "kepware":
-		c := catalog.Kepware()
-		return c.Metas(), c.Guide, nil
+func lookupFamily(name string) (family, bool) {
+	for _, f := range familyTable {
+		if f.name == name {
+			return f, true
+		}
 	}
-	return nil, "", fmt.Errorf("unknown device family %q", family)
+	return family{}, false
+}
+
+// newEngine builds the session for a target; nothing is sent until Open.
+func newEngine(t target, rep steps.Reporter) (engine, error) {
+	f, ok := lookupFamily(t.Family)
+	if !ok {
+		return nil, usageErr("unknown device family %q: use one of %s", t.Family, strings.Join(families, ", "))
+	}
+	return f.open(t, rep)
+}
+
+// stepMetas returns a family's catalog steps and guide title without a device.
+func stepMetas(name string) ([]steps.Meta, string, error) {
+	f, ok := lookupFamily(name)
+	if !ok {
+		return nil, "", fmt.Errorf("unknown device family %q", name)
+	}
+	metas, title := f.guide()
+	return metas, title, nil
+}
+
+func openNPort(t target, rep steps.Reporter) (engine, error) {
+	drv := nport.New(nport.Options{
+		Address: t.Address, Ports: t.Ports, User: t.User, Password: t.Password,
+		Pins: t.Pins, Timeout: t.Timeout,
+	})
+	return &closing{engine: steps.NewSession(catalog.NPort(), drv, rep), close: func() {
+		ctx, cancel := context.WithTimeout(context.Background(), t.Timeout)
+		defer cancel()
+		drv.Close(ctx) // log out: the NPort allows few console sessions
+	}}, nil
+}
+
+func openThingsPro(t target, rep steps.Reporter) (engine, error) {
+	g := &lazyGateway{opts: thingspro.Options{Host: t.Address, User: t.User, Password: t.Password,
+		NewPassword: t.NewPassword, Pins: t.Pins, Ports: t.Ports, Timeout: t.Timeout}}
+	return &closing{engine: steps.NewSession(catalog.ThingsPro(), g, rep), close: g.Close}, nil
+}
+
+func openKepware(t target, rep steps.Reporter) (engine, error) {
+	o := kepware.Options{Host: t.Address, User: t.User, Password: t.Password, Timeout: t.Timeout,
+		HTTPSPort: t.Ports["config-https"], HTTPPort: t.Ports["config-http"],
+		OPCUAPort: t.Ports["opcua"], RESTPort: t.Ports["rest-server"], Since: t.Since}
+	port := o.HTTPSPort
+	if port == 0 {
+		port = kepware.DefaultHTTPSPort
+	}
+	o.TLS = transport.PinnedTLS(t.Pins, net.JoinHostPort(t.Address, strconv.Itoa(port)))
+	drv, err := kepware.New(o)
+	if err != nil {
+		return nil, withCode(ExitError, err)
+	}
+	return &closing{engine: steps.NewSession(catalog.Kepware(), drv, rep), close: drv.Close}, nil
 }
 
 // closing ends the driver's session (logs out) when the engine closes.

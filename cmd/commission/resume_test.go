@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/commission-tool/commission/internal/devices"
 	"github.com/commission-tool/commission/internal/record"
 	"github.com/commission-tool/commission/internal/steps"
 	"github.com/commission-tool/commission/internal/transport"
@@ -163,7 +162,7 @@ func runToEnd(t *testing.T, ctx context.Context, eng engine) []steps.Result {
 			continue
 		}
 		if err := doAction(ctx, eng, i); err != nil {
-			t.Fatalf("action %d (%s %s): %v (ports %v)", i, crashPlan[i].kind, crashPlan[i].id, err, portsOf(eng))
+			t.Fatalf("action %d (%s %s): %v", i, crashPlan[i].kind, crashPlan[i].id, err)
 		}
 	}
 	return eng.Results()
@@ -243,7 +242,6 @@ func TestCrashBetweenStepsLosesNothing_Simulator(t *testing.T) {
 			}
 			defer j.Close()
 			defer eng.Close()
-			t.Logf("ports %v", lab.devices[0].Ports)
 			got := comparable(runToEnd(t, ctx, eng))
 			if !reflect.DeepEqual(got, want) {
 				for id := range want {
@@ -276,11 +274,4 @@ func trustLab(t *testing.T, path string, lab *demoLab) {
 		}
 	}
 	t.Fatal("the lab has no fingerprint")
-}
-
-func portsOf(e engine) string {
-	if s, ok := unwrap(e).(interface{ Identity() devices.Identity }); ok {
-		return s.Identity().Address
-	}
-	return ""
 }

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/commission-tool/commission/internal/steps"
 )
 
 // ParseIPv4 parses a dotted IPv4 address with a message a technician can act on.
@@ -184,4 +186,21 @@ func (r PasswordRules) Check(pw string) error {
 		return errors.New("the password is on the list of commonly used passwords: choose one nobody would guess")
 	}
 	return nil
+}
+
+// required returns a validator that refuses an empty value with the
+// given instruction.
+func required(instruction string) func(string) error {
+	return func(v string) error {
+		if strings.TrimSpace(v) == "" {
+			return errors.New(instruction)
+		}
+		return nil
+	}
+}
+
+// advisoryOwner is the input naming who follows a vendor's advisories.
+func advisoryOwner(vendor string) steps.Input {
+	return steps.Input{Key: "owner", Label: "Who follows the advisories", Help: "a role or a name",
+		Validate: required("name the role or person who follows " + vendor + "'s advisories")}
 }

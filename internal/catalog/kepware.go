@@ -536,12 +536,7 @@ func clientStep(id, section, coll, what string, schemes []string, why string) st
 						}
 						return nil
 					}},
-				{Key: "username", Label: "User name", Validate: func(v string) error {
-					if strings.TrimSpace(v) == "" {
-						return errors.New("enter the user name the broker or server issued for this agent")
-					}
-					return nil
-				}},
+				{Key: "username", Label: "User name", Validate: required("enter the user name the broker or server issued for this agent")},
 			}, passwordInputs("Password")...)},
 		Check: func(s kstate) steps.Finding {
 			as := agentsOf(s, coll)
@@ -862,13 +857,7 @@ func upgradeStep() steps.Step[kstate] {
 			Why:   "PTC ships security fixes in new releases; without a test-and-deploy plan the server stays on today's version and its known flaws.",
 			SRs:   []string{"SR 3.4", "SR 3.3"}, Kind: steps.Manual,
 			Attest: "Someone follows PTC's security advisories, tests new releases off-line and installs them promptly.",
-			Inputs: []steps.Input{{Key: "owner", Label: "Who follows the advisories", Help: "a role or a name",
-				Validate: func(v string) error {
-					if strings.TrimSpace(v) == "" {
-						return errors.New("name the role or person who follows PTC's advisories")
-					}
-					return nil
-				}}}},
+			Inputs: []steps.Input{advisoryOwner("PTC")}},
 		Check: func(s kstate) steps.Finding {
 			return steps.Finding{Applicable: true,
 				Observed: fmt.Sprintf("%s %s", devices.Printable(s.Identity.Model), devices.Printable(s.Identity.Firmware)),

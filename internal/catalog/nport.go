@@ -785,13 +785,7 @@ func patchPlanStep() steps.Step[nstate] {
 			Why:   "Moxa publishes fixes and advisories; someone must watch for them and plan the update windows, or the device stays on today's firmware for its whole life.",
 			SRs:   []string{"SR 3.4", "SR 3.3"}, Kind: steps.Manual,
 			Attest: "The site's patch process covers this device: someone follows Moxa's security advisories and schedules firmware updates.",
-			Inputs: []steps.Input{{Key: "owner", Label: "Who follows the advisories", Help: "a role or a name",
-				Validate: func(v string) error {
-					if strings.TrimSpace(v) == "" {
-						return errors.New("name the role or person who follows Moxa's advisories")
-					}
-					return nil
-				}}}},
+			Inputs: []steps.Input{advisoryOwner("Moxa")}},
 	}
 }
 

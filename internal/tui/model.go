@@ -82,6 +82,10 @@ type (
 		res FinishResult
 		err error
 	}
+	// keyStatusMsg carries the signing key found, for the finish form.
+	keyStatusMsg struct {
+		status *KeyStatus // nil: no SigningKey configured
+	}
 )
 
 // Model is the wizard, a tea.Model. Create it with New.
@@ -141,7 +145,9 @@ type Model struct {
 	commitDone bool
 
 	// summary
-	sumMode     sumMode
+	sumMode sumMode
+	// finishing: the busy summary is writing the record (not looking up the key).
+	finishing   bool
 	finished    bool
 	finishRes   FinishResult
 	confirmQuit bool
@@ -281,6 +287,11 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m.onOpDone(msg)
 	case finishedMsg:
 		return m.onFinished(msg)
+	case keyStatusMsg:
+		if m.screen != scrSummary || m.sumMode != sumBusy || m.finishing {
+			return m, nil
+		}
+		return m.openFinishForm(msg.status)
 	case tea.KeyPressMsg:
 		if key.Matches(msg, m.keys.ForceQuit) {
 			return m.quit()

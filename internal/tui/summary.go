@@ -131,7 +131,11 @@ func (m Model) viewSummary() string {
 		}
 		b.WriteString(m.help(hint("enter", "next"), hint("esc", "back")))
 	case sumBusy:
-		b.WriteString(m.spin.View() + " Writing and signing the record…\n")
+		if m.finishing {
+			b.WriteString(m.spin.View() + " Writing and signing the record…\n")
+		} else {
+			b.WriteString(m.spin.View() + " Looking for your signing key…\n")
+		}
 	case sumDone:
 		b.WriteString(s.OK.Render("The record is written and signed.") + "\n\n")
 		b.WriteString("Bundle:\n" + m.wrap(devices.Printable(m.finishRes.Dir), 2) + "\n\n")
@@ -168,14 +172,24 @@ func (m Model) keySummary(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			m.errText = "this build cannot write records"
 			return m, nil
 		}
-		return m.openFinishForm()
+		// Looking for the signing key touches the ssh-agent socket and key
+		// files: do it in a command, not here.
+		m.sumMode, m.finishing = sumBusy, false
+		sk := m.cfg.SigningKey
+		return m, tea.Batch(m.spin.Tick, func() tea.Msg {
+			if sk == nil {
+				return keyStatusMsg{}
+			}
+			ks := sk()
+			return keyStatusMsg{status: &ks}
+		})
 	default:
 		m.scroll(k)
 	}
 	return m, nil
 }
 
-func (m Model) openFinishForm() (tea.Model, tea.Cmd) {
+func (m Model) openFinishForm(ks *KeyStatus) (tea.Model, tea.Cmd) {
 	m.sumMode = sumForm
 	m.formVals = nil
 	required := func(what string) func(string) error {
@@ -192,8 +206,7 @@ func (m Model) openFinishForm() (tea.Model, tea.Cmd) {
 		huh.NewInput().Title("Company").CharLimit(120).Validate(required("company")).Value(m.bind("company", "")),
 		huh.NewInput().Title("Site").CharLimit(120).Validate(required("site")).Value(m.bind("site", "")),
 	}
-	if m.cfg.SigningKey != nil {
-		ks := m.cfg.SigningKey()
+	if ks != nil {
 		switch {
 		case !ks.Found:
 			fields = append(fields, huh.NewSelect[string]().
@@ -225,7 +238,7 @@ func (m Model) finishFormDone(v map[string]string) (tea.Model, tea.Cmd) {
 		CreateKey:  v["createkey"] == "yes",
 	}
 	ctx, seq := m.startOp(finishTimeout)
-	m.sumMode = sumBusy
+	m.sumMode, m.finishing = sumBusy, true
 	fin, sess := m.cfg.Finish, m.sess
 	return m, tea.Batch(m.spin.Tick, func() tea.Msg {
 		res, err := fin(ctx, sess, info)

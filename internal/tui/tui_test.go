@@ -622,3 +622,44 @@ func TestFirstLoginAsksForNewPassword(t *testing.T) {
 		t.Fatal("the new password is echoed")
 	}
 }
+
+func TestSigningKeyLookupDoesNotBlockTheUI(t *testing.T) {
+	f := newFake()
+	cfg := testConfig(f)
+	release := make(chan struct{})
+	cfg.Finish = func(context.Context, Session, FinishInfo) (FinishResult, error) {
+		return FinishResult{Dir: "/tmp/r"}, nil
+	}
+	cfg.SigningKey = func() KeyStatus {
+		<-release // a slow ssh-agent
+		return KeyStatus{Found: false, CreatePath: "/home/ada/.ssh/id_ed25519"}
+	}
+	h := start(t, cfg, f)
+	defer func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	}()
+	h.connect()
+	h.press("f")
+	h.waitFor("Summary")
+	h.key(tea.KeyEnter)
+	// The lookup is blocked, yet the wizard keeps drawing.
+	h.waitFor("Looking for your signing key")
+	close(release)
+	h.waitFor("Technician")
+	h.typ("Ada")
+	h.key(tea.KeyEnter)
+	h.waitFocus("E-mail")
+	h.typ("ada@vendor.example")
+	h.key(tea.KeyEnter)
+	h.waitFocus("Company")
+	h.typ("Acme")
+	h.key(tea.KeyEnter)
+	h.waitFocus("Site")
+	h.typ("Plant 3")
+	h.key(tea.KeyEnter)
+	h.waitFor("No SSH key found", "/home/ada/.ssh/id_ed25519")
+}
