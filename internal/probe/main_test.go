@@ -6,11 +6,15 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/commission-tool/commission/internal/transport"
 )
 
-// TestMain fails the run when goroutines started by the tests (probes,
-// listeners, servers) are still alive after every test has cleaned up.
+// TestMain keeps every probe on loopback, and fails the run when
+// goroutines started by the tests (probes, listeners, servers) are still
+// alive after every test has cleaned up.
 func TestMain(m *testing.M) {
+	transport.SetDestinationCheck(transport.LoopbackOnly)
 	before := runtime.NumGoroutine()
 	code := m.Run()
 	if code == 0 {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/commission-tool/commission/internal/devices"
+	"github.com/commission-tool/commission/internal/transport"
 )
 
 // DefaultTimeout bounds one probe when the caller passes no timeout.
@@ -79,6 +80,9 @@ func resolve(ctx context.Context, host string, timeout time.Duration) (string, e
 	if h == "" {
 		return "", errors.New("invalid host: empty")
 	}
+	if err := transport.CheckDestination("ip", h); err != nil {
+		return "", err
+	}
 	if ip := net.ParseIP(h); ip != nil {
 		return ip.String(), nil
 	}
@@ -132,8 +136,7 @@ func probeOne(parent context.Context, ip string, t Target, timeout time.Duration
 // probeTCP connects to addr. ctx carries the probe's timeout, parent the
 // caller's context.
 func probeTCP(ctx, parent context.Context, addr string, timeout time.Duration) (PortState, string) {
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", addr)
+	conn, err := transport.Dialer(0).DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return classify(parent, err, timeout)
 	}
@@ -159,8 +162,7 @@ func closedAtOnce(conn net.Conn, grace time.Duration) bool {
 // reply t.Accept recognises. The request is sent again once, half way
 // through the timeout, in case one datagram was lost.
 func probeUDP(ctx, parent context.Context, addr string, t Target, timeout time.Duration) (PortState, string) {
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "udp", addr)
+	conn, err := transport.Dialer(0).DialContext(ctx, "udp", addr)
 	if err != nil {
 		return classify(parent, err, timeout)
 	}

@@ -112,7 +112,7 @@ func TestRunManyTargetsBounded(t *testing.T) {
 		}
 		targets = append(targets, Target{Name: "t", Network: "tcp", Port: p})
 	}
-	got := Run(context.Background(), "localhost", targets, time.Second)
+	got := Run(context.Background(), "127.0.0.1", targets, time.Second)
 	for i, r := range got {
 		want := Open
 		if i%2 == 1 {

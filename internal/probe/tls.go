@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/commission-tool/commission/internal/devices"
+	"github.com/commission-tool/commission/internal/transport"
 )
 
 // TLS version names used as keys of TLSReport.Versions.
@@ -135,8 +136,10 @@ func joinErrors(errs []error) string {
 func handshake(ctx context.Context, addr, serverName string, version uint16, timeout time.Duration) (*x509.Certificate, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	var d net.Dialer
-	raw, err := d.DialContext(ctx, "tcp", addr)
+	if err := transport.CheckDestination("tcp", addr); err != nil {
+		return nil, fmt.Errorf("connect: %w", err)
+	}
+	raw, err := transport.Dialer(0).DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
 	}

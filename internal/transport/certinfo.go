@@ -69,3 +69,30 @@ func DescribeCert(c *x509.Certificate, now time.Time) CertInfo {
 	}
 	return ci
 }
+
+// Key describes the public key, such as "RSA 2048 bits".
+func (c CertInfo) Key() string {
+	if c.KeyBits == 0 {
+		return c.KeyAlg
+	}
+	return fmt.Sprintf("%s %d bits", c.KeyAlg, c.KeyBits)
+}
+
+// Lines shows the certificate as the technician compares it with the
+// device: the SHA-256 as hex pairs (as browsers show it) and in OpenSSH
+// form, the subject, the expiry, the signature and the key, then each
+// problem on a line of its own.
+func (c CertInfo) Lines() []string {
+	lines := []string{
+		"SHA-256:    " + c.SHA256Hex,
+		"OpenSSH:    " + c.Fingerprint,
+		"Subject:    " + c.Subject,
+		"Valid:      " + c.NotBefore.Format("2006-01-02") + " to " + c.NotAfter.Format("2006-01-02"),
+		"Signature:  " + c.SigAlg,
+		"Key:        " + c.Key(),
+	}
+	for _, p := range c.Problems {
+		lines = append(lines, "Warning:    "+p)
+	}
+	return lines
+}

@@ -86,13 +86,16 @@ func Classify(hostport string, timeout time.Duration, err error) error {
 }
 
 // Dial opens a connection with a timeout (DefaultTimeout when zero) and
-// classifies failures.
+// classifies failures. The installed DestinationCheck sees hostport
+// before any lookup and the resolved address before the connection.
 func Dial(ctx context.Context, network, hostport string, timeout time.Duration) (net.Conn, error) {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	d := net.Dialer{Timeout: timeout}
-	c, err := d.DialContext(ctx, network, hostport)
+	if err := CheckDestination(network, hostport); err != nil {
+		return nil, err
+	}
+	c, err := Dialer(timeout).DialContext(ctx, network, hostport)
 	if err != nil {
 		return nil, Classify(hostport, timeout, err)
 	}

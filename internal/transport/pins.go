@@ -10,11 +10,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
+	"time"
 )
 
 // maxPinFile bounds the known_devices file.
@@ -74,9 +76,10 @@ func DefaultPinsPath() (string, error) {
 // (trust on first use). It is a small text file of "host:port sha256:HEX"
 // lines, rewritten atomically. Safe for concurrent use.
 type PinStore struct {
-	path string
-	mu   sync.Mutex
-	pins map[string][]byte
+	path   string
+	mu     sync.Mutex
+	pins   map[string][]byte
+	expect map[string][]byte // host -> fingerprint the technician gave
 }
 
 // OpenPins loads the pin file at path ("" for DefaultPinsPath). A missing
@@ -199,11 +202,13 @@ func (s *PinStore) save() error {
 }
 
 // UnknownFingerprintError is a device whose certificate has no pin yet.
-// The wizard shows the fingerprint, asks the technician to compare it
-// with the device and, on yes, calls Trust and retries.
+// The wizard shows the fingerprint with the certificate's details, asks
+// the technician to compare it with the device and, on yes, calls Trust
+// and retries.
 type UnknownFingerprintError struct {
 	HostPort    string
-	Fingerprint string // "SHA256:base64"
+	Fingerprint string   // "SHA256:base64"
+	Cert        CertInfo // the certificate shown, judged when it was seen
 }
 
 func (e *UnknownFingerprintError) Error() string {
@@ -215,26 +220,88 @@ func (e *UnknownFingerprintError) UnknownFingerprint() (hostport, fingerprint st
 	return e.HostPort, e.Fingerprint
 }
 
+// CertificateLines describes the certificate for the trust screen: the
+// fingerprint in both forms, expiry, signature, key, and any problem.
+func (e *UnknownFingerprintError) CertificateLines() []string { return e.Cert.Lines() }
+
+// CertificateProblems lists why the certificate is weak (expired, SHA-1,
+// short key); empty for a sound one.
+func (e *UnknownFingerprintError) CertificateProblems() []string { return e.Cert.Problems }
+
 // FingerprintChangedError is a device whose certificate differs from the
-// pinned one: it may be an impostor.
+// pinned one, or from the one the technician gave (--fingerprint): it may
+// be an impostor.
 type FingerprintChangedError struct {
 	HostPort string
-	Pinned   string
+	Pinned   string // the pinned fingerprint, or the given one when Given
 	Seen     string
+	// Given says that Pinned is the fingerprint the technician gave, not
+	// a pin from the known devices file.
+	Given bool
+	Cert  CertInfo // the certificate seen now
 }
 
 func (e *FingerprintChangedError) Error() string {
+	if e.Given {
+		return fmt.Sprintf("STOP: %s shows certificate %s, not the expected %s. "+
+			"Someone may be impersonating the device (an impostor). Do not continue: check the fingerprint on the device itself", e.HostPort, e.Seen, e.Pinned)
+	}
 	return fmt.Sprintf("STOP: %s shows a different certificate than last time (pinned %s, seen %s). "+
 		"Someone may be impersonating the device. Do not continue: check the device and its certificate in person; "+
 		"only if it was replaced on purpose, remove its line from the known devices file", e.HostPort, e.Pinned, e.Seen)
 }
 
+// TrustChanged returns the device, the fingerprint it was trusted with
+// and the one it shows now: the contract of the wizard's STOP screen.
+func (e *FingerprintChangedError) TrustChanged() (subject, pinned, seen string) {
+	return e.HostPort, e.Pinned, e.Seen
+}
+
+// Expect makes every pinned TLS check of host (any port; "" for every
+// host) also compare the certificate with fingerprint, which the
+// technician read off the device: a different certificate fails with a
+// *FingerprintChangedError whether or not a pin exists. The expectation
+// lives in memory only; a matching certificate is still unknown until
+// Trust pins it.
+func (s *PinStore) Expect(host, fingerprint string) error {
+	sum, err := parseFingerprint(fingerprint)
+	if err != nil {
+		return fmt.Errorf("expected fingerprint %q: %w", fingerprint, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.expect == nil {
+		s.expect = map[string][]byte{}
+	}
+	s.expect[host] = sum
+	return nil
+}
+
+// expected returns the fingerprint expected for hostport, if any.
+func (s *PinStore) expected(hostport string) (string, bool) {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sum, ok := s.expect[host]
+	if !ok {
+		sum, ok = s.expect[""]
+	}
+	if !ok {
+		return "", false
+	}
+	return "SHA256:" + base64.RawStdEncoding.EncodeToString(sum), true
+}
+
 // PinnedTLS returns a TLS configuration that accepts the server only when
-// its leaf certificate matches the pin for hostport. Device certificates
-// are self-signed, so the chain is not verified; the pin is the trust.
+// its leaf certificate matches the pin for hostport and any fingerprint
+// expected for its host (Expect). Device certificates are self-signed, so
+// the chain is not verified; the pin is the trust.
 func PinnedTLS(store *PinStore, hostport string) *tls.Config {
 	host := hostport
-	if h, _, ok := strings.Cut(hostport, ":"); ok && !strings.Contains(hostport, "]") {
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
 		host = h
 	}
 	return &tls.Config{
@@ -245,16 +312,20 @@ func PinnedTLS(store *PinStore, hostport string) *tls.Config {
 			if len(cs.PeerCertificates) == 0 {
 				return errors.New("the device sent no certificate")
 			}
-			seen := Fingerprint(cs.PeerCertificates[0].Raw)
-			pinned, ok := "", false
-			if store != nil {
-				pinned, ok = store.Lookup(hostport)
+			leaf := cs.PeerCertificates[0]
+			seen := Fingerprint(leaf.Raw)
+			if store == nil {
+				return &UnknownFingerprintError{HostPort: hostport, Fingerprint: seen, Cert: DescribeCert(leaf, time.Now())}
 			}
+			if want, ok := store.expected(hostport); ok && want != seen {
+				return &FingerprintChangedError{HostPort: hostport, Pinned: want, Seen: seen, Given: true, Cert: DescribeCert(leaf, time.Now())}
+			}
+			pinned, ok := store.Lookup(hostport)
 			switch {
 			case !ok:
-				return &UnknownFingerprintError{HostPort: hostport, Fingerprint: seen}
+				return &UnknownFingerprintError{HostPort: hostport, Fingerprint: seen, Cert: DescribeCert(leaf, time.Now())}
 			case pinned != seen:
-				return &FingerprintChangedError{HostPort: hostport, Pinned: pinned, Seen: seen}
+				return &FingerprintChangedError{HostPort: hostport, Pinned: pinned, Seen: seen, Cert: DescribeCert(leaf, time.Now())}
 			}
 			return nil
 		},

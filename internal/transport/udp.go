@@ -26,8 +26,10 @@ func udpDeadline(ctx context.Context) time.Time {
 func Exchange(ctx context.Context, addr string, req []byte, maxReply int) ([]byte, error) {
 	deadline := udpDeadline(ctx)
 	wait := time.Until(deadline).Round(time.Millisecond)
-	var d net.Dialer
-	c, err := d.DialContext(ctx, "udp", addr)
+	if err := CheckDestination("udp", addr); err != nil {
+		return nil, err
+	}
+	c, err := Dialer(0).DialContext(ctx, "udp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("udp %s: %w", addr, err)
 	}
@@ -85,9 +87,17 @@ func Gather(ctx context.Context, targets []string, req []byte, maxReply, maxRepl
 	sent := 0
 	var lastErr error
 	for _, t := range targets {
+		if err := CheckDestination("udp", t); err != nil {
+			lastErr = err
+			continue
+		}
 		ua, err := net.ResolveUDPAddr("udp4", t)
 		if err != nil {
 			lastErr = fmt.Errorf("udp %s: %w", t, err)
+			continue
+		}
+		if err := CheckDestination("udp", ua.String()); err != nil {
+			lastErr = err
 			continue
 		}
 		if _, err := pc.WriteTo(req, ua); err != nil {

@@ -53,15 +53,22 @@ type Config struct {
 // one: it may be an impostor, so the session stops.
 type HostKeyChangedError struct {
 	HostPort string
+	Pinned   string // SHA256 fingerprint of the remembered key
 	Seen     string // SHA256 fingerprint of the key shown now
 	File     string // the known_hosts file
 	Line     int    // the line holding the remembered key
 }
 
 func (e *HostKeyChangedError) Error() string {
-	return fmt.Sprintf("STOP: %s shows a different SSH host key than last time (seen %s; remembered in %s line %d). "+
+	return fmt.Sprintf("STOP: %s shows a different SSH host key than last time (remembered %s in %s line %d, seen %s). "+
 		"Someone may be impersonating the device. Do not continue: check the device in person; "+
-		"only if its key was replaced on purpose, remove that line", e.HostPort, e.Seen, e.File, e.Line)
+		"only if its key was replaced on purpose, remove that line", e.HostPort, e.Pinned, e.File, e.Line, e.Seen)
+}
+
+// TrustChanged returns the device, the host key it was trusted with and
+// the one it shows now: the contract of the wizard's STOP screen.
+func (e *HostKeyChangedError) TrustChanged() (subject, pinned, seen string) {
+	return e.HostPort, e.Pinned, e.Seen
 }
 
 // Client is one SSH connection.
@@ -101,7 +108,8 @@ func hostKeyCallback(file string, newKey *string) ssh.HostKeyCallback {
 		case err == nil:
 			return nil
 		case errors.As(err, &ke) && len(ke.Want) > 0:
-			return &HostKeyChangedError{HostPort: hostname, Seen: ssh.FingerprintSHA256(key), File: ke.Want[0].Filename, Line: ke.Want[0].Line}
+			w := ke.Want[0]
+			return &HostKeyChangedError{HostPort: hostname, Pinned: ssh.FingerprintSHA256(w.Key), Seen: ssh.FingerprintSHA256(key), File: w.Filename, Line: w.Line}
 		case errors.As(err, &ke):
 			line := knownhosts.Line([]string{knownhosts.Normalize(hostname)}, key)
 			af, err := os.OpenFile(file, os.O_APPEND|os.O_WRONLY, 0o600)

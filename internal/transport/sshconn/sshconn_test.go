@@ -168,6 +168,7 @@ func TestTOFUThenChangedKey(t *testing.T) {
 	if !strings.HasPrefix(c.NewHostKey, "SHA256:") {
 		t.Errorf("first dial: NewHostKey = %q, want a fingerprint", c.NewHostKey)
 	}
+	firstKey := c.NewHostKey
 	out, err := c.Run(ctx, "echo hello-$((6*7))")
 	if err != nil || strings.TrimSpace(out) != "hello-42" {
 		t.Errorf("run: %q, %v", out, err)
@@ -219,6 +220,16 @@ func TestTOFUThenChangedKey(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "STOP") || changed.Line != 1 {
 		t.Errorf("changed-key error = %v (line %d)", err, changed.Line)
+	}
+	// The wizard's STOP screen reads the typed contract.
+	var tc interface {
+		TrustChanged() (subject, pinned, seen string)
+	}
+	if !errors.As(err, &tc) {
+		t.Fatalf("changed-key error %T has no TrustChanged", err)
+	}
+	if subj, pinned, seen := tc.TrustChanged(); subj != hp || pinned != firstKey || seen == firstKey || !strings.HasPrefix(seen, "SHA256:") {
+		t.Errorf("TrustChanged() = %q, %q, %q; want %q, the first key %q, another key", subj, pinned, seen, hp, firstKey)
 	}
 	kh2, _ := os.ReadFile(d.cfg().KnownHosts)
 	if string(kh2) != string(kh) {

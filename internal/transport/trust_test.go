@@ -1,0 +1,149 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// trustChanged is the wizard's contract for a changed identity.
+type trustChanged interface {
+	error
+	TrustChanged() (subject, pinned, seen string)
+}
+
+var _ trustChanged = (*FingerprintChangedError)(nil)
+
+func tlsGet(t *testing.T, store *PinStore, srv *httptest.Server) error {
+	t.Helper()
+	hp := strings.TrimPrefix(srv.URL, "https://")
+	c := NewHTTPClient(HTTPOptions{Timeout: 2 * time.Second, TLS: PinnedTLS(store, hp)})
+	defer c.Close()
+	_, err := c.Get(context.Background(), srv.URL)
+	return err
+}
+
+// TestExpectedFingerprintAlwaysCompared: a fingerprint the technician
+// gives is compared with the certificate whether or not a pin exists.
+func TestExpectedFingerprintAlwaysCompared(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	defer srv.Close()
+	hp := strings.TrimPrefix(srv.URL, "https://")
+	host, _, _ := net.SplitHostPort(hp)
+	real := Fingerprint(srv.Certificate().Raw)
+	wrong := "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+
+	// No pin, wrong expectation: stop, not "unknown".
+	store, err := OpenPins(filepath.Join(t.TempDir(), "known_devices"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Expect(host, wrong); err != nil {
+		t.Fatal(err)
+	}
+	err = tlsGet(t, store, srv)
+	var changed *FingerprintChangedError
+	if !errors.As(err, &changed) || !changed.Given || changed.Seen != real {
+		t.Fatalf("no pin, wrong --fingerprint: %v", err)
+	}
+	var tc trustChanged
+	if !errors.As(err, &tc) {
+		t.Fatalf("%T does not satisfy the TrustChanged contract", err)
+	}
+	if subj, pinned, seen := tc.TrustChanged(); subj != hp || pinned != wrong || seen != real {
+		t.Errorf("TrustChanged() = %q %q %q", subj, pinned, seen)
+	}
+	if !strings.Contains(err.Error(), "impostor") {
+		t.Errorf("message does not name the risk: %v", err)
+	}
+
+	// A correct pin, wrong expectation: still stop.
+	if err := store.Trust(hp, real); err != nil {
+		t.Fatal(err)
+	}
+	if err := tlsGet(t, store, srv); !errors.As(err, &changed) || !changed.Given {
+		t.Fatalf("pin + wrong --fingerprint: %v, want a stop", err)
+	}
+
+	// The right expectation (in hex form) with the pin: connects.
+	if err := store.Expect(host, FingerprintHex(real)); err != nil {
+		t.Fatal(err)
+	}
+	if err := tlsGet(t, store, srv); err != nil {
+		t.Fatalf("pin + right --fingerprint: %v", err)
+	}
+
+	// Right expectation, no pin: unknown, with the certificate's details.
+	store2, _ := OpenPins(filepath.Join(t.TempDir(), "known_devices"))
+	if err := store2.Expect("", real); err != nil {
+		t.Fatal(err)
+	}
+	err = tlsGet(t, store2, srv)
+	var unk *UnknownFingerprintError
+	if !errors.As(err, &unk) {
+		t.Fatalf("no pin, right --fingerprint: %v, want unknown", err)
+	}
+	ci := unk.Cert
+	if ci.Fingerprint != real || ci.SHA256Hex != FingerprintHex(real) || ci.NotAfter.IsZero() || ci.SigAlg == "" || ci.KeyBits == 0 {
+		t.Errorf("certificate details missing: %+v", ci)
+	}
+	lines := strings.Join(unk.CertificateLines(), "\n")
+	for _, want := range []string{ci.SHA256Hex, real, ci.NotAfter.Format("2006-01-02"), ci.SigAlg, ci.Key()} {
+		if !strings.Contains(lines, want) {
+			t.Errorf("trust lines lack %q:\n%s", want, lines)
+		}
+	}
+
+	if err := store.Expect(host, "not-a-fingerprint"); err == nil {
+		t.Error("a malformed expected fingerprint was accepted")
+	}
+}
+
+// TestLoopbackOnlyRefusesBeforeSending: with the loopback-only check
+// installed, a broadcast, a LAN address and a host name are refused by
+// every way transport sends, before any lookup or packet.
+func TestLoopbackOnlyRefusesBeforeSending(t *testing.T) {
+	restore := SetDestinationCheck(LoopbackOnly)
+	defer restore()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	for _, dst := range []string{"255.255.255.255:4800", "192.168.127.254:443", "device.example:80", "[2001:db8::1]:22"} {
+		if _, err := Dial(ctx, "tcp", dst, time.Second); !errors.Is(err, ErrNotLoopback) {
+			t.Errorf("Dial %s: %v, want ErrNotLoopback", dst, err)
+		}
+		if _, err := Exchange(ctx, dst, []byte{1}, 16); !errors.Is(err, ErrNotLoopback) {
+			t.Errorf("Exchange %s: %v, want ErrNotLoopback", dst, err)
+		}
+		if _, err := Gather(ctx, []string{dst}, []byte{1}, 16, 1); !errors.Is(err, ErrNotLoopback) {
+			t.Errorf("Gather %s: %v, want ErrNotLoopback", dst, err)
+		}
+	}
+	// Loopback stays allowed.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	c, err := Dial(ctx, "tcp", l.Addr().String(), time.Second)
+	if err != nil {
+		t.Fatalf("loopback dial refused: %v", err)
+	}
+	c.Close()
+	for _, ok := range []string{"127.0.0.1", "127.9.9.9:1", "[::1]:80", "::1"} {
+		if err := LoopbackOnly("tcp", ok); err != nil {
+			t.Errorf("LoopbackOnly(%q) = %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"localhost:80", "0.0.0.0:1", "10.0.0.1", ""} {
+		if err := LoopbackOnly("tcp", bad); err == nil {
+			t.Errorf("LoopbackOnly(%q) accepted", bad)
+		}
+	}
+}
