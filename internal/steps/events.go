@@ -1,6 +1,9 @@
 package steps
 
-import "time"
+import (
+	"errors"
+	"time"
+)
 
 // EventKind names what happened in a session.
 type EventKind string
@@ -9,8 +12,10 @@ type EventKind string
 const (
 	SessionOpened  EventKind = "session.opened"
 	StepChecked    EventKind = "step.checked"
-	StepPlanned    EventKind = "step.planned"
-	StepRefused    EventKind = "step.refused" // a guard refused the plan
+	StepPlanned    EventKind = "step.planned"   // a preview was made; its changes are not in the event
+	StepCancelled  EventKind = "step.cancelled" // the preview was dropped; nothing was sent
+	StepRefused    EventKind = "step.refused"   // a guard refused the plan, or it went stale
+	StepSending    EventKind = "step.sending"   // written ahead: the change is about to be sent
 	StepStaged     EventKind = "step.staged"
 	StepFailed     EventKind = "step.failed"
 	StepDecided    EventKind = "step.decided" // waived, not applicable, attested
@@ -29,10 +34,22 @@ type Event struct {
 	Result  *Result   `json:"result,omitempty"`
 }
 
-// Reporter receives a session's events. Report must not block for long;
-// a reporter that writes to disk syncs before it returns.
+// Reporter receives a session's events. A reporter that writes to disk
+// syncs before it returns. The engine never calls Report while it holds
+// its own lock, so Report may block (to apply back-pressure rather than
+// drop an event) and may call the session's methods; it should not block
+// for long, since the session waits for it.
 type Reporter interface {
 	Report(Event)
+}
+
+// ErrReporter is a Reporter that can fail to keep an event (a journal
+// whose file cannot be synced). Err returns its first failure. The engine
+// checks it before every change to the device (Stage, Commit) and sends
+// nothing once it is set.
+type ErrReporter interface {
+	Reporter
+	Err() error
 }
 
 // Reporters fans events out to several reporters in order.
@@ -45,6 +62,19 @@ func (rs Reporters) Report(e Event) {
 			r.Report(e)
 		}
 	}
+}
+
+// Err joins the failures of the reporters that can fail (ErrReporter).
+func (rs Reporters) Err() error {
+	var errs []error
+	for _, r := range rs {
+		if er, ok := r.(ErrReporter); ok {
+			if err := er.Err(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // ReporterFunc adapts a function to Reporter.

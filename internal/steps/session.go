@@ -20,6 +20,28 @@ type RefusedError struct{ Err error }
 func (e *RefusedError) Error() string { return "refused, nothing was sent: " + e.Err.Error() }
 func (e *RefusedError) Unwrap() error { return e.Err }
 
+// StaleError refuses a plan made on an older desired state (another change
+// was staged, or the device was read again, since the preview) whose
+// preview would now be different. Nothing was sent; preview the step again.
+type StaleError struct{ StepID string }
+
+func (e *StaleError) Error() string {
+	return "refused, nothing was sent: the preview of " + e.StepID +
+		" was made before the last change or read of the device and no longer holds; preview it again"
+}
+
+// ErrNotJournaled marks a change that was not sent because an event of the
+// session could not be kept (the journal could not be synced): the session
+// stops changing the device until the cause is fixed.
+var ErrNotJournaled = errors.New("the session journal could not be written, so nothing more is sent to the device")
+
+// planned is a plan waiting for Apply, with what it was made on.
+type planned[S any] struct {
+	Plan[S]
+	gen uint64 // the desired state's generation the plan was made on
+	in  Values // the inputs, to make the plan again on a newer state
+}
+
 // Session runs one family's catalog against one device. Its methods are
 // safe for use from several goroutines, but the network ones are meant to
 // be called one at a time (the wizard runs them in tea.Cmds).
@@ -30,11 +52,12 @@ type Session[S any] struct {
 	now func() time.Time
 
 	mu      sync.Mutex
-	current S // last state read from the device
-	desired S // current plus every staged change
+	current S      // last state read from the device
+	desired S      // current plus every staged change
+	gen     uint64 // bumped each time desired changes
 	opened  bool
 	results map[string]*Result
-	plans   map[string]Plan[S]
+	plans   map[string]planned[S]
 }
 
 // NewSession prepares a session; nothing is sent until Open.
@@ -43,7 +66,7 @@ func NewSession[S any](cat Catalog[S], dev Device[S], rep Reporter) *Session[S] 
 		rep = Reporters{}
 	}
 	s := &Session[S]{cat: cat, dev: dev, rep: rep, now: time.Now,
-		results: map[string]*Result{}, plans: map[string]Plan[S]{}}
+		results: map[string]*Result{}, plans: map[string]planned[S]{}}
 	for _, st := range cat.Steps {
 		s.results[st.ID] = &Result{Meta: st.Meta, StepID: st.ID, Outcome: Pending}
 	}
@@ -105,6 +128,7 @@ func (s *Session[S]) Open(ctx context.Context) error {
 	s.mu.Lock()
 	s.current = st
 	s.desired = s.cat.Clone(st)
+	s.gen++
 	s.opened = true
 	id := s.cat.Identity(st)
 	s.mu.Unlock()
@@ -121,6 +145,7 @@ func (s *Session[S]) checkOne(step Step[S], verify bool) {
 	s.mu.Lock()
 	r := s.results[step.ID]
 	var f *Finding
+	msg := ""
 	if step.Check != nil {
 		ff := step.Check(s.current)
 		f = &ff
@@ -135,13 +160,12 @@ func (s *Session[S]) checkOne(step Step[S], verify bool) {
 			r.Outcome = Failed
 			r.Reason = "the change was sent, but a fresh read of the device does not show it"
 		}
-	case r.Outcome == Staged && f != nil:
-		// restored from a journal: the change was sent before a crash.
-		// A fresh read that shows it done verifies it; otherwise it still
-		// waits for Commit.
-		if f.Compliant {
-			r.Outcome, r.After = Fixed, f
-		}
+	case r.Outcome == Staged:
+		// Restored from a journal: the change was sent before the session
+		// was interrupted. A read now proves nothing (an NPort's console
+		// shows saved, not effective, values): only Commit and the fresh
+		// read after it in this session can make it Fixed.
+		msg = "the change was sent before the session was interrupted and still awaits the restart"
 	case r.Outcome == Waived || r.Outcome == NotApplicable || r.Outcome == Attested:
 		// decided earlier (restored); keep, but refresh the evidence
 		if r.Before == nil {
@@ -172,7 +196,7 @@ func (s *Session[S]) checkOne(step Step[S], verify bool) {
 	if verify {
 		kind = StepVerified
 	}
-	s.emit(kind, step.ID, "", &cp)
+	s.emit(kind, step.ID, msg, &cp)
 }
 
 // Result returns where a step stands.
@@ -259,6 +283,10 @@ func contains(xs []string, x string) bool {
 // Plan validates the inputs, builds the step's change on top of every
 // change already staged, and runs the family's guards on the planned
 // state. Nothing is sent. A guard's refusal is a *RefusedError.
+//
+// The plan is only a preview: it does not reach the step's Result (nor
+// any event's) until Apply has sent it. A later Plan of the same step
+// supersedes it; Cancel drops it.
 func (s *Session[S]) Plan(id string, in Values) ([]Change, error) {
 	step, err := s.step(id)
 	if err != nil {
@@ -271,36 +299,75 @@ func (s *Session[S]) Plan(id string, in Values) ([]Change, error) {
 		return nil, err
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if !s.opened {
+		s.mu.Unlock()
 		return nil, errors.New("the device has not been read yet")
 	}
-	p, err := step.Plan(s.cat.Clone(s.desired), in)
+	delete(s.plans, id) // a new preview supersedes the last one, even if it fails
+	p, _, err := s.makeLocked(step, in)
 	if err != nil {
+		var ref *RefusedError
+		cp := *s.results[id]
+		s.mu.Unlock()
+		if errors.As(err, &ref) {
+			s.emit(StepRefused, id, ref.Err.Error(), &cp)
+		}
 		return nil, err
 	}
-	planned := s.cat.Clone(s.desired)
-	if p.Mutate != nil {
-		if err := p.Mutate(&planned); err != nil {
-			return nil, err
-		}
-	}
-	for _, g := range s.cat.Guards {
-		if err := g(planned); err != nil {
-			r := s.results[id]
-			s.rep.Report(Event{Time: s.now().UTC(), Kind: StepRefused, StepID: id, Message: err.Error(), Result: ptr(*r)})
-			return nil, &RefusedError{Err: err}
-		}
-	}
-	s.plans[id] = p
-	r := s.results[id]
-	r.Changes = p.Changes
-	r.Inputs = public(step.Meta, in)
-	s.rep.Report(Event{Time: s.now().UTC(), Kind: StepPlanned, StepID: id, Result: ptr(*r)})
+	s.plans[id] = planned[S]{Plan: p, gen: s.gen, in: copyValues(in)}
+	cp := *s.results[id]
+	s.mu.Unlock()
+	s.emit(StepPlanned, id, "", &cp)
 	return p.Changes, nil
 }
 
-func ptr[T any](v T) *T { return &v }
+// makeLocked makes the step's plan on the current desired state and
+// returns it with the exact state it would send, after running every guard
+// on that state. s.mu is held.
+func (s *Session[S]) makeLocked(step Step[S], in Values) (Plan[S], S, error) {
+	p, err := step.Plan(s.cat.Clone(s.desired), in)
+	if err != nil {
+		var zero S
+		return Plan[S]{}, zero, err
+	}
+	to := s.cat.Clone(s.desired)
+	if p.Mutate != nil {
+		if err := p.Mutate(&to); err != nil {
+			return Plan[S]{}, to, err
+		}
+	}
+	for _, g := range s.cat.Guards {
+		if err := g(to); err != nil {
+			return Plan[S]{}, to, &RefusedError{Err: err}
+		}
+	}
+	return p, to, nil
+}
+
+func copyValues(in Values) Values {
+	out := make(Values, len(in))
+	for k, v := range in {
+		out[k] = v
+	}
+	return out
+}
+
+// Cancel drops the step's plan, if any: nothing was sent and nothing of it
+// reaches the step's result.
+func (s *Session[S]) Cancel(id string) error {
+	if _, err := s.step(id); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	_, had := s.plans[id]
+	delete(s.plans, id)
+	cp := *s.results[id]
+	s.mu.Unlock()
+	if had {
+		s.emit(StepCancelled, id, "the preview was cancelled; nothing was sent", &cp)
+	}
+	return nil
+}
 
 // public drops secret inputs.
 func public(m Meta, in Values) Values {
@@ -316,26 +383,60 @@ func public(m Meta, in Values) Values {
 // Apply sends the step's last plan to the device. On success the step is
 // Staged until Commit verifies it; on any error it is Failed, not
 // verified, and never Fixed.
+//
+// The guards run again on the exact state Apply sends: the current
+// desired state with this plan's change. A plan made on an older desired
+// state is made again on the current one; if its preview would differ,
+// Apply refuses it (*StaleError) and sends nothing. If an event of the
+// session could not be journaled, Apply sends nothing (ErrNotJournaled).
 func (s *Session[S]) Apply(ctx context.Context, id string) error {
+	step, err := s.step(id)
+	if err != nil {
+		return err
+	}
 	s.mu.Lock()
-	p, ok := s.plans[id]
+	pl, ok := s.plans[id]
+	delete(s.plans, id) // a plan is sent at most once
 	if !ok {
 		s.mu.Unlock()
 		return fmt.Errorf("step %s has no plan to apply", id)
 	}
-	from := s.cat.Clone(s.desired)
-	to := s.cat.Clone(s.desired)
-	s.mu.Unlock()
-	if p.Mutate != nil {
-		if err := p.Mutate(&to); err != nil {
-			return err
-		}
+	p, to, err := s.makeLocked(step, pl.in)
+	if err == nil && pl.gen != s.gen && !sameChanges(p.Changes, pl.Changes) {
+		err = &StaleError{StepID: id}
 	}
-	err := s.dev.Stage(ctx, from, to)
-	s.mu.Lock()
+	if err != nil {
+		cp := *s.results[id]
+		s.mu.Unlock()
+		var ref *RefusedError
+		var stale *StaleError
+		switch {
+		case errors.As(err, &ref):
+			s.emit(StepRefused, id, ref.Err.Error(), &cp)
+		case errors.As(err, &stale):
+			s.emit(StepRefused, id, stale.Error(), &cp)
+		}
+		return err
+	}
+	from := s.cat.Clone(s.desired)
+	gen := s.gen
 	r := s.results[id]
+	sending := *r
+	sending.Outcome, sending.Reason, sending.At = Staged, "", s.now().UTC()
+	sending.Changes, sending.Inputs = p.Changes, public(step.Meta, pl.in)
+	s.mu.Unlock()
+
+	// Write ahead: should the session die while the device is being
+	// changed, the journal already says the change may have been sent,
+	// so a resume waits for the restart instead of trusting a read.
+	s.emit(StepSending, id, "", &sending)
+	if err := s.reportErr(); err != nil {
+		return fmt.Errorf("apply %s: %w: %w", id, ErrNotJournaled, err)
+	}
+	err = s.dev.Stage(ctx, from, to)
+	s.mu.Lock()
 	r.At = s.now().UTC()
-	delete(s.plans, id)
+	r.Changes, r.Inputs = sending.Changes, sending.Inputs
 	if err != nil {
 		r.Outcome = Failed
 		r.Reason = "failed, not verified: " + err.Error()
@@ -344,12 +445,55 @@ func (s *Session[S]) Apply(ctx context.Context, id string) error {
 		s.emit(StepFailed, id, err.Error(), &cp)
 		return fmt.Errorf("apply %s: %w", id, err)
 	}
-	s.desired = to
-	r.Outcome = Staged
+	if s.gen == gen {
+		s.desired = to
+	} else if p.Mutate != nil {
+		// the device was read again while this was sent: keep the change
+		_ = p.Mutate(&s.desired)
+	}
+	s.gen++
+	r.Outcome, r.Reason = Staged, ""
 	cp := *r
 	s.mu.Unlock()
 	s.emit(StepStaged, id, "", &cp)
 	return nil
+}
+
+func sameChanges(a, b []Change) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// reportErr returns the reporter's failure to keep an event, if it can
+// fail (ErrReporter).
+func (s *Session[S]) reportErr() error {
+	if er, ok := s.rep.(ErrReporter); ok {
+		return er.Err()
+	}
+	return nil
+}
+
+// AwaitingRestart lists, in guide order, the steps whose change was sent
+// and still waits for Commit (the restart) and the fresh read after it.
+// Right after a resumed session's Open these are the changes sent before
+// the interruption: tell the technician before anything else.
+func (s *Session[S]) AwaitingRestart() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, st := range s.cat.Steps {
+		if s.results[st.ID].Outcome == Staged {
+			out = append(out, st.ID)
+		}
+	}
+	return out
 }
 
 // Pending reports how many steps wait for Commit.
@@ -371,6 +515,9 @@ func (s *Session[S]) Commit(ctx context.Context) error {
 	if s.Pending() == 0 {
 		return nil
 	}
+	if err := s.reportErr(); err != nil {
+		return fmt.Errorf("commit: %w: %w", ErrNotJournaled, err)
+	}
 	progress := func(msg string) { s.emit(DeviceProgress, "", msg, nil) }
 	if err := s.dev.Commit(ctx, progress); err != nil {
 		s.failStaged("the device did not come back after the restart: " + err.Error())
@@ -384,6 +531,7 @@ func (s *Session[S]) Commit(ctx context.Context) error {
 	s.mu.Lock()
 	s.current = st
 	s.desired = s.cat.Clone(st)
+	s.gen++
 	var staged []Step[S]
 	for _, step := range s.cat.Steps {
 		if s.results[step.ID].Outcome == Staged {
@@ -422,6 +570,7 @@ func (s *Session[S]) Recheck(ctx context.Context) error {
 	s.mu.Lock()
 	s.current = st
 	s.desired = s.cat.Clone(st)
+	s.gen++
 	s.mu.Unlock()
 	for _, step := range s.cat.Steps {
 		if o := s.Result(step.ID).Outcome; o == Staged {
