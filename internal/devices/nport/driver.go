@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/commission-tool/commission/internal/devices"
+	"github.com/commission-tool/commission/internal/transcript"
 	"github.com/commission-tool/commission/internal/transport"
 )
 
@@ -34,13 +35,22 @@ const (
 type Options struct {
 	Address string // host name or IP of the device
 	// Ports overrides service ports; see DefaultPorts for the names.
-	Ports      map[string]int
-	User       string
-	Password   string
-	Pins       *transport.PinStore
-	Timeout    time.Duration // per operation, default 3s
-	AllowHTTP  bool          // use the plain-HTTP console when HTTPS refuses
-	Transcript io.Writer     // HTTP transcript, secrets masked
+	Ports    map[string]int
+	User     string
+	Password string
+	Pins     *transport.PinStore
+	Timeout  time.Duration // per operation, default 3s
+	// HTTPSOnly refuses the plain-HTTP console. Without it a unit whose
+	// HTTPS port refuses connections is driven over HTTP, and the State
+	// says so (Via "http"), for the technician and the record.
+	HTTPSOnly bool
+	// AllowHTTP is kept for callers written before HTTP fallback became
+	// the default; it has no effect.
+	AllowHTTP  bool
+	Transcript io.Writer // one line per HTTP request, secrets masked
+	// Recorder, when set, receives every exchange in full (masked when
+	// written): what `commission capture` writes.
+	Recorder *transcript.Recorder
 	// RestartWait bounds how long Commit waits for the device to come
 	// back after Save/Restart; default 90s.
 	RestartWait time.Duration
@@ -74,8 +84,9 @@ type Driver struct {
 	sess    *session
 	via     string
 	proven  []string
-	defLog  *bool  // cached admin/moxa trial, reset when Stage touches admin
-	pending []cred // credentials set by Stage, for Commit, in preference order
+	defLog  *bool    // cached admin/moxa trial, reset when Stage touches admin
+	pending []cred   // credentials set by Stage, for Commit, in preference order
+	failLog []string // the failed-login record shown at the first login
 }
 
 type cred struct{ user, password string }
@@ -99,8 +110,8 @@ func (d *Driver) hostport(service string) string {
 	return net.JoinHostPort(d.o.Address, strconv.Itoa(d.ports[service]))
 }
 
-// connect logs in over HTTPS (pinned) or, when HTTPS refuses and
-// AllowHTTP is set, over HTTP.
+// connect logs in over HTTPS (pinned) or, when the HTTPS port refuses
+// connections (a unit without HTTPS) and HTTPSOnly is not set, over HTTP.
 func (d *Driver) connect(ctx context.Context, user, pw string) (*session, string, error) {
 	hp := d.hostport("https")
 	s, err := d.loginVia(ctx, "https", hp, user, pw)
@@ -108,7 +119,7 @@ func (d *Driver) connect(ctx context.Context, user, pw string) (*session, string
 		return s, "https", nil
 	}
 	var ue *transport.UnreachableError
-	if !d.o.AllowHTTP || !errors.As(err, &ue) || ue.Kind != transport.Refused {
+	if d.o.HTTPSOnly || !errors.As(err, &ue) || ue.Kind != transport.Refused {
 		return nil, "", err
 	}
 	s, herr := d.loginVia(ctx, "http", d.hostport("http"), user, pw)
@@ -124,7 +135,7 @@ func (d *Driver) loginVia(ctx context.Context, scheme, hp, user, pw string) (*se
 		ho.TLS = transport.PinnedTLS(d.o.Pins, hp)
 	}
 	hc := transport.NewHTTPClient(ho)
-	s, err := login(ctx, hc, &url.URL{Scheme: scheme, Host: hp, Path: "/"}, user, pw)
+	s, err := login(ctx, hc, &url.URL{Scheme: scheme, Host: hp, Path: "/"}, user, pw, d.o.Recorder)
 	if err != nil {
 		hc.Close()
 		return nil, err
@@ -146,6 +157,9 @@ func (d *Driver) ensure(ctx context.Context) (*session, error) {
 	}
 	d.mu.Lock()
 	d.sess, d.via = s, via
+	if d.failLog == nil && s.failLog != nil {
+		d.failLog = s.failLog
+	}
 	d.prove(d.o.User)
 	d.mu.Unlock()
 	return s, nil
@@ -210,12 +224,18 @@ func (d *Driver) Read(ctx context.Context) (State, error) {
 	}
 	d.mu.Lock()
 	st.Via, st.ClientAddr, st.HTTPSProven, st.User = d.via, s.local, d.via == "https", d.o.User
+	st.Generation, st.Server = s.prof.Name, s.server
+	st.FailedLogins = slices.Clone(d.failLog)
+	if s.failLog != nil {
+		st.FailedLogins = slices.Clone(s.failLog)
+	}
+	st.DefaultPasswordNag = s.nagged
 	if cur := d.current(); cur.user != "" {
 		st.User = cur.user
 	}
 	d.mu.Unlock()
 	st.Observed = obs
-	st.Observed.DSCILeak = dsci.leak
+	st.Observed.DSCILeak, st.Observed.DSCIAsked = dsci.leak, dsci.asked
 	st.SNMP.DefaultCommunities = snmpID.defaultCommunity
 	id := &st.Identity
 	id.Family, id.Address = "nport", d.o.Address
@@ -250,7 +270,7 @@ func (d *Driver) current() cred {
 var errSessionEnded = errors.New("the session ended")
 
 // readPages fetches every page concurrently, then parses them in menu
-// order into st.
+// order into st. The System Log page is optional.
 func (d *Driver) readPages(ctx context.Context, s *session, st *State) error {
 	pages := settingsPages(s.serialPorts())
 	names := []string{quirks.MenuOverview, quirks.MenuAccounts, quirks.MenuLog}
@@ -262,6 +282,11 @@ func (d *Driver) readPages(ctx context.Context, s *session, st *State) error {
 	sem := make(chan struct{}, 4)
 	var wg sync.WaitGroup
 	for i, n := range names {
+		if i == 2 {
+			if _, ok := s.menu.link(n); !ok {
+				continue
+			}
+		}
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
@@ -273,12 +298,17 @@ func (d *Driver) readPages(ctx context.Context, s *session, st *State) error {
 		return fmt.Errorf("read the console: %w", err)
 	}
 	readOverview(got[0], &st.Identity)
+	if s.home != nil && s.home != got[0] {
+		readOverview(s.home, &st.Identity)
+	}
 	accs, err := readAccounts(got[1])
 	if err != nil {
 		return fmt.Errorf("%s: %w", names[1], err)
 	}
 	st.Accounts = accs
-	st.LogLines = readLog(got[2])
+	if got[2] != nil {
+		st.LogLines = readLog(got[2])
+	}
 	for i, sp := range pages {
 		p := got[3+i]
 		f, err := settingsForm(p, sp.menu)
@@ -292,25 +322,57 @@ func (d *Driver) readPages(ctx context.Context, s *session, st *State) error {
 	return nil
 }
 
-// readOverview fills the identity from the Overview rows.
+// readOverview fills the identity from the Overview rows and from the
+// values its script sets (set("modelname", ...)); it keeps values found
+// before.
 func readOverview(p *page, id *devices.Identity) {
+	put := func(dst *string, v string) {
+		if *dst == "" && v != "" {
+			*dst = devices.Printable(v)
+		}
+	}
+	field := func(key string) *string {
+		switch key {
+		case "model":
+			return &id.Model
+		case "mac":
+			return &id.MAC
+		case "serial":
+			return &id.Serial
+		case "firmware":
+			return &id.Firmware
+		case "name":
+			return &id.Name
+		}
+		return nil
+	}
+	for k, v := range p.Scripted {
+		if f, ok := identityIDs[strings.ToLower(k)]; ok {
+			put(field(f), v)
+		}
+	}
 	for _, t := range p.Tables {
 		for _, row := range t {
 			if len(row) < 2 {
 				continue
 			}
-			v := devices.Printable(row[1].Text)
-			switch row[0].Text {
-			case quirks.OverviewModel:
-				id.Model = v
-			case quirks.OverviewMAC:
-				id.MAC = v
-			case quirks.OverviewSerial:
-				id.Serial = v
-			case quirks.OverviewFirmware:
-				id.Firmware = v
-			case quirks.OverviewName:
-				id.Name = v
+			v := row[1].Text
+			if v == "" {
+				if c, ok := first(row[1].Controls, textTypes...); ok {
+					v = c.Value
+				}
+			}
+			switch k := row[0].Text; {
+			case sameText(k, quirks.OverviewModel):
+				put(&id.Model, v)
+			case sameText(k, quirks.OverviewMAC):
+				put(&id.MAC, v)
+			case sameText(k, quirks.OverviewSerial):
+				put(&id.Serial, v)
+			case sameText(k, quirks.OverviewFirmware):
+				put(&id.Firmware, v)
+			case sameText(k, quirks.OverviewName):
+				put(&id.Name, v)
 			}
 		}
 	}
@@ -324,12 +386,12 @@ func accountsTable(p *page) (rows [][]cell, active, name, level int, err error) 
 		}
 		active, name, level = -1, -1, -1
 		for i, c := range t[0] {
-			switch c.Text {
-			case quirks.AccActive:
+			switch {
+			case sameText(c.Text, quirks.AccActive):
 				active = i
-			case quirks.AccName:
+			case sameText(c.Text, quirks.AccName):
 				name = i
-			case quirks.AccLevel:
+			case sameText(c.Text, quirks.AccLevel):
 				level = i
 			}
 		}
@@ -350,11 +412,11 @@ func readAccounts(p *page) ([]Account, error) {
 		if len(r) <= max(ai, ni, li) {
 			continue
 		}
-		a := Account{Name: devices.Printable(r[ni].Text), Admin: r[li].Text == quirks.ReadWrite}
+		a := Account{Name: devices.Printable(r[ni].Text), Admin: sameText(r[li].Text, quirks.ReadWrite) || sameText(r[li].Text, "Administrator") || sameText(r[li].Text, "Admin")}
 		if c, ok := first(r[ai].Controls, "checkbox"); ok {
 			a.Active = c.Checked
 		} else {
-			a.Active = slices.Contains([]string{"Yes", "Active", "V", "Enable", "Enabled"}, r[ai].Text)
+			a.Active = slices.ContainsFunc([]string{"Yes", "Active", "V", "Enable", "Enabled", "On", "✓"}, func(w string) bool { return sameText(w, r[ai].Text) })
 		}
 		out = append(out, a)
 	}
@@ -368,8 +430,12 @@ func accountLink(p *page, name string) (string, error) {
 		return "", err
 	}
 	for _, r := range rows {
-		if len(r) > ni && devices.Printable(r[ni].Text) == name && len(r[ni].Links) > 0 {
-			return p.resolve(r[ni].Links[0].Href)
+		if len(r) > ni && devices.Printable(r[ni].Text) == name {
+			for _, c := range r {
+				if len(c.Links) > 0 {
+					return p.resolve(c.Links[0].Href)
+				}
+			}
 		}
 	}
 	return "", fmt.Errorf("no account %q in the table", name)

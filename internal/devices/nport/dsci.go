@@ -45,7 +45,8 @@ func checkReply(fn byte, b []byte) error {
 	if b[1] != 0 {
 		return fmt.Errorf("udp 4800: function 0x%02x refused with status 0x%02x", fn, b[1])
 	}
-	if int(binary.BigEndian.Uint16(b[2:4])) != len(b) {
+	// some firmware pads replies: a length field up to the datagram's is accepted
+	if n := int(binary.BigEndian.Uint16(b[2:4])); n > len(b) || n < 8 {
 		return fmt.Errorf("udp 4800: reply length field %d, got %d bytes", binary.BigEndian.Uint16(b[2:4]), len(b))
 	}
 	return nil
@@ -66,8 +67,8 @@ func parseDiscovery(b []byte) (Found, error) {
 	if err := checkReply(fnDiscover, b); err != nil {
 		return Found{}, err
 	}
-	if len(b) != 24 {
-		return Found{}, fmt.Errorf("udp 4800: discovery reply of %d bytes, want 24", len(b))
+	if len(b) < 24 {
+		return Found{}, fmt.Errorf("udp 4800: discovery reply of %d bytes, want at least 24", len(b))
 	}
 	f := Found{id: append([]byte(nil), b[8:20]...)}
 	f.HWID = binary.LittleEndian.Uint16(b[12:14])
@@ -110,6 +111,7 @@ type dsciInfo struct {
 	firmware string
 	serial   int
 	leak     bool // function 0x28 returned a non-empty community
+	asked    bool // function 0x28 was sent
 }
 
 // readDSCI asks one device for discovery, details (0x16) and the SNMP
@@ -122,10 +124,16 @@ func readDSCI(ctx context.Context, addr string, timeout time.Duration) (dsciInfo
 		return transport.Exchange(c, addr, req, maxDSCIReply)
 	}
 	b, err := ask(discoverRequest)
-	if err != nil {
-		return info, err
+	if err == nil {
+		info.found, err = parseDiscovery(b)
 	}
-	if info.found, err = parseDiscovery(b); err != nil {
+	if err != nil {
+		// ask for the community anyway, with an empty device ID: the check
+		// is then made, whatever discovery said
+		info.asked = true
+		if b, qerr := ask(dsciRequest(fnSNMP, make([]byte, 12))); qerr == nil && checkReply(fnSNMP, b) == nil && len(b) >= 64 {
+			info.leak = len(bytes.Trim(b[24:64], "\x00 ")) > 0
+		}
 		return info, err
 	}
 	info.found.Address = addr
@@ -133,6 +141,7 @@ func readDSCI(ctx context.Context, addr string, timeout time.Duration) (dsciInfo
 		info.firmware = firmwareCode(binary.LittleEndian.Uint32(b[20:24]))
 		info.serial = int(binary.LittleEndian.Uint16(b[28:30]))
 	}
+	info.asked = true
 	if b, err := ask(dsciRequest(fnSNMP, info.found.id)); err == nil && checkReply(fnSNMP, b) == nil && len(b) >= 64 {
 		info.leak = len(bytes.Trim(b[24:64], "\x00 ")) > 0
 	}

@@ -25,3 +25,31 @@ type DeviceError struct {
 func (e *DeviceError) Error() string {
 	return fmt.Sprintf("the device rejected %s: %s", e.Page, e.Message)
 }
+
+// ErrUnsupportedFirmware is a console generation the tool recognises and
+// will not drive.
+var ErrUnsupportedFirmware = errors.New("this firmware is not supported")
+
+// UnknownConsoleError is a login page that matches no known console
+// generation. It names what was seen so that a capture can be sent back.
+type UnknownConsoleError struct {
+	URL, Title, Server string
+	Fields             []string
+}
+
+func (e *UnknownConsoleError) Error() string {
+	return fmt.Sprintf("this firmware is not yet known to commission (login page %s, title %q, server %q, fields %v): nothing was changed; run `commission capture --address <device>` and send the transcript folder it writes so support can add this firmware",
+		e.URL, e.Title, e.Server, e.Fields)
+}
+
+// InterstitialError is a page between the login and the console that the
+// tool does not recognise; it answers nothing on it.
+type InterstitialError struct {
+	URL, Title string
+	Buttons    []string
+}
+
+func (e *InterstitialError) Error() string {
+	return fmt.Sprintf("after the login the device showed a page the tool does not know (%s, title %q, buttons %v): nothing was changed; open the console in a browser to see what it asks, or run `commission capture` and send the transcript",
+		e.URL, e.Title, e.Buttons)
+}

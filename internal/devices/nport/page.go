@@ -2,6 +2,7 @@ package nport
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net/url"
 	"strings"
@@ -18,6 +19,7 @@ type control struct {
 	Text              string // a radio's or checkbox's label text
 	Row               string // the first cell of the control's table row
 	Col               string // the header of the control's column, if the table has one
+	Scripted          bool   // written by a page script call, not static markup
 	id                string
 }
 
@@ -28,8 +30,8 @@ type option struct {
 
 // form is one HTML form.
 type form struct {
-	Action, Method string
-	Controls       []*control
+	Name, Action, Method string
+	Controls             []*control
 }
 
 // link is an <a href> with its visible text.
@@ -40,11 +42,13 @@ type cell struct {
 	Text     string
 	Links    []link
 	Controls []*control
+	ids      []string // ids of elements inside the cell, for script-set values
 }
 
 // page is a parsed console page.
 type page struct {
 	URL    *url.URL
+	Title  string
 	Forms  []*form
 	Links  []link
 	Frames map[string]string // frame name -> src
@@ -52,6 +56,9 @@ type page struct {
 	Errors []string          // texts of the device's error markers
 	Text   string            // all visible text, whitespace collapsed
 	Blocks []string          // contents of <pre> and <textarea>, raw
+	// Scripted holds the values page scripts set by element id
+	// (set("modelname","...") and its kin).
+	Scripted map[string]string
 }
 
 // norm collapses whitespace and trims a trailing colon.
@@ -69,7 +76,12 @@ func attr(n *html.Node, key string) (string, bool) {
 	return "", false
 }
 
-func textOf(n *html.Node) string {
+// textOf is the visible text of n without scripts, styles, option lists
+// and nested tables (a table's text belongs to its own cells).
+func textOf(n *html.Node) string { return nodeText(n, true) }
+
+// nodeText is the visible text of n; skipTables leaves nested tables out.
+func nodeText(n *html.Node, skipTables bool) string {
 	var b strings.Builder
 	var walk func(*html.Node)
 	walk = func(n *html.Node) {
@@ -77,10 +89,15 @@ func textOf(n *html.Node) string {
 			b.WriteString(n.Data)
 			b.WriteByte(' ')
 		}
-		if n.DataAtom == atom.Script || n.DataAtom == atom.Style || n.DataAtom == atom.Select || n.DataAtom == atom.Textarea {
-			return
-		}
 		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			switch c.DataAtom {
+			case atom.Script, atom.Style, atom.Select, atom.Textarea:
+				continue
+			case atom.Table:
+				if skipTables {
+					continue
+				}
+			}
 			walk(c)
 		}
 	}
@@ -88,187 +105,340 @@ func textOf(n *html.Node) string {
 	return norm(b.String())
 }
 
-func ancestor(n *html.Node, a atom.Atom) *html.Node {
-	for p := n.Parent; p != nil; p = p.Parent {
-		if p.DataAtom == a {
-			return p
-		}
-	}
-	return nil
+// parseLimit is how many nodes the parser visits between context checks.
+const parseLimit = 4096
+
+// tableCtx is the innermost table, row and cell a node sits in.
+type tableCtx struct {
+	rows   [][]*cell
+	header []string
+	row    []*cell
+	first  string // text of the current row's first cell
+	th     bool   // the current row's first cell is a th
+	cell   *cell
+	idx    int // index of the current cell in its row
 }
 
-// cellsOf returns the td/th children of a tr.
-func cellsOf(tr *html.Node) []*html.Node {
-	var out []*html.Node
-	for c := tr.FirstChild; c != nil; c = c.NextSibling {
-		if c.DataAtom == atom.Td || c.DataAtom == atom.Th {
-			out = append(out, c)
-		}
-	}
-	return out
+// parser builds a page in one walk over the tree: linear in its size.
+type parser struct {
+	ctx     context.Context
+	p       *page
+	labels  map[string]string // id -> label text
+	ctrls   []*control
+	nodes   []*html.Node
+	cur     *form
+	tables  []*[][]*cell
+	visited int
+	err     error
 }
 
-// rowsOf returns the rows of a table, not those of nested tables.
-func rowsOf(table *html.Node) []*html.Node {
-	var out []*html.Node
-	var walk func(*html.Node)
-	walk = func(n *html.Node) {
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
-			switch c.DataAtom {
-			case atom.Tr:
-				out = append(out, c)
-			case atom.Table:
-			default:
-				walk(c)
-			}
-		}
+// parsePage parses body as the page at u. It runs in time linear in the
+// size of body and stops when ctx ends.
+func parsePage(ctx context.Context, u *url.URL, body []byte) (*page, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("parse page: %w", err)
 	}
-	walk(table)
-	return out
-}
-
-// headerOf returns the header texts of a table: its first row made of th
-// cells.
-func headerOf(table *html.Node) []string {
-	for _, tr := range rowsOf(table) {
-		cs := cellsOf(tr)
-		if len(cs) > 0 && cs[0].DataAtom == atom.Th {
-			h := make([]string, len(cs))
-			for i, c := range cs {
-				h[i] = textOf(c)
-			}
-			return h
-		}
-	}
-	return nil
-}
-
-// parsePage parses body as the page at u.
-func parsePage(u *url.URL, body []byte) (*page, error) {
 	root, err := html.Parse(bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("parse page: %w", err)
 	}
-	p := &page{URL: u, Frames: map[string]string{}}
-	labels := map[string]string{} // id -> label text
-	var cur *form
-	var ctrls []*control
-	ctrlNode := map[*html.Node]*control{}
-	var walk func(*html.Node)
-	walk = func(n *html.Node) {
-		if n.Type == html.ElementNode {
-			switch n.DataAtom {
-			case atom.Form:
-				action, _ := attr(n, "action")
-				method, _ := attr(n, "method")
-				cur = &form{Action: action, Method: strings.ToUpper(method)}
-				p.Forms = append(p.Forms, cur)
-			case atom.A:
-				if href, ok := attr(n, "href"); ok {
-					p.Links = append(p.Links, link{Text: textOf(n), Href: href})
-				}
-			case atom.Frame, atom.Iframe:
-				name, _ := attr(n, "name")
-				src, _ := attr(n, "src")
-				p.Frames[name] = src
-			case atom.Label:
-				if f, ok := attr(n, "for"); ok {
-					labels[f] = textOf(n)
-				}
-			case atom.Div, atom.Span, atom.P, atom.Font:
-				if cls, _ := attr(n, "class"); hasClass(cls, quirks.ErrorClass) {
-					p.Errors = append(p.Errors, textOf(n))
-				}
-			case atom.Pre:
-				p.Blocks = append(p.Blocks, rawText(n))
-			case atom.Input, atom.Select, atom.Textarea, atom.Button:
-				c := newControl(n)
-				if c != nil {
-					ctrls = append(ctrls, c)
-					ctrlNode[n] = c
-					if cur != nil {
-						cur.Controls = append(cur.Controls, c)
-					}
-				}
-				if n.DataAtom == atom.Textarea {
-					p.Blocks = append(p.Blocks, rawText(n))
-				}
-			}
-		}
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
-			walk(c)
-		}
+	ps := &parser{ctx: ctx, p: &page{URL: u, Frames: map[string]string{}, Scripted: map[string]string{}}, labels: map[string]string{}}
+	ps.walk(root, nil)
+	if ps.err != nil {
+		return nil, fmt.Errorf("parse page: %w", ps.err)
 	}
-	walk(root)
-	p.Text = textOf(root)
-	// labels and table positions
-	for n, c := range ctrlNode {
-		if t, ok := labels[c.id]; ok && c.id != "" {
+	p := ps.p
+	p.Text = nodeText(root, false)
+	for i, c := range ps.ctrls {
+		if t, ok := ps.labels[c.id]; ok && c.id != "" {
 			c.Text = t
-		} else if c.Type == "radio" || c.Type == "checkbox" {
-			c.Text = followingText(n)
-		}
-		td := ancestor(n, atom.Td)
-		if td == nil {
-			continue
-		}
-		tr := td.Parent
-		if tr == nil || tr.DataAtom != atom.Tr {
-			continue
-		}
-		cs := cellsOf(tr)
-		idx := -1
-		for i, x := range cs {
-			if x == td {
-				idx = i
-			}
-		}
-		if idx > 0 {
-			c.Row = textOf(cs[0])
-		}
-		if table := ancestor(tr, atom.Table); table != nil {
-			if h := headerOf(table); idx >= 0 && idx < len(h) {
-				c.Col = h[idx]
-			}
+		} else if (c.Type == "radio" || c.Type == "checkbox") && ps.nodes[i] != nil {
+			c.Text = followingText(ps.nodes[i])
 		}
 	}
-	// tables
-	var tables func(*html.Node)
-	tables = func(n *html.Node) {
-		if n.DataAtom == atom.Table {
-			var rows [][]cell
-			for _, tr := range rowsOf(n) {
-				var row []cell
-				for _, td := range cellsOf(tr) {
-					c := cell{Text: textOf(td)}
-					var inner func(*html.Node)
-					inner = func(x *html.Node) {
-						if x.DataAtom == atom.A {
-							if href, ok := attr(x, "href"); ok {
-								c.Links = append(c.Links, link{Text: textOf(x), Href: href})
-							}
-						}
-						if ctl, ok := ctrlNode[x]; ok {
-							c.Controls = append(c.Controls, ctl)
-						}
-						for y := x.FirstChild; y != nil; y = y.NextSibling {
-							inner(y)
-						}
+	for _, t := range ps.tables {
+		var rows [][]cell
+		for _, r := range *t {
+			row := make([]cell, len(r))
+			for i, c := range r {
+				for _, id := range c.ids {
+					if v, ok := p.Scripted[id]; ok && c.Text == "" {
+						c.Text = norm(v)
 					}
-					inner(td)
-					row = append(row, c)
 				}
-				rows = append(rows, row)
+				row[i] = *c
 			}
-			p.Tables = append(p.Tables, rows)
+			rows = append(rows, row)
 		}
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
-			tables(c)
+		p.Tables = append(p.Tables, rows)
+	}
+	return p, nil
+}
+
+func (ps *parser) addControl(c *control, n *html.Node, tc *tableCtx) {
+	ps.ctrls = append(ps.ctrls, c)
+	ps.nodes = append(ps.nodes, n)
+	if ps.cur != nil {
+		ps.cur.Controls = append(ps.cur.Controls, c)
+	}
+	if tc != nil && tc.cell != nil {
+		if tc.idx > 0 {
+			c.Row = tc.first
+		}
+		if tc.idx < len(tc.header) {
+			c.Col = tc.header[tc.idx]
+		}
+		tc.cell.Controls = append(tc.cell.Controls, c)
+	}
+}
+
+func (ps *parser) walk(n *html.Node, tc *tableCtx) {
+	if ps.err != nil {
+		return
+	}
+	if ps.visited++; ps.visited%parseLimit == 0 {
+		if ps.err = ps.ctx.Err(); ps.err != nil {
+			return
 		}
 	}
-	tables(root)
-	_ = ctrls
-	return p, nil
+	p := ps.p
+	if n.Type == html.ElementNode {
+		if id, ok := attr(n, "id"); ok && tc != nil && tc.cell != nil && n.DataAtom != atom.Td && n.DataAtom != atom.Th {
+			tc.cell.ids = append(tc.cell.ids, id)
+		}
+		switch n.DataAtom {
+		case atom.Title:
+			p.Title = textOf(n)
+		case atom.Table:
+			nt := &tableCtx{}
+			for c := n.FirstChild; c != nil; c = c.NextSibling {
+				ps.walk(c, nt)
+			}
+			if nt.row != nil {
+				nt.rows = append(nt.rows, nt.row)
+			}
+			ps.tables = append(ps.tables, &nt.rows)
+			return
+		case atom.Tr:
+			if tc != nil {
+				tc.row, tc.first, tc.th, tc.idx = []*cell{}, "", false, -1
+				for c := n.FirstChild; c != nil; c = c.NextSibling {
+					ps.walk(c, tc)
+				}
+				row := tc.row
+				if tc.header == nil && tc.th && len(row) > 0 {
+					tc.header = make([]string, len(row))
+					for i, c := range row {
+						tc.header[i] = c.Text
+					}
+				}
+				tc.rows = append(tc.rows, row)
+				tc.row, tc.cell = nil, nil
+				return
+			}
+		case atom.Td, atom.Th:
+			if tc != nil && tc.row != nil {
+				c := &cell{}
+				if id, ok := attr(n, "id"); ok {
+					c.ids = append(c.ids, id)
+				}
+				tc.idx++
+				tc.cell = c
+				tc.row = append(tc.row, c)
+				for ch := n.FirstChild; ch != nil; ch = ch.NextSibling {
+					ps.walk(ch, tc)
+				}
+				c.Text = textOf(n)
+				if tc.idx == 0 {
+					tc.first, tc.th = c.Text, n.DataAtom == atom.Th
+				}
+				tc.cell = nil
+				return
+			}
+		case atom.Form:
+			action, _ := attr(n, "action")
+			method, _ := attr(n, "method")
+			name, _ := attr(n, "name")
+			ps.cur = &form{Name: name, Action: action, Method: strings.ToUpper(strings.TrimSpace(method))}
+			p.Forms = append(p.Forms, ps.cur)
+		case atom.A:
+			if href, ok := attr(n, "href"); ok {
+				l := link{Text: textOf(n), Href: href}
+				p.Links = append(p.Links, l)
+				if tc != nil && tc.cell != nil {
+					tc.cell.Links = append(tc.cell.Links, l)
+				}
+			}
+		case atom.Frame, atom.Iframe:
+			name, _ := attr(n, "name")
+			src, _ := attr(n, "src")
+			p.Frames[name] = src
+		case atom.Label:
+			if f, ok := attr(n, "for"); ok {
+				ps.labels[f] = textOf(n)
+			}
+		case atom.Div, atom.Span, atom.P, atom.Font, atom.H4:
+			if cls, _ := attr(n, "class"); hasClass(cls, errorClass) {
+				p.Errors = append(p.Errors, textOf(n))
+			}
+		case atom.Pre:
+			p.Blocks = append(p.Blocks, rawText(n))
+		case atom.Script:
+			ps.script(rawText(n), tc)
+			return
+		case atom.Input, atom.Select, atom.Textarea, atom.Button:
+			if c := newControl(n); c != nil {
+				ps.addControl(c, n, tc)
+			}
+			if n.DataAtom == atom.Textarea {
+				p.Blocks = append(p.Blocks, rawText(n))
+			}
+			if n.DataAtom != atom.Button {
+				return
+			}
+		}
+	}
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		ps.walk(c, tc)
+	}
+}
+
+// script reads the calls of a page script that write fields or values
+// (the scriptCalls table).
+func (ps *parser) script(src string, tc *tableCtx) {
+	for _, call := range scanCalls(src) {
+		sc, ok := scriptCallTable[call.name]
+		if !ok || len(call.args) <= max(sc.nameArg, sc.valueArg) {
+			continue
+		}
+		name, value := call.args[sc.nameArg], call.args[sc.valueArg]
+		if sc.setsID {
+			ps.p.Scripted[name] = value
+			continue
+		}
+		ps.addControl(&control{Name: name, Type: sc.typ, Value: value, Scripted: true, id: name}, nil, tc)
+	}
+}
+
+// jsCall is one function call found in a script: its name and its
+// literal arguments (strings unquoted, other tokens as written).
+type jsCall struct {
+	name string
+	args []string
+}
+
+// scanCalls finds name(arg, ...) calls in src in one pass. It is no
+// JavaScript parser: it reads identifiers, string and number literals,
+// enough for the calls firmware pages make.
+func scanCalls(src string) []jsCall {
+	var out []jsCall
+	i := 0
+	isID := func(c byte) bool {
+		return c == '_' || c == '$' || c == '.' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+	}
+	for i < len(src) {
+		c := src[i]
+		switch {
+		case c == '"' || c == '\'':
+			_, i = jsString(src, i)
+		case c == '/' && i+1 < len(src) && src[i+1] == '/':
+			for i < len(src) && src[i] != '\n' {
+				i++
+			}
+		case c == '/' && i+1 < len(src) && src[i+1] == '*':
+			if e := strings.Index(src[i+2:], "*/"); e >= 0 {
+				i += e + 4
+			} else {
+				i = len(src)
+			}
+		case isID(c):
+			s := i
+			for i < len(src) && isID(src[i]) {
+				i++
+			}
+			name := src[s:i]
+			if dot := strings.LastIndexByte(name, '.'); dot >= 0 {
+				name = name[dot+1:]
+			}
+			j := i
+			for j < len(src) && (src[j] == ' ' || src[j] == '\t') {
+				j++
+			}
+			if j < len(src) && src[j] == '(' {
+				if _, ok := scriptCallTable[name]; ok {
+					args, end, ok := jsArgs(src, j+1)
+					if ok {
+						out = append(out, jsCall{name: name, args: args})
+						i = end
+					}
+				}
+			}
+		default:
+			i++
+		}
+	}
+	return out
+}
+
+// jsArgs reads literal arguments up to the closing parenthesis. A nested
+// call or expression ends the scan (ok false).
+func jsArgs(src string, i int) (args []string, end int, ok bool) {
+	for i < len(src) {
+		c := src[i]
+		switch {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ',':
+			i++
+		case c == ')':
+			return args, i + 1, true
+		case c == '"' || c == '\'':
+			var s string
+			s, i = jsString(src, i)
+			args = append(args, s)
+		case c == '-' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_':
+			s := i
+			i++
+			for i < len(src) && (src[i] == '.' || src[i] == '_' || src[i] >= '0' && src[i] <= '9' || src[i] >= 'a' && src[i] <= 'z' || src[i] >= 'A' && src[i] <= 'Z') {
+				i++
+			}
+			args = append(args, src[s:i])
+		default:
+			return nil, i, false
+		}
+	}
+	return nil, i, false
+}
+
+// jsString reads a quoted literal starting at src[i], handling the
+// common escapes; it returns the value and the index after it.
+func jsString(src string, i int) (string, int) {
+	q := src[i]
+	var b strings.Builder
+	i++
+	for i < len(src) {
+		c := src[i]
+		switch {
+		case c == q:
+			return b.String(), i + 1
+		case c == '\\' && i+1 < len(src):
+			i++
+			switch e := src[i]; e {
+			case 'n':
+				b.WriteByte('\n')
+			case 't':
+				b.WriteByte('\t')
+			case 'r':
+				b.WriteByte('\r')
+			default:
+				b.WriteByte(e)
+			}
+		case c == '\n':
+			return b.String(), i
+		default:
+			b.WriteByte(c)
+		}
+		i++
+	}
+	return b.String(), i
 }
 
 func hasClass(list, class string) bool {
@@ -371,14 +541,25 @@ func newControl(n *html.Node) *control {
 	return c
 }
 
-// link returns the href of the link whose text is text.
+// link returns the href of the link whose text is text (sameText).
 func (p *page) link(text string) (string, bool) {
 	for _, l := range p.Links {
-		if l.Text == text {
+		if sameText(l.Text, text) {
 			return l.Href, true
 		}
 	}
 	return "", false
+}
+
+// sameText compares two labels as a reader would: case, spacing, a
+// trailing colon and "&" against "and" do not matter.
+func sameText(a, b string) bool {
+	canon := func(s string) string {
+		s = strings.ToLower(norm(s))
+		s = strings.ReplaceAll(s, "&", " and ")
+		return strings.Join(strings.Fields(s), " ")
+	}
+	return a == b || canon(a) == canon(b)
 }
 
 // resolve makes href absolute against the page's URL.
@@ -398,7 +579,7 @@ func (p *page) resolve(href string) (string, error) {
 func (p *page) formWithSubmit(value string) (*form, bool) {
 	for _, f := range p.Forms {
 		for _, c := range f.Controls {
-			if c.Type == "submit" && c.Value == value {
+			if (c.Type == "submit" || c.Type == "image") && sameText(c.Value, value) {
 				return f, true
 			}
 		}
@@ -410,7 +591,7 @@ func (p *page) formWithSubmit(value string) (*form, bool) {
 func (f *form) row(label string) []*control {
 	var out []*control
 	for _, c := range f.Controls {
-		if c.Row == label {
+		if sameText(c.Row, label) {
 			out = append(out, c)
 		}
 	}
@@ -421,7 +602,7 @@ func (f *form) row(label string) []*control {
 func (f *form) cell(row, col string) []*control {
 	var out []*control
 	for _, c := range f.Controls {
-		if c.Row == row && c.Col == col {
+		if sameText(c.Row, row) && sameText(c.Col, col) {
 			out = append(out, c)
 		}
 	}
@@ -470,21 +651,21 @@ func (f *form) setChoice(label, text string) error {
 	cs := f.row(label)
 	found := false
 	for _, c := range cs {
-		if c.Type == "radio" && c.Text == text {
+		if c.Type == "radio" && sameText(c.Text, text) {
 			found = true
 		}
 	}
 	if found {
 		for _, c := range cs {
 			if c.Type == "radio" {
-				c.Checked = c.Text == text
+				c.Checked = sameText(c.Text, text)
 			}
 		}
 		return nil
 	}
 	if s, ok := first(cs, "select"); ok {
 		for i := range s.Options {
-			if s.Options[i].Text == text {
+			if sameText(s.Options[i].Text, text) {
 				for j := range s.Options {
 					s.Options[j].Selected = i == j
 				}
@@ -505,7 +686,7 @@ func (f *form) enabled(label string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return t == quirks.Enable, nil
+	return sameText(t, quirks.Enable) || sameText(t, "Enabled"), nil
 }
 
 func (f *form) setEnabled(label string, on bool) error {
@@ -541,17 +722,30 @@ func (f *form) setText(label, v string) error {
 // checkbox reads the checkbox of a row whose text is text ("" for any).
 func (f *form) checkbox(cs []*control, text string) (*control, bool) {
 	for _, c := range cs {
-		if c.Type == "checkbox" && (text == "" || c.Text == text) {
+		if c.Type == "checkbox" && (text == "" || sameText(c.Text, text)) {
 			return c, true
 		}
 	}
 	return nil, false
 }
 
-// pairs encodes the form as a browser does when submit is clicked: every
-// enabled, named control in document order, checked boxes only, the
-// selected option of each select, and only the clicked submit button.
+// pairs encodes the form as a browser does when the submit button showing
+// submit is clicked.
 func (f *form) pairs(submit string) [][2]string {
+	var btn *control
+	for _, c := range f.Controls {
+		if (c.Type == "submit" || c.Type == "image") && sameText(c.Value, submit) {
+			btn = c
+			break
+		}
+	}
+	return f.pairsFor(btn)
+}
+
+// pairsFor encodes the form as a browser does when btn is clicked: every
+// enabled, named control in document order, checked boxes only, the
+// selected option of each select, and only the clicked button.
+func (f *form) pairsFor(btn *control) [][2]string {
 	var out [][2]string
 	for _, c := range f.Controls {
 		if c.Name == "" || c.Disabled {
@@ -559,7 +753,7 @@ func (f *form) pairs(submit string) [][2]string {
 		}
 		switch c.Type {
 		case "submit", "image":
-			if c.Value == submit {
+			if c == btn {
 				out = append(out, [2]string{c.Name, c.Value})
 			}
 		case "button", "reset", "file":

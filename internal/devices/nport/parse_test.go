@@ -22,7 +22,7 @@ func fixture(t *testing.T, name string) *page {
 		t.Fatal(err)
 	}
 	u, _ := url.Parse("https://127.0.0.1:8443/" + name)
-	p, err := parsePage(u, b)
+	p, err := parsePage(context.Background(), u, b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,8 +89,12 @@ func TestLoginFormAndTranscript(t *testing.T) {
 	body := `<form method="post" action="/"><input name="Username"><input type="password" name="Password">
 <input type="hidden" name="MD5Password" value=""><input type="hidden" name="FakeChallenge" value="0A1B2C3D"></form>`
 	u, _ := url.Parse("http://127.0.0.1/")
-	p, _ := parsePage(u, []byte(body))
-	_, pairs, err := loginForm(p, "admin", "moxa")
+	p, _ := parsePage(context.Background(), u, []byte(body))
+	prof, f, err := detect(p, "MoxaHttp/2.2")
+	if err != nil || prof.Name != "GA" {
+		t.Fatalf("detect: %v %v", prof, err)
+	}
+	pairs, err := prof.loginPairs(f, "admin", "moxa")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,34 +1,26 @@
 package nport
 
-// Quirks is every inferred detail of the NPort web console and telnet
-// banner: link texts, labels, option texts, markers and field names. No
-// public source confirms them (nport.md 3.3), so they live in this one
-// table: a field test corrects the table, not the code.
+// Quirks is every inferred label and link text of the NPort web console
+// and telnet banner that is not part of a generation profile (profile.go).
+// Labels follow the hardening guide's screenshots (nport-web-pages.md);
+// field names are never used: the driver finds each input by its label,
+// so a field test corrects this table, not the code.
 type Quirks struct {
-	// Login (GA scheme, nport.md 3.2).
-	LoginUser, LoginPassword, LoginHash, LoginChallenge string
-	LoginExtra                                          [][2]string // sent after the fields above
-	LoginFailed, LockedOut, TooManyUsers, Expired       string      // markers on a refused login page
-	MenuFrame, MainFrame                                string      // frame names of the frameset
-
 	// Menu link texts.
-	MenuOverview, MenuBasic, MenuNetwork, MenuConsole, MenuPortPrefix string
-	MenuSNMP, MenuRemoteLog, MenuAccounts, MenuPolicy, MenuNotice     string
-	MenuAccessIP, MenuLogSettings, MenuLog, MenuSaveRestart           string
-	MenuLogout                                                        string
+	MenuOverview, MenuBasic, MenuNetwork, MenuConsole, MenuOpModes string
+	MenuSNMP, MenuRemoteLog, MenuAccounts, MenuPolicy, MenuNotice  string
+	MenuAccessIP, MenuLogSettings, MenuLog, MenuSaveRestart        string
+	// OverviewLinks are the texts the Overview entry goes by; LogoutLinks
+	// the logout entry's.
+	OverviewLinks, LogoutLinks []string
 
-	// Overview rows.
+	// Overview rows (compared ignoring case: old firmware writes "Model Name").
 	OverviewModel, OverviewMAC, OverviewSerial, OverviewFirmware, OverviewName string
 
-	// Replies.
-	Saved      string // a settings submit succeeded
-	ErrorClass string // class of the div that carries a rejection
-	RestartOK  string // Save/Restart accepted
-
 	// Buttons and common option texts.
-	Submit, Delete, SaveRestart, Add string
-	Enable, Disable                  string
-	ReadWrite, ReadOnly              string
+	Submit, Delete, SaveRestart, Add, Edit string
+	Enable, Disable                        string
+	ReadWrite, ReadOnly                    string
 
 	// Basic Settings.
 	ServerName, TimeZone, TimeServer string
@@ -63,25 +55,18 @@ type Quirks struct {
 
 // quirks is the table in use.
 var quirks = Quirks{
-	LoginUser: "Username", LoginPassword: "Password", LoginHash: "MD5Password", LoginChallenge: "FakeChallenge",
-	LoginExtra:  [][2]string{{"Submit.x", "0"}, {"Submit.y", "0"}},
-	LoginFailed: "Login failed", LockedOut: "locked", TooManyUsers: "maximum number of login users",
-	Expired:   "expired",
-	MenuFrame: "menu", MainFrame: "main",
-
 	MenuOverview: "Overview", MenuBasic: "Basic Settings", MenuNetwork: "Network Settings",
-	MenuConsole: "Console Settings", MenuPortPrefix: "Port ", MenuSNMP: "SNMP Agent",
+	MenuConsole: "Console Settings", MenuOpModes: "Operation Modes", MenuSNMP: "SNMP Agent",
 	MenuRemoteLog: "Remote Log Server", MenuAccounts: "User Account", MenuPolicy: "Password & Login Policy",
 	MenuNotice: "Notification Message", MenuAccessIP: "Accessible IP List",
 	MenuLogSettings: "System Log Settings", MenuLog: "System Log", MenuSaveRestart: "Save/Restart",
-	MenuLogout: "Logout",
+	OverviewLinks: []string{"Overview", "Main Menu", "Home"},
+	LogoutLinks:   []string{"Logout", "Log out"},
 
 	OverviewModel: "Model name", OverviewMAC: "MAC address", OverviewSerial: "Serial No.",
 	OverviewFirmware: "Firmware version", OverviewName: "Server name",
 
-	Saved: "Settings saved", ErrorClass: "error", RestartOK: "Now Save/Restart OK!",
-
-	Submit: "Submit", Delete: "Delete", SaveRestart: "Save/Restart", Add: "Add",
+	Submit: "Submit", Delete: "Delete", SaveRestart: "Save/Restart", Add: "Add", Edit: "Edit",
 	Enable: "Enable", Disable: "Disable", ReadWrite: "Read Write", ReadOnly: "Read Only",
 
 	ServerName: "Server name", TimeZone: "Time zone", TimeServer: "Time server",

@@ -2,16 +2,18 @@ package nport
 
 import (
 	"context"
-	"crypto/md5"
-	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/netip"
 	"net/url"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/commission-tool/commission/internal/devices"
+	"github.com/commission-tool/commission/internal/transcript"
 	"github.com/commission-tool/commission/internal/transport"
 )
 
@@ -21,139 +23,479 @@ var errExpired = errors.New("the device says the login page expired: try again")
 // session is one logged-in web console session: the bytes layer is the
 // transport's HTTP client, this layer knows login, menu and forms.
 type session struct {
-	http  *transport.HTTPClient
-	base  *url.URL // scheme://host:port/
-	user  string
-	menu  *page
-	local netip.Addr
+	http    *transport.HTTPClient
+	base    *url.URL // scheme://host:port/
+	user    string
+	prof    *Profile
+	server  string // the Server header of the login page
+	menu    *page
+	home    *page // the page the login landed on (the main frame)
+	local   netip.Addr
+	rec     *transcript.Recorder
+	failLog []string // the failed-login record the device showed, if any
+	nagged  bool     // the device showed the default-password nag
 }
 
-// challengeResponse is the GA login answer: lowercase hex of
-// MD5(challenge)[i] XOR pw[i] for the first 16 password bytes.
-func challengeResponse(challenge, pw string) string {
-	sum := md5.Sum([]byte(challenge))
-	n := min(len(pw), 16)
-	out := make([]byte, n)
-	for i := range n {
-		out[i] = sum[i] ^ pw[i]
+// secretKey reports form keys whose values never reach a transcript.
+func secretKey(k string) bool {
+	if transport.DefaultSecret(k) {
+		return true
 	}
-	return hex.EncodeToString(out)
+	l := strings.ToLower(k)
+	for _, s := range []string{"token", "csrf", "enc", "md5", "hash", "session", "chall"} {
+		if strings.Contains(l, s) {
+			return true
+		}
+	}
+	return false
 }
 
-// loginForm builds the pairs posted to log in, from the login page.
-func loginForm(p *page, user, pw string) (*form, [][2]string, error) {
-	var f *form
-	for _, cand := range p.Forms {
-		for _, c := range cand.Controls {
-			if c.Name == quirks.LoginChallenge {
-				f = cand
+// learn registers the secret values a page carries: challenges, tokens
+// and password fields, from static markup and script calls.
+func (s *session) learn(p *page) {
+	if s.rec == nil {
+		return
+	}
+	for _, f := range p.Forms {
+		for _, c := range f.Controls {
+			if c.Value != "" && (c.Type == "password" || (c.Type == "hidden" || c.Scripted) && secretKey(c.Name)) {
+				s.rec.Secret(c.Value)
 			}
 		}
 	}
-	if f == nil {
-		return nil, nil, errors.New("the login page has no challenge field: is this an NPort web console?")
-	}
-	var challenge string
-	for _, c := range f.Controls {
-		if c.Name == quirks.LoginChallenge {
-			challenge = c.Value
+	for k, v := range p.Scripted {
+		if secretKey(k) {
+			s.rec.Secret(v)
 		}
 	}
-	pairs := [][2]string{
-		{quirks.LoginUser, user},
-		{quirks.LoginPassword, ""},
-		{quirks.LoginHash, challengeResponse(challenge, pw)},
-		{quirks.LoginChallenge, challenge},
-	}
-	pairs = append(pairs, quirks.LoginExtra...)
-	return f, pairs, nil
 }
 
-// login opens a session on base ("https://host:port/").
-func login(ctx context.Context, hc *transport.HTTPClient, base *url.URL, user, pw string) (*session, error) {
-	s := &session{http: hc, base: base, user: user}
-	lp, err := s.get(ctx, base.String())
+// record adds one HTTP exchange to the transcript.
+func (s *session) record(method, u string, pairs [][2]string, resp *transport.Response, err error) {
+	if s.rec == nil {
+		return
+	}
+	pu, _ := url.Parse(u)
+	q := &transcript.Request{Method: method, URL: u}
+	if pu != nil {
+		q.URL = pu.RequestURI()
+		if pu.RawQuery != "" {
+			q.URL = pu.Path + "?" + transcript.MaskPairs(queryPairs(pu.RawQuery), secretKey)
+		}
+	}
+	if method == http.MethodPost {
+		q.Header = map[string][]string{"Content-Type": {"application/x-www-form-urlencoded"}}
+		q.Body = transcript.MaskPairs(pairs, secretKey)
+	}
+	e := transcript.Exchange{Kind: "http", Request: q}
+	if err != nil {
+		e.Response = &transcript.Response{Error: err.Error()}
+	} else {
+		for _, c := range resp.Header.Values("Set-Cookie") {
+			if name, v, ok := strings.Cut(strings.SplitN(c, ";", 2)[0], "="); ok && name != "" {
+				s.rec.Secret(v)
+			}
+		}
+		h := map[string][]string{}
+		for _, k := range []string{"Server", "Content-Type", "Set-Cookie", "Location"} {
+			if vs := resp.Header.Values(k); len(vs) > 0 {
+				h[k] = vs
+			}
+		}
+		e.Response = &transcript.Response{Status: resp.Status, Header: h, Body: string(resp.Body)}
+		if resp.URL != nil && pu != nil && resp.URL.RequestURI() != pu.RequestURI() {
+			e.Response.FinalURL = resp.URL.RequestURI()
+		}
+	}
+	s.rec.Add(e)
+}
+
+func queryPairs(raw string) [][2]string {
+	var out [][2]string
+	for _, kv := range strings.Split(raw, "&") {
+		if kv == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(kv, "=")
+		uk, _ := url.QueryUnescape(k)
+		uv, _ := url.QueryUnescape(v)
+		out = append(out, [2]string{uk, uv})
+	}
+	return out
+}
+
+// fetch GETs u and parses the reply (any status).
+func (s *session) fetch(ctx context.Context, u string) (*transport.Response, *page, error) {
+	resp, err := s.http.Get(ctx, u)
+	if err != nil {
+		s.record(http.MethodGet, u, nil, nil, err)
+		return nil, nil, err
+	}
+	p, perr := parsePage(ctx, resp.URL, resp.Body)
+	if perr == nil {
+		s.learn(p)
+	}
+	s.record(http.MethodGet, u, nil, resp, nil)
+	return resp, p, perr
+}
+
+// send submits pairs to target with method (GET puts them in the query).
+func (s *session) send(ctx context.Context, method, target string, pairs [][2]string, secret ...string) (*transport.Response, *page, error) {
+	var resp *transport.Response
+	var err error
+	if method == http.MethodGet {
+		u, perr := url.Parse(target)
+		if perr != nil {
+			return nil, nil, fmt.Errorf("bad form action %q: %w", target, perr)
+		}
+		var b strings.Builder
+		for i, p := range pairs {
+			if i > 0 {
+				b.WriteByte('&')
+			}
+			b.WriteString(url.QueryEscape(p[0]) + "=" + url.QueryEscape(p[1]))
+		}
+		u.RawQuery = b.String()
+		target = u.String()
+		resp, err = s.http.Get(ctx, target)
+	} else {
+		resp, err = s.http.PostFormPairs(ctx, target, pairs, secret...)
+	}
+	if err != nil {
+		s.record(method, target, pairs, nil, err)
+		return nil, nil, err
+	}
+	p, perr := parsePage(ctx, resp.URL, resp.Body)
+	if perr == nil {
+		s.learn(p)
+	}
+	s.record(method, target, pairs, resp, nil)
+	return resp, p, perr
+}
+
+// method is a form's submit method, GET when the form says so.
+func (f *form) method() string {
+	if f.Method == http.MethodGet {
+		return http.MethodGet
+	}
+	return http.MethodPost
+}
+
+// maxInterstitials bounds the pages answered between login and console.
+const maxInterstitials = 4
+
+// login opens a session on base ("https://host:port/"): it reads the
+// login page, picks the generation profile from it, answers the login,
+// passes the interstitials and finds the menu.
+func login(ctx context.Context, hc *transport.HTTPClient, base *url.URL, user, pw string, rec *transcript.Recorder) (*session, error) {
+	s := &session{http: hc, base: base, user: user, rec: rec}
+	rec.Secret(pw)
+	resp, lp, err := s.fetch(ctx, base.String())
 	if err != nil {
 		return nil, fmt.Errorf("open the login page: %w", err)
 	}
-	f, pairs, err := loginForm(lp, user, pw)
+	if resp.Status != http.StatusOK {
+		return nil, fmt.Errorf("open the login page: HTTP status %d", resp.Status)
+	}
+	s.server = devices.Printable(resp.Header.Get("Server"))
+	s.local = resp.Local
+	if len(lp.Frames) > 0 && !hasLoginForm(lp) {
+		// a frameset first: the login form is in one of its frames
+		for _, src := range lp.Frames {
+			u, err := lp.resolve(src)
+			if err != nil {
+				continue
+			}
+			if _, fp, err := s.fetch(ctx, u); err == nil && hasLoginForm(fp) {
+				lp = fp
+				break
+			}
+		}
+	}
+	prof, f, err := detect(lp, s.server)
 	if err != nil {
 		return nil, err
 	}
+	s.prof = prof
+	pairs, err := prof.loginPairs(f, user, pw)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range pairs {
+		if secretKey(p[0]) {
+			rec.Secret(p[1])
+		}
+	}
 	action := f.Action
 	if action == "" {
-		action = "/"
+		action = lp.URL.Path
 	}
 	target, err := lp.resolve(action)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := hc.PostFormPairs(ctx, target, pairs)
+	resp, p, err := s.send(ctx, f.method(), target, pairs, prof.HashField, prof.UserHashField, prof.ChallengeField)
 	if err != nil {
 		return nil, fmt.Errorf("log in: %w", err)
 	}
-	s.local = resp.Local
-	p, err := parsePage(resp.URL, resp.Body)
-	if err != nil {
-		return nil, err
+	if resp.Local.IsValid() {
+		s.local = resp.Local
 	}
-	menuSrc, ok := p.Frames[quirks.MenuFrame]
-	if !ok {
-		return nil, loginRefusal(p)
+	for range maxInterstitials {
+		if err := s.refusal(p); err != nil {
+			return nil, err
+		}
+		if m, home, ok := s.findMenu(ctx, p); ok {
+			s.menu, s.home = m, home
+			return s, nil
+		}
+		next, err := s.interstitial(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		p = next
 	}
-	murl, err := p.resolve(menuSrc)
-	if err != nil {
-		return nil, err
-	}
-	if s.menu, err = s.get(ctx, murl); err != nil {
-		return nil, fmt.Errorf("open the menu: %w", err)
-	}
-	if _, ok := s.menu.link(quirks.MenuOverview); !ok {
-		return nil, errors.New("logged in, but the menu has no Overview link: the console's layout is not the one this tool knows")
-	}
-	return s, nil
+	return nil, fmt.Errorf("the device kept showing pages after the login (last %s): nothing was changed", p.URL.Redacted())
 }
 
-// loginRefusal turns a refused login page into an error.
-func loginRefusal(p *page) error {
+// refusal turns a refused login page into an error; nil when p is not a
+// refusal.
+func (s *session) refusal(p *page) error {
 	low := strings.ToLower(p.Text)
+	pr := s.prof
+	login := hasLoginForm(p)
 	switch {
-	case strings.Contains(low, strings.ToLower(quirks.LockedOut)):
+	case has(low, pr.LockedOut) && (login || has(low, pr.LoginFailed)):
 		return ErrLockedOut
-	case strings.Contains(low, strings.ToLower(quirks.TooManyUsers)):
+	case has(low, pr.TooManyUsers):
 		return ErrTooManySessions
-	case strings.Contains(low, strings.ToLower(quirks.LoginFailed)) && strings.Contains(low, strings.ToLower(quirks.Expired)):
+	case login && has(low, pr.LoginFailed) && has(low, pr.Expired):
 		return errExpired
-	case strings.Contains(low, strings.ToLower(quirks.LoginFailed)):
+	case login && has(low, pr.LoginFailed):
 		return ErrWrongPassword
+	case login:
+		msg := "no message"
+		if len(p.Errors) > 0 {
+			msg = devices.Printable(p.Errors[0])
+		}
+		return fmt.Errorf("the login was not accepted: the login page came back (%s)", msg)
 	}
-	msg := "no message"
-	if len(p.Errors) > 0 {
-		msg = devices.Printable(p.Errors[0])
-	}
-	return fmt.Errorf("the login was not accepted and no frameset came back (%s)", msg)
+	return nil
 }
 
-// get fetches and parses a page; a redirect back to the login page means
-// the session ended.
-func (s *session) get(ctx context.Context, u string) (*page, error) {
-	resp, err := s.http.Get(ctx, u)
+// menuLinks are the menu entries that identify the menu page.
+func menuLinks() []string {
+	return []string{quirks.MenuBasic, quirks.MenuNetwork, quirks.MenuConsole, quirks.MenuSNMP, quirks.MenuAccounts,
+		quirks.MenuAccessIP, quirks.MenuPolicy, quirks.MenuSaveRestart, quirks.MenuRemoteLog, quirks.MenuLogSettings}
+}
+
+// menuScore counts the known menu entries among p's links.
+func menuScore(p *page) int {
+	n := 0
+	for _, want := range menuLinks() {
+		if _, ok := p.link(want); ok {
+			n++
+		}
+	}
+	return n
+}
+
+// minMenuLinks is how many known entries make a page the menu.
+const minMenuLinks = 4
+
+// findMenu finds the menu in p or in its frames, by the links it holds
+// (not by a frame name). home is the main frame's page, when there is one.
+func (s *session) findMenu(ctx context.Context, p *page) (menu, home *page, ok bool) {
+	if menuScore(p) >= minMenuLinks {
+		return p, p, true
+	}
+	if len(p.Frames) == 0 {
+		return nil, nil, false
+	}
+	var best *page
+	var pages []*page
+	for _, src := range sortedFrames(p.Frames) {
+		u, err := p.resolve(src)
+		if err != nil {
+			continue
+		}
+		resp, fp, err := s.fetch(ctx, u)
+		if err != nil || resp.Status != http.StatusOK {
+			continue
+		}
+		if len(fp.Frames) > 0 && menuScore(fp) < minMenuLinks {
+			if m, h, ok := s.findMenu(ctx, fp); ok {
+				return m, h, true
+			}
+		}
+		pages = append(pages, fp)
+		if menuScore(fp) >= minMenuLinks && (best == nil || menuScore(fp) > menuScore(best)) {
+			best = fp
+		}
+	}
+	if best == nil {
+		return nil, nil, false
+	}
+	for _, fp := range pages {
+		if fp != best && home == nil {
+			home = fp
+		}
+	}
+	return best, home, true
+}
+
+// sortedFrames lists frame sources in a stable order.
+func sortedFrames(m map[string]string) []string {
+	var names []string
+	for k := range m {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = m[n]
+	}
+	return out
+}
+
+// interstitial answers a page shown between login and console: the
+// failed-login record (answered with the non-destructive continue, its
+// listed failures kept) or the default-password nag (Skip). Any other
+// page is an error and nothing is answered.
+func (s *session) interstitial(ctx context.Context, p *page) (*page, error) {
+	pr := s.prof
+	for _, f := range p.Forms {
+		if c, ok := formControl(f, "setfunc"); ok && pr.FailLogFunc != "" && strings.EqualFold(c.Value, pr.FailLogFunc) ||
+			hasButtonNamed(f, pr.FailLogClear) && hasButtonNamed(f, pr.FailLogContinue) {
+			s.failLog = failureLines(p)
+			btn, ok := buttonNamed(f, pr.FailLogContinue)
+			if !ok {
+				break
+			}
+			return s.press(ctx, p, f, btn)
+		}
+	}
+	for _, f := range p.Forms {
+		if btn, ok := buttonValued(f, pr.NagSkip); ok {
+			s.nagged = true
+			return s.press(ctx, p, f, btn)
+		}
+	}
+	for _, l := range p.Links {
+		if pr.NagSkip != "" && strings.EqualFold(l.Text, pr.NagSkip) {
+			u, err := p.resolve(l.Href)
+			if err != nil {
+				return nil, err
+			}
+			s.nagged = true
+			_, np, err := s.fetch(ctx, u)
+			return np, err
+		}
+	}
+	var buttons []string
+	for _, f := range p.Forms {
+		for _, c := range f.Controls {
+			if c.Type == "submit" || c.Type == "button" || c.Type == "image" {
+				buttons = append(buttons, devices.Printable(c.Value))
+			}
+		}
+	}
+	return nil, &InterstitialError{URL: p.URL.Redacted(), Title: devices.Printable(p.Title), Buttons: buttons}
+}
+
+// press submits f as if btn were clicked, with the form's own method.
+func (s *session) press(ctx context.Context, p *page, f *form, btn *control) (*page, error) {
+	action := f.Action
+	if action == "" {
+		action = p.URL.RequestURI()
+	}
+	target, err := p.resolve(action)
 	if err != nil {
 		return nil, err
 	}
-	if resp.Status != 200 {
+	pairs := f.pairsFor(btn)
+	resp, np, err := s.send(ctx, f.method(), target, pairs, f.secretNames()...)
+	if err != nil {
+		return nil, err
+	}
+	if resp.Status != http.StatusOK {
+		return nil, fmt.Errorf("%s: HTTP status %d", target, resp.Status)
+	}
+	return np, nil
+}
+
+func hasButtonNamed(f *form, name string) bool { _, ok := buttonNamed(f, name); return ok }
+
+func buttonNamed(f *form, name string) (*control, bool) {
+	if name == "" {
+		return nil, false
+	}
+	for _, c := range f.Controls {
+		if (c.Type == "submit" || c.Type == "image") && strings.EqualFold(c.Name, name) {
+			return c, true
+		}
+	}
+	return nil, false
+}
+
+func buttonValued(f *form, value string) (*control, bool) {
+	if value == "" {
+		return nil, false
+	}
+	for _, c := range f.Controls {
+		if (c.Type == "submit" || c.Type == "image") && strings.EqualFold(strings.TrimSpace(c.Value), value) {
+			return c, true
+		}
+	}
+	return nil, false
+}
+
+// failureLines is what a failed-login record page lists: its table rows
+// (or its text blocks), cleaned.
+func failureLines(p *page) []string {
+	var out []string
+	for _, t := range p.Tables {
+		for _, r := range t {
+			var cells []string
+			for _, c := range r {
+				if c.Text != "" && len(c.Controls) == 0 {
+					cells = append(cells, devices.Printable(c.Text))
+				}
+			}
+			if len(cells) > 1 {
+				out = append(out, strings.Join(cells, " | "))
+			}
+		}
+	}
+	for _, b := range p.Blocks {
+		for _, l := range strings.Split(b, "\n") {
+			if l = devices.Printable(l); l != "" {
+				out = append(out, l)
+			}
+		}
+	}
+	if len(out) > 64 {
+		out = out[len(out)-64:]
+	}
+	return out
+}
+
+// get fetches and parses a page; it fails on a status other than 200.
+func (s *session) get(ctx context.Context, u string) (*page, error) {
+	resp, p, err := s.fetch(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	if resp.Status != http.StatusOK {
 		return nil, fmt.Errorf("%s: HTTP status %d", resp.URL.Path, resp.Status)
 	}
-	return parsePage(resp.URL, resp.Body)
+	return p, nil
 }
 
-// open follows the menu link with the given text.
+// open opens the page of a menu entry: a link text, or "Port N" for the
+// Operation Modes page of serial port N.
 func (s *session) open(ctx context.Context, text string) (*page, error) {
-	href, ok := s.menu.link(text)
-	if !ok {
-		return nil, fmt.Errorf("the menu has no %q link", text)
-	}
-	u, err := s.menu.resolve(href)
+	u, err := s.pageURL(ctx, text)
 	if err != nil {
 		return nil, err
 	}
@@ -161,71 +503,148 @@ func (s *session) open(ctx context.Context, text string) (*page, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", text, err)
 	}
-	if _, isLogin := p.Frames[quirks.MenuFrame]; !isLogin && hasLoginForm(p) {
+	if hasLoginForm(p) || has(strings.ToLower(p.Text), s.prof.Expired) && len(p.Forms) == 0 {
 		return nil, fmt.Errorf("open %s: %w (the login page came back)", text, errSessionEnded)
 	}
 	return p, nil
 }
 
+// pageURL resolves a menu entry to a URL.
+func (s *session) pageURL(ctx context.Context, text string) (string, error) {
+	if n, ok := portNumber(text); ok {
+		return s.portURL(ctx, n)
+	}
+	if text == quirks.MenuOverview {
+		for _, alt := range quirks.OverviewLinks {
+			if href, ok := s.menu.link(alt); ok {
+				return s.menu.resolve(href)
+			}
+		}
+		if s.home != nil {
+			return s.home.URL.String(), nil
+		}
+	}
+	href, ok := s.menu.link(text)
+	if !ok {
+		return "", fmt.Errorf("the menu has no %q link", text)
+	}
+	return s.menu.resolve(href)
+}
+
+var portLink = regexp.MustCompile(`(?i)^port\s*(\d+)$`)
+var portQuery = regexp.MustCompile(`(?i)[?&]port=(\d+)`)
+
+func portNumber(text string) (int, bool) {
+	m := portLink.FindStringSubmatch(text)
+	if m == nil {
+		return 0, false
+	}
+	n, err := strconv.Atoi(m[1])
+	return n, err == nil
+}
+
+// portEntries lists the serial ports the menu shows and, for each, the
+// Operation Modes link (the guide's path: Port N is a folder holding
+// Operation Modes) or, failing that, the Port N link itself.
+func (s *session) portEntries() map[int]string {
+	out := map[int]string{}
+	cur := 0
+	for _, l := range s.menu.Links {
+		if n, ok := portNumber(norm(l.Text)); ok {
+			cur = n
+			if _, seen := out[n]; !seen {
+				out[n] = l.Href
+			}
+			continue
+		}
+		if sameText(l.Text, quirks.MenuOpModes) {
+			n := cur
+			if m := portQuery.FindStringSubmatch(l.Href); m != nil {
+				n, _ = strconv.Atoi(m[1])
+			}
+			if n == 0 {
+				n = 1
+			}
+			out[n] = l.Href
+		}
+	}
+	return out
+}
+
+// portURL is the Operation Modes page of port n.
+func (s *session) portURL(ctx context.Context, n int) (string, error) {
+	href, ok := s.portEntries()[n]
+	if !ok {
+		return "", fmt.Errorf("the menu has no Port %d", n)
+	}
+	u, err := s.menu.resolve(href)
+	if err != nil {
+		return "", err
+	}
+	// a Port N page that is itself a folder page links to Operation Modes
+	p, err := s.get(ctx, u)
+	if err != nil {
+		return "", err
+	}
+	if _, ok := p.link(quirks.MenuOpModes); ok && len(p.Forms) == 0 {
+		href, _ := p.link(quirks.MenuOpModes)
+		return p.resolve(href)
+	}
+	return u, nil
+}
+
 func hasLoginForm(p *page) bool {
 	for _, f := range p.Forms {
-		for _, c := range f.Controls {
-			if c.Name == quirks.LoginChallenge {
-				return true
+		for _, pr := range Profiles {
+			if pr.ChallengeField != "" {
+				if _, ok := formControl(f, pr.ChallengeField); ok {
+					return true
+				}
 			}
 		}
 	}
 	return false
 }
 
-var portLink = regexp.MustCompile(`^` + regexp.QuoteMeta(quirks.MenuPortPrefix) + `(\d+)$`)
+// serialPorts counts the serial ports of the menu.
+func (s *session) serialPorts() int { return len(s.portEntries()) }
 
-// serialPorts counts the "Port N" links of the menu.
-func (s *session) serialPorts() int {
-	n := 0
-	for _, l := range s.menu.Links {
-		if portLink.MatchString(l.Text) {
-			n++
-		}
+// submit sends f as if its button labelled button were clicked, with the
+// form's method, and checks the reply for a rejection. It does not prove
+// the change: the caller re-reads the page.
+func (s *session) submit(ctx context.Context, p *page, f *form, button, pageName string) (*page, error) {
+	action := f.Action
+	if action == "" {
+		action = p.URL.RequestURI()
 	}
-	return n
-}
-
-// submit posts f as if its button labelled button were clicked, and
-// checks the reply for the success text (want) or the error marker.
-func (s *session) submit(ctx context.Context, p *page, f *form, button, want, pageName string) (*page, error) {
-	target, err := p.resolve(f.Action)
+	target, err := p.resolve(action)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", pageName, err)
 	}
-	resp, err := s.http.PostFormPairs(ctx, target, f.pairs(button), f.secretNames()...)
+	resp, rp, err := s.send(ctx, f.method(), target, f.pairs(button), f.secretNames()...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: the submit did not complete, the change may or may not be saved: %w", pageName, err)
-	}
-	rp, err := parsePage(resp.URL, resp.Body)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", pageName, err)
 	}
 	if len(rp.Errors) > 0 {
 		return rp, &DeviceError{Page: pageName, Message: devices.Printable(rp.Errors[0])}
 	}
-	if resp.Status != 200 {
+	if resp.Status != http.StatusOK {
 		return rp, fmt.Errorf("%s: HTTP status %d", pageName, resp.Status)
 	}
-	if !strings.Contains(rp.Text, want) {
-		if hasLoginForm(rp) {
-			return rp, fmt.Errorf("%s: the session ended before the submit (the login page came back)", pageName)
-		}
-		return rp, fmt.Errorf("%s: the device did not confirm the change (no %q in its reply)", pageName, want)
+	if hasLoginForm(rp) {
+		return rp, fmt.Errorf("%s: the session ended before the submit (the login page came back)", pageName)
 	}
 	return rp, nil
 }
 
 // logout ends the session; errors are ignored (the session times out).
 func (s *session) logout(ctx context.Context) {
-	if href, ok := s.menu.link(quirks.MenuLogout); ok {
-		if u, err := s.menu.resolve(href); err == nil {
-			_, _ = s.http.Get(ctx, u)
+	for _, t := range quirks.LogoutLinks {
+		if href, ok := s.menu.link(t); ok {
+			if u, err := s.menu.resolve(href); err == nil {
+				_, _ = s.http.Get(ctx, u)
+			}
+			return
 		}
 	}
 }

@@ -74,12 +74,22 @@ func basicPage() settingsPage {
 		read: func(f *form, st *State) error {
 			var e errs
 			e.str(f, quirks.TimeZone, &st.Time.Zone)
-			e.str(f, quirks.TimeServer, &st.Time.Server)
+			// the 5100/5200 series have no SNTP client: no Time server row
+			if st.Time.NoServer = len(f.row(quirks.TimeServer)) == 0; !st.Time.NoServer {
+				e.str(f, quirks.TimeServer, &st.Time.Server)
+			}
 			return e.err
 		},
 		differs: func(a, b State) bool { return a.Time != b.Time },
 		set: func(f *form, to State) error {
-			return errors.Join(f.setValue(quirks.TimeZone, to.Time.Zone), f.setValue(quirks.TimeServer, to.Time.Server))
+			err := f.setValue(quirks.TimeZone, to.Time.Zone)
+			if len(f.row(quirks.TimeServer)) == 0 {
+				if to.Time.Server != "" {
+					return errors.Join(err, errors.New("this model has no Time server setting"))
+				}
+				return err
+			}
+			return errors.Join(err, f.setValue(quirks.TimeServer, to.Time.Server))
 		},
 	}
 }
@@ -140,7 +150,7 @@ func portMode(st State, n int) string {
 
 func portPage(n int) settingsPage {
 	return settingsPage{
-		menu: quirks.MenuPortPrefix + strconv.Itoa(n),
+		menu: "Port " + strconv.Itoa(n),
 		read: func(f *form, st *State) error {
 			v, err := f.value(quirks.OperationMode)
 			st.Ports = append(st.Ports, SerialPort{Number: n, Mode: devices.Printable(v)})
@@ -382,11 +392,19 @@ func settingsPages(n int) []settingsPage {
 }
 
 // settingsForm returns the form of a settings page: the one with the
-// Submit button.
+// Submit button, else the only form that has any submit button.
 func settingsForm(p *page, name string) (*form, error) {
-	f, ok := p.formWithSubmit(quirks.Submit)
-	if !ok {
-		return nil, fmt.Errorf("%s: no form with a %q button", name, quirks.Submit)
+	if f, ok := p.formWithSubmit(quirks.Submit); ok {
+		return f, nil
 	}
-	return f, nil
+	var cand []*form
+	for _, f := range p.Forms {
+		if _, ok := first(f.Controls, "submit", "image"); ok {
+			cand = append(cand, f)
+		}
+	}
+	if len(cand) == 1 {
+		return cand[0], nil
+	}
+	return nil, fmt.Errorf("%s: no form with a %q button: the page is not the one this tool knows (nothing was changed)", name, quirks.Submit)
 }

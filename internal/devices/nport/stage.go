@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"syscall"
 	"time"
 
+	"github.com/commission-tool/commission/internal/devices"
 	"github.com/commission-tool/commission/internal/transport"
 )
 
@@ -36,11 +38,43 @@ func (d *Driver) Stage(ctx context.Context, from, to State) error {
 		if err := sp.set(f, to); err != nil {
 			return fmt.Errorf("%s: %w", sp.menu, err)
 		}
-		if _, err := s.submit(ctx, p, f, quirks.Submit, quirks.Saved, sp.menu); err != nil {
+		if _, err := s.submit(ctx, p, f, quirks.Submit, sp.menu); err != nil {
+			return err
+		}
+		// the proof is a fresh read of the page, never a marker string
+		if err := d.reread(ctx, s, sp, to); err != nil {
 			return err
 		}
 	}
 	return d.stageAccounts(ctx, s, from, to)
+}
+
+// reread opens the page again and checks that it now shows to.
+func (d *Driver) reread(ctx context.Context, s *session, sp settingsPage, to State) error {
+	p, err := s.open(ctx, sp.menu)
+	if err != nil {
+		return fmt.Errorf("%s: read back after the submit: %w", sp.menu, err)
+	}
+	f, err := settingsForm(p, sp.menu)
+	if err != nil {
+		return err
+	}
+	var got State
+	got.Ports = nil
+	if err := sp.read(f, &got); err != nil {
+		return fmt.Errorf("%s: read back after the submit: %w", sp.menu, err)
+	}
+	want := to.Clone()
+	want.Ports = nil
+	for _, pt := range to.Ports {
+		if slices.ContainsFunc(got.Ports, func(g SerialPort) bool { return g.Number == pt.Number }) {
+			want.Ports = append(want.Ports, pt)
+		}
+	}
+	if sp.differs(got, want) {
+		return fmt.Errorf("%s: the device answered the submit but the page still shows the old values: the change did not take", sp.menu)
+	}
+	return nil
 }
 
 func (d *Driver) stageAccounts(ctx context.Context, s *session, from, to State) error {
@@ -87,21 +121,102 @@ func (d *Driver) accountsPage(ctx context.Context, s *session) (*page, error) {
 	return s.open(ctx, quirks.MenuAccounts)
 }
 
+// toolbar follows the User Account toolbar's action (Add, Edit, Delete)
+// for the row of account ("" for none), as the guide describes: a row is
+// selected, then the toolbar acts on it. A table whose account names are
+// links is also understood (the link opens the edit page).
+func (d *Driver) toolbar(ctx context.Context, s *session, list *page, action, account string) (*page, error) {
+	if account != "" {
+		if rowSelect(list, account) {
+			if f, ok := list.formWithSubmit(action); ok {
+				return s.submit(ctx, list, f, action, quirks.MenuAccounts+" "+action)
+			}
+		}
+	}
+	if f, ok := list.formWithSubmit(action); ok && account == "" {
+		return s.submit(ctx, list, f, action, quirks.MenuAccounts+" "+action)
+	}
+	if account == "" {
+		href, ok := list.link(action)
+		if !ok {
+			return nil, fmt.Errorf("no %q button or link on %s", action, quirks.MenuAccounts)
+		}
+		u, err := list.resolve(href)
+		if err != nil {
+			return nil, err
+		}
+		return s.get(ctx, u)
+	}
+	u, err := accountLink(list, account)
+	if err != nil {
+		return nil, err
+	}
+	return s.get(ctx, u)
+}
+
+// rowSelect checks the selection control (radio or checkbox) in the row
+// of account and clears the others; false when the table has none.
+func rowSelect(p *page, account string) bool {
+	rows, _, ni, _, err := accountsTable(p)
+	if err != nil {
+		return false
+	}
+	var sel *control
+	var all []*control
+	for _, r := range rows {
+		if len(r) <= ni {
+			continue
+		}
+		for _, c := range r {
+			for _, ctl := range c.Controls {
+				if ctl.Type == "radio" && !ctl.Disabled && ctl.Name != "" {
+					all = append(all, ctl)
+					if devices.Printable(r[ni].Text) == account {
+						sel = ctl
+					}
+				}
+			}
+		}
+	}
+	if sel == nil {
+		return false
+	}
+	for _, c := range all {
+		c.Checked = c == sel
+	}
+	return true
+}
+
+// accountChanged re-reads the User Account table and checks that ok
+// holds for the named account (absent: nil account).
+func (d *Driver) accountChanged(ctx context.Context, s *session, name, what string, ok func(a *Account) bool) error {
+	list, err := d.accountsPage(ctx, s)
+	if err != nil {
+		return fmt.Errorf("%s: read back: %w", what, err)
+	}
+	accs, err := readAccounts(list)
+	if err != nil {
+		return fmt.Errorf("%s: read back: %w", what, err)
+	}
+	var a *Account
+	for i := range accs {
+		if accs[i].Name == name {
+			a = &accs[i]
+		}
+	}
+	if !ok(a) {
+		return fmt.Errorf("%s: the device answered but the User Account table does not show the change", what)
+	}
+	return nil
+}
+
 func (d *Driver) addAccount(ctx context.Context, s *session, a Account, pw string) error {
 	name := "Add account " + a.Name
 	list, err := d.accountsPage(ctx, s)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	href, ok := list.link(quirks.Add)
-	if !ok {
-		return fmt.Errorf("%s: no %q link on %s", name, quirks.Add, quirks.MenuAccounts)
-	}
-	u, err := list.resolve(href)
-	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	p, err := s.get(ctx, u)
+	p, err := d.toolbar(ctx, s, list, quirks.Add, "")
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
@@ -117,8 +232,10 @@ func (d *Driver) addAccount(ctx context.Context, s *session, a Account, pw strin
 		f.setText(quirks.Confirm, pw), f.setChoice(quirks.AccLevel, level)); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	_, err = s.submit(ctx, p, f, quirks.Submit, quirks.Saved, name)
-	return err
+	if _, err = s.submit(ctx, p, f, quirks.Submit, name); err != nil {
+		return err
+	}
+	return d.accountChanged(ctx, s, a.Name, name, func(x *Account) bool { return x != nil && x.Admin == a.Admin })
 }
 
 func (d *Driver) editPage(ctx context.Context, s *session, account, name string) (*page, error) {
@@ -126,11 +243,7 @@ func (d *Driver) editPage(ctx context.Context, s *session, account, name string)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	u, err := accountLink(list, account)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	p, err := s.get(ctx, u)
+	p, err := d.toolbar(ctx, s, list, quirks.Edit, account)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
@@ -158,12 +271,26 @@ func (d *Driver) editAccount(ctx context.Context, s *session, a Account, pw stri
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	_, err = s.submit(ctx, p, f, quirks.Submit, quirks.Saved, name)
-	return err
+	if _, err = s.submit(ctx, p, f, quirks.Submit, name); err != nil {
+		return err
+	}
+	return d.accountChanged(ctx, s, a.Name, name, func(x *Account) bool { return x != nil && x.Active == a.Active && x.Admin == a.Admin })
 }
 
 func (d *Driver) deleteAccount(ctx context.Context, s *session, account string) error {
 	name := "Delete account " + account
+	list, err := d.accountsPage(ctx, s)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	if rowSelect(list, account) {
+		if f, ok := list.formWithSubmit(quirks.Delete); ok {
+			if _, err := s.submit(ctx, list, f, quirks.Delete, name); err != nil {
+				return err
+			}
+			return d.accountChanged(ctx, s, account, name, func(x *Account) bool { return x == nil })
+		}
+	}
 	p, err := d.editPage(ctx, s, account, name)
 	if err != nil {
 		return err
@@ -172,8 +299,10 @@ func (d *Driver) deleteAccount(ctx context.Context, s *session, account string) 
 	if !ok {
 		return fmt.Errorf("%s: no %q button", name, quirks.Delete)
 	}
-	_, err = s.submit(ctx, p, f, quirks.Delete, quirks.Saved, name)
-	return err
+	if _, err = s.submit(ctx, p, f, quirks.Delete, name); err != nil {
+		return err
+	}
+	return d.accountChanged(ctx, s, account, name, func(x *Account) bool { return x == nil })
 }
 
 // Commit runs Save/Restart, waits (at most Options.RestartWait) for the
@@ -192,12 +321,12 @@ func (d *Driver) Commit(ctx context.Context, progress func(string)) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", quirks.MenuSaveRestart, err)
 	}
-	f, ok := p.formWithSubmit(quirks.SaveRestart)
-	if !ok {
-		return fmt.Errorf("%s: no %q button", quirks.MenuSaveRestart, quirks.SaveRestart)
+	f, err := saveRestartForm(p)
+	if err != nil {
+		return err
 	}
 	progress("saving and restarting")
-	if _, err := s.submit(ctx, p, f, quirks.SaveRestart, quirks.RestartOK, quirks.MenuSaveRestart); err != nil {
+	if _, err := s.submit(ctx, p, f, quirks.SaveRestart, quirks.MenuSaveRestart); err != nil && !closedAtOnce(err) {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, d.o.RestartWait)
@@ -278,4 +407,17 @@ func closedAtOnce(err error) bool {
 // pollEvery is the restart poll interval.
 func (d *Driver) pollEvery() time.Duration {
 	return min(d.o.Timeout/6, 500*time.Millisecond)
+}
+
+// saveRestartForm is the form of the Save/Restart page: the one with a
+// Save/Restart button, else its only form with a submit button.
+func saveRestartForm(p *page) (*form, error) {
+	if f, ok := p.formWithSubmit(quirks.SaveRestart); ok {
+		return f, nil
+	}
+	f, err := settingsForm(p, quirks.MenuSaveRestart)
+	if err != nil {
+		return nil, fmt.Errorf("%s: no %q button: nothing was restarted", quirks.MenuSaveRestart, quirks.SaveRestart)
+	}
+	return f, nil
 }

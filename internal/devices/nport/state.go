@@ -7,6 +7,7 @@ import (
 
 	"github.com/commission-tool/commission/internal/devices"
 	"github.com/commission-tool/commission/internal/probe"
+	"github.com/commission-tool/commission/internal/transport"
 )
 
 // State is everything the hardening guide cares about on one NPort, as
@@ -32,6 +33,17 @@ type State struct {
 	// ProvenUsers are accounts whose password the tool proved by a login
 	// in this session.
 	ProvenUsers []string `json:"proven_users"`
+	// Generation is the console generation profile the login page matched
+	// ("GA", "G-sec"); Server is the console's Server header.
+	Generation string `json:"generation"`
+	Server     string `json:"server,omitempty"`
+	// FailedLogins is what the device's failed-login record page listed at
+	// the first login of the session (kept as evidence, never cleared by
+	// the tool).
+	FailedLogins []string `json:"failed_logins,omitempty"`
+	// DefaultPasswordNag is true when the device asked to change the
+	// default password at login (the tool skipped the reminder).
+	DefaultPasswordNag bool `json:"default_password_nag,omitempty"`
 
 	// settings
 	Console    Console              `json:"console"`
@@ -74,6 +86,9 @@ type Console struct {
 type TimeSettings struct {
 	Zone   string `json:"zone"`
 	Server string `json:"server"` // empty: SNTP off
+	// NoServer is true when the page has no Time server row (the
+	// 5100/5200 series have no SNTP client).
+	NoServer bool `json:"no_server,omitempty"`
 }
 
 // Network is Network Settings.
@@ -190,6 +205,12 @@ type Observed struct {
 	// DSCILeak is true when UDP 4800 function 0x28 returned a non-empty
 	// SNMP community without authentication (nport.md 6.7).
 	DSCILeak bool `json:"dsci_leak"`
+	// DSCIAsked is true when the 0x28 request was sent (the leak check
+	// ran); false means the check could not be made.
+	DSCIAsked bool `json:"dsci_asked"`
+	// Cert is the HTTPS certificate judged by transport.DescribeCert
+	// (expiry, signature, key size); nil when none was seen.
+	Cert *transport.CertInfo `json:"cert,omitempty"`
 }
 
 // Clone returns a deep copy.
@@ -205,6 +226,12 @@ func (s State) Clone() State {
 	c.Secrets = maps.Clone(s.Secrets)
 	c.Observed.Ports = maps.Clone(s.Observed.Ports)
 	c.Observed.TLS = s.Observed.TLS.Clone()
+	c.FailedLogins = slices.Clone(s.FailedLogins)
+	if s.Observed.Cert != nil {
+		ci := *s.Observed.Cert
+		ci.Problems = slices.Clone(s.Observed.Cert.Problems)
+		c.Observed.Cert = &ci
+	}
 	if s.DefaultLogin != nil {
 		v := *s.DefaultLogin
 		c.DefaultLogin = &v
