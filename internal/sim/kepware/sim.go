@@ -3,7 +3,8 @@
 // the built-in user groups and users, project properties with a
 // PROJECT_ID revision, IoT Gateway agents, UA endpoints (Edge) and the
 // event log, answering with the status codes and JSON bodies of
-// kepware.md (201, 207, 200, 202, 400, 401, 403, 404). It also opens the
+// kepware.md (201, 207, 200, 202, 400, 401, 403, 404, 405), conforming to
+// PTC's Python SDK as CONFORMANCE.md records. It also opens the
 // OPC UA and REST Server ports so probes see them. It is for the demo and
 // tests; it does not import the driver. Others import it as simkepware.
 package kepware
@@ -64,6 +65,7 @@ type Request struct {
 	Method, Path, Query string
 	User                string
 	Body                any
+	Status              int // the status the simulator answered (0: connection dropped)
 }
 
 // Device is a running simulated Kepware server.
@@ -241,6 +243,14 @@ func (d *Device) DropNext(n int) {
 func (d *Device) BumpProjectID() {
 	d.mu.Lock()
 	d.st.bump()
+	d.mu.Unlock()
+}
+
+// AddEvent appends an entry to the event log (kind: Information,
+// Warning, Error or Security), as the server's own activity would.
+func (d *Device) AddEvent(at time.Time, kind, source, message string) {
+	d.mu.Lock()
+	d.st.log(at, kind, source, message)
 	d.mu.Unlock()
 }
 

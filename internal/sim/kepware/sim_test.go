@@ -90,12 +90,12 @@ func TestReferenceShapes(t *testing.T) {
 	anon := c
 	anon.user = ""
 	// kepware.md §1.8
-	st, b := anon.do("GET", "/config/v1/status", "")
+	st, b := c.do("GET", "/config/v1/status", "")
 	if st != 200 {
 		t.Fatalf("status %d", st)
 	}
 	jsonShape(t, b, `[{"Name":"ConfigAPI REST Service","Healthy":true}]`)
-	_, b = anon.do("GET", "/config/v1/about", "")
+	_, b = c.do("GET", "/config/v1/about", "")
 	jsonShape(t, b, `{"product_name":"KEPServerEX","product_id":"012","product_version":"V6.17.240.0","product_version_major":6,"product_version_minor":17,"product_version_build":240,"product_version_patch":0}`)
 	// §1.2: 401 with a JSON body
 	st, b = anon.do("GET", "/config/v1/project", "")

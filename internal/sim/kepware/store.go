@@ -23,7 +23,80 @@ const (
 	pUserOn    = "libadminsettings.USERMANAGER_USER_ENABLED"
 	pUserPass  = "libadminsettings.USERMANAGER_USER_PASSWORD"
 	pUserType  = "libadminsettings.USERMANAGER_USER_TYPE"
+	pAgentType = "iot_gateway.AGENTTYPES_TYPE"
+	pItemTag   = "iot_gateway.IOT_ITEM_SERVER_TAG"
+	pEPOn      = "libadminsettings.UACONFIGMANAGER_ENDPOINT_ENABLE"
+	pEPAdapter = "libadminsettings.UACONFIGMANAGER_ENDPOINT_ADAPTER"
+	pEPPort    = "libadminsettings.UACONFIGMANAGER_ENDPOINT_PORT"
+	pEPURL     = "libadminsettings.UACONFIGMANAGER_ENDPOINT_URL"
+	pEPNone    = "libadminsettings.UACONFIGMANAGER_ENDPOINT_SECURITY_NONE"
+	pEPSha256  = "libadminsettings.UACONFIGMANAGER_ENDPOINT_SECURITY_BASIC256_SHA256"
+	pEP128     = "libadminsettings.UACONFIGMANAGER_ENDPOINT_SECURITY_BASIC128_RSA15"
+	pEP256     = "libadminsettings.UACONFIGMANAGER_ENDPOINT_SECURITY_BASIC256"
 )
+
+// agentCollections are the IoT Gateway's agent collections, in the order
+// ?content=type_definition lists them; agentTypes maps each to the
+// iot_gateway.AGENTTYPES_TYPE its agents carry.
+var (
+	agentCollections = []string{"mqtt_clients", "rest_clients", "rest_servers"}
+	agentTypes       = map[string]string{"mqtt_clients": "MQTT Client", "rest_clients": "REST Client", "rest_servers": "REST Server"}
+)
+
+// agentDefaults are a new agent's properties (inferred defaults).
+func agentDefaults(typ string) object {
+	o := object{pDesc: "", "iot_gateway.AGENTTYPES_ENABLED": true, "iot_gateway.IGNORE_QUALITY_CHANGES": false}
+	switch typ {
+	case "MQTT Client":
+		maps.Copy(o, object{"iot_gateway.MQTT_CLIENT_URL": "tcp://localhost:1883", "iot_gateway.MQTT_CLIENT_TOPIC": "iotgateway",
+			"iot_gateway.MQTT_CLIENT_QOS": 1, "iot_gateway.MQTT_CLIENT_CLIENT_ID": "", "iot_gateway.MQTT_CLIENT_USERNAME": "",
+			"iot_gateway.MQTT_TLS_VERSION": 0, "iot_gateway.MQTT_CLIENT_CERTIFICATE": false})
+	case "REST Client":
+		maps.Copy(o, object{"iot_gateway.REST_CLIENT_URL": "http://127.0.0.1:3000", "iot_gateway.REST_CLIENT_METHOD": 0,
+			"iot_gateway.REST_CLIENT_USERNAME": ""})
+	case "REST Server":
+		maps.Copy(o, object{"iot_gateway.REST_SERVER_NETWORK_ADAPTER": "Localhost only", "iot_gateway.REST_SERVER_PORT_NUMBER": 39320,
+			"iot_gateway.REST_SERVER_CORS_ALLOWED_ORIGINS": "", "iot_gateway.REST_SERVER_USE_HTTPS": true,
+			"iot_gateway.REST_SERVER_ENABLE_WRITE_ENDPOINT": false, "iot_gateway.REST_SERVER_ALLOW_ANONYMOUS_LOGIN": false})
+	}
+	return o
+}
+
+// systemTags are the server tags an IoT item may reference in the
+// simulator (it has no channels): the _System tags.
+var systemTags = []string{"_System._Date", "_System._DateTime", "_System._DateTimeLocal", "_System._Date_Day", "_System._Date_Month",
+	"_System._Date_Year2", "_System._Date_Year4", "_System._Time", "_System._Time_Hour", "_System._Time_Minute", "_System._Time_Second",
+	"_System._ActiveTagCount", "_System._ClientCount", "_System._ProjectTitle"}
+
+func itemKey(coll, agent string) string { return coll + "/" + agent }
+
+// itemName is an IoT item's name: the server tag with the leading "_"
+// dropped and "." replaced by "_" (PTC's SDK builds item URLs this way;
+// the server names items after their tag, whatever name is posted).
+func itemName(tag string) string {
+	return strings.ReplaceAll(strings.TrimPrefix(tag, "_"), ".", "_")
+}
+
+// addItem creates one IoT item under an agent.
+func (s *store) addItem(coll, agent string, o object, line int) *apiMsg {
+	tag, _ := o[pItemTag].(string)
+	if !slices.Contains(systemTags, tag) {
+		m := validation(pItemTag, fmt.Sprintf("The server tag '%s' does not exist.", tag), line)
+		return &m
+	}
+	key := itemKey(coll, agent)
+	name := itemName(tag)
+	if find(s.items[key], name) >= 0 {
+		m := validation(pName, fmt.Sprintf("The name '%s' is already used.", name), line)
+		return &m
+	}
+	n := merge(object{pDesc: "", "iot_gateway.IOT_ITEM_USE_SCAN_RATE": true, "iot_gateway.IOT_ITEM_SCAN_RATE_MS": 1000,
+		"iot_gateway.IOT_ITEM_SEND_EVERY_SCAN": false, "iot_gateway.IOT_ITEM_DEADBAND_PERCENT": 0,
+		"iot_gateway.IOT_ITEM_ENABLED": true, "iot_gateway.IOT_ITEM_DATA_TYPE": -1}, o)
+	n[pName] = name
+	s.items[key] = append(s.items[key], n)
+	return nil
+}
 
 var permNames = []string{
 	"IO_TAG_READ", "IO_TAG_WRITE", "IO_TAG_DYNAMIC_ADDRESSING",
@@ -54,7 +127,31 @@ type store struct {
 	agents    map[string][]object // collection -> agents
 	endpoints []object
 	events    []event
+	items     map[string][]object // itemKey -> IoT items
+	secrets   map[string]string   // write-only agent passwords, by agent and property
+	admin     object              // /config/v1/admin settings
+	jobs      map[string]object   // "<service>/<id>" -> job status
+	jobSeq    int
+	backups   []object
+	trail     []auditEntry // Configuration API changes (transaction and audit logs)
 }
+
+// auditEntry is one change recorded for /log and /audit_log.
+type auditEntry struct {
+	id                    int
+	at                    time.Time
+	action, user, details string
+}
+
+func (s *store) audit(at time.Time, action, user, details string) {
+	s.trail = append(s.trail, auditEntry{id: len(s.trail) + 1, at: at.UTC(), action: action, user: user, details: details})
+	if len(s.trail) > maxLog {
+		s.trail = s.trail[len(s.trail)-maxLog:]
+	}
+}
+
+// maxLog bounds the event log and the audit trail.
+const maxLog = 20000
 
 func perms(on ...string) object {
 	g := object{}
@@ -71,7 +168,17 @@ func group(name, desc string, on ...string) object {
 }
 
 func newStore(cfg Config, restPort int) *store {
-	s := &store{cfg: cfg, projectID: 960924075, passwords: map[string]string{}}
+	s := &store{cfg: cfg, projectID: 960924075, passwords: map[string]string{}, items: map[string][]object{},
+		secrets: map[string]string{}, jobs: map[string]object{}}
+	s.admin = object{"libadminsettings.EVENT_LOG_CONNECTION_PORT": 57217, "libadminsettings.EVENT_LOG_PERSISTENCE": 0,
+		"libadminsettings.EVENT_LOG_MAX_RECORDS": 25000, "libadminsettings.EVENT_LOG_LOG_TO_CONSOLE": false,
+		"libadminsettings.CONFIG_API_PERSISTENCE": 0, "libadminsettings.CONFIG_API_MAX_RECORDS": 10000}
+	if cfg.Edge { // Local License Server settings: Kepware Edge only
+		maps.Copy(s.admin, object{"libadminsettings.LICENSING_SERVER_ENABLE": false, "libadminsettings.LICENSING_SERVER_NAME": "",
+			"libadminsettings.LICENSING_SERVER_PORT": 7070, "libadminsettings.LICENSING_SERVER_SSL_PORT": 1443,
+			"libadminsettings.LICENSING_SERVER_ALLOW_INSECURE_COMMS": false, "libadminsettings.LICENSING_SERVER_ALLOW_SELF_SIGNED_CERTS": false,
+			"libadminsettings.LICENSING_CLIENT_ALIAS": "", "libadminsettings.LICENSING_CHECK_PERIOD_MINS": 5})
+	}
 	s.project = object{
 		pDesc: "", "servermain.PROJECT_TITLE": "", "servermain.PROJECT_TAGS_DEFINED": "246",
 		"opcdaserver.PROJECT_OPC_DA_1_ENABLED": true, "opcdaserver.PROJECT_OPC_DA_2_ENABLED": true,
@@ -111,7 +218,7 @@ func newStore(cfg Config, restPort int) *store {
 		"rest_servers": {{pName: "Dashboard", "iot_gateway.AGENTTYPES_TYPE": "REST Server", "iot_gateway.AGENTTYPES_ENABLED": true,
 			"iot_gateway.REST_SERVER_NETWORK_ADAPTER": "Localhost only", "iot_gateway.REST_SERVER_PORT_NUMBER": restPort,
 			"iot_gateway.REST_SERVER_CORS_ALLOWED_ORIGINS": "*", "iot_gateway.REST_SERVER_USE_HTTPS": false,
-			"iot_gateway.REST_SERVER_ENABLE_WRITE_ENDPOINT": false, "iot_gateway.REST_SERVER_ALLOW_ANONYMOUS_LOGIN": false}},
+			"iot_gateway.REST_SERVER_ENABLE_WRITE_ENDPOINT": true, "iot_gateway.REST_SERVER_ALLOW_ANONYMOUS_LOGIN": false}},
 	}
 	if cfg.Edge {
 		s.endpoints = []object{{pName: "DefaultEndpoint", "libadminsettings.UACONFIGMANAGER_ENDPOINT_ENABLE": true,
@@ -130,8 +237,8 @@ func newStore(cfg Config, restPort int) *store {
 
 func (s *store) log(at time.Time, kind, source, msg string) {
 	s.events = append(s.events, event{at: at.UTC(), kind: kind, source: source, message: msg})
-	if len(s.events) > 2000 {
-		s.events = s.events[len(s.events)-2000:]
+	if len(s.events) > maxLog {
+		s.events = s.events[len(s.events)-maxLog:]
 	}
 }
 
@@ -158,8 +265,10 @@ func (s *store) authenticate(user, pw string) (object, error) {
 	return s.groups[g], nil
 }
 
-// checkPassword applies the User Manager's rule: 14 to 512 characters
-// with upper and lower case letters, digits and special characters.
+// checkPassword applies the User Manager's rule as PTC's own tests meet
+// it: 14 to 512 characters mixing at least three of upper case, lower
+// case, digits and special characters (their "Kepware400400400" has no
+// special character and is accepted; CONFORMANCE.md).
 func checkPassword(pw string) error {
 	n := len([]rune(pw))
 	if n < 14 || n > 512 {
@@ -178,8 +287,14 @@ func checkPassword(pw string) error {
 			sp = true
 		}
 	}
-	if !lo || !up || !dig || !sp {
-		return fmt.Errorf("the password must mix upper and lower case letters, digits and special characters")
+	classes := 0
+	for _, b := range []bool{lo, up, dig, sp} {
+		if b {
+			classes++
+		}
+	}
+	if classes < 3 {
+		return fmt.Errorf("the password must mix at least three of upper case, lower case, digits and special characters")
 	}
 	return nil
 }
@@ -222,6 +337,7 @@ func (s *store) harden() {
 	for _, a := range s.agents["rest_servers"] {
 		a["iot_gateway.REST_SERVER_USE_HTTPS"] = true
 		a["iot_gateway.REST_SERVER_CORS_ALLOWED_ORIGINS"] = "https://hmi.plant.example"
+		a["iot_gateway.REST_SERVER_ENABLE_WRITE_ENDPOINT"] = false
 	}
 	for _, e := range s.endpoints {
 		e["libadminsettings.UACONFIGMANAGER_ENDPOINT_SECURITY_NONE"] = false
