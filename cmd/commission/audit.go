@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -91,36 +90,55 @@ func runAudit(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	fs.SetOutput(stderr)
 	fs.Usage = func() { io.WriteString(stderr, auditHelp); fs.PrintDefaults() }
 	family := fs.String("device", "", "device family: "+strings.Join(families, ", "))
-	address := fs.String("address", "", "the device's IP address or host name")
+	address := fs.String("address", "", "the device's IP address or host name, optionally with the port of its HTTPS console or API (HOST:PORT, [IPv6]:PORT)")
 	user := fs.String("user", "", "the account to log in with")
 	pwStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input (required)")
 	asJSON := fs.Bool("json", false, "print the findings as JSON on stdout")
 	ports := portFlags{}
-	fs.Var(ports, "port", "override a service's port, as SERVICE=PORT (repeatable), e.g. https=8443")
+	fs.Var(ports, "port", "override a service's port, as SERVICE=PORT (repeatable), e.g. https=8443; an unknown service is an error")
 	fingerprint := fs.String("fingerprint", "", "expected TLS certificate fingerprint (SHA256:...) of the device's HTTPS console")
 	tofu := fs.Bool("tofu", false, "trust the device's TLS certificate on first use and pin it")
 	pinsPath := fs.String("pins", "", "file of pinned TLS fingerprints (default: the user's commission config folder)")
 	timeout := fs.Duration("timeout", 2*time.Second, "timeout for each network operation")
 	recDir := fs.String("record", "", "also write a signed record bundle of the audit into this folder")
 	keyFile := fs.String("key", "", "with --record: private key file that signs it (default: ssh-agent)")
-	identity := fs.String("identity", "", "with --record: the signer's identity for allowed_signers, e.g. an e-mail address (default USER@HOST)")
-	if err := fs.Parse(args); err != nil {
+	identity := fs.String("identity", "", "with --record (required there): the signer's identity for allowed_signers, e.g. an e-mail address")
+	rest, err := parseFlags(fs, args)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
 		return withCode(ExitError, err)
 	}
+	if len(rest) > 0 {
+		return usageErr("audit takes no arguments, only flags (got %q): see commission audit --help", rest[0])
+	}
+	fam, known := lookupFamily(*family)
 	switch {
 	case *family == "":
 		return usageErr("--device is required (%s)", strings.Join(families, ", "))
+	case !known:
+		return usageErr("unknown device family %q: use one of %s", *family, strings.Join(families, ", "))
 	case *address == "":
-		return usageErr("--address is required: the device's IP address")
+		return usageErr("--address is required: the device's IP address, optionally with the %s port (HOST:PORT)", fam.main)
 	case *user == "":
 		return usageErr("--user is required")
 	case !*pwStdin:
 		return usageErr("--password-stdin is required: pipe the password on standard input (it is never taken as a flag)")
 	case *timeout <= 0 || *timeout > time.Minute:
 		return usageErr("--timeout must be between 1ms and 1m")
+	case *recDir != "" && *identity == "":
+		return usageErr("--record needs --identity: the signer's e-mail address, as it goes into allowed_signers")
+	case *fingerprint != "" && transport.FingerprintHex(*fingerprint) == "":
+		return usageErr("--fingerprint %q is not a SHA-256 fingerprint: give SHA256:base64 (OpenSSH form) or the 32 hex pairs the device shows", *fingerprint)
+	}
+	host, aport, err := parseAddress(*address)
+	if err != nil {
+		return withCode(ExitError, err)
+	}
+	tports, err := targetPorts(fam, aport, ports)
+	if err != nil {
+		return err
 	}
 	pw, err := readSecretLine(stdin)
 	if err != nil {
@@ -130,14 +148,20 @@ func runAudit(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if err != nil {
 		return withCode(ExitError, err)
 	}
-	t := target{Family: *family, Address: *address, User: *user, Password: pw, Ports: ports, Pins: pins, Timeout: *timeout}
-	rep, eng, err := auditOnce(ctx, t, *fingerprint, *tofu)
+	if *fingerprint != "" {
+		// Compared on every TLS connection to the device, pin or no pin.
+		if err := pins.Expect(host, *fingerprint); err != nil {
+			return withCode(ExitError, err)
+		}
+	}
+	t := target{Family: fam.name, Address: host, User: *user, Password: pw, Ports: tports, Pins: pins, Timeout: *timeout}
+	rep, eng, err := auditOnce(ctx, t, *fingerprint, *tofu, stderr)
 	if err != nil {
 		return withCode(ExitError, err)
 	}
 	defer eng.Close()
 	if *recDir != "" {
-		dir, err := recordAudit(*recDir, rep, eng, signing{KeyFile: *keyFile, Identity: defaultIdentity(*identity)})
+		dir, err := recordAudit(*recDir, rep, eng, signing{KeyFile: *keyFile, Identity: *identity})
 		if err != nil {
 			return withCode(ExitError, fmt.Errorf("write the audit record: %w", err))
 		}
@@ -159,8 +183,10 @@ func runAudit(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	return nil
 }
 
-// auditOnce reads the device once and checks every step.
-func auditOnce(ctx context.Context, t target, fingerprint string, tofu bool) (auditReport, engine, error) {
+// auditOnce reads the device once and checks every step. A certificate
+// seen for the first time is pinned only when it matches fingerprint or
+// with tofu; its details go to stderr. A changed one stops the audit.
+func auditOnce(ctx context.Context, t target, fingerprint string, tofu bool, stderr io.Writer) (auditReport, engine, error) {
 	col := &auditCollector{byID: map[string]steps.Result{}}
 	started := time.Now().UTC()
 	open := func() (engine, error) {
@@ -171,24 +197,32 @@ func auditOnce(ctx context.Context, t target, fingerprint string, tofu bool) (au
 		return eng, eng.Open(ctx)
 	}
 	eng, err := open()
-	var unknown interface {
-		UnknownFingerprint() (hostport, fingerprint string)
-	}
+	var unknown *transport.UnknownFingerprintError
 	if err != nil && errors.As(err, &unknown) {
+		eng.Close()
 		hp, seen := unknown.UnknownFingerprint()
 		switch {
 		case fingerprint != "" && transport.SameFingerprint(fingerprint, seen), tofu:
+			if tofu && fingerprint == "" && len(unknown.Cert.Problems) > 0 {
+				fmt.Fprintf(stderr, "warning: pinning a weak certificate on %s with --tofu: %s\n", hp, strings.Join(unknown.Cert.Problems, "; "))
+			}
 			if terr := t.Pins.Trust(hp, seen); terr != nil {
 				return auditReport{}, nil, fmt.Errorf("pin the certificate: %w", terr)
 			}
+			fmt.Fprintf(stderr, "pinned the certificate of %s in %s:\n%s\n", hp, t.Pins.Path(), indent(unknown.Cert.Lines()))
 			eng, err = open()
 		case fingerprint != "":
-			return auditReport{}, nil, fmt.Errorf("%s presents certificate %s, not the expected %s: stop and check the device (it may be an impostor)", hp, seen, fingerprint)
+			// The transport compares the given fingerprint first; this is a
+			// second line of defence.
+			return auditReport{}, nil, &transport.FingerprintChangedError{HostPort: hp, Pinned: fingerprint, Seen: seen, Given: true, Cert: unknown.Cert}
 		default:
-			return auditReport{}, nil, fmt.Errorf("%s presents an unknown certificate %s: check it on the device, then run again with --fingerprint %s (or --tofu)", hp, seen, seen)
+			return auditReport{}, nil, fmt.Errorf("%s presents a certificate seen for the first time:\n%s\ncheck it on the device, then run again with --fingerprint %s (or --tofu)", hp, indent(unknown.Cert.Lines()), seen)
 		}
 	}
 	if err != nil {
+		if eng != nil {
+			eng.Close()
+		}
 		return auditReport{}, nil, err
 	}
 	rep := auditReport{Schema: "commission.audit/v1", Device: eng.Identity(), Guide: eng.Guide(), Started: started, Summary: map[string]int{}}
@@ -225,25 +259,6 @@ func recordAudit(out string, rep auditReport, eng engine, s signing) (string, er
 	}
 	s.NoAgent = s.KeyFile != ""
 	return writeBundle(out, rec, evidenceOf(eng), s)
-}
-
-// defaultIdentity is the signer identity: the flag, else USER@HOST.
-func defaultIdentity(flagValue string) string {
-	if flagValue != "" {
-		return flagValue
-	}
-	u := os.Getenv("USER")
-	if u == "" {
-		u = os.Getenv("USERNAME")
-	}
-	if u == "" {
-		u = "technician"
-	}
-	h, _ := os.Hostname()
-	if h == "" {
-		h = "localhost"
-	}
-	return u + "@" + h
 }
 
 func printAudit(w io.Writer, rep auditReport) {

@@ -112,8 +112,8 @@ func TestAuditBadInput(t *testing.T) {
 		}
 	}
 	_, code, msg = runAuditArgs(t, args, d.Password)
-	if code != ExitError || !strings.Contains(msg, "impostor") {
-		t.Errorf("wrong fingerprint: exit %d %q", code, msg)
+	if code != ExitTrustChanged || !strings.Contains(msg, "impostor") {
+		t.Errorf("wrong fingerprint: exit %d %q, want %d", code, msg, ExitTrustChanged)
 	}
 	// No password on stdin.
 	var out, errb bytes.Buffer

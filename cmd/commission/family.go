@@ -61,13 +61,60 @@ type family struct {
 	name  string
 	guide func() (metas []steps.Meta, title string)
 	open  func(t target, rep steps.Reporter) (engine, error)
+	// main is the service that a port in --address HOST:PORT goes to:
+	// the family's HTTPS console or API.
+	main string
+	// services are the names --port accepts; a name ending in "-N"
+	// stands for one per serial port (realcom-data-1, ...).
+	services []string
 }
 
 // familyTable lists the supported families in the order the wizard shows them.
 var familyTable = []family{
-	{name: "nport", guide: guideOf(catalog.NPort), open: openNPort},
-	{name: "thingspro", guide: guideOf(catalog.ThingsPro), open: openThingsPro},
-	{name: "kepware", guide: guideOf(catalog.Kepware), open: openKepware},
+	{name: "nport", guide: guideOf(catalog.NPort), open: openNPort, main: "https",
+		services: []string{"http", "https", "telnet", "snmp", "moxa-udp", "moxa-tcp", "moxa-tcp2",
+			"realcom-data-N", "realcom-cmd-N", "tcp-server-N", "udp-data-N"}},
+	{name: "thingspro", guide: guideOf(catalog.ThingsPro), open: openThingsPro, main: "https",
+		services: []string{"https", "http", "ssh", "discovery"}},
+	{name: "kepware", guide: guideOf(catalog.Kepware), open: openKepware, main: kepware.SvcConfigHTTPS,
+		services: []string{kepware.SvcConfigHTTPS, kepware.SvcConfigHTTP, kepware.SvcOPCUA, kepware.SvcRESTServer}},
+}
+
+// knows reports whether service is one of the family's port names.
+func (f family) knows(service string) bool {
+	for _, s := range f.services {
+		if s == service {
+			return true
+		}
+		if base, ok := strings.CutSuffix(s, "-N"); ok {
+			if n, found := strings.CutPrefix(service, base+"-"); found {
+				if v, err := strconv.Atoi(n); err == nil && v >= 1 && v <= 32 && strconv.Itoa(v) == n {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// targetPorts checks the --port names against the family and adds the
+// port given in --address to the family's main service. A --port for
+// the main service that contradicts the address's port is an error.
+func targetPorts(f family, addrPort int, given map[string]int) (map[string]int, error) {
+	out := map[string]int{}
+	for name, p := range given {
+		if !f.knows(name) {
+			return nil, usageErr("--port %s=%d: %s has no service %q; its services are %s", name, p, f.name, name, strings.Join(f.services, ", "))
+		}
+		out[name] = p
+	}
+	if addrPort != 0 {
+		if p, ok := out[f.main]; ok && p != addrPort {
+			return nil, usageErr("the port in --address (%d) and --port %s=%d disagree: give one of them", addrPort, f.main, p)
+		}
+		out[f.main] = addrPort
+	}
+	return out, nil
 }
 
 // families lists the supported family names.

@@ -19,23 +19,57 @@ import (
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "0.1.0-dev"
 
-const usage = `commission - commission an industrial device by its vendor's hardening guide
+// command is one subcommand of commission.
+type command struct {
+	name    string
+	args    string // shown after the name in the usage
+	summary string
+	run     func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error
+}
 
-Usage:
-  commission [wizard] [flags]     guided hardening of one device (the default)
-  commission demo [--headless]    the same wizard against simulated devices on this laptop
-  commission audit [flags]        check one device against its guide, change nothing
-  commission verify DIR           check a record bundle's signature and evidence
-  commission print DIR            render a verified record bundle to PDF again
-  commission version
+// commands lists every subcommand, in the order the usage shows them.
+// Adding a command is one line here; the usage is built from this table.
+var commands = []command{
+	{"wizard", "[flags]", "guided hardening of one device (the default)", runWizard},
+	{"demo", "[--headless]", "the same wizard against simulated devices on this laptop", runDemo},
+	{"audit", "[flags]", "check one device against its guide, change nothing", runAudit},
+	{"verify", "DIR", "check a record bundle's signature and evidence", func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+		return runVerify(ctx, args, stdout, stderr)
+	}},
+	{"print", "DIR", "render a verified record bundle to PDF again", func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+		return runPrint(ctx, args, stdout, stderr)
+	}},
+	{"version", "", "print the version (also --version)", func(_ context.Context, _ []string, _ io.Reader, stdout, _ io.Writer) error {
+		fmt.Fprintln(stdout, "commission", version)
+		return nil
+	}},
+	{"help", "[COMMAND]", "this help, or a command's flags (also --help)", nil}, // run: runHelp
+}
 
-Run "commission COMMAND --help" for a command's flags.
+// usage is the top-level help, on stdout for --help.
+func usage() string {
+	var b strings.Builder
+	b.WriteString("commission - commission an industrial device by its vendor's hardening guide\n\nUsage:\n")
+	for _, c := range commands {
+		left := "commission " + c.name
+		if c.args != "" {
+			left += " " + c.args
+		}
+		fmt.Fprintf(&b, "  %-36s %s\n", left, c.summary)
+	}
+	b.WriteString(`
+Run "commission COMMAND --help" for a command's flags. Flags may come
+before or after a command's arguments.
 
 Devices: nport (Moxa NPort 5000), thingspro (Moxa ThingsPro Edge), kepware (PTC Kepware).
 
 Exit codes: 0 all good; 1 deviations found (audit) or verification failed
-(verify); 2 error (bad flags, unreachable device, wrong credentials).
-`
+(verify); 2 error (bad flags, unreachable device, wrong credentials);
+3 STOP: the device's certificate or SSH host key differs from the pinned
+one or from --fingerprint (it may be an impostor).
+`)
+	return b.String()
+}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -50,30 +84,56 @@ func main() {
 // errQuiet marks an error whose message was already shown.
 var errQuiet = errors.New("already reported")
 
+func lookupCommand(name string) (command, bool) {
+	for _, c := range commands {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return command{}, false
+}
+
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	cmd := "wizard"
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		cmd, args = args[0], args[1:]
+	name := "wizard"
+	if len(args) > 0 {
+		switch a := args[0]; {
+		case a == "-h" || a == "-help" || a == "--help":
+			return runHelp(ctx, args[1:], stdin, stdout, stderr)
+		case a == "--version" || a == "-version" || a == "-v":
+			name, args = "version", args[1:]
+		case !strings.HasPrefix(a, "-"):
+			name, args = a, args[1:]
+		}
 	}
-	switch cmd {
-	case "wizard":
-		return runWizard(ctx, args, stdin, stdout, stderr)
-	case "demo":
-		return runDemo(ctx, args, stdin, stdout, stderr)
-	case "audit":
-		return runAudit(ctx, args, stdin, stdout, stderr)
-	case "verify":
-		return runVerify(ctx, args, stdout, stderr)
-	case "print":
-		return runPrint(ctx, args, stdout, stderr)
-	case "version":
-		fmt.Fprintln(stdout, "commission", version)
-		return nil
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
-		return nil
-	default:
-		fmt.Fprint(stderr, usage)
-		return usageErr("unknown command %q", cmd)
+	c, ok := lookupCommand(name)
+	if !ok {
+		fmt.Fprint(stderr, usage())
+		return usageErr("unknown command %q: use one of %s", name, commandNames())
 	}
+	if c.run == nil { // help: it reads the table, so the table cannot name it
+		return runHelp(ctx, args, stdin, stdout, stderr)
+	}
+	return c.run(ctx, args, stdin, stdout, stderr)
+}
+
+// runHelp prints the usage on stdout, or a command's own help.
+func runHelp(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] != "help" {
+		if c, ok := lookupCommand(args[0]); ok {
+			// A command's --help goes to stdout too when asked for by name.
+			return c.run(ctx, []string{"--help"}, stdin, stdout, stdout)
+		}
+		fmt.Fprint(stderr, usage())
+		return usageErr("unknown command %q: use one of %s", args[0], commandNames())
+	}
+	fmt.Fprint(stdout, usage())
+	return nil
+}
+
+func commandNames() string {
+	names := make([]string, len(commands))
+	for i, c := range commands {
+		names[i] = c.name
+	}
+	return strings.Join(names, ", ")
 }

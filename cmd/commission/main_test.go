@@ -1,0 +1,17 @@
+package main
+
+import (
+	"os"
+	"testing"
+
+	"github.com/commission-tool/commission/internal/transport"
+)
+
+// TestMain keeps every test of the command on loopback: a dial, a
+// datagram, a probe or a name lookup towards any other destination
+// fails (transport.LoopbackOnly), so a test that broadcasts or asks DNS
+// goes red instead of sending.
+func TestMain(m *testing.M) {
+	transport.SetDestinationCheck(transport.LoopbackOnly)
+	os.Exit(m.Run())
+}
