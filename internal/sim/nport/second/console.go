@@ -223,7 +223,9 @@ func (c *Console) Close() error {
 // .active and .factory_password ("yes" while the factory password is set);
 // passwords never appear. Meta keys: "restarts" (Save/Restart count),
 // "pending" ("yes" when held settings differ from the running ones),
-// "sessions" (open web sessions), "failed_logins" (the record's length).
+// "sessions" (open web sessions), "failed_logins" (the record's length),
+// "generation", and "cleartext_password_seen" ("yes" once a login request
+// carried a non-empty Password field, which a real page never sends).
 func (c *Console) Settings() map[string]string {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -3,6 +3,7 @@ package second
 import (
 	"crypto/md5"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"io"
 	"net/http"
@@ -458,6 +459,9 @@ func TestGSecSaveRestartAppliesConsoleEnables_Simulator(t *testing.T) {
 	if !strings.Contains(body, "Session Expired") || r.TLS == nil || r.TLS.Version != tls.VersionTLS12 {
 		t.Fatalf("after restart: tls %v, page:\n%s", r.TLS, body)
 	}
+	if alg := r.TLS.PeerCertificates[0].PublicKeyAlgorithm; alg != x509.RSA {
+		t.Fatalf("certificate key %v, want RSA", alg)
+	}
 	// TLS 1.0/1.1 are refused while their row says Disable.
 	old := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true, MaxVersion: tls.VersionTLS11}}}
 	if _, err := old.Get(c.HTTPSURL() + "/"); err == nil {
@@ -690,5 +694,17 @@ func TestStartRejectsUnknownConfig(t *testing.T) {
 	}
 	if _, err := Start(Config{Fault: "boom"}); err == nil {
 		t.Fatal("unknown fault accepted")
+	}
+}
+
+func TestClearPasswordInLoginIsFlagged_Simulator(t *testing.T) {
+	c := start(t, Config{Generation: GSec})
+	b := newBrowser(t, c.URL())
+	_, page := b.get("/")
+	ch := challenge(t, page)
+	p, u := GSecAnswer(ch, "admin", "moxa")
+	b.post("/", url.Values{"FakeChallenge": {ch}, "EncPasswd": {p}, "EncUser": {u}, "Username": {"admin"}, "Password": {"moxa"}})
+	if c.Settings()["cleartext_password_seen"] != "yes" {
+		t.Fatal("a login carrying the clear password was not flagged")
 	}
 }

@@ -48,5 +48,12 @@
 // whole submit; console enables, the accessible IP list, the lockout policy,
 // the login-user limit and the idle timeout take effect only after
 // Save/Restart, which also ends every session; account changes take effect at
-// once. GA allows one web session at a time ("Already login." for a second).
+// once. GA allows one web session at a time ("Already login." for a second)
+// and has no login interstitials (its login answers the frameset directly);
+// G-sec allows "Maximum Login Users For HTTP+HTTPS" sessions and redirects
+// (302) through the interstitials, which every other page redirects to until
+// they are answered. A login challenge works once. An unknown session cookie
+// gets a page saying "Session Expired"; no cookie gets a redirect to "/".
+// A host refused by the accessible IP list, or a disabled HTTP or HTTPS
+// console, gets its connection closed without an answer.
 package second
