@@ -245,7 +245,6 @@ func (s *store) log(at time.Time, kind, source, msg string) {
 func (s *store) bump() { s.projectID += 7 }
 
 var errUnauthorized = errors.New("unauthorized")
-var errForbidden = errors.New("forbidden")
 
 func find(list []object, name string) int {
 	return slices.IndexFunc(list, func(o object) bool { return o[pName] == name })

@@ -1,0 +1,274 @@
+package transport
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// restEcho answers every request with what it received, as JSON.
+func restEcho(t *testing.T) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		switch r.URL.Path {
+		case "/status/404":
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(404)
+			w.Write([]byte(`{"code":404,"message":"no such \u0007thing","token":"leak-me-not"}`))
+			return
+		case "/login-reply":
+			w.Header().Set("Set-Cookie", "session=Cookie-Val-42")
+			w.Write([]byte(`{"data":{"token":"T0ken-xyz-987","user":"admin"},"list":[{"password":"Nested-Pw-1"}]}`))
+			return
+		case "/big":
+			w.Write(bytes.Repeat([]byte("x"), 2048))
+			return
+		case "/bom":
+			w.Write([]byte("\xef\xbb\xbf{\"a\":1}"))
+			return
+		case "/redirect":
+			http.Redirect(w, r, "/elsewhere", http.StatusFound)
+			return
+		case "/drop":
+			c, _, _ := w.(http.Hijacker).Hijack()
+			c.Close()
+			return
+		case "/slow":
+			<-r.Context().Done()
+			return
+		}
+		user, pw, _ := r.BasicAuth()
+		json.NewEncoder(w).Encode(map[string]any{"method": r.Method, "path": r.URL.EscapedPath(), "query": r.URL.RawQuery,
+			"auth": r.Header.Get("Authorization"), "user": user, "pw": pw, "ctype": r.Header.Get("Content-Type"),
+			"accept": r.Header.Get("Accept"), "body": string(b)})
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func TestRESTMethodsBodiesAuthAndTranscript(t *testing.T) {
+	srv := restEcho(t)
+	var tr syncBuf
+	var seen []RESTExchange
+	c, err := NewRESTClient(RESTOptions{BaseURL: srv.URL + "/api", Auth: BasicAuth("admin", "Sekr3t-Passw0rd!"), Timeout: 2 * time.Second,
+		Header: http.Header{"Accept": {"application/json"}}, Transcript: &tr, Observe: func(e RESTExchange) { seen = append(seen, e) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	echo := func(r *RESTResponse, err error) map[string]any {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := r.DecodeJSON(&m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	m := echo(c.Get(ctx, "/users/Default%20User", url.Values{"filter": {"a b"}, "password": {"q-secret"}}))
+	if m["method"] != "GET" || m["path"] != "/api/users/Default%20User" || m["user"] != "admin" || m["pw"] != "Sekr3t-Passw0rd!" || m["accept"] != "application/json" {
+		t.Errorf("GET: %v", m)
+	}
+	m = echo(c.Put(ctx, "/x", map[string]any{"name": "n", "libadminsettings.USERMANAGER_USER_PASSWORD": "Pw-In-Body-123!"}))
+	if m["method"] != "PUT" || m["ctype"] != "application/json" || !strings.Contains(m["body"].(string), "Pw-In-Body-123!") {
+		t.Errorf("PUT: %v", m)
+	}
+	for _, f := range []func() (*RESTResponse, error){
+		func() (*RESTResponse, error) { return c.Post(ctx, "/x", []any{1}) },
+		func() (*RESTResponse, error) { return c.Patch(ctx, "/x", map[string]any{"a": 1}) },
+		func() (*RESTResponse, error) { return c.Delete(ctx, "/x") },
+	} {
+		echo(f())
+	}
+	c.SetAuth(BearerAuth("tok-123456"))
+	m = echo(c.Get(ctx, "/y", nil))
+	if m["auth"] != "Bearer tok-123456" {
+		t.Errorf("bearer: %v", m)
+	}
+	m = echo(c.Do(ctx, RESTRequest{Method: "POST", Path: "/login", NoAuth: true, JSON: map[string]any{"password": "Login-Pw-99!"}}))
+	if m["auth"] != "" {
+		t.Errorf("NoAuth sent %v", m["auth"])
+	}
+	m = echo(c.Do(ctx, RESTRequest{Method: "POST", Path: "/upload", Parts: []Part{
+		{Field: "name", Data: []byte("fw")}, {Field: "passphrase", Data: []byte("Part-Secret-77")},
+		{Field: "file", FileName: "fw.rom", Data: []byte("ROMDATA")}}}))
+	if !strings.HasPrefix(m["ctype"].(string), "multipart/form-data; boundary=") || !strings.Contains(m["body"].(string), "ROMDATA") ||
+		!strings.Contains(m["body"].(string), `filename="fw.rom"`) {
+		t.Errorf("multipart: %v", m)
+	}
+	// the transcript and the observed requests hold no secret (the echo
+	// server's replies repeat them under keys no masking can know)
+	text := tr.String()
+	for _, e := range seen {
+		text += e.URL + e.RequestBody
+	}
+	for _, secret := range []string{"Sekr3t-Passw0rd!", "q-secret", "Pw-In-Body-123!", "tok-123456", "Login-Pw-99!", "Part-Secret-77", "ROMDATA"} {
+		if strings.Contains(text, secret) {
+			t.Errorf("secret %q in the transcript", secret)
+		}
+	}
+	for _, want := range []string{"GET /users/Default%20User?filter=a+b&password=%2A%2A%2A -> 200 (basic admin)",
+		`PUT /x -> 200 (basic admin) json: {"libadminsettings.USERMANAGER_USER_PASSWORD":"***","name":"n"}`,
+		"GET /y -> 200 (bearer)", "POST /login -> 200 (none)", "file=file fw.rom (7 bytes)", "passphrase=***", "name=fw"} {
+		if !strings.Contains(tr.String(), want) {
+			t.Errorf("transcript lacks %q:\n%s", want, tr.String())
+		}
+	}
+	if len(seen) != 8 || seen[1].RequestBody == "" || !strings.Contains(seen[0].ReplyBody, `"pw":"***"`) {
+		t.Errorf("observed %+v", seen)
+	}
+}
+
+func TestRESTRepliesMasked(t *testing.T) {
+	srv := restEcho(t)
+	var seen []RESTExchange
+	c, err := NewRESTClient(RESTOptions{BaseURL: srv.URL, Observe: func(e RESTExchange) { seen = append(seen, e) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Get(context.Background(), "/login-reply", nil); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(seen)
+	for _, secret := range []string{"T0ken-xyz-987", "Nested-Pw-1", "Cookie-Val-42"} {
+		if bytes.Contains(b, []byte(secret)) {
+			t.Errorf("secret %q observed: %s", secret, b)
+		}
+	}
+	if !bytes.Contains(b, []byte(`\"user\":\"admin\"`)) {
+		t.Errorf("non-secret field lost: %s", b)
+	}
+}
+
+func TestRESTErrorsAreTyped(t *testing.T) {
+	srv := restEcho(t)
+	c, err := NewRESTClient(RESTOptions{BaseURL: srv.URL, Timeout: 300 * time.Millisecond, MaxBody: 1024, MaxRequest: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	r, err := c.Get(ctx, "/status/404", nil)
+	var se *HTTPStatusError
+	if !errors.As(err, &se) || se.Status != 404 || se.Method != "GET" || se.Path != "/status/404" || r == nil || r.Status != 404 {
+		t.Fatalf("404: %v", err)
+	}
+	if strings.Contains(se.Body, "leak-me-not") || strings.Contains(se.Body, "\a") || !strings.Contains(err.Error(), "GET /status/404: the server answered 404 Not Found") {
+		t.Errorf("excerpt %q / %v", se.Body, err)
+	}
+	if !bytes.Contains(se.Raw, []byte("no such")) {
+		t.Errorf("raw %q", se.Raw)
+	}
+	if _, err := c.Do(ctx, RESTRequest{Method: "GET", Path: "/status/404", Accept: []int{404}}); err != nil {
+		t.Errorf("accepted 404: %v", err)
+	}
+	if _, err := c.Get(ctx, "/redirect", nil); !errors.As(err, &se) || se.Status != 302 {
+		t.Errorf("redirect followed or unclassified: %v", err)
+	}
+	if _, err := c.Get(ctx, "/big", nil); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("big reply: %v", err)
+	}
+	if _, err := c.Put(ctx, "/x", strings.Repeat("y", 100)); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("big request: %v", err)
+	}
+	r, err = c.Get(ctx, "/bom", nil)
+	if err != nil || string(r.Body) != `{"a":1}` {
+		t.Errorf("BOM: %q %v", r.Body, err)
+	}
+	var de *DroppedError
+	if _, err := c.Post(ctx, "/drop", map[string]any{}); !errors.As(err, &de) || de.Method != "POST" {
+		t.Errorf("dropped: %v", err)
+	}
+	var ue *UnreachableError
+	if _, err := c.Get(ctx, "/slow", nil); !errors.As(err, &ue) || ue.Kind != Silent {
+		t.Errorf("slow: %v", err)
+	}
+	if _, err := c.Do(ctx, RESTRequest{Method: "PUT", Path: "/x", JSON: 1, Body: []byte("2")}); err == nil {
+		t.Error("two bodies accepted")
+	}
+	// a closed port is a refusal
+	ln, _ := net.Listen("tcp4", "127.0.0.1:0")
+	addr := ln.Addr().String()
+	ln.Close()
+	c2, _ := NewRESTClient(RESTOptions{BaseURL: "http://" + addr, Network: "tcp4", Timeout: time.Second})
+	if _, err := c2.Get(ctx, "/", nil); !errors.As(err, &ue) || ue.Kind != Refused {
+		t.Errorf("refused: %v", err)
+	}
+}
+
+func TestRESTOptionsChecked(t *testing.T) {
+	for _, u := range []string{"", "ftp://h", "http://", "127.0.0.1:80", "http://h/?q=1"} {
+		if _, err := NewRESTClient(RESTOptions{BaseURL: u}); err == nil {
+			t.Errorf("%q accepted", u)
+		}
+	}
+	if _, err := NewRESTClient(RESTOptions{BaseURL: "https://127.0.0.1:1"}); err == nil {
+		t.Error("https without TLS accepted")
+	}
+}
+
+func TestRESTPinnedTLS(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(`{}`)) }))
+	defer srv.Close()
+	pins, err := OpenPins(filepath.Join(t.TempDir(), "known"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hp := strings.TrimPrefix(srv.URL, "https://")
+	c, err := NewRESTClient(RESTOptions{BaseURL: srv.URL, TLS: PinnedTLS(pins, hp), Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var unknown *UnknownFingerprintError
+	if _, err := c.Get(context.Background(), "/", nil); !errors.As(err, &unknown) {
+		t.Fatalf("unpinned: %v", err)
+	}
+	if err := pins.Trust(hp, Fingerprint(srv.Certificate().Raw)); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if _, err := c.Get(context.Background(), "/", nil); err != nil {
+		t.Fatalf("pinned: %v", err)
+	}
+}
+
+func BenchmarkRESTGet(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`[{"common.ALLTYPES_NAME":"a","libadminsettings.USERMANAGER_USER_PASSWORD":"x"}]`))
+	}))
+	defer srv.Close()
+	c, _ := NewRESTClient(RESTOptions{BaseURL: srv.URL, Auth: BasicAuth("u", "p"), Transcript: io.Discard})
+	defer c.Close()
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.Get(ctx, "/x", nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
