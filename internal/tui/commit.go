@@ -12,6 +12,45 @@ import (
 	"github.com/commission-tool/commission/internal/steps"
 )
 
+// openRestart asks for a deliberate yes before the device restarts.
+func (m Model) openRestart() (tea.Model, tea.Cmd) {
+	m.screen = scrRestart
+	m.errText, m.notice = "", ""
+	return m, m.arm()
+}
+
+func (m Model) viewRestart() string {
+	s := m.st
+	var b strings.Builder
+	b.WriteString(s.Title.Render("Restart the device now?") + "\n\n")
+	b.WriteString(m.wrap(identityLine(m.sess.Identity()), 0) + "\n\n")
+	n := m.sess.Pending()
+	b.WriteString(m.wrap(plural(n, "staged change takes", "staged changes take")+" effect and is verified with a fresh read.", 0) + "\n\n")
+	b.WriteString(s.Warn.Render(m.wrap(m.timing().Restart, 0)) + "\n\n")
+	b.WriteString(m.wrap("Restart only when the plant can spare the device for that time.", 0) + "\n\n")
+	b.WriteString(m.armHelp(hint("y", "restart now"), hint("esc", "not now")))
+	return b.String()
+}
+
+func (m Model) keyRestart(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	if key.Matches(k, m.keys.Back) {
+		m.screen = scrOverview
+		m.notice = "Not restarted; the changes stay staged."
+		return m, nil
+	}
+	if !m.armed {
+		return m, nil
+	}
+	switch {
+	case key.Matches(k, m.keys.Yes):
+		return m.startCommit()
+	case key.Matches(k, m.keys.No):
+		m.screen = scrOverview
+		m.notice = "Not restarted; the changes stay staged."
+	}
+	return m, nil
+}
+
 // startCommit runs the restart and verification in a tea.Cmd.
 func (m Model) startCommit() (tea.Model, tea.Cmd) {
 	m.commitIDs = nil
@@ -74,7 +113,7 @@ func (m Model) viewCommit() string {
 		b.WriteString(m.clip(s.Bad.Render(m.wrap(m.errText, 0)), 2) + "\n")
 	}
 	if m.busy {
-		b.WriteString(s.Muted.Render("The device's serial links drop while it restarts."))
+		b.WriteString(s.Muted.Render(truncate(m.timing().Restart, m.width)))
 	} else {
 		b.WriteString(m.help(hint("enter", "back to the overview"), hint("↑/↓", "scroll")))
 	}

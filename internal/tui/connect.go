@@ -9,7 +9,7 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
-	"charm.land/huh/v2"
+	"charm.land/lipgloss/v2"
 
 	"github.com/commission-tool/commission/internal/devices"
 )
@@ -19,11 +19,6 @@ type unknownFingerprint interface {
 	UnknownFingerprint() (hostport, fingerprint string)
 }
 
-// changedFingerprint is a connect error for a certificate that differs
-// from the pinned one.
-type changedFingerprint interface {
-	FingerprintChanged() (hostport, pinned, seen string)
-}
 
 func (m Model) viewWelcome() string {
 	s := m.st
@@ -63,17 +58,31 @@ func (m Model) keyWelcome(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 // candidate plus "type an address".
 func (m Model) chooseItems() int { return len(m.candidates) + 1 }
 
+// canDiscover reports whether discovery is offered at all.
+func (m Model) canDiscover() bool { return m.cfg.Discover != nil || m.cfg.Candidates != nil }
+
+// discoverSends says what one discovery sends.
+func (m Model) discoverSends() string {
+	if m.cfg.DiscoverSends != "" {
+		return m.cfg.DiscoverSends
+	}
+	return "one UDP packet to 255.255.255.255:4800 (Moxa discovery)"
+}
+
 func (m Model) viewChoose() string {
 	s := m.st
 	var b strings.Builder
 	b.WriteString(s.Title.Render("Choose the device") + "\n\n")
 	switch {
 	case m.candLoading:
-		b.WriteString(m.spin.View() + " Looking for devices on the network…\n\n")
+		b.WriteString(m.spin.View() + " Waiting for answers to the discovery…\n\n")
 	case m.candErr != "":
 		b.WriteString(s.Warn.Render(m.wrap("Discovery did not work: "+m.candErr, 0)) + "\n\n")
-	case m.cfg.Candidates != nil && len(m.candidates) == 0:
-		b.WriteString(s.Muted.Render("No devices answered the discovery.") + "\n\n")
+	case m.canDiscover() && len(m.candidates) == 0:
+		b.WriteString(m.wrap("Nothing has been sent to the network. Type the device's address, or press d to "+
+			"look for devices (you choose the interface first).", 0) + "\n\n")
+	case !m.canDiscover() && len(m.candidates) == 0:
+		b.WriteString(m.wrap("Discovery is off: type the device's address.", 0) + "\n\n")
 	}
 	room := max(m.height-9, 3)
 	first := 0
@@ -98,7 +107,12 @@ func (m Model) viewChoose() string {
 			b.WriteString("  " + row + "\n")
 		}
 	}
-	b.WriteString("\n" + m.help(m.keys.Move, hint("enter", "choose"), m.keys.Back, m.keys.Quit))
+	if st := m.statusLine(); st != "" {
+		b.WriteString(m.clip(st, 2) + "\n")
+	}
+	k := m.keys
+	k.Discover.SetEnabled(m.canDiscover() && !m.candLoading)
+	b.WriteString("\n" + m.help(k.Move, hint("enter", "choose"), k.Discover, k.Back, k.Quit))
 	return b.String()
 }
 
@@ -107,11 +121,18 @@ func (m Model) keyChoose(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(k, m.keys.Quit):
 		return m.quit()
 	case key.Matches(k, m.keys.Back):
+		if m.candLoading {
+			m.cancelOp()
+			m.candLoading = false
+			return m, nil
+		}
 		m.screen = scrWelcome
 	case key.Matches(k, m.keys.Up):
 		m.candCursor = max(m.candCursor-1, 0)
 	case key.Matches(k, m.keys.Down):
 		m.candCursor = min(m.candCursor+1, m.chooseItems()-1)
+	case m.canDiscover() && !m.candLoading && key.Matches(k, m.keys.Discover):
+		return m.openDiscover()
 	case key.Matches(k, m.keys.Enter):
 		if m.candCursor < len(m.candidates) {
 			c := m.candidates[m.candCursor]
@@ -123,6 +144,161 @@ func (m Model) keyChoose(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			return m.openCreds()
 		}
 		return m.openAddress()
+	}
+	return m, nil
+}
+
+// openDiscover shows the discovery screen; the interfaces are listed in
+// a command (it asks the operating system).
+func (m Model) openDiscover() (tea.Model, tea.Cmd) {
+	m.screen = scrDiscover
+	m.ifaceCursor = 0
+	m.candErr = ""
+	arm := m.arm()
+	if m.cfg.Interfaces == nil || m.cfg.Discover == nil {
+		m.ifaces, m.ifaceLoaded = nil, true
+		return m, arm
+	}
+	m.ifaceLoaded = false
+	list := m.cfg.Interfaces
+	return m, tea.Batch(arm, func() tea.Msg {
+		ifs, err := list()
+		return interfacesMsg{list: ifs, err: err}
+	})
+}
+
+func (m Model) onInterfaces(msg interfacesMsg) (tea.Model, tea.Cmd) {
+	m.ifaceLoaded = true
+	m.ifaces = msg.list
+	m.ifaceErr = ""
+	if msg.err != nil {
+		m.ifaceErr = devices.Printable(msg.err.Error())
+	}
+	m.ifaceCursor = min(m.ifaceCursor, max(len(m.ifaces)-1, 0))
+	return m, nil
+}
+
+// chosenInterface is the interface under the cursor, if any.
+func (m Model) chosenInterface() (Interface, bool) {
+	if m.ifaceCursor < len(m.ifaces) {
+		return m.ifaces[m.ifaceCursor], true
+	}
+	return Interface{}, false
+}
+
+func (m Model) viewDiscover() string {
+	s := m.st
+	var b strings.Builder
+	b.WriteString(s.Title.Render("Look for devices on the network") + "\n\n")
+	pickIface := m.cfg.Interfaces != nil && m.cfg.Discover != nil
+	switch {
+	case pickIface && !m.ifaceLoaded:
+		b.WriteString(m.spin.View() + " Listing this computer's interfaces…\n")
+	case pickIface && m.ifaceErr != "":
+		b.WriteString(s.Bad.Render(m.wrap("The interfaces could not be listed: "+m.ifaceErr, 0)) + "\n")
+	case pickIface && len(m.ifaces) == 0:
+		b.WriteString(s.Warn.Render(m.wrap("No interface with an IPv4 address to send from. Type the address instead.", 0)) + "\n")
+	case pickIface:
+		b.WriteString("Send from:\n")
+		room := max(m.height-12, 2)
+		first := max(m.ifaceCursor-room+1, 0)
+		for i := first; i < len(m.ifaces) && i < first+room; i++ {
+			row := truncate(devices.Printable(m.ifaces[i].Name)+"  "+devices.Printable(m.ifaces[i].Address), m.width-3)
+			if i == m.ifaceCursor {
+				b.WriteString(s.Selected.Render("> "+row) + "\n")
+			} else {
+				b.WriteString("  " + row + "\n")
+			}
+		}
+	}
+	b.WriteString("\n")
+	from := "the interface the system picks"
+	if ifc, ok := m.chosenInterface(); ok {
+		from = devices.Printable(ifc.Name) + " (" + devices.Printable(ifc.Address) + ")"
+	}
+	ready := !pickIface || (m.ifaceLoaded && len(m.ifaces) > 0)
+	if ready {
+		b.WriteString(m.wrap("This sends "+m.discoverSends()+" from "+from+". Devices on that network answer; "+
+			"some plants alarm on broadcasts, so ask first.", 0) + "\n\n")
+		bs := []key.Binding{hint("y", "send it")}
+		if pickIface {
+			bs = append(bs, m.keys.Move)
+		}
+		b.WriteString(m.armHelp(append(bs, hint("esc", "do not send"))...))
+	} else {
+		b.WriteString(m.help(hint("esc", "back")))
+	}
+	return b.String()
+}
+
+func (m Model) keyDiscover(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	if key.Matches(k, m.keys.Back) {
+		m.screen = scrChoose
+		return m, nil
+	}
+	if !m.armed {
+		return m, nil
+	}
+	pickIface := m.cfg.Interfaces != nil && m.cfg.Discover != nil
+	switch {
+	case key.Matches(k, m.keys.Up):
+		m.ifaceCursor = max(m.ifaceCursor-1, 0)
+	case key.Matches(k, m.keys.Down):
+		m.ifaceCursor = min(m.ifaceCursor+1, max(len(m.ifaces)-1, 0))
+	case key.Matches(k, m.keys.Yes):
+		if pickIface && (!m.ifaceLoaded || len(m.ifaces) == 0) {
+			return m, nil
+		}
+		return m.discover()
+	}
+	return m, nil
+}
+
+// discover runs the discovery in a command and goes back to the list.
+func (m Model) discover() (tea.Model, tea.Cmd) {
+	ifc, _ := m.chosenInterface()
+	ctx, seq := m.startOp(discoverTimeout)
+	m.busy = false // the list stays usable; candLoading shows the wait
+	m.candLoading = true
+	m.candErr = ""
+	m.screen = scrChoose
+	disc, old := m.cfg.Discover, m.cfg.Candidates
+	return m, tea.Batch(m.spin.Tick, func() tea.Msg {
+		var list []Candidate
+		var err error
+		if disc != nil {
+			list, err = disc(ctx, ifc)
+		} else {
+			list, err = old(ctx)
+		}
+		return candidatesMsg{seq: seq, list: list, err: err}
+	})
+}
+
+func (m Model) onCandidates(msg candidatesMsg) (tea.Model, tea.Cmd) {
+	if msg.seq != m.opSeq || !m.candLoading {
+		return m, nil
+	}
+	m.candLoading = false
+	if m.opCancel != nil {
+		m.opCancel()
+		m.opCancel = nil
+	}
+	seen := map[string]bool{}
+	for _, c := range m.candidates {
+		seen[c.Family+" "+c.Address] = true
+	}
+	for _, c := range msg.list {
+		if !seen[c.Family+" "+c.Address] {
+			m.candidates = append(m.candidates, c)
+			seen[c.Family+" "+c.Address] = true
+		}
+	}
+	switch {
+	case msg.err != nil:
+		m.candErr = devices.Printable(msg.err.Error())
+	case len(msg.list) == 0:
+		m.notice = "No device answered the discovery."
 	}
 	return m, nil
 }
@@ -176,28 +352,29 @@ func validAddress(s string) error {
 
 func (m Model) openAddress() (tea.Model, tea.Cmd) {
 	m.screen = scrAddress
-	m.formVals = nil
-	var fields []huh.Field
+	var fields []fieldSpec
 	fam := m.target.Family
 	if fam == "" && len(m.cfg.Families) > 0 {
 		fam = m.cfg.Families[0]
 	}
 	if len(m.cfg.Families) > 1 {
-		fields = append(fields, huh.NewSelect[string]().Title("Device family").
-			Options(huh.NewOptions(m.cfg.Families...)...).Value(m.bind("family", fam)))
-	} else {
-		m.bind("family", fam)
+		fields = append(fields, fieldSpec{Key: "family", Title: "Device family", Options: m.cfg.Families, Value: fam})
 	}
-	fields = append(fields, huh.NewInput().Title("Address").
-		Description("IPv4 address or host name, optionally with :port").
-		Placeholder("192.168.127.254").CharLimit(260).
-		Validate(validAddress).Value(m.bind("address", m.target.Address)))
-	cmd := m.newForm(fields...)
-	return m, cmd
+	fields = append(fields, fieldSpec{Key: "address", Title: "Address",
+		Help:        "HOST[:PORT]: an IPv4 address or host name, optionally with :port",
+		Placeholder: "192.168.127.254", Limit: 260, Validate: validAddress, Value: m.target.Address})
+	m.openForm(fields...)
+	return m, nil
 }
 
 func (m Model) addressDone(v map[string]string) (tea.Model, tea.Cmd) {
 	fam, addr := v["family"], strings.TrimSpace(v["address"])
+	if fam == "" {
+		fam = m.target.Family
+		if fam == "" && len(m.cfg.Families) > 0 {
+			fam = m.cfg.Families[0]
+		}
+	}
 	if fam != m.target.Family || addr != m.target.Address {
 		m.target.ResumePath = "" // another device: a new session
 	}
@@ -207,43 +384,33 @@ func (m Model) addressDone(v map[string]string) (tea.Model, tea.Cmd) {
 
 func (m Model) openCreds() (tea.Model, tea.Cmd) {
 	m.screen = scrCreds
-	m.formVals = nil
 	user := m.target.User
 	if user == "" {
 		user = "admin"
 	}
-	fields := []huh.Field{
-		huh.NewInput().Title("User").CharLimit(64).
-			Validate(func(s string) error {
-				if strings.TrimSpace(s) == "" {
-					return errors.New("enter the user name")
-				}
-				return nil
-			}).Value(m.bind("user", user)),
-		huh.NewInput().Title("Password").CharLimit(128).
-			EchoMode(huh.EchoModePassword).Value(m.bind("password", "")),
+	fields := []fieldSpec{
+		{Key: "user", Title: "User", Limit: 64, Value: user, Validate: func(s string) error {
+			if strings.TrimSpace(s) == "" {
+				return errors.New("enter the user name")
+			}
+			return nil
+		}},
+		{Key: "password", Title: "Password", Limit: 128, Secret: true},
 	}
 	if m.needNewPassword {
-		var first *string
-		first = m.bind("newpassword", "")
 		fields = append(fields,
-			huh.NewInput().Title("New password (the device asks for one at first login)").CharLimit(128).
-				EchoMode(huh.EchoModePassword).Validate(func(s string) error {
-				if s == "" {
-					return errors.New("enter the new password the device will keep")
-				}
-				return nil
-			}).Value(first),
-			huh.NewInput().Title("Confirm new password").CharLimit(128).
-				EchoMode(huh.EchoModePassword).Validate(func(s string) error {
-				if s != *first {
-					return errors.New("the two new passwords differ")
-				}
-				return nil
-			}).Value(m.bind("newconfirm", "")))
+			fieldSpec{Key: "newpassword", Title: "New password (the device asks for one at first login)", Limit: 128, Secret: true,
+				Validate: func(s string) error {
+					if s == "" {
+						return errors.New("enter the new password the device will keep")
+					}
+					return nil
+				}},
+			fieldSpec{Key: "newconfirm", Title: "Confirm new password", Limit: 128, Secret: true,
+				Same: "newpassword", SameErr: "the two new passwords differ"})
 	}
-	cmd := m.newForm(fields...)
-	return m, cmd
+	m.openForm(fields...)
+	return m, nil
 }
 
 func (m Model) credsDone(v map[string]string) (tea.Model, tea.Cmd) {
@@ -272,10 +439,7 @@ func (m Model) viewFormScreen() string {
 	if m.errText != "" {
 		b.WriteString(s.Bad.Render(m.wrap(m.errText, 0)) + "\n\n")
 	}
-	if m.form != nil {
-		b.WriteString(m.form.View() + "\n")
-	}
-	b.WriteString(m.help(hint("enter", "next"), hint("esc", "back")))
+	b.WriteString(m.formView(lipgloss.Height(b.String())))
 	return b.String()
 }
 
@@ -325,7 +489,7 @@ func (m Model) onConnected(msg connectedMsg) (tea.Model, tea.Cmd) {
 		return m, nil
 	}
 	var unk unknownFingerprint
-	var chg changedFingerprint
+	var chg TrustChangedError
 	switch err := msg.err; {
 	case err == nil && msg.sess == nil:
 		m.errText = "the connection gave no session"
@@ -337,16 +501,19 @@ func (m Model) onConnected(msg connectedMsg) (tea.Model, tea.Cmd) {
 		m.ovCursor = 0
 		return m, nil
 	case errors.As(err, &chg):
-		host, pinned, seen := chg.FingerprintChanged()
+		subject, pinned, seen := chg.TrustChanged()
 		m.stopped = true
 		m.screen = scrStop
-		m.stopText = []string{devices.Printable(host), devices.Printable(pinned), devices.Printable(seen)}
+		m.form = nil
+		m.target.Password, m.target.NewPassword = "", ""
+		m.stopText = []string{devices.Printable(subject), devices.Printable(pinned), devices.Printable(seen)}
+		m.stopErrVal = &StoppedError{Subject: m.stopText[0], Pinned: m.stopText[1], Seen: m.stopText[2], Cause: err}
 		return m, nil
 	case errors.As(err, &unk):
 		host, fp := unk.UnknownFingerprint()
 		m.fpHost, m.fpPrint = devices.Printable(host), devices.Printable(fp)
 		m.screen = scrFingerprint
-		return m, nil
+		return m, m.arm()
 	default:
 		var pc passwordChangeRequired
 		if errors.As(err, &pc) && pc.PasswordChangeRequired() {
@@ -372,13 +539,13 @@ func (m Model) viewFingerprint() string {
 	if m.busy {
 		b.WriteString(m.spin.View() + " Pinning the fingerprint…\n\n")
 	}
-	b.WriteString(m.help(hint("y", "they match: trust and connect"),
+	b.WriteString(m.armHelp(hint("y", "they match: trust and connect"),
 		hint("n", "they differ: go back")))
 	return b.String()
 }
 
 func (m Model) keyFingerprint(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
-	if m.busy {
+	if m.busy || !m.armed {
 		return m, nil
 	}
 	switch {
@@ -418,12 +585,13 @@ func (m Model) viewStop() string {
 		host, pinned, seen = m.stopText[0], m.stopText[1], m.stopText[2]
 	}
 	w := max(m.width-6, 30)
-	body := "STOP: the device's certificate has changed\n\n" +
-		lipglossWrap("The device at "+host+" presented a different certificate than the one pinned on an earlier visit. "+
+	body := "STOP: the device's certificate or host key has changed\n\n" +
+		lipglossWrap("The device at "+host+" presented a different certificate or SSH host key than the one pinned on an earlier visit. "+
 			"Someone may be between you and the device, or the device was reset or replaced. "+
 			"The session stops here; nothing was sent.", w) + "\n\n" +
 		"Pinned: " + lipglossWrap(pinned, w-8) + "\n" +
 		"Seen:   " + lipglossWrap(seen, w-8) + "\n\n" +
-		lipglossWrap("Check the device with your site's security contact before you continue.", w)
-	return s.Stop.Render(body) + "\n\n" + m.help(m.keys.Quit)
+		lipglossWrap("Check the device with your site's security contact. This session cannot continue; "+
+			"the wizard ends with the exit code for a changed identity.", w)
+	return s.Stop.Render(body) + "\n\n" + m.help(hint("q", "end the session"))
 }

@@ -14,6 +14,9 @@ type keyMap struct {
 	Fix, Waive       key.Binding
 	NotApplicable    key.Binding
 	Attest, Edit     key.Binding
+	NextOpen         key.Binding
+	Home, End        key.Binding
+	Discover         key.Binding
 }
 
 func newKeyMap() keyMap {
@@ -35,7 +38,11 @@ func newKeyMap() keyMap {
 		No:            key.NewBinding(key.WithKeys("n", "N", "esc"), key.WithHelp("n", "no")),
 		Fix:           key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "fix")),
 		Waive:         key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "waive")),
-		NotApplicable: key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "not applicable")),
+		NotApplicable: key.NewBinding(key.WithKeys("-"), key.WithHelp("-", "not applicable")),
+		NextOpen:      key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "next open")),
+		Home:          key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("home", "first")),
+		End:           key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("end", "last")),
+		Discover:      key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "discover on the network")),
 		Attest:        key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "attest")),
 		Edit:          key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "edit inputs")),
 	}

@@ -10,7 +10,6 @@ import (
 	"charm.land/bubbles/v2/spinner"
 	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
-	"charm.land/huh/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
@@ -24,6 +23,7 @@ type screen int
 const (
 	scrWelcome screen = iota
 	scrChoose
+	scrDiscover
 	scrAddress
 	scrCreds
 	scrConnecting
@@ -31,6 +31,7 @@ const (
 	scrStop
 	scrOverview
 	scrStep
+	scrRestart
 	scrCommit
 	scrSummary
 )
@@ -43,6 +44,10 @@ const (
 	applyTimeout    = 2 * time.Minute
 	commitTimeout   = 10 * time.Minute
 	finishTimeout   = 2 * time.Minute
+	// armDelay is how long a yes/no screen that decides something
+	// ignores keys after it appears: keys typed for the screen before
+	// (typeahead, a paste, a key held down) never answer it.
+	armDelay = 300 * time.Millisecond
 )
 
 // opKind names a network operation running in a tea.Cmd.
@@ -53,14 +58,29 @@ const (
 	opAttest
 	opCommit
 	opRecheck
+	opPlan
+	opDecide
 )
 
 // Messages that carry the result of work done in a tea.Cmd. seq ties a
 // result to the operation that started it, so a cancelled one is ignored.
 type (
 	candidatesMsg struct {
+		seq  int
 		list []Candidate
 		err  error
+	}
+	interfacesMsg struct {
+		list []Interface
+		err  error
+	}
+	// armMsg arms the yes/no screen of its generation.
+	armMsg int
+	planMsg struct {
+		seq     int
+		id      string
+		changes []steps.Change
+		err     error
 	}
 	connectedMsg struct {
 		seq  int
@@ -107,10 +127,12 @@ type Model struct {
 	opCancel context.CancelFunc
 	opStart  time.Time
 
-	// form is the huh form the current screen shows, if any; formVals
-	// holds its bound values by key.
-	form     *huh.Form
-	formVals map[string]*string
+	// form is the form the current screen shows, if any.
+	form *form
+	// armGen counts the yes/no screens shown; armed is true once the
+	// current one has been on screen for armDelay.
+	armGen int
+	armed  bool
 	// needNewPassword: the device asked for a new password at first login.
 	needNewPassword bool
 
@@ -122,11 +144,16 @@ type Model struct {
 	candLoading bool
 	candErr     string
 	candCursor  int
+	ifaces      []Interface
+	ifaceErr    string
+	ifaceCursor int
+	ifaceLoaded bool
 	target      Target
 	fpHost      string
 	fpPrint     string
 	stopText    []string
 	stopped     bool
+	stopErrVal  *StoppedError
 
 	// session
 	sess     Session
@@ -138,6 +165,7 @@ type Model struct {
 	values     steps.Values
 	changes    []steps.Change
 	reasonKind steps.Outcome
+	busyWhat   string // what the busy step screen waits for
 
 	// restart and verify
 	commitLog  []string
@@ -146,6 +174,9 @@ type Model struct {
 
 	// summary
 	sumMode sumMode
+	info    FinishInfo // the form's answers, read back before signing
+	keyStat  *KeyStatus
+	keyKnown bool // the signing-key lookup answered
 	// finishing: the busy summary is writing the record (not looking up the key).
 	finishing   bool
 	finished    bool
@@ -164,7 +195,7 @@ func newModel(ctx context.Context, cfg Config) Model {
 		width: 80, height: 24,
 		spin:        spinner.New(spinner.WithSpinner(spinner.Line), spinner.WithStyle(st.Info)),
 		vp:          viewport.New(viewport.WithWidth(78), viewport.WithHeight(10)),
-		candLoading: cfg.Candidates != nil,
+		candidates:  append([]Candidate(nil), cfg.Known...),
 	}
 	return m
 }
@@ -176,19 +207,32 @@ func (m Model) Close() {
 	m.hub.close()
 }
 
-// Init starts listening for engine events and looks for devices.
-func (m Model) Init() tea.Cmd {
-	cmds := []tea.Cmd{m.hub.listen()}
-	if m.cfg.Candidates != nil {
-		find, ctx := m.cfg.Candidates, m.ctx
-		cmds = append(cmds, m.spin.Tick, func() tea.Msg {
-			ctx, cancel := context.WithTimeout(ctx, discoverTimeout)
-			defer cancel()
-			list, err := find(ctx)
-			return candidatesMsg{list: list, err: err}
-		})
+// Init starts listening for engine events. It sends nothing to the
+// network: discovery runs only when the technician asks for it.
+func (m Model) Init() tea.Cmd { return m.hub.listen() }
+
+// arm starts a yes/no screen: keys are ignored until armDelay has passed.
+func (m *Model) arm() tea.Cmd {
+	m.armGen++
+	m.armed = false
+	g := m.armGen
+	return tea.Tick(armDelay, func(time.Time) tea.Msg { return armMsg(g) })
+}
+
+// armHelp is the help line of a yes/no screen: the keys once armed.
+func (m Model) armHelp(bs ...key.Binding) string {
+	if !m.armed {
+		return m.st.Muted.Render("Read the screen; keys typed before it appeared are ignored.")
 	}
-	return tea.Batch(cmds...)
+	return m.help(bs...)
+}
+
+// stopErr is the error Run returns after the STOP screen.
+func (m Model) stopErr() error {
+	if m.stopErrVal != nil {
+		return m.stopErrVal
+	}
+	return ErrTrustChanged
 }
 
 // Summary reports where the session stands.
@@ -259,7 +303,12 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.width, m.height = max(msg.Width, 40), max(msg.Height, 12)
 		m.layout()
 		if m.form != nil {
-			m.form = m.form.WithWidth(m.width - 2)
+			m.form.setWidth(m.width - 2)
+		}
+		return m, nil
+	case armMsg:
+		if int(msg) == m.armGen {
+			m.armed = true
 		}
 		return m, nil
 	case eventsMsg:
@@ -273,12 +322,11 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.spin, cmd = m.spin.Update(msg)
 		return m, cmd
 	case candidatesMsg:
-		m.candLoading = false
-		m.candidates = msg.list
-		if msg.err != nil {
-			m.candErr = devices.Printable(msg.err.Error())
-		}
-		return m, nil
+		return m.onCandidates(msg)
+	case interfacesMsg:
+		return m.onInterfaces(msg)
+	case planMsg:
+		return m.onPlanned(msg)
 	case connectedMsg:
 		return m.onConnected(msg)
 	case trustedMsg:
@@ -288,15 +336,15 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case finishedMsg:
 		return m.onFinished(msg)
 	case keyStatusMsg:
-		if m.screen != scrSummary || m.sumMode != sumBusy || m.finishing {
-			return m, nil
-		}
-		return m.openFinishForm(msg.status)
+		return m.onKeyStatus(msg.status)
 	case tea.KeyPressMsg:
 		if key.Matches(msg, m.keys.ForceQuit) {
 			return m.quit()
 		}
 		if m.confirmQuit {
+			if !m.armed {
+				return m, nil
+			}
 			switch {
 			case key.Matches(msg, m.keys.Yes):
 				return m.quit()
@@ -318,6 +366,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m.keyWelcome(k)
 	case scrChoose:
 		return m.keyChoose(k)
+	case scrDiscover:
+		return m.keyDiscover(k)
 	case scrConnecting:
 		return m.keyConnecting(k)
 	case scrFingerprint:
@@ -330,6 +380,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m.keyOverview(k)
 	case scrStep:
 		return m.keyStep(k)
+	case scrRestart:
+		return m.keyRestart(k)
 	case scrCommit:
 		return m.keyCommit(k)
 	case scrSummary:
@@ -338,27 +390,17 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
-// formKind tells updateForm what a completed or cancelled form means.
+// updateForm hands msg to the screen's form and routes its outcome.
 func (m Model) updateForm(msg tea.Msg) (tea.Model, tea.Cmd) {
-	if k, ok := msg.(tea.KeyPressMsg); ok && key.Matches(k, m.keys.Back) {
-		m.form, m.formVals = nil, nil
-		return m.formCancelled()
-	}
-	f, cmd := m.form.Update(msg)
-	if ff, ok := f.(*huh.Form); ok {
-		m.form = ff
-	}
-	switch m.form.State {
-	case huh.StateCompleted:
-		vals := map[string]string{}
-		for k, p := range m.formVals {
-			vals[k] = *p
-		}
-		m.form, m.formVals = nil, nil
-		next, cmd2 := m.formDone(vals)
+	f := m.form
+	cmd := f.Update(msg)
+	switch f.state {
+	case formDone:
+		m.form = nil
+		next, cmd2 := m.formDone(f.values())
 		return next, tea.Batch(cmd, cmd2)
-	case huh.StateAborted:
-		m.form, m.formVals = nil, nil
+	case formCancelled:
+		m.form = nil
 		return m.formCancelled()
 	}
 	return m, cmd
@@ -395,24 +437,17 @@ func (m Model) formCancelled() (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
-// newForm builds a form with the wizard's theme and size.
-func (m *Model) newForm(fields ...huh.Field) tea.Cmd {
-	m.form = huh.NewForm(huh.NewGroup(fields...)).
-		WithTheme(m.st.formTheme()).
-		WithShowHelp(true).
-		WithWidth(m.width - 2)
-	return m.form.Init()
+// openForm shows a form with the wizard's styles and width.
+func (m *Model) openForm(fields ...fieldSpec) {
+	m.form = newForm(m.st, m.width-2, fields...)
 }
 
-// bind returns a pointer for a form field's value, remembered by key.
-func (m *Model) bind(key, initial string) *string {
-	if m.formVals == nil {
-		m.formVals = map[string]*string{}
+// formView draws the form in the lines left below used.
+func (m Model) formView(used int) string {
+	if m.form == nil {
+		return ""
 	}
-	p := new(string)
-	*p = initial
-	m.formVals[key] = p
-	return p
+	return m.form.View(max(m.height-used, 6))
 }
 
 // onEvents takes in the engine's events.
@@ -438,6 +473,8 @@ func (m Model) View() tea.View {
 		body = m.viewWelcome()
 	case scrChoose:
 		body = m.viewChoose()
+	case scrDiscover:
+		body = m.viewDiscover()
 	case scrAddress, scrCreds:
 		body = m.viewFormScreen()
 	case scrConnecting:
@@ -450,13 +487,19 @@ func (m Model) View() tea.View {
 		body = m.viewOverview()
 	case scrStep:
 		body = m.viewStep()
+	case scrRestart:
+		body = m.viewRestart()
 	case scrCommit:
 		body = m.viewCommit()
 	case scrSummary:
 		body = m.viewSummary()
 	}
 	if m.confirmQuit {
-		body = m.clip(body, m.height-2) + "\n" + m.st.Warn.Render(m.quitQuestion())
+		q := m.st.Warn.Render(m.quitQuestion())
+		if !m.armed {
+			q = m.st.Warn.Render(plural(m.sess.Pending(), "change is", "changes are") + " sent but not verified until a restart.")
+		}
+		body = m.clip(body, m.height-2) + "\n" + q
 	}
 	v := tea.NewView(m.clip(body, m.height))
 	v.AltScreen = true

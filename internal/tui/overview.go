@@ -138,7 +138,7 @@ func (m Model) viewOverview() string {
 		}
 		b.WriteString(truncate(st, m.width) + "\n")
 	}
-	b.WriteString(m.help(m.keys.Move, m.keys.Enter, m.keys.Restart, m.keys.Recheck, m.keys.Finish, m.keys.Quit))
+	b.WriteString(m.help(m.keys.Move, m.keys.Enter, m.keys.NextOpen, m.keys.Restart, m.keys.Recheck, m.keys.Finish, m.keys.Quit))
 	return b.String()
 }
 
@@ -161,13 +161,31 @@ func (m Model) keyOverview(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(k, m.keys.Quit):
 		if m.sess.Pending() > 0 {
 			m.confirmQuit = true
-			return m, nil
+			return m, m.arm()
 		}
 		return m.quit()
 	case key.Matches(k, m.keys.Up):
 		m.ovCursor = max(m.ovCursor-1, 0)
 	case key.Matches(k, m.keys.Down):
 		m.ovCursor = max(min(m.ovCursor+1, n-1), 0)
+	case key.Matches(k, m.keys.Home):
+		m.ovCursor = 0
+	case key.Matches(k, m.keys.End):
+		m.ovCursor = max(n-1, 0)
+	case key.Matches(k, m.keys.NextOpen):
+		cur, ok := m.currentStep()
+		if !ok {
+			return m, nil
+		}
+		id, ok := cur.ID, isOpen(m.sess.Result(cur.ID).Outcome)
+		if next, found := m.nextOpen(cur.ID); found {
+			id, ok = next, true
+		}
+		if !ok {
+			m.errText, m.notice = "", "Every step is decided."
+			return m, nil
+		}
+		m.ovCursor = m.cursorOf(id)
 	case key.Matches(k, m.keys.Enter):
 		if mt, ok := m.currentStep(); ok {
 			return m.openStep(mt.ID)
@@ -177,7 +195,7 @@ func (m Model) keyOverview(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			m.errText, m.notice = "", "Nothing is waiting for a restart."
 			return m, nil
 		}
-		return m.startCommit()
+		return m.openRestart()
 	case key.Matches(k, m.keys.Recheck):
 		ctx, seq := m.startOp(applyTimeout)
 		sess := m.sess
@@ -188,4 +206,15 @@ func (m Model) keyOverview(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m.openSummary()
 	}
 	return m, nil
+}
+
+// cursorOf is the overview cursor position of step id.
+func (m Model) cursorOf(id string) int {
+	ms := m.sess.Steps()
+	for i, si := range stepOrder(overviewRows(ms)) {
+		if ms[si].ID == id {
+			return i
+		}
+	}
+	return m.ovCursor
 }

@@ -6,7 +6,7 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
-	"charm.land/huh/v2"
+	"charm.land/lipgloss/v2"
 
 	"github.com/commission-tool/commission/internal/devices"
 	"github.com/commission-tool/commission/internal/steps"
@@ -21,7 +21,7 @@ const (
 	stepPreview                 // the planned changes, waiting for a yes
 	stepReason                  // the reason form for a waiver or n/a
 	stepAttest                  // the attestation form
-	stepBusy                    // applying or attesting
+	stepBusy                    // planning, applying, recording or attesting
 )
 
 // noteKey is the form key of the attestation's note; step input keys
@@ -112,13 +112,62 @@ func (m Model) stepDetails() string {
 	return strings.TrimRight(b.String(), "\n")
 }
 
-// changeLines renders a plan's preview.
+// changeLines renders changes as a setting / now / after table.
 func (m Model) changeLines(cs []steps.Change) string {
+	if len(cs) == 0 {
+		return m.st.Muted.Render("  (nothing differs)") + "\n"
+	}
+	w := max(m.width-4, 30)
+	col := (w - 4) / 3
+	cell := func(v string, n int) string {
+		v = truncate(v, n)
+		return v + strings.Repeat(" ", max(n-visibleWidth(v), 0))
+	}
 	var b strings.Builder
+	b.WriteString("  " + m.st.Muted.Render(cell("Setting", col)+"  "+cell("Now", col)+"  "+cell("After", col)) + "\n")
 	for _, c := range cs {
-		b.WriteString(m.wrap(devices.Printable(c.Setting)+": "+devices.Printable(c.From)+" → "+devices.Printable(c.To), 2) + "\n")
+		set, from, to := devices.Printable(c.Setting), devices.Printable(c.From), devices.Printable(c.To)
+		if visibleWidth(set) <= col && visibleWidth(from) <= col && visibleWidth(to) <= col {
+			b.WriteString("  " + cell(set, col) + "  " + cell(from, col) + "  " + cell(to, col) + "\n")
+			continue
+		}
+		// Too long for a row: one line each, wrapped, so nothing is cut.
+		b.WriteString(m.wrap(set, 2) + "\n")
+		b.WriteString(m.wrap("now:   "+from, 4) + "\n")
+		b.WriteString(m.wrap("after: "+to, 4) + "\n")
 	}
 	return b.String()
+}
+
+// deletes lists the settings a plan removes.
+func deletes(cs []steps.Change) []string {
+	var out []string
+	for _, c := range cs {
+		to := strings.ToLower(strings.TrimSpace(c.To))
+		if to == "" || to == "(none)" || to == "none" || strings.Contains(to, "delete") || strings.Contains(to, "remove") {
+			out = append(out, devices.Printable(c.Setting))
+		}
+	}
+	return out
+}
+
+// timing is the connected family's wording for the confirm screens.
+func (m Model) timing() Timing {
+	t := Timing{}
+	if m.sess != nil {
+		t = m.cfg.Timing[m.sess.Family()]
+	}
+	if t.Apply == "" {
+		t.Apply = "The change is sent to the device when you press y. It counts as done only after " +
+			"the restart and a fresh read verify it (r on the overview)."
+	}
+	if t.Restart == "" {
+		t.Restart = "The device saves the staged changes and restarts. While it restarts it serves none of its connections."
+	}
+	if t.Delete == "" {
+		t.Delete = "What is deleted is gone from the device; this tool cannot bring it back."
+	}
+	return t
 }
 
 func (m Model) stepHeader() string {
@@ -144,31 +193,26 @@ func (m Model) viewStep() string {
 		k.Waive.SetEnabled(decide)
 		k.NotApplicable.SetEnabled(decide)
 		k.Edit.SetEnabled(fix && m.values != nil)
-		b.WriteString(m.help(k.Fix, k.Edit, k.Attest, k.Waive, k.NotApplicable, hint("↑/↓", "scroll"), k.Back))
+		b.WriteString(m.help(k.Fix, k.Edit, k.Attest, k.Waive, k.NotApplicable, k.NextOpen, hint("↑/↓", "scroll"), k.Back))
 	case stepPreview:
+		t := m.timing()
 		b.WriteString(s.Heading.Render("This will change on the device") + "\n")
 		b.WriteString(m.changeLines(m.changes) + "\n")
-		b.WriteString(m.wrap("The change is sent now and takes effect at the restart (r on the overview), "+
-			"which drops the device's serial links for a moment.", 0) + "\n\n")
-		b.WriteString(m.help(hint("y", "apply"), m.keys.Edit,
-			hint("esc", "cancel")))
-	case stepBusy:
-		what := "Applying the change…"
-		if m.meta().Kind == steps.Manual {
-			what = "Recording the attestation…"
+		if del := deletes(m.changes); len(del) > 0 {
+			b.WriteString(s.Warn.Render(m.wrap("This deletes: "+strings.Join(del, ", ")+". "+t.Delete, 0)) + "\n\n")
 		}
-		b.WriteString(m.spin.View() + " " + what + "\n")
+		b.WriteString(m.wrap(t.Apply, 0) + "\n\n")
+		b.WriteString(m.armHelp(hint("y", "apply"), m.keys.Edit, hint("esc", "cancel")))
+	case stepBusy:
+		b.WriteString(m.spin.View() + " " + m.busyWhat + "\n")
 	default:
 		if m.errText != "" {
 			b.WriteString(s.Bad.Render(m.wrap(m.errText, 0)) + "\n\n")
 		}
 		if m.stepMode == stepAttest && m.meta().Attest != "" {
-			b.WriteString(m.wrap(m.meta().Attest, 0) + "\n\n")
+			b.WriteString(m.clip(m.wrap(m.meta().Attest, 0), 4) + "\n\n")
 		}
-		if m.form != nil {
-			b.WriteString(m.form.View() + "\n")
-		}
-		b.WriteString(m.help(hint("enter", "next"), hint("esc", "cancel")))
+		b.WriteString(m.formView(lipgloss.Height(b.String())))
 	}
 	return b.String()
 }
@@ -178,6 +222,9 @@ func (m Model) keyStep(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case stepBusy:
 		return m, nil
 	case stepPreview:
+		if !m.armed {
+			return m, nil
+		}
 		switch {
 		case key.Matches(k, m.keys.Yes):
 			return m.apply()
@@ -207,6 +254,12 @@ func (m Model) keyStep(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m.openReason(steps.Waived)
 	case decide && key.Matches(k, m.keys.NotApplicable):
 		return m.openReason(steps.NotApplicable)
+	case key.Matches(k, m.keys.NextOpen):
+		if id, ok := m.nextOpen(m.stepID); ok {
+			return m.openStep(id)
+		}
+		m.notice = "Every step is decided."
+		return m, nil
 	}
 	m.scroll(k)
 	return m, nil
@@ -214,34 +267,20 @@ func (m Model) keyStep(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 
 // inputFields builds form fields for a step's inputs, prefilled with
 // vals.
-func (m *Model) inputFields(mt steps.Meta, vals steps.Values) []huh.Field {
-	var fields []huh.Field
+func inputFields(mt steps.Meta, vals steps.Values) []fieldSpec {
+	var fields []fieldSpec
 	for _, in := range mt.Inputs {
-		in := in
 		v := devices.Printable(vals[in.Key], in.Multiline)
-		switch {
-		case len(in.Options) > 0:
+		f := fieldSpec{Key: in.Key, Title: in.Label, Help: in.Help, Value: v, Validate: in.Validate,
+			Secret: in.Secret, Multiline: in.Multiline}
+		if len(in.Options) > 0 {
 			if !containsString(in.Options, v) {
-				v = in.Options[0]
+				f.Value = in.Options[0]
 			}
-			fields = append(fields, huh.NewSelect[string]().Title(in.Label).Description(in.Help).
-				Options(huh.NewOptions(in.Options...)...).Value(m.bind(in.Key, v)))
-		case in.Multiline:
-			f := huh.NewText().Title(in.Label).Description(in.Help).Lines(4).Value(m.bind(in.Key, v))
-			if in.Validate != nil {
-				f = f.Validate(in.Validate)
-			}
-			fields = append(fields, f)
-		default:
-			f := huh.NewInput().Title(in.Label).Description(in.Help).CharLimit(1024).Value(m.bind(in.Key, v))
-			if in.Secret {
-				f = f.EchoMode(huh.EchoModePassword)
-			}
-			if in.Validate != nil {
-				f = f.Validate(in.Validate)
-			}
-			fields = append(fields, f)
+			f.Options = in.Options
+			f.Validate = nil
 		}
+		fields = append(fields, f)
 	}
 	return fields
 }
@@ -256,10 +295,9 @@ func (m Model) openInputs() (tea.Model, tea.Cmd) {
 	if len(mt.Inputs) == 0 {
 		return m.plan(steps.Values{})
 	}
-	m.formVals = nil
 	m.stepMode = stepInputs
-	cmd := m.newForm(m.inputFields(mt, vals)...)
-	return m, cmd
+	m.openForm(inputFields(mt, vals)...)
+	return m, nil
 }
 
 func (m Model) openAttest() (tea.Model, tea.Cmd) {
@@ -269,59 +307,56 @@ func (m Model) openAttest() (tea.Model, tea.Cmd) {
 	if vals == nil {
 		vals = m.sess.Defaults(m.stepID)
 	}
-	m.formVals = nil
 	m.stepMode = stepAttest
-	fields := m.inputFields(mt, vals)
-	fields = append(fields, huh.NewInput().Title("Note (optional)").CharLimit(500).Value(m.bind(noteKey, "")))
-	cmd := m.newForm(fields...)
-	return m, cmd
+	fields := inputFields(mt, vals)
+	fields = append(fields, fieldSpec{Key: noteKey, Title: "Note (optional)", Limit: 500, Multiline: true})
+	m.openForm(fields...)
+	return m, nil
 }
 
 func (m Model) openReason(o steps.Outcome) (tea.Model, tea.Cmd) {
 	m.errText, m.notice = "", ""
-	m.formVals = nil
 	m.stepMode = stepReason
 	m.reasonKind = o
 	title := "Why do you waive this step?"
 	if o == steps.NotApplicable {
 		title = "Why does this step not apply here?"
 	}
-	cmd := m.newForm(huh.NewInput().Title(title).
-		Description("Required. It goes into the signed record.").CharLimit(500).
-		Validate(func(s string) error {
+	m.openForm(fieldSpec{Key: "reason", Title: title, Multiline: true, Limit: 2000,
+		Help: "Required. It goes into the signed record.",
+		Validate: func(s string) error {
 			if strings.TrimSpace(s) == "" {
 				return errors.New("a reason is required")
 			}
 			return nil
-		}).Value(m.bind("reason", "")))
-	return m, cmd
+		}})
+	return m, nil
 }
 
 func (m Model) stepFormDone(v map[string]string) (tea.Model, tea.Cmd) {
 	switch m.stepMode {
 	case stepReason:
-		var err error
-		if m.reasonKind == steps.NotApplicable {
-			err = m.sess.NotApplicable(m.stepID, v["reason"])
-		} else {
-			err = m.sess.Waive(m.stepID, v["reason"])
-		}
-		if err != nil {
-			next, cmd := m.openReason(m.reasonKind)
-			nm := next.(Model)
-			nm.errText = devices.Printable(err.Error(), true)
-			return nm, cmd
-		}
-		m.stepMode = stepView
-		m.notice = "Recorded as " + strings.ReplaceAll(string(m.reasonKind), "_", " ") + "."
-		m.layout()
-		return m, nil
+		// Recording a decision writes the journal (fsync): a command.
+		_, seq := m.startOp(applyTimeout)
+		m.stepMode = stepBusy
+		m.busyWhat = "Recording the decision…"
+		sess, id, kind, reason := m.sess, m.stepID, m.reasonKind, v["reason"]
+		return m, tea.Batch(m.spin.Tick, func() tea.Msg {
+			var err error
+			if kind == steps.NotApplicable {
+				err = sess.NotApplicable(id, reason)
+			} else {
+				err = sess.Waive(id, reason)
+			}
+			return opDoneMsg{seq: seq, kind: opDecide, id: id, err: err}
+		})
 	case stepAttest:
 		note := v[noteKey]
 		delete(v, noteKey)
 		m.values = steps.Values(v)
 		ctx, seq := m.startOp(applyTimeout)
 		m.stepMode = stepBusy
+		m.busyWhat = "Recording the attestation…"
 		sess, id, in := m.sess, m.stepID, steps.Values(v)
 		return m, tea.Batch(m.spin.Tick, func() tea.Msg {
 			return opDoneMsg{seq: seq, kind: opAttest, id: id, err: sess.Attest(ctx, id, in, note)}
@@ -331,12 +366,26 @@ func (m Model) stepFormDone(v map[string]string) (tea.Model, tea.Cmd) {
 	}
 }
 
-// plan asks the engine for the preview; nothing is sent.
+// plan asks the engine for the preview in a command; nothing is sent.
 func (m Model) plan(in steps.Values) (tea.Model, tea.Cmd) {
 	m.values = in
-	cs, err := m.sess.Plan(m.stepID, in)
+	_, seq := m.startOp(applyTimeout)
+	m.stepMode = stepBusy
+	m.busyWhat = "Preparing the preview…"
+	sess, id := m.sess, m.stepID
+	return m, tea.Batch(m.spin.Tick, func() tea.Msg {
+		cs, err := sess.Plan(id, in)
+		return planMsg{seq: seq, id: id, changes: cs, err: err}
+	})
+}
+
+// onPlanned shows the preview, armed, or the refusal.
+func (m Model) onPlanned(msg planMsg) (tea.Model, tea.Cmd) {
+	if !m.endOp(msg.seq) || msg.id != m.stepID || m.screen != scrStep {
+		return m, nil
+	}
 	var refused *steps.RefusedError
-	switch {
+	switch err := msg.err; {
 	case errors.As(err, &refused):
 		m.stepMode = stepView
 		m.errText = "Refused, nothing was sent: " + devices.Printable(refused.Err.Error(), true) +
@@ -349,15 +398,16 @@ func (m Model) plan(in steps.Values) (tea.Model, tea.Cmd) {
 		m.layout()
 		return m, nil
 	}
-	m.changes = cs
+	m.changes = msg.changes
 	m.stepMode = stepPreview
-	return m, nil
+	return m, m.arm()
 }
 
 // apply sends the planned change in a tea.Cmd.
 func (m Model) apply() (tea.Model, tea.Cmd) {
 	ctx, seq := m.startOp(applyTimeout)
 	m.stepMode = stepBusy
+	m.busyWhat = "Applying the change…"
 	sess, id := m.sess, m.stepID
 	return m, tea.Batch(m.spin.Tick, func() tea.Msg {
 		return opDoneMsg{seq: seq, kind: opApply, id: id, err: sess.Apply(ctx, id)}
@@ -373,9 +423,29 @@ func (m Model) onOpDone(msg opDoneMsg) (tea.Model, tea.Cmd) {
 		m.stepMode = stepView
 		if msg.err != nil {
 			m.errText = "The change failed and is not verified: " + devices.Printable(msg.err.Error(), true)
-		} else {
-			m.notice = "Change sent: staged until the restart (r on the overview) verifies it."
+			m.layout()
+			break
 		}
+		done := m.stepLabel(msg.id)
+		notice := "Change sent for " + done + ": staged until the restart (r on the overview) verifies it."
+		if next, ok := m.nextOpen(msg.id); ok {
+			nm, cmd := m.openStep(next)
+			mm := nm.(Model)
+			mm.notice = notice
+			return mm, cmd
+		}
+		m.notice = notice
+		m.layout()
+	case opDecide:
+		m.stepMode = stepView
+		if msg.err != nil {
+			e := devices.Printable(msg.err.Error(), true)
+			nm, cmd := m.openReason(m.reasonKind)
+			mm := nm.(Model)
+			mm.errText = e
+			return mm, cmd
+		}
+		m.notice = "Recorded as " + strings.ReplaceAll(string(m.reasonKind), "_", " ") + "."
 		m.layout()
 	case opAttest:
 		m.stepMode = stepView
@@ -406,6 +476,48 @@ func containsString(xs []string, x string) bool {
 		if y == x {
 			return true
 		}
+	}
+	return false
+}
+
+// stepLabel is a step's section and title.
+func (m Model) stepLabel(id string) string {
+	for _, mt := range m.sess.Steps() {
+		if mt.ID == id {
+			return devices.Printable(mt.Section) + " " + devices.Printable(mt.Title)
+		}
+	}
+	return id
+}
+
+// nextOpen is the first undecided step after the step id in overview
+// order, wrapping around; id itself is never returned.
+func (m Model) nextOpen(id string) (string, bool) {
+	ms := m.sess.Steps()
+	order := stepOrder(overviewRows(ms))
+	at := -1
+	for i, si := range order {
+		if ms[si].ID == id {
+			at = i
+		}
+	}
+	for n := 1; n <= len(order); n++ {
+		mt := ms[order[(at+n+len(order))%len(order)]]
+		if mt.ID == id {
+			continue
+		}
+		if isOpen(m.sess.Result(mt.ID).Outcome) {
+			return mt.ID, true
+		}
+	}
+	return "", false
+}
+
+// isOpen reports whether a step still waits for a decision.
+func isOpen(o steps.Outcome) bool {
+	switch o {
+	case steps.Deviation, steps.ManualPending, steps.Pending, steps.Failed, steps.Error:
+		return true
 	}
 	return false
 }

@@ -1,7 +1,6 @@
 package tui
 
 import (
-	"charm.land/huh/v2"
 	"charm.land/lipgloss/v2"
 
 	"github.com/commission-tool/commission/internal/steps"
@@ -46,24 +45,6 @@ func newStyles(noColor bool) styles {
 		s.Stop = s.Stop.BorderForeground(lipgloss.Color("1"))
 	}
 	return s
-}
-
-// formTheme is the huh theme matching the styles.
-func (s styles) formTheme() huh.Theme {
-	if s.noColor {
-		return huh.ThemeFunc(func(bool) *huh.Styles {
-			t := huh.ThemeBase(true)
-			plain := lipgloss.NewStyle().Padding(0, 2).MarginRight(1)
-			t.Focused.FocusedButton = plain.Bold(true).Reverse(true)
-			t.Focused.BlurredButton = plain
-			t.Focused.TextInput.Placeholder = lipgloss.NewStyle()
-			t.Blurred.FocusedButton = t.Focused.FocusedButton
-			t.Blurred.BlurredButton = plain
-			t.Blurred.TextInput.Placeholder = lipgloss.NewStyle()
-			return t
-		})
-	}
-	return huh.ThemeFunc(huh.ThemeCharm)
 }
 
 // badge is an outcome's mark and word, styled.

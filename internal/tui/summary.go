@@ -7,7 +7,7 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
-	"charm.land/huh/v2"
+	"charm.land/lipgloss/v2"
 
 	"github.com/commission-tool/commission/internal/devices"
 	"github.com/commission-tool/commission/internal/steps"
@@ -19,6 +19,7 @@ type sumMode int
 const (
 	sumView sumMode = iota // counts, waivers and failures
 	sumForm                // who, for the record
+	sumConfirm             // the answers read back, waiting for a deliberate yes
 	sumBusy                // writing the record
 	sumDone                // where the record went
 )
@@ -126,10 +127,28 @@ func (m Model) viewSummary() string {
 		if m.errText != "" {
 			b.WriteString(s.Bad.Render(m.wrap(m.errText, 0)) + "\n\n")
 		}
-		if m.form != nil {
-			b.WriteString(m.form.View() + "\n")
+		b.WriteString(m.formView(lipgloss.Height(b.String())))
+	case sumConfirm:
+		b.WriteString(s.Heading.Render("Sign the record as") + "\n")
+		row := func(label, v string) {
+			b.WriteString(truncate(fmt.Sprintf("  %-11s %s", label, devices.Printable(v)), m.width) + "\n")
 		}
-		b.WriteString(m.help(hint("enter", "next"), hint("esc", "back")))
+		row("Technician", m.info.Technician)
+		row("E-mail", m.info.Email)
+		row("Company", m.info.Company)
+		row("Site", m.info.Site)
+		if m.keyStat != nil {
+			switch {
+			case !m.keyStat.Found:
+				row("Key", "a new Ed25519 key at "+m.keyStat.CreatePath)
+			default:
+				row("Key", m.keyStat.Description)
+			}
+		}
+		b.WriteString("\n" + m.wrap("Device: "+identityLine(m.sess.Identity()), 0) + "\n\n")
+		b.WriteString(m.wrap("The e-mail is your identity in the signature; the record cannot be changed once it is signed. "+
+			"Check every line.", 0) + "\n\n")
+		b.WriteString(m.armHelp(hint("y", "sign and write the record"), hint("e", "edit"), hint("esc", "back")))
 	case sumBusy:
 		if m.finishing {
 			b.WriteString(m.spin.View() + " Writing and signing the record…\n")
@@ -151,6 +170,23 @@ func (m Model) keySummary(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	switch m.sumMode {
 	case sumBusy:
 		return m, nil
+	case sumConfirm:
+		if key.Matches(k, m.keys.Back) {
+			m.sumMode = sumView
+			return m, nil
+		}
+		if !m.armed {
+			return m, nil
+		}
+		switch {
+		case key.Matches(k, m.keys.Yes):
+			return m.writeRecord()
+		case key.Matches(k, m.keys.Edit):
+			return m.openFinishForm()
+		case key.Matches(k, m.keys.No):
+			m.sumMode = sumView
+		}
+		return m, nil
 	case sumDone:
 		if key.Matches(k, m.keys.Quit, m.keys.Enter) {
 			return m.quit()
@@ -161,7 +197,7 @@ func (m Model) keySummary(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(k, m.keys.Quit):
 		if m.sess.Pending() > 0 {
 			m.confirmQuit = true
-			return m, nil
+			return m, m.arm()
 		}
 		return m.quit()
 	case key.Matches(k, m.keys.Back):
@@ -172,71 +208,126 @@ func (m Model) keySummary(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			m.errText = "this build cannot write records"
 			return m, nil
 		}
-		// Looking for the signing key touches the ssh-agent socket and key
-		// files: do it in a command, not here.
-		m.sumMode, m.finishing = sumBusy, false
+		// The form opens at once, so typeahead reaches it. Looking for
+		// the signing key touches the ssh-agent socket and key files: it
+		// runs in a command meanwhile, and adds its field when it answers.
+		m.keyStat, m.keyKnown = nil, false
+		m.finishing = false
+		next, _ := m.openFinishForm()
 		sk := m.cfg.SigningKey
-		return m, tea.Batch(m.spin.Tick, func() tea.Msg {
+		return next, func() tea.Msg {
 			if sk == nil {
 				return keyStatusMsg{}
 			}
 			ks := sk()
 			return keyStatusMsg{status: &ks}
-		})
+		}
 	default:
 		m.scroll(k)
 	}
 	return m, nil
 }
 
-func (m Model) openFinishForm(ks *KeyStatus) (tea.Model, tea.Cmd) {
+// openFinishForm asks who signs; the key's field comes with the key.
+func (m Model) openFinishForm() (tea.Model, tea.Cmd) {
 	m.sumMode = sumForm
-	m.formVals = nil
-	required := func(what string) func(string) error {
-		return func(s string) error {
-			if strings.TrimSpace(s) == "" {
-				return errors.New("enter the " + what)
-			}
-			return nil
+	in := m.info
+	fields := []fieldSpec{
+		{Key: "technician", Title: "Technician", Limit: 120, Validate: required("technician's name"), Value: in.Technician},
+		{Key: "email", Title: "E-mail (your signing identity)", Limit: 120, Validate: validEmail, Value: in.Email},
+		{Key: "company", Title: "Company", Limit: 120, Validate: required("company"), Value: in.Company},
+		{Key: "site", Title: "Site", Limit: 120, Validate: required("site"), Value: in.Site},
+	}
+	if m.keyKnown {
+		fields = append(fields, keyFields(m.keyStat)...)
+	}
+	m.openForm(fields...)
+	return m, nil
+}
+
+// onKeyStatus takes in the signing key found: the form gains the key's
+// field, or, when the form was already done, the key's own form opens.
+func (m Model) onKeyStatus(ks *KeyStatus) (tea.Model, tea.Cmd) {
+	if m.screen != scrSummary || m.keyKnown {
+		return m, nil
+	}
+	m.keyStat, m.keyKnown = ks, true
+	switch {
+	case m.sumMode == sumForm && m.form != nil:
+		m.form.add(keyFields(ks)...)
+		return m, nil
+	case m.sumMode == sumBusy && !m.finishing:
+		if fs := keyFields(ks); len(fs) > 0 {
+			m.sumMode = sumForm
+			m.openForm(fs...)
+			return m, nil
 		}
+		m.sumMode = sumConfirm
+		return m, m.arm()
 	}
-	fields := []huh.Field{
-		huh.NewInput().Title("Technician").CharLimit(120).Validate(required("technician's name")).Value(m.bind("technician", "")),
-		huh.NewInput().Title("E-mail (your signing identity)").CharLimit(120).Validate(validEmail).Value(m.bind("email", "")),
-		huh.NewInput().Title("Company").CharLimit(120).Validate(required("company")).Value(m.bind("company", "")),
-		huh.NewInput().Title("Site").CharLimit(120).Validate(required("site")).Value(m.bind("site", "")),
-	}
-	if ks != nil {
-		switch {
-		case !ks.Found:
-			fields = append(fields, huh.NewSelect[string]().
-				Title("No SSH key found to sign the record").
-				Description("Create a new Ed25519 key at "+devices.Printable(ks.CreatePath)+"?").
-				Options(huh.NewOption("yes, create it", "yes"), huh.NewOption("no", "no")).
-				Validate(func(s string) error {
-					if s != "yes" {
-						return errors.New("the record must be signed: create a key, or load one into ssh-agent and finish again")
-					}
-					return nil
-				}).Value(m.bind("createkey", "yes")))
-		case ks.Encrypted:
-			fields = append(fields, huh.NewInput().Title("Passphrase of "+devices.Printable(ks.Description)).
-				EchoMode(huh.EchoModePassword).Validate(required("key's passphrase")).Value(m.bind("passphrase", "")))
+	return m, nil
+}
+
+func required(what string) func(string) error {
+	return func(s string) error {
+		if strings.TrimSpace(s) == "" {
+			return errors.New("enter the " + what)
 		}
+		return nil
 	}
-	cmd := m.newForm(fields...)
-	return m, cmd
+}
+
+// createYes is the answer that creates a signing key.
+const createYes = "yes, create it"
+
+// keyFields are the fields the signing key needs: a yes to create one,
+// or the passphrase of an encrypted one.
+func keyFields(ks *KeyStatus) []fieldSpec {
+	switch {
+	case ks == nil:
+		return nil
+	case !ks.Found:
+		return []fieldSpec{{Key: "createkey", Title: "No SSH key found to sign the record",
+			Help:    "Create a new Ed25519 key at " + devices.Printable(ks.CreatePath) + "?",
+			Options: []string{createYes, "no"}, Value: createYes,
+			Validate: func(s string) error {
+				if s != createYes {
+					return errors.New("the record must be signed: create a key, or load one into ssh-agent and finish again")
+				}
+				return nil
+			}}}
+	case ks.Encrypted:
+		return []fieldSpec{{Key: "passphrase", Title: "Passphrase of " + devices.Printable(ks.Description),
+			Secret: true, Validate: required("key's passphrase")}}
+	}
+	return nil
 }
 
 func (m Model) finishFormDone(v map[string]string) (tea.Model, tea.Cmd) {
-	info := FinishInfo{
-		Technician: strings.TrimSpace(v["technician"]),
-		Email:      strings.TrimSpace(v["email"]),
-		Company:    strings.TrimSpace(v["company"]),
-		Site:       strings.TrimSpace(v["site"]),
-		Passphrase: v["passphrase"],
-		CreateKey:  v["createkey"] == "yes",
+	if _, ok := v["technician"]; ok {
+		m.info.Technician = strings.TrimSpace(v["technician"])
+		m.info.Email = strings.TrimSpace(v["email"])
+		m.info.Company = strings.TrimSpace(v["company"])
+		m.info.Site = strings.TrimSpace(v["site"])
 	}
+	if p, ok := v["passphrase"]; ok {
+		m.info.Passphrase = p
+	}
+	if c, ok := v["createkey"]; ok {
+		m.info.CreateKey = c == createYes
+	}
+	if !m.keyKnown {
+		m.sumMode, m.finishing = sumBusy, false
+		return m, m.spin.Tick
+	}
+	m.sumMode = sumConfirm
+	return m, m.arm()
+}
+
+// writeRecord signs and writes the record in a command.
+func (m Model) writeRecord() (tea.Model, tea.Cmd) {
+	info := m.info
+	m.info.Passphrase = "" // kept only for this one use
 	ctx, seq := m.startOp(finishTimeout)
 	m.sumMode, m.finishing = sumBusy, true
 	fin, sess := m.cfg.Finish, m.sess

@@ -103,12 +103,55 @@ type KeyStatus struct {
 	CreatePath  string
 }
 
+// Interface is a local network interface discovery may send from.
+type Interface struct {
+	Name    string // e.g. "eth0"
+	Address string // its IPv4 address, e.g. "192.168.127.10"
+}
+
+// Timing is what a family's changes do to the running device, in the
+// technician's words. The confirm screens show it before anything is
+// sent or restarted.
+type Timing struct {
+	// Apply says when an applied change takes effect and what it
+	// interrupts, e.g. "The gateway applies the change at once; open
+	// sessions to the changed service drop."
+	Apply string
+	// Restart says what the restart interrupts and for how long, e.g.
+	// "The NPort saves and restarts: its serial links drop for about 30 s."
+	Restart string
+	// Delete says what deleting a setting does, e.g. "The rule is removed
+	// at once; traffic it allowed is refused."
+	Delete string
+}
+
 // Config wires the wizard to the rest of the tool.
 type Config struct {
-	// Candidates discovers devices; may be nil.
+	// Known lists devices the wizard shows at start without sending
+	// anything (the demo's simulators, say).
+	Known []Candidate
+	// Discover looks for devices when the technician asks for it on the
+	// device list, from the interface they chose. Nil turns discovery off
+	// (--no-discover): the key is not offered and nothing is ever sent.
+	Discover func(ctx context.Context, from Interface) ([]Candidate, error)
+	// Interfaces lists the interfaces Discover may send from; may be nil
+	// (the system picks the interface).
+	Interfaces func() ([]Interface, error)
+	// DiscoverSends says what one discovery sends, for the confirm
+	// screen; default "one UDP packet to 255.255.255.255:4800 (Moxa
+	// discovery)".
+	DiscoverSends string
+	// Candidates is the former discovery hook. The wizard no longer calls
+	// it at start: it runs like Discover, only when the technician asks,
+	// and only when Discover is nil.
+	//
+	// Deprecated: set Discover (and Known for devices listed at start).
 	Candidates func(ctx context.Context) ([]Candidate, error)
 	// Families the tool supports, for typed addresses.
 	Families []string
+	// Timing, per family, is shown on the apply, delete and restart
+	// confirm screens. A family without an entry gets neutral wording.
+	Timing map[string]Timing
 	// Connect opens a session; rep receives the engine's events.
 	Connect func(ctx context.Context, t Target, rep steps.Reporter) (Session, error)
 	// Trust pins a TLS fingerprint the technician confirmed.
@@ -134,14 +177,14 @@ type Summary struct {
 	Finished      bool                  // the record was written
 	Dir           string
 	VerifyCommand string
-	Stopped       bool // the device's certificate changed; the session stopped
+	Stopped       bool // the device's certificate or host key changed; the session stopped
 }
 
 // String is a one-line summary for the terminal.
 func (s Summary) String() string {
 	switch {
 	case s.Stopped:
-		return "stopped: the device's certificate changed"
+		return "stopped: the device's certificate or host key changed"
 	case !s.Connected:
 		return "no device was commissioned"
 	}
@@ -160,9 +203,38 @@ func (s Summary) String() string {
 	return out
 }
 
-// ErrFingerprintChanged is returned by Run when the session stopped
-// because the device presented a certificate other than the pinned one.
-var ErrFingerprintChanged = errors.New("the device's certificate fingerprint changed")
+// TrustChangedError is a connect error for a device whose identity
+// differs from the one pinned on an earlier visit: a changed TLS
+// certificate (transport.FingerprintChangedError) or a changed SSH host
+// key (sshconn). Subject names what changed (host:port), pinned and seen
+// are the two fingerprints. The wizard shows the STOP screen for it and
+// ends the session.
+type TrustChangedError interface {
+	error
+	TrustChanged() (subject, pinned, seen string)
+}
+
+// ErrTrustChanged matches (errors.Is) the error Run returns when the
+// session stopped on a changed certificate or host key.
+var ErrTrustChanged = errors.New("the device's certificate or host key changed")
+
+// ErrFingerprintChanged is the former name of ErrTrustChanged.
+var ErrFingerprintChanged = ErrTrustChanged
+
+// StoppedError is what Run returns when the STOP screen ended the
+// session. It matches ErrTrustChanged and unwraps to the connect error
+// that caused it.
+type StoppedError struct {
+	Subject, Pinned, Seen string
+	Cause                 error
+}
+
+func (e *StoppedError) Error() string {
+	return "stopped: " + e.Subject + " presented " + e.Seen + ", pinned " + e.Pinned
+}
+
+// Unwrap returns ErrTrustChanged and the cause.
+func (e *StoppedError) Unwrap() []error { return []error{ErrTrustChanged, e.Cause} }
 
 // Run runs the wizard, drawing on out and reading keys from in, until the
 // technician quits or ctx ends.
@@ -183,7 +255,7 @@ func Run(ctx context.Context, cfg Config, in io.Reader, out io.Writer) (Summary,
 		return sum, fmt.Errorf("wizard: %w", err)
 	}
 	if sum.Stopped {
-		return sum, ErrFingerprintChanged
+		return sum, fm.stopErr()
 	}
 	return sum, nil
 }

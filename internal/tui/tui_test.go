@@ -13,83 +13,47 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
-	"github.com/charmbracelet/colorprofile"
-	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
 	"github.com/commission-tool/commission/internal/steps"
+	"github.com/commission-tool/commission/internal/tui/tuitest"
 )
 
-// probe wraps the wizard and keeps the last frame it drew, so tests can
-// assert on whole screens instead of the renderer's diffs.
-type probe struct {
-	inner tea.Model
-	mu    *sync.Mutex
-	last  *string
-}
-
-func (p probe) Init() tea.Cmd { return p.inner.Init() }
-
-func (p probe) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
-	m, cmd := p.inner.Update(msg)
-	p.inner = m
-	return p, cmd
-}
-
-func (p probe) View() tea.View {
-	v := p.inner.View()
-	p.mu.Lock()
-	*p.last = v.Content
-	p.mu.Unlock()
-	return v
-}
-
-// harness runs the wizard under teatest at 80x24 with an Ascii profile.
+// harness runs the wizard on the shared driver (tuitest) at 80x24.
 type harness struct {
 	t    *testing.T
+	d    *tuitest.Driver
 	tm   *teatest.TestModel
-	mu   sync.Mutex
-	last string
 	fake *fakeSession
 }
 
-func (h *harness) raw() string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.last
-}
-
-// screen is the last frame without escape codes.
-func (h *harness) screen() string { return ansi.Strip(h.raw()) }
+func (h *harness) raw() string    { return h.d.Raw() }
+func (h *harness) screen() string { return h.d.Screen() }
 
 // waitFor waits until the screen shows every one of want.
-func (h *harness) waitFor(want ...string) {
-	h.t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		s := h.screen()
-		ok := true
-		for _, w := range want {
-			if !strings.Contains(s, w) {
-				ok = false
-				break
-			}
-		}
-		if ok {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	h.t.Fatalf("screen never showed %q; last screen:\n%s", want, h.screen())
-}
+func (h *harness) waitFor(want ...string) { h.t.Helper(); h.d.WaitFor(want...) }
 
-func (h *harness) key(code rune) { h.tm.Send(tea.KeyPressMsg{Code: code}) }
-func (h *harness) press(s string) {
-	for _, r := range s {
-		h.tm.Send(tea.KeyPressMsg{Code: r, Text: string(r)})
-	}
+// waitArmed waits until a yes/no screen showing want accepts keys.
+func (h *harness) waitArmed(want ...string) { h.t.Helper(); h.d.WaitArmed(want...) }
+
+// waitFocus waits until the form field titled title has the focus.
+func (h *harness) waitFocus(title string) { h.t.Helper(); h.d.WaitFocus(title) }
+
+// waitGone waits until the screen no longer shows s.
+func (h *harness) waitGone(s string) { h.t.Helper(); h.d.WaitGone(s) }
+
+func (h *harness) key(code rune)  { h.d.Key(code) }
+func (h *harness) press(s string) { h.d.Press(s) }
+func (h *harness) typ(s string)   { h.tm.Type(s) }
+
+// burst sends a whole script at once (tuitest.Keys).
+func (h *harness) burst(script string) { h.d.Burst(tuitest.Keys(script)...) }
+
+// final waits for the program to end and returns the wizard.
+func (h *harness) final() Model {
+	h.t.Helper()
+	return h.d.Final(5 * time.Second).(Model)
 }
-func (h *harness) typ(s string) { h.tm.Type(s) }
 
 func testConfig(f *fakeSession) Config {
 	return Config{
@@ -104,11 +68,9 @@ func testConfig(f *fakeSession) Config {
 
 func start(t *testing.T, cfg Config, f *fakeSession) *harness {
 	t.Helper()
-	h := &harness{t: t, fake: f}
 	m := New(cfg)
-	p := probe{inner: m, mu: &h.mu, last: &h.last}
-	h.tm = teatest.NewTestModel(t, p, teatest.WithInitialTermSize(80, 24),
-		teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.Ascii)))
+	d := tuitest.Start(t, m)
+	h := &harness{t: t, d: d, tm: d.TM, fake: f}
 	t.Cleanup(func() {
 		if f != nil && f.gate != nil {
 			select {
@@ -157,35 +119,6 @@ func (h *harness) openStep(n int, title string) {
 	h.waitFor(title, "esc back")
 }
 
-// waitFocus waits until the form field titled title has the focus (huh
-// draws a thick bar left of the focused field).
-func (h *harness) waitFocus(title string) {
-	h.t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		for _, l := range strings.Split(h.screen(), "\n") {
-			if strings.Contains(l, "┃") && strings.Contains(l, title) {
-				return
-			}
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	h.t.Fatalf("field %q never had the focus:\n%s", title, h.screen())
-}
-
-// waitGone waits until the screen no longer shows s.
-func (h *harness) waitGone(s string) {
-	h.t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		if !strings.Contains(h.screen(), s) {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	h.t.Fatalf("screen still shows %q:\n%s", s, h.screen())
-}
-
 func TestOverviewListsStepsWithBadges(t *testing.T) {
 	f := newFake()
 	h := start(t, testConfig(f), f)
@@ -210,7 +143,10 @@ func TestFixStepPreviewApplyStaged(t *testing.T) {
 	h.press("x")
 	h.waitFor("Telnet console", "disabled", "enabled")
 	h.key(tea.KeyEnter) // select "disabled", the last field: submit
-	h.waitFor("This will change on the device", "Telnet console: enabled → disabled")
+	h.waitArmed("This will change on the device", "Setting", "Now", "After")
+	if !regexp.MustCompile(`Telnet console +enabled +disabled`).MatchString(h.screen()) {
+		t.Fatalf("the preview is not a setting / now / after table:\n%s", h.screen())
+	}
 	if got := f.called("apply"); len(got) != 0 {
 		t.Fatalf("apply before confirmation: %v", got)
 	}
@@ -223,7 +159,11 @@ func TestFixStepPreviewApplyStaged(t *testing.T) {
 	}
 	h.waitFor("Applying the change")
 	close(f.gate)
-	h.waitFor("… staged", "Change sent")
+	// Applied: the wizard goes on to the next undecided step.
+	h.waitFor("Change sent for 3.1 Disable the Telnet console", "4.1 Restrict access with the allow list")
+	if f.outcome("nport.3.1.telnet") != steps.Staged {
+		t.Fatal("the step is not staged")
+	}
 	if got := f.called("plan nport.3.1.telnet"); len(got) != 1 || !strings.Contains(got[0], "telnet=disabled") {
 		t.Fatalf("plan calls = %v", got)
 	}
@@ -296,12 +236,17 @@ func TestRestartAndVerifyShowsProgressThenFixed(t *testing.T) {
 	h.press("x")
 	h.waitFor("Telnet console")
 	h.key(tea.KeyEnter)
-	h.waitFor("This will change on the device")
+	h.waitArmed("This will change on the device")
 	h.press("y")
-	h.waitFor("… staged")
+	h.waitFor("Change sent")
 	h.key(tea.KeyEscape)
 	h.waitFor("1 change waiting for restart")
 	h.press("r")
+	h.waitArmed("Restart the device now?", "1 staged change takes effect")
+	if got := f.called("commit"); len(got) != 0 {
+		t.Fatal("r alone restarted the device")
+	}
+	h.press("y")
 	h.waitFor("Restart and verify", "Saving settings and restarting", "Device answers again after 3 s",
 		"Verified against a fresh read", "✓ fixed", "3.1 Disable the Telnet console")
 	if got := f.called("commit"); len(got) != 1 {
@@ -321,9 +266,12 @@ func (e fpErr) UnknownFingerprint() (hostport, fp string) { return e.host, e.fp 
 type fpChanged struct{}
 
 func (fpChanged) Error() string { return "certificate changed" }
-func (fpChanged) FingerprintChanged() (hostport, pinned, seen string) {
+func (fpChanged) TrustChanged() (subject, pinned, seen string) {
 	return "127.0.0.1:443", "AA:BB:CC", "DD:EE:FF"
 }
+
+// The contract the transport and sshconn errors satisfy.
+var _ TrustChangedError = fpChanged{}
 
 func TestUnknownFingerprintAsksAndTrusts(t *testing.T) {
 	f := newFake()
@@ -357,7 +305,7 @@ func TestUnknownFingerprintAsksAndTrusts(t *testing.T) {
 	h.waitFor("Password")
 	h.key(tea.KeyEnter)
 	h.key(tea.KeyEnter)
-	h.waitFor("Confirm the device's certificate", "12:34:56:78", "they match")
+	h.waitArmed("Confirm the device's certificate", "12:34:56:78", "they match")
 	h.press("y")
 	h.waitFor("decided")
 	mu.Lock()
@@ -384,7 +332,7 @@ func TestUnknownFingerprintNoGoesBack(t *testing.T) {
 	h.waitFor("Password")
 	h.key(tea.KeyEnter)
 	h.key(tea.KeyEnter)
-	h.waitFor("12:34")
+	h.waitArmed("12:34")
 	h.press("n")
 	h.waitFor("Log in to 127.0.0.1")
 	if trustCalls != 0 {
@@ -407,11 +355,19 @@ func TestChangedFingerprintStops(t *testing.T) {
 	h.waitFor("Password")
 	h.key(tea.KeyEnter)
 	h.key(tea.KeyEnter)
-	h.waitFor("STOP", "certificate has changed", "AA:BB:CC", "DD:EE:FF", "session stops here")
-	h.press("q")
-	fm := h.tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(probe).inner.(Model)
+	h.waitFor("STOP", "certificate or host key has changed", "AA:BB:CC", "DD:EE:FF", "The session stops", "cannot")
+	if strings.Contains(h.screen(), "Password") {
+		t.Fatal("the STOP screen offers the login form")
+	}
+	h.key(tea.KeyEscape) // no way back to the login: esc ends the session
+	fm := h.final()
 	if s := fm.Summary(); !s.Stopped || s.Connected {
 		t.Fatalf("summary = %+v", s)
+	}
+	err := fm.stopErr()
+	var se *StoppedError
+	if !errors.Is(err, ErrTrustChanged) || !errors.As(err, &se) || se.Seen != "DD:EE:FF" || !errors.As(err, new(fpChanged)) {
+		t.Fatalf("stop error = %#v", err)
 	}
 }
 
@@ -502,9 +458,11 @@ func TestFinishWritesRecord(t *testing.T) {
 	h.waitFocus("Site")
 	h.typ("Plant 3")
 	h.key(tea.KeyEnter)
+	h.waitArmed("Sign the record as", "ada@vendor.example", "Acme", "Plant 3", "Ada")
+	h.press("y")
 	h.waitFor("The record is written", "/tmp/record-1", "commission verify /tmp/record-1")
 	h.press("q")
-	fm := h.tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(probe).inner.(Model)
+	fm := h.final()
 	s := fm.Summary()
 	if !s.Finished || s.Counts[steps.Waived] != 1 || s.Total != 6 || s.Dir != "/tmp/record-1" {
 		t.Fatalf("summary = %+v", s)
@@ -522,11 +480,12 @@ func TestQuitConfirmsWhenStaged(t *testing.T) {
 	h.press("x")
 	h.waitFor("Telnet console")
 	h.key(tea.KeyEnter)
-	h.waitFor("This will change")
+	h.waitArmed("This will change")
 	h.press("y")
-	h.waitFor("… staged")
+	h.waitFor("Change sent")
 	h.key(tea.KeyEscape)
 	h.press("q")
+	h.waitFor("1 change is sent but not verified")
 	h.waitFor("Quit anyway? y/n")
 	h.press("n")
 	h.waitGone("Quit anyway")
@@ -646,10 +605,8 @@ func TestSigningKeyLookupDoesNotBlockTheUI(t *testing.T) {
 	h.press("f")
 	h.waitFor("Summary")
 	h.key(tea.KeyEnter)
-	// The lookup is blocked, yet the wizard keeps drawing.
-	h.waitFor("Looking for your signing key")
-	close(release)
-	h.waitFor("Technician")
+	// The lookup is blocked, yet the form is there and takes the answers.
+	h.waitFocus("Technician")
 	h.typ("Ada")
 	h.key(tea.KeyEnter)
 	h.waitFocus("E-mail")
@@ -661,5 +618,7 @@ func TestSigningKeyLookupDoesNotBlockTheUI(t *testing.T) {
 	h.waitFocus("Site")
 	h.typ("Plant 3")
 	h.key(tea.KeyEnter)
+	h.waitFor("Looking for your signing key")
+	close(release)
 	h.waitFor("No SSH key found", "/home/ada/.ssh/id_ed25519")
 }
