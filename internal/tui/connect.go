@@ -19,7 +19,6 @@ type unknownFingerprint interface {
 	UnknownFingerprint() (hostport, fingerprint string)
 }
 
-
 func (m Model) viewWelcome() string {
 	s := m.st
 	var b strings.Builder

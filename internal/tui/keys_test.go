@@ -76,9 +76,9 @@ func TestStepKeysOfferOnlyValidActions(t *testing.T) {
 		want    []string
 		notWant []string
 	}{
-		{0, []string{"x fix", "w waive"}, []string{"a attest"}},      // automatic deviation
-		{3, []string{"esc back"}, []string{"x fix", "w waive"}},      // compliant
-		{5, []string{"a attest", "w waive"}, []string{"x fix"}},      // manual
+		{0, []string{"x fix", "w waive"}, []string{"a attest"}},                     // automatic deviation
+		{3, []string{"esc back"}, []string{"x fix", "w waive"}},                     // compliant
+		{5, []string{"a attest", "w waive"}, []string{"x fix"}},                     // manual
 		{2, []string{"- not applicable", "n next open"}, []string{"e edit inputs"}}, // nothing planned yet
 	}
 	for _, tt := range tests {

@@ -75,7 +75,7 @@ type (
 		err  error
 	}
 	// armMsg arms the yes/no screen of its generation.
-	armMsg int
+	armMsg  int
 	planMsg struct {
 		seq     int
 		id      string
@@ -173,8 +173,8 @@ type Model struct {
 	commitDone bool
 
 	// summary
-	sumMode sumMode
-	info    FinishInfo // the form's answers, read back before signing
+	sumMode  sumMode
+	info     FinishInfo // the form's answers, read back before signing
 	keyStat  *KeyStatus
 	keyKnown bool // the signing-key lookup answered
 	// finishing: the busy summary is writing the record (not looking up the key).
@@ -193,9 +193,9 @@ func newModel(ctx context.Context, cfg Config) Model {
 	m := Model{
 		cfg: cfg, ctx: ctx, cancel: cancel, hub: newHub(), st: st, keys: newKeyMap(),
 		width: 80, height: 24,
-		spin:        spinner.New(spinner.WithSpinner(spinner.Line), spinner.WithStyle(st.Info)),
-		vp:          viewport.New(viewport.WithWidth(78), viewport.WithHeight(10)),
-		candidates:  append([]Candidate(nil), cfg.Known...),
+		spin:       spinner.New(spinner.WithSpinner(spinner.Line), spinner.WithStyle(st.Info)),
+		vp:         viewport.New(viewport.WithWidth(78), viewport.WithHeight(10)),
+		candidates: append([]Candidate(nil), cfg.Known...),
 	}
 	return m
 }

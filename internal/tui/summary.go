@@ -17,11 +17,11 @@ import (
 type sumMode int
 
 const (
-	sumView sumMode = iota // counts, waivers and failures
-	sumForm                // who, for the record
-	sumConfirm             // the answers read back, waiting for a deliberate yes
-	sumBusy                // writing the record
-	sumDone                // where the record went
+	sumView    sumMode = iota // counts, waivers and failures
+	sumForm                   // who, for the record
+	sumConfirm                // the answers read back, waiting for a deliberate yes
+	sumBusy                   // writing the record
+	sumDone                   // where the record went
 )
 
 func (m Model) openSummary() (tea.Model, tea.Cmd) {
