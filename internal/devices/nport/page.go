@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"golang.org/x/net/html"
@@ -422,6 +423,19 @@ func jsString(src string, i int) (string, int) {
 		case c == '\\' && i+1 < len(src):
 			i++
 			switch e := src[i]; e {
+			case 'x', 'u':
+				n := 2
+				if e == 'u' {
+					n = 4
+				}
+				if i+n < len(src) {
+					if v, err := strconv.ParseUint(src[i+1:i+1+n], 16, 32); err == nil {
+						b.WriteRune(rune(v))
+						i += n
+						break
+					}
+				}
+				b.WriteByte(e)
 			case 'n':
 				b.WriteByte('\n')
 			case 't':

@@ -46,10 +46,25 @@ func startSim(tb testing.TB, cfg simnport.Config, user, pw string) (*simnport.De
 }
 
 func TestReadFactoryDefaults(t *testing.T) {
-	_, drv := startSim(t, simnport.Config{}, "admin", "moxa")
+	for _, g := range simnport.Generations() {
+		t.Run(string(g), func(t *testing.T) { testReadFactoryDefaults(t, g) })
+	}
+}
+
+func testReadFactoryDefaults(t *testing.T, g simnport.Generation) {
+	_, drv := startSim(t, simnport.Config{Generation: g}, "admin", "moxa")
 	st, err := drv.Read(context.Background())
 	if err != nil {
 		t.Fatal(err)
+	}
+	if st.Generation != string(g) {
+		t.Errorf("generation %q, want %q", st.Generation, g)
+	}
+	if !st.Time.NoServer || st.Time.Zone == "" {
+		t.Errorf("the 5150A has no Time server row: %+v", st.Time)
+	}
+	if g == simnport.GenSec && !st.DefaultPasswordNag {
+		t.Error("the default-password nag was not seen")
 	}
 	if st.Via != "https" || !st.HTTPSProven || st.User != "admin" || !st.ClientAddr.IsLoopback() {
 		t.Errorf("via %q proven %v user %q client %v", st.Via, st.HTTPSProven, st.User, st.ClientAddr)
@@ -110,7 +125,13 @@ func TestReadVulnerableLeaks(t *testing.T) {
 }
 
 func TestStageCommitConsole(t *testing.T) {
-	dev, drv := startSim(t, simnport.Config{}, "admin", "moxa")
+	for _, g := range simnport.Generations() {
+		t.Run(string(g), func(t *testing.T) { testStageCommitConsole(t, g) })
+	}
+}
+
+func testStageCommitConsole(t *testing.T, g simnport.Generation) {
+	dev, drv := startSim(t, simnport.Config{Generation: g}, "admin", "moxa")
 	ctx := context.Background()
 	from, err := drv.Read(ctx)
 	if err != nil {
@@ -146,7 +167,7 @@ func TestStageCommitConsole(t *testing.T) {
 		t.Fatalf("restarts = %d", dev.Restarts())
 	}
 	if !strings.Contains(tr.String(), "POST / -> 200 form:") || strings.Contains(tr.String(), "Passw0rd") ||
-		!strings.Contains(tr.String(), "/account_add.htm -> 200 form:") {
+		!strings.Contains(tr.String(), "/account_add.htm -> 200 form:") || !strings.Contains(tr.String(), "GET /console.htm") && !strings.Contains(tr.String(), "GET /Set.htm?") {
 		t.Fatalf("transcript %q", tr.String())
 	}
 	if lines[0] != "saving and restarting" || lines[len(lines)-1] != "logged in as tech" {
@@ -216,14 +237,25 @@ func TestDroppedSubmitIsAnError(t *testing.T) {
 	}
 	to := from.Clone()
 	to.Console.Telnet = true
-	dev.DropNextSubmits(1)
+	// many drops: the HTTP client itself resends a GET that failed on a
+	// reused connection (once per idle connection); the driver must still
+	// report the failure
+	dev.DropNextSubmits(8)
 	err = drv.Stage(ctx, from, to)
 	if err == nil || !strings.Contains(err.Error(), quirks.MenuConsole) {
 		t.Fatalf("dropped submit: %v", err)
 	}
-	// a retry goes through
-	if err := drv.Stage(ctx, from, to); err != nil {
+	// a retry goes through once the drops are spent
+	for range 10 {
+		if err = drv.Stage(ctx, from, to); err == nil {
+			break
+		}
+	}
+	if err != nil {
 		t.Fatal(err)
+	}
+	if !dev.Saved().Console.Telnet {
+		t.Fatal("the staged change is not saved")
 	}
 }
 
@@ -301,5 +333,48 @@ func BenchmarkRead(b *testing.B) {
 		if _, err := drv.Read(ctx); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestTimeServerRowOnOtherSeries(t *testing.T) {
+	_, drv := startSim(t, simnport.Config{Model: "NPort 5410"}, "admin", "moxa")
+	st, err := drv.Read(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Time.NoServer {
+		t.Fatal("the 5400 has a Time server row")
+	}
+}
+
+func TestFailedLoginRecordKept_Simulator(t *testing.T) {
+	dev, _ := startSim(t, simnport.Config{Generation: simnport.GenSec}, "admin", "moxa")
+	ctx := context.Background()
+	pins, _ := transport.OpenPins(filepath.Join(t.TempDir(), "k"))
+	bad := New(Options{Address: dev.Host(), Ports: dev.Ports(), User: "admin", Password: "wrong", Pins: pins, Timeout: time.Second, HTTPSOnly: true})
+	_, err := bad.Read(ctx)
+	var tofu interface{ UnknownFingerprint() (string, string) }
+	if !errors.As(err, &tofu) {
+		t.Fatalf("want unknown fingerprint, got %v", err)
+	}
+	pins.Trust(tofu.UnknownFingerprint())
+	if _, err := bad.Read(ctx); !errors.Is(err, ErrWrongPassword) {
+		t.Fatalf("wrong password: %v", err)
+	}
+	n := dev.FailedLogins()
+	if n == 0 {
+		t.Fatal("the simulator kept no failure")
+	}
+	good := New(Options{Address: dev.Host(), Ports: dev.Ports(), User: "admin", Password: "moxa", Pins: pins, Timeout: time.Second})
+	defer good.Close(ctx)
+	st, err := good.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.FailedLogins) == 0 || !strings.Contains(strings.Join(st.FailedLogins, "\n"), "admin") {
+		t.Fatalf("failed logins not shown: %q", st.FailedLogins)
+	}
+	if dev.FailedLogins() != n {
+		t.Fatal("the tool cleared the failure record")
 	}
 }

@@ -19,25 +19,47 @@ func level(rw bool) string {
 
 var levels = []string{"Read Write", "Read Only"}
 
-// accountsPage is the User Account table (saved accounts).
-func (d *Device) accountsPage(w http.ResponseWriter, ok string) {
+// accountsPage is the User Account table (saved accounts). On GA each
+// account name links to its edit page; on G-sec a row is selected and the
+// toolbar (Add, Edit, Delete) acts on it, as the guide describes. msg is
+// shown as the result of the last action: an error unless it is savedMsg.
+func (d *Device) accountsPage(w http.ResponseWriter, token, msg string) {
 	s := d.Saved()
+	sec := d.cfg.Generation == GenSec
 	var b strings.Builder
 	b.WriteString("<html><head><title>User Account</title></head><body><h2>User Account</h2>\n")
-	if ok != "" {
-		fmt.Fprintf(&b, "<div class=\"ok\">%s</div>\n", ok)
+	switch {
+	case msg == savedMsg:
+		fmt.Fprintf(&b, "<div class=\"ok\">%s</div>\n", msg)
+	case msg != "":
+		fmt.Fprintf(&b, "<div class=\"error\">%s</div>\n", html.EscapeString(msg))
 	}
-	b.WriteString("<div class=\"toolbar\"><a href=\"/account_add.htm\">Add</a> <a href=\"/saverestart.htm\">Save/Restart</a></div>\n")
-	b.WriteString("<table>\n<tr><th>Active</th><th>Account Name</th><th>User Level</th></tr>\n")
+	if sec {
+		fmt.Fprintf(&b, "<form name=\"account\" method=\"get\" action=\"/account.htm\">\n<input type=\"hidden\" name=\"csrf_token\" value=\"%s\">\n", token)
+		b.WriteString("<div class=\"toolbar\"><input type=\"submit\" name=\"add\" value=\"Add\"> <input type=\"submit\" name=\"edit\" value=\"Edit\"> <input type=\"submit\" name=\"delete\" value=\"Delete\"> <a href=\"/savRst.htm\">Save/Restart</a></div>\n")
+		b.WriteString("<table>\n<tr><th></th><th>Active</th><th>Account Name</th><th>User Level</th></tr>\n")
+	} else {
+		b.WriteString("<div class=\"toolbar\"><a href=\"/account_add.htm\">Add</a> <a href=\"/SaveRestart.htm\">Save/Restart</a></div>\n")
+		b.WriteString("<table>\n<tr><th>Active</th><th>Account Name</th><th>User Level</th></tr>\n")
+	}
 	for _, a := range s.Accounts {
 		c := ""
 		if a.Active {
 			c = " checked"
 		}
+		if sec {
+			fmt.Fprintf(&b, "<tr><td><input type=\"radio\" name=\"selAcc\" value=\"%s\"></td><td><input type=\"checkbox\" disabled%s></td><td>%s</td><td>%s</td></tr>\n",
+				html.EscapeString(a.Name), c, html.EscapeString(a.Name), level(a.ReadWrite))
+			continue
+		}
 		fmt.Fprintf(&b, "<tr><td><input type=\"checkbox\" disabled%s></td><td><a href=\"/account_edit.htm?%s\">%s</a></td><td>%s</td></tr>\n",
 			c, html.EscapeString(url.Values{"name": {a.Name}}.Encode()), html.EscapeString(a.Name), level(a.ReadWrite))
 	}
-	b.WriteString("</table></body></html>\n")
+	b.WriteString("</table>\n")
+	if sec {
+		b.WriteString("</form>\n")
+	}
+	b.WriteString("</body></html>\n")
 	fmt.Fprint(w, b.String())
 }
 
@@ -90,7 +112,7 @@ func (d *Device) accountForm(w http.ResponseWriter, r *http.Request, user, token
 		d.renderAccount(w, add, name, token, msg)
 		return
 	}
-	d.accountsPage(w, savedMsg)
+	d.accountsPage(w, token, savedMsg)
 }
 
 func deleteAccount(s *Settings, name string) (string, string) {
@@ -167,7 +189,7 @@ func (d *Device) renderAccount(w http.ResponseWriter, add bool, name, token, msg
 	s := d.Saved()
 	var b strings.Builder
 	title := "Edit Account"
-	action := "/account_edit.htm?" + url.Values{"name": {name}}.Encode()
+	action := accountEditURL(name)
 	if add {
 		title, action = "Add Account", "/account_add.htm"
 	}
@@ -175,8 +197,8 @@ func (d *Device) renderAccount(w http.ResponseWriter, add bool, name, token, msg
 	if msg != "" {
 		fmt.Fprintf(&b, "<div class=\"error\">%s</div>\n", html.EscapeString(msg))
 	}
-	fmt.Fprintf(&b, "<form method=\"post\" action=\"%s\">\n<input type=\"hidden\" name=\"token_text\" value=\"%s\">\n<table>\n",
-		html.EscapeString(action), token)
+	fmt.Fprintf(&b, "<form method=\"post\" action=\"%s\">\n<input type=\"hidden\" name=\"%s\" value=\"%s\">\n<table>\n",
+		html.EscapeString(action), d.tokenName(), token)
 	pw := `<input type="password" name="acc_pw" value="" maxlength="16">`
 	pw2 := `<input type="password" name="acc_pw2" value="" maxlength="16">`
 	if add {
@@ -194,9 +216,9 @@ func (d *Device) renderAccount(w http.ResponseWriter, add bool, name, token, msg
 		row(&b, "User Level", selectBox("acc_level", levels, level(a.ReadWrite)))
 	}
 	b.WriteString("</table>\n<input type=\"submit\" name=\"Submit\" value=\"Submit\">\n</form>\n")
-	if !add {
-		fmt.Fprintf(&b, "<form method=\"post\" action=\"%s\">\n<input type=\"hidden\" name=\"token_text\" value=\"%s\">\n<input type=\"submit\" name=\"Delete\" value=\"Delete\">\n</form>\n",
-			html.EscapeString("/account_delete.htm?"+url.Values{"name": {name}}.Encode()), token)
+	if !add && d.cfg.Generation != GenSec {
+		fmt.Fprintf(&b, "<form method=\"post\" action=\"%s\">\n<input type=\"hidden\" name=\"%s\" value=\"%s\">\n<input type=\"submit\" name=\"Delete\" value=\"Delete\">\n</form>\n",
+			html.EscapeString("/account_delete.htm?"+url.Values{"name": {name}}.Encode()), d.tokenName(), token)
 	}
 	b.WriteString("</body></html>\n")
 	fmt.Fprint(w, b.String())

@@ -14,6 +14,7 @@ import (
 // and applies a submitted form to a copy of them.
 type page struct {
 	path, title string
+	setfunc     string // the hidden setfunc value that names the page on submit
 	// render writes the page's tables for settings s.
 	render func(d *Device, b *strings.Builder, s Settings, q url.Values)
 	// apply changes s from form f; it returns a message when f is invalid.
@@ -21,54 +22,74 @@ type page struct {
 }
 
 var pages = []page{
-	{"/basic.htm", "Basic Settings", renderBasic, applyBasic},
-	{"/network.htm", "Network Settings", renderNetwork, applyNetwork},
-	{"/console.htm", "Console Settings", renderConsole, applyConsole},
-	{"/opmode.htm", "Operation Modes", renderOpMode, applyOpMode},
-	{"/snmp.htm", "SNMP Agent", renderSNMP, applySNMP},
-	{"/logserver.htm", "Remote Log Server", renderLogServer, applyLogServer},
-	{"/policy.htm", "Account Password and Login Management", renderPolicy, applyPolicy},
-	{"/notice.htm", "Notification Message", renderNotice, applyNotice},
-	{"/accessip.htm", "Accessible IP List", renderAccessIP, applyAccessIP},
-	{"/logsettings.htm", "System Log Settings", renderLogSettings, applyLogSettings},
+	{"/basic.htm", "Basic Settings", "Basic", renderBasic, applyBasic},
+	{"/network.htm", "Network Settings", "Network", renderNetwork, applyNetwork},
+	{"/console.htm", "Console Settings", "Console", renderConsole, applyConsole},
+	{"/opmode.htm", "Operation Modes", "OPMode", renderOpMode, applyOpMode},
+	{"/snmp.htm", "SNMP Agent", "SNMP", renderSNMP, applySNMP},
+	{"/logserver.htm", "Remote Log Server", "SysLog", renderLogServer, applyLogServer},
+	{"/policy.htm", "Account Password and Login Management", "PwPolicy", renderPolicy, applyPolicy},
+	{"/notice.htm", "Notification Message", "Notice", renderNotice, applyNotice},
+	{"/accessip.htm", "Accessible IP List", "AccessIP", renderAccessIP, applyAccessIP},
+	{"/logsettings.htm", "System Log Settings", "LogSetting", renderLogSettings, applyLogSettings},
 }
 
 func pageByPath(p string) (page, bool) {
 	for _, pg := range pages {
-		if pg.path == p {
+		if strings.EqualFold(pg.path, p) {
 			return pg, true
 		}
 	}
 	return page{}, false
 }
 
-// settingsPage shows a page (GET) or applies a submit to the saved settings (POST).
+func pageBySetfunc(f string) (page, bool) {
+	for _, pg := range pages {
+		if pg.setfunc == f {
+			return pg, true
+		}
+	}
+	return page{}, false
+}
+
+// tokenName is the anti-CSRF field of the generation's forms.
+func (d *Device) tokenName() string {
+	if d.cfg.Generation == GenSec {
+		return "csrf_token"
+	}
+	return "token_text"
+}
+
+// settingsPage shows a page, or applies a submit to the saved settings.
+// Forms are sent by GET (nport-web-evidence.md section 3): GA posts every
+// page to /Set.htm with a setfunc naming it, G-sec to the page itself; a
+// request that carries setfunc is a submit, whatever its method.
 func (d *Device) settingsPage(w http.ResponseWriter, r *http.Request, p page, user, token string) {
-	q := r.URL.Query()
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "bad request", http.StatusBadRequest)
+		return
+	}
+	q := r.Form
 	if p.path == "/opmode.htm" {
-		if n, err := strconv.Atoi(q.Get("port")); err != nil || n < 1 || n > d.cfg.SerialPorts {
+		if n, err := strconv.Atoi(q.Get("Port")); err != nil || n < 1 || n > d.cfg.SerialPorts {
 			http.NotFound(w, r)
 			return
 		}
 	}
 	ok, errMsg := "", ""
-	if r.Method == http.MethodPost {
+	if q.Get("setfunc") != "" {
 		if d.dropSubmit(w) {
-			return
-		}
-		if err := r.ParseForm(); err != nil {
-			http.Error(w, "bad request", http.StatusBadRequest)
 			return
 		}
 		errMsg = d.checkSubmit(r, user, token)
 		if errMsg == "" {
 			d.mu.Lock()
 			s := d.saved.clone()
-			errMsg = p.apply(d, &s, r.PostForm, q)
+			errMsg = p.apply(d, &s, q, q)
 			if errMsg == "" {
 				d.saved = s
 				d.logLocked("Config", printableName(user)+": Config Changed")
-				ok = savedMsg
+				ok = p.title + " Settings OK!"
 			}
 			d.mu.Unlock()
 		}
@@ -84,14 +105,17 @@ func (d *Device) settingsPage(w http.ResponseWriter, r *http.Request, p page, us
 	if ok != "" {
 		fmt.Fprintf(&b, "<div class=\"ok\">%s</div>\n", ok)
 	}
-	action := p.path
-	if len(q) > 0 {
-		action += "?" + q.Encode()
+	action := "/Set.htm"
+	if d.cfg.Generation == GenSec {
+		action = p.path
 	}
-	fmt.Fprintf(&b, "<form method=\"post\" action=\"%s\">\n<input type=\"hidden\" name=\"token_text\" value=\"%s\">\n",
-		html.EscapeString(action), token)
+	fmt.Fprintf(&b, "<form name=\"%s\" method=\"get\" action=\"%s\">\n<input type=\"hidden\" name=\"%s\" value=\"%s\">\n",
+		strings.ToLower(p.setfunc), action, d.tokenName(), token)
+	if p.path == "/opmode.htm" {
+		fmt.Fprintf(&b, "<input type=\"hidden\" name=\"Port\" value=\"%s\">\n", html.EscapeString(q.Get("Port")))
+	}
 	p.render(d, &b, s, q)
-	b.WriteString("<input type=\"submit\" name=\"Submit\" value=\"Submit\">\n</form></body></html>\n")
+	fmt.Fprintf(&b, "<input type=\"hidden\" name=\"setfunc\" value=\"%s\">\n<input type=\"submit\" name=\"Submit\" value=\"Submit\">\n</form></body></html>\n", p.setfunc)
 	fmt.Fprint(w, b.String())
 }
 
@@ -132,8 +156,29 @@ func selectBox(name string, options []string, cur string) string {
 	return b.String()
 }
 
-func textBox(name, value string) string {
+// textBox is a text field: static markup on GA; on G-sec the page script
+// writes it (inputText(name, size, value)), as the firmware does.
+func (d *Device) textBox(name, value string) string {
+	if d.cfg.Generation == GenSec {
+		return fmt.Sprintf(`<script type="text/javascript">inputText("%s", 40, "%s");</script>`, name, jsEscape(value))
+	}
 	return fmt.Sprintf(`<input type="text" name="%s" value="%s" maxlength="40">`, name, html.EscapeString(value))
+}
+
+// jsEscape makes s safe inside a double-quoted script string.
+func jsEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\' || r == '<' || r == '>' || r == '&' || r == '\'' || r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, "\\x%02x", r)
+		case r > 0x7e:
+			fmt.Fprintf(&b, "\\u%04x", r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 func checkBox(name string, on bool) string {
@@ -225,11 +270,13 @@ func validIPv4(s string) bool {
 
 // Pages.
 
-func renderBasic(_ *Device, b *strings.Builder, s Settings, _ url.Values) {
+func renderBasic(d *Device, b *strings.Builder, s Settings, _ url.Values) {
 	b.WriteString("<table>\n")
-	row(b, "Server name", textBox("srvname", s.ServerName))
+	row(b, "Server name", d.textBox("srvname", s.ServerName))
 	row(b, "Time zone", selectBox("tz", timeZones, s.TimeZone))
-	row(b, "Time server", textBox("tsrv", s.TimeServer))
+	if d.hasSNTP() {
+		row(b, "Time server", d.textBox("tsrv", s.TimeServer))
+	}
 	b.WriteString("</table>\n")
 }
 
@@ -245,12 +292,12 @@ func applyBasic(_ *Device, s *Settings, f, _ url.Values) string {
 	return ""
 }
 
-func renderNetwork(_ *Device, b *strings.Builder, s Settings, _ url.Values) {
+func renderNetwork(d *Device, b *strings.Builder, s Settings, _ url.Values) {
 	b.WriteString("<table>\n")
 	row(b, "IP configuration", selectBox("ipcfg", ipConfigs, s.Network.Config))
-	row(b, "IP address", textBox("ipaddr", s.Network.IP))
-	row(b, "Netmask", textBox("nmask", s.Network.Netmask))
-	row(b, "Gateway", textBox("gw", s.Network.Gateway))
+	row(b, "IP address", d.textBox("ipaddr", s.Network.IP))
+	row(b, "Netmask", d.textBox("nmask", s.Network.Netmask))
+	row(b, "Gateway", d.textBox("gw", s.Network.Gateway))
 	b.WriteString("</table>\n")
 }
 
@@ -274,7 +321,7 @@ func applyNetwork(_ *Device, s *Settings, f, _ url.Values) string {
 	return ""
 }
 
-func renderConsole(_ *Device, b *strings.Builder, s Settings, _ url.Values) {
+func renderConsole(d *Device, b *strings.Builder, s Settings, _ url.Values) {
 	c := s.Console
 	b.WriteString("<table>\n")
 	row(b, "HTTP console", enable("c_http", c.HTTP))
@@ -283,8 +330,8 @@ func renderConsole(_ *Device, b *strings.Builder, s Settings, _ url.Values) {
 	row(b, "Telnet console", enable("c_telnet", c.Telnet))
 	row(b, "Serial console", enable("c_serial", c.Serial))
 	row(b, "Moxa Service", enable("c_moxa", c.MoxaService))
-	row(b, "Maximum Login Users For HTTP+HTTPS", textBox("c_maxusers", strconv.Itoa(c.MaxLoginUsers)))
-	row(b, "Auto Logout Setting (min)", textBox("c_autologout", strconv.Itoa(c.AutoLogoutMin)))
+	row(b, "Maximum Login Users For HTTP+HTTPS", d.textBox("c_maxusers", strconv.Itoa(c.MaxLoginUsers)))
+	row(b, "Auto Logout Setting (min)", d.textBox("c_autologout", strconv.Itoa(c.AutoLogoutMin)))
 	row(b, "Reset button protect", radios("c_resetprot", c.ResetProtect, "Yes", "No"))
 	b.WriteString("</table>\n")
 }
@@ -305,26 +352,26 @@ func applyConsole(_ *Device, s *Settings, f, _ url.Values) string {
 	return ""
 }
 
-func renderOpMode(_ *Device, b *strings.Builder, s Settings, q url.Values) {
-	n, _ := strconv.Atoi(q.Get("port"))
+func renderOpMode(d *Device, b *strings.Builder, s Settings, q url.Values) {
+	n, _ := strconv.Atoi(q.Get("Port"))
 	fmt.Fprintf(b, "<h3>Port %d</h3>\n<table>\n", n)
 	row(b, "Operation mode", selectBox("opmode", opModes, s.PortModes[n-1]))
 	b.WriteString("</table>\n")
 }
 
 func applyOpMode(_ *Device, s *Settings, f, q url.Values) string {
-	n, _ := strconv.Atoi(q.Get("port"))
+	n, _ := strconv.Atoi(q.Get("Port"))
 	return formSelect(f, "opmode", opModes, &s.PortModes[n-1], "operation mode")
 }
 
-func renderSNMP(_ *Device, b *strings.Builder, s Settings, _ url.Values) {
+func renderSNMP(d *Device, b *strings.Builder, s Settings, _ url.Values) {
 	c := s.SNMP
 	b.WriteString("<table>\n")
 	row(b, "SNMP", enable("snmp_en", c.Enabled))
 	row(b, "Read community string", `<input type="password" name="rcomm" value="" maxlength="31">`)
 	row(b, "Write community string", `<input type="password" name="wcomm" value="" maxlength="31">`)
-	row(b, "Contact name", textBox("s_contact", c.Contact))
-	row(b, "Location", textBox("s_location", c.Location))
+	row(b, "Contact name", d.textBox("s_contact", c.Contact))
+	row(b, "Location", d.textBox("s_location", c.Location))
 	row(b, "SNMP agent version",
 		checkBox("snmp_v1", c.V1)+"<label>v1</label> "+checkBox("snmp_v2", c.V2)+"<label>v2</label> "+checkBox("snmp_v3", c.V3)+"<label>v3</label>")
 	b.WriteString("</table>\n")
@@ -357,9 +404,9 @@ func applySNMP(_ *Device, s *Settings, f, _ url.Values) string {
 	return ""
 }
 
-func renderLogServer(_ *Device, b *strings.Builder, s Settings, _ url.Values) {
+func renderLogServer(d *Device, b *strings.Builder, s Settings, _ url.Values) {
 	b.WriteString("<table>\n")
-	row(b, "SYSLOG server", textBox("log_srv", s.Syslog.Server))
+	row(b, "SYSLOG server", d.textBox("log_srv", s.Syslog.Server))
 	row(b, "SYSLOG facility", selectBox("log_fac", facilities, s.Syslog.Facility))
 	row(b, "SYSLOG severity", selectBox("log_sev", severities, s.Syslog.Severity))
 	b.WriteString("</table>\n")
@@ -377,19 +424,19 @@ func applyLogServer(_ *Device, s *Settings, f, _ url.Values) string {
 	return ""
 }
 
-func renderPolicy(_ *Device, b *strings.Builder, s Settings, _ url.Values) {
+func renderPolicy(d *Device, b *strings.Builder, s Settings, _ url.Values) {
 	p := s.Policy
 	b.WriteString("<h3>Account Password Policy</h3>\n<table>\n")
-	row(b, "Password minimum length", textBox("pw_minlen", strconv.Itoa(p.MinLength)))
+	row(b, "Password minimum length", d.textBox("pw_minlen", strconv.Itoa(p.MinLength)))
 	row(b, "Password complexity strength check", enable("pw_cplx", p.Complexity))
 	row(b, "At least one digit (0~9)", enable("pw_digit", p.Digit))
 	row(b, "Mixed upper and lower case letters (A~Z, a~z)", enable("pw_mixed", p.Mixed))
 	row(b, "At least one special character", enable("pw_special", p.Special))
-	row(b, "Password lifetime", textBox("pw_life", strconv.Itoa(p.LifetimeDays)))
+	row(b, "Password lifetime", d.textBox("pw_life", strconv.Itoa(p.LifetimeDays)))
 	b.WriteString("</table>\n<h3>Account Login Failure Lockout</h3>\n<table>\n")
 	row(b, "Account login failure lockout", enable("lk_en", p.Lockout))
-	row(b, "Retry failure threshold", textBox("lk_thr", strconv.Itoa(p.Threshold)))
-	row(b, "Lockout Time", textBox("lk_time", strconv.Itoa(p.LockoutMinutes)))
+	row(b, "Retry failure threshold", d.textBox("lk_thr", strconv.Itoa(p.Threshold)))
+	row(b, "Lockout Time", d.textBox("lk_time", strconv.Itoa(p.LockoutMinutes)))
 	b.WriteString("</table>\n")
 }
 
@@ -404,7 +451,7 @@ func applyPolicy(_ *Device, s *Settings, f, _ url.Values) string {
 		formInt(f, "lk_time", &p.LockoutMinutes, 1, 60, "Lockout Time"))
 }
 
-func renderNotice(_ *Device, b *strings.Builder, s Settings, _ url.Values) {
+func renderNotice(d *Device, b *strings.Builder, s Settings, _ url.Values) {
 	b.WriteString("<table>\n")
 	row(b, "Login Message", fmt.Sprintf(`<textarea name="msg_login" rows="4" cols="60">%s</textarea>`, html.EscapeString(s.LoginMessage)))
 	row(b, "Login Authentication Failure Message", fmt.Sprintf(`<textarea name="msg_fail" rows="4" cols="60">%s</textarea>`, html.EscapeString(s.FailureMessage)))
@@ -416,7 +463,7 @@ func applyNotice(_ *Device, s *Settings, f, _ url.Values) string {
 		formText(f, "msg_fail", &s.FailureMessage, 240, "Login Authentication Failure Message"))
 }
 
-func renderAccessIP(_ *Device, b *strings.Builder, s Settings, _ url.Values) {
+func renderAccessIP(d *Device, b *strings.Builder, s Settings, _ url.Values) {
 	b.WriteString("<table>\n")
 	row(b, "Enable", checkBox("acl_en", s.AccessList.Enabled))
 	b.WriteString("</table>\n<table>\n<tr><th>No</th><th>Activate the rule</th><th>IP Address</th><th>Netmask</th></tr>\n")
@@ -430,7 +477,7 @@ func renderAccessIP(_ *Device, b *strings.Builder, s Settings, _ url.Values) {
 		}
 		n := strconv.Itoa(i + 1)
 		fmt.Fprintf(b, "<tr><td>%d</td><td>%s</td><td>%s</td><td>%s</td></tr>\n", i+1,
-			checkBox("acl_act_"+n, r.Active), textBox("acl_ip_"+n, ip), textBox("acl_mask_"+n, mask))
+			checkBox("acl_act_"+n, r.Active), d.textBox("acl_ip_"+n, ip), d.textBox("acl_mask_"+n, mask))
 	}
 	b.WriteString("</table>\n")
 }
@@ -458,7 +505,7 @@ func applyAccessIP(_ *Device, s *Settings, f, _ url.Values) string {
 	return ""
 }
 
-func renderLogSettings(_ *Device, b *strings.Builder, s Settings, _ url.Values) {
+func renderLogSettings(d *Device, b *strings.Builder, s Settings, _ url.Values) {
 	summary := map[string]string{
 		"System":  "System Cold Start, System Warm Start",
 		"Network": "DHCP/BOOTP Get IP/Renew, NTP, Mail Fail, NTP Connect Fail, IP Conflict, Network Link Down",
@@ -479,4 +526,11 @@ func applyLogSettings(_ *Device, s *Settings, f, _ url.Values) string {
 		s.Logs[g] = LogTarget{Local: checked(f, "lg_local_"+strings.ToLower(g)), Remote: checked(f, "lg_remote_"+strings.ToLower(g))}
 	}
 	return ""
+}
+
+// hasSNTP is false on the 5100, 5100A, 5200 and 5200A series, which have
+// no SNTP client (the guide's port table): their page has no Time server row.
+func (d *Device) hasSNTP() bool {
+	m := strings.TrimPrefix(strings.TrimPrefix(d.cfg.Model, "NPort "), "P")
+	return !strings.HasPrefix(m, "51") && !strings.HasPrefix(m, "52")
 }

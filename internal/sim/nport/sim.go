@@ -39,7 +39,34 @@ type Config struct {
 	Now func() time.Time
 	// SyslogPort is the UDP port remote syslog messages go to; default 514.
 	SyslogPort int
+	// Generation is the web console generation: GenGA (the default) or
+	// GenSec (the security-enhanced firmware).
+	Generation Generation
+	// Certificate, when set, replaces the generated HTTPS certificate (to
+	// test a weak or expired one).
+	Certificate *tls.Certificate
+	// NoHTTPS simulates a unit without TLS: the HTTPS console never opens.
+	NoHTTPS bool
 }
+
+// Generation is a web console generation (nport-web-evidence.md section 1).
+type Generation string
+
+// The generations the simulator serves.
+const (
+	// GenGA is the "A-series" console, Server: MoxaHttp/2.2: MD5/XOR
+	// login, settings sent by GET to Set.htm with setfunc and token_text.
+	GenGA Generation = "GA"
+	// GenSec is the security-enhanced console: SHA-256 EncPasswd/EncUser
+	// login answered by a redirect, the failed-login record and
+	// default-password interstitials, text fields written by page script,
+	// GET forms with setfunc and csrf_token, a User Account table whose
+	// toolbar acts on the selected row.
+	GenSec Generation = "G-sec"
+)
+
+// Generations lists the generations the simulator serves.
+func Generations() []Generation { return []Generation{GenGA, GenSec} }
 
 // Service names, the keys of Device.Ports.
 const (
@@ -73,6 +100,8 @@ type Device struct {
 	sessions  map[string]*session
 	challenge map[string]time.Time
 	failures  map[string]*failState
+	fails     []failRecord // failed web logins, until cleared (G-sec record page)
+	failsSeen int          // how many of fails a login has been shown
 	logLines  []string
 	logSeq    int
 
@@ -130,6 +159,13 @@ func Start(cfg Config) (*Device, error) {
 	if cfg.SyslogPort == 0 {
 		cfg.SyslogPort = 514
 	}
+	switch cfg.Generation {
+	case "":
+		cfg.Generation = GenGA
+	case GenGA, GenSec:
+	default:
+		return nil, fmt.Errorf("start nport simulator: unknown generation %q (known: %v)", cfg.Generation, Generations())
+	}
 	host, err := netip.ParseAddr(cfg.Host)
 	if err != nil || !host.Is4() {
 		return nil, fmt.Errorf("start nport simulator: host %q is not an IPv4 address", cfg.Host)
@@ -152,8 +188,9 @@ func Start(cfg Config) (*Device, error) {
 		syslogC:   make(chan string, 64),
 	}
 	copy(d.mac[:], hw)
-	d.cert, err = selfSigned(cfg.Model, host)
-	if err != nil {
+	if cfg.Certificate != nil {
+		d.cert = *cfg.Certificate
+	} else if d.cert, err = selfSigned(cfg.Model, host); err != nil {
 		return nil, fmt.Errorf("start nport simulator: %w", err)
 	}
 	d.saved = defaultSettings(cfg)
@@ -375,7 +412,7 @@ func (d *Device) openServices(pre map[string]any) error {
 			errs = append(errs, fmt.Errorf("listen http: %w", err))
 		}
 	}
-	if eff.Console.HTTPS {
+	if eff.Console.HTTPS && !d.cfg.NoHTTPS {
 		ln, err := take(SvcHTTPS)
 		if err == nil {
 			d.serveHTTP(ln, d.tlsConfig(eff.Console.LegacyTLS))

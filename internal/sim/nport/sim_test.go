@@ -85,8 +85,9 @@ func (w *web) post(path string, f url.Values) (string, error) {
 }
 
 var (
-	reChallenge = regexp.MustCompile(`name="FakeChallenge" value="([0-9A-F]+)"`)
-	reToken     = regexp.MustCompile(`name="token_text" value="([0-9a-f]+)"`)
+	reChallenge = regexp.MustCompile(`(?i)name="?FakeChallenge"? value="?([0-9A-F]+)"?`)
+	reToken     = regexp.MustCompile(`name="(?:token_text|csrf_token)" value="([0-9a-f]+)"`)
+	reSetfunc   = regexp.MustCompile(`name="setfunc" value="([^"]+)"`)
 )
 
 func (w *web) login(user, pw string) string {
@@ -107,12 +108,16 @@ func (w *web) login(user, pw string) string {
 // submit posts form f to a settings page with the page's token.
 func (w *web) submit(path string, f url.Values) (string, error) {
 	w.t.Helper()
-	m := reToken.FindStringSubmatch(w.get(path))
+	page := w.get(path)
+	m := reToken.FindStringSubmatch(page)
 	if m == nil {
 		w.t.Fatalf("no token on %s", path)
 	}
 	f.Set("token_text", m[1])
 	f.Set("Submit", "Submit")
+	if sf := reSetfunc.FindStringSubmatch(page); sf != nil {
+		f.Set("setfunc", sf[1])
+	}
 	return w.post(path, f)
 }
 
@@ -122,7 +127,7 @@ func (w *web) mustSubmit(path string, f url.Values) string {
 	if err != nil {
 		w.t.Fatalf("submit %s: %v", path, err)
 	}
-	if !strings.Contains(body, savedMsg) {
+	if !strings.Contains(body, savedMsg) && !strings.Contains(body, "Settings OK!") {
 		w.t.Fatalf("submit %s refused: %s", path, errorDiv(body))
 	}
 	return body
@@ -139,7 +144,7 @@ func errorDiv(body string) string {
 func (w *web) saveRestart(d *Device) {
 	w.t.Helper()
 	n := d.Restarts()
-	body, err := w.submit("/saverestart.htm", url.Values{})
+	body, err := w.submit("/SaveRestart.htm", url.Values{})
 	if err != nil || !strings.Contains(body, "Now Save/Restart OK!") {
 		w.t.Fatalf("save/restart: %v %s", err, body)
 	}
@@ -212,7 +217,7 @@ func TestFactoryDefaultsOnPages(t *testing.T) {
 	if strings.Contains(snmp, "public") || strings.Contains(snmp, "private") {
 		t.Error("SNMP page echoes a community string")
 	}
-	if !strings.Contains(w.get("/opmode.htm?port=1"), `<option value="0" selected>Real COM</option>`) {
+	if !strings.Contains(w.get("/opmode.htm?Port=1"), `<option value="0" selected>Real COM</option>`) {
 		t.Error("port 1 is not Real COM")
 	}
 	if !strings.Contains(w.get("/notice.htm"), "Please contact administration if you have forgotten your password.") {
@@ -461,7 +466,7 @@ func TestTokenRequiredAndDropNextSubmits(t *testing.T) {
 	d := start(t, Config{})
 	w := newWeb(t, d, SvcHTTP, nil)
 	w.login("admin", "moxa")
-	b, err := w.post("/basic.htm", url.Values{"srvname": {"evil"}, "token_text": {"nope"}})
+	b, err := w.post("/basic.htm", url.Values{"srvname": {"evil"}, "token_text": {"nope"}, "setfunc": {"Basic"}})
 	if err != nil || !strings.Contains(errorDiv(b), "token_text") || d.Saved().ServerName == "evil" {
 		t.Fatalf("submit without token: err %v, error %q", err, errorDiv(b))
 	}
@@ -585,11 +590,13 @@ func TestTelnetConsole(t *testing.T) {
 		return string(got)
 	}
 	first := readUntil("Please keyin your username:")
-	if !strings.HasPrefix(first, "\xff\xfb\x01\xff\xfb\x03") {
-		t.Errorf("no IAC WILL ECHO / SGA: %q", first[:6])
+	// WILL ECHO, WILL SGA, WILL BINARY, DO ECHO, DO BINARY, as a real unit
+	if !strings.HasPrefix(first, "\xff\xfb\x01\xff\xfb\x03\xff\xfb\x00\xff\xfd\x01\xff\xfd\x00") {
+		t.Errorf("not the real unit's options: %q", first[:15])
 	}
-	for _, want := range []string{"Model name       : NPort 5150A\r\n", "MAC address      : 00:90:E8:5C:11:2A\r\n",
-		"Serial No.       : 6621\r\n", "Firmware version : 1.6 Build 21051010\r\n", "System uptime    : "} {
+	// lines end CR NUL LF
+	for _, want := range []string{strings.Repeat("-", 77) + "\r\x00\n", "Model name       : NPort 5150A\r\x00\n", "MAC address      : 00:90:E8:5C:11:2A\r\x00\n",
+		"Serial No.       : 6621\r\x00\n", "Firmware version : 1.6 Build 21051010\r\x00\n", "System uptime    : "} {
 		if !strings.Contains(first, want) {
 			t.Errorf("banner lacks %q", want)
 		}

@@ -108,7 +108,7 @@ func TestPortsStableAndNoLeaks(t *testing.T) {
 	defer c.Close()
 	w := newWeb(t, d, SvcHTTP, nil)
 	w.login("admin", "moxa")
-	w.mustSubmit("/opmode.htm?port=2", url.Values{"opmode": {"2"}}) // TCP Server
+	w.mustSubmit("/opmode.htm?Port=2", url.Values{"opmode": {"2"}}) // TCP Server
 	w.saveRestart(d)
 	c.SetReadDeadline(time.Now().Add(time.Second))
 	if _, err := c.Read(make([]byte, 1)); err == nil {

@@ -19,8 +19,9 @@ const (
 	sb   = 250
 	se   = 240
 
-	optEcho = 1
-	optSGA  = 3
+	optBinary = 0
+	optEcho   = 1
+	optSGA    = 3
 
 	telnetIdle    = 60 * time.Second
 	telnetMaxLine = 256
@@ -104,16 +105,18 @@ func (t *telnetConn) skipCommand() error {
 	return err
 }
 
+// write sends s with every line ending as a real unit ends it: CR NUL LF.
 func (t *telnetConn) write(s string) {
 	t.c.SetWriteDeadline(time.Now().Add(10 * time.Second))
-	t.c.Write([]byte(s))
+	t.c.Write([]byte(strings.ReplaceAll(s, "\r\n", "\r\x00\n")))
 }
 
 // serveTelnet is the telnet console: banner, login, main menu.
 func (d *Device) serveTelnet(c net.Conn) {
 	t := &telnetConn{c: c, r: bufio.NewReaderSize(c, 1024)}
 	c.SetWriteDeadline(time.Now().Add(10 * time.Second))
-	c.Write([]byte{iac, will, optEcho, iac, will, optSGA})
+	// the options a real unit sends first (nmap's service probe matches them)
+	c.Write([]byte{iac, will, optEcho, iac, will, optSGA, iac, will, optBinary, iac, do, optEcho, iac, do, optBinary})
 	t.write(d.banner())
 	for tries := 0; ; tries++ {
 		if tries == 3 {
@@ -170,7 +173,7 @@ const mainMenu = "\r\n<< Main Menu >>\r\n" +
 	"  (v) View settings\r\n  (s) Save/Restart\r\n  (q) Quit\r\n\r\nKey in your selection: "
 
 func (d *Device) banner() string {
-	return fmt.Sprintf("\r\nModel name       : %s\r\nMAC address      : %s\r\nSerial No.       : %s\r\nFirmware version : %s\r\nSystem uptime    : %s\r\n\r\n",
+	return fmt.Sprintf("\r\n"+strings.Repeat("-", 77)+"\r\nModel name       : %s\r\nMAC address      : %s\r\nSerial No.       : %s\r\nFirmware version : %s\r\nSystem uptime    : %s\r\n\r\n",
 		d.cfg.Model, strings.ToUpper(net.HardwareAddr(d.mac[:]).String()), d.cfg.Serial, d.cfg.Firmware,
 		uptime(d.cfg.Now().Sub(d.started)))
 }

@@ -67,9 +67,18 @@ func randHex(n int, upper bool) string {
 	return s
 }
 
+// serverHeader is the console's Server header: MoxaHttp/2.2 on GA
+// (nmap's service probes); the G-sec version number is an inference.
+func (d *Device) serverHeader() string {
+	if d.cfg.Generation == GenSec {
+		return "MoxaHttp/3.0"
+	}
+	return "MoxaHttp/2.2"
+}
+
 // ServeHTTP is the web console.
 func (d *Device) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Server", "MoxaHttp/2.2")
+	w.Header().Set("Server", d.serverHeader())
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
@@ -89,20 +98,41 @@ func (d *Device) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case "/menu.htm":
 		d.menu(w)
-	case "/main.htm", "/home.htm":
+	case "/main.htm":
 		d.overview(w, user)
+	case "/home.htm":
+		d.home(w)
+	case "/failedlog.htm":
+		d.failedLogPage(w, token)
+	case "/nag.htm":
+		d.nagPage(w, token)
+	case "/action.htm":
+		d.action(w, r, user, token)
 	case "/syslog.htm":
 		d.systemLog(w)
-	case "/logout.htm":
+	case "/logout.htm", "/LogoutAct.htm":
 		d.logout(w, r)
-	case "/saverestart.htm":
+	case "/SaveRestart.htm", "/savRst.htm":
 		d.saveRestartPage(w, r, user, token)
 	case "/upgrade.htm":
 		d.upgradePage(w, r, token)
 	case "/accounts.htm":
-		d.accountsPage(w, "")
+		d.accountsPage(w, token, "")
+	case "/account.htm":
+		d.accountToolbar(w, r, user, token)
 	case "/account_edit.htm", "/account_add.htm", "/account_delete.htm":
 		d.accountForm(w, r, user, token)
+	case "/Set.htm":
+		if err := r.ParseForm(); err != nil {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		p, ok := pageBySetfunc(r.Form.Get("setfunc"))
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		d.settingsPage(w, r, p, user, token)
 	default:
 		p, ok := pageByPath(r.URL.Path)
 		if !ok {
@@ -136,6 +166,9 @@ func (d *Device) sessionFor(r *http.Request) (user, token string, ok bool) {
 
 func (d *Device) loginPage(w http.ResponseWriter, msg string) {
 	ch := randHex(8, true)
+	if d.cfg.Generation == GenSec {
+		ch = randHex(32, false) // at least 32 hex digits on this firmware
+	}
 	d.mu.Lock()
 	now := d.cfg.Now()
 	for k, exp := range d.challenge {
@@ -156,17 +189,34 @@ func (d *Device) loginPage(w http.ResponseWriter, msg string) {
 	if msg != "" {
 		fmt.Fprintf(&b, "<div class=\"error\">%s</div>\n", msg)
 	}
-	fmt.Fprintf(&b, `<form method="post" action="/" name="login">
+	if d.cfg.Generation == GenSec {
+		// the page script hashes the answer into EncPasswd/EncUser and
+		// disables the visible inputs before the submit
+		fmt.Fprintf(&b, `<form method="post" action="/" name="login" onsubmit="return doLogin(this)">
 <table>
 <tr><td>Username</td><td><input type="text" name="Username" id="Username" maxlength="16"></td></tr>
 <tr><td>Password</td><td><input type="password" name="Password" id="Password" maxlength="16"></td></tr>
 </table>
-<input type="hidden" name="MD5Password" value="">
+<input type="hidden" name="EncPasswd" value="">
+<input type="hidden" name="EncUser" value="">
 <input type="hidden" name="FakeChallenge" value="%s">
 <input type="submit" name="Submit" value="Login">
 </form>
 </body></html>
 `, ch)
+	} else {
+		fmt.Fprintf(&b, `<form method="post" action="/" name="login">
+<table>
+<tr><td>Username</td><td><input type="text" name="Username" id="Username" maxlength="16"></td></tr>
+<tr><td>Password</td><td><input type="password" name="Password" id="Password" maxlength="16"></td></tr>
+</table>
+<INPUT type=hidden name=MD5Password value="">
+<INPUT type=hidden name=FakeChallenge value=%s>
+<input type="image" name="Submit" src="/login.gif" alt="Login">
+</form>
+</body></html>
+`, ch)
+	}
 	fmt.Fprint(w, b.String())
 }
 
@@ -220,6 +270,11 @@ func (d *Device) login(w http.ResponseWriter, r *http.Request) {
 	user := r.PostFormValue("Username")
 	got := strings.ToLower(r.PostFormValue("MD5Password"))
 	ch := r.PostFormValue("FakeChallenge")
+	sec := d.cfg.Generation == GenSec
+	if sec {
+		user = secUser(ch, r.PostFormValue("EncUser"))
+		got = strings.ToLower(r.PostFormValue("EncPasswd"))
+	}
 	d.mu.Lock()
 	exp, known := d.challenge[ch]
 	delete(d.challenge, ch)
@@ -232,11 +287,15 @@ func (d *Device) login(w http.ResponseWriter, r *http.Request) {
 	} else {
 		msg = d.checkLogin(user, func(pw string) bool {
 			want := challengeResponse(ch, pw)
+			if sec {
+				want = secPasswd(user, pw, ch)
+			}
 			return subtle.ConstantTimeCompare([]byte(want), []byte(got)) == 1
 		})
 	}
 	if msg != "" {
 		d.log("Config", fmt.Sprintf("%s: Local Login Fail %s", who, r.RemoteAddr))
+		d.recordFailure(who, r.RemoteAddr)
 		d.loginPage(w, msg)
 		return
 	}
@@ -260,10 +319,26 @@ func (d *Device) login(w http.ResponseWriter, r *http.Request) {
 	}
 	d.log("Config", fmt.Sprintf("%s: Local Login Success %s", who, r.RemoteAddr))
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: id, Path: "/", HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
-	fmt.Fprint(w, `<html><head><title>NPort Web Console</title></head>
-<frameset cols="200,*"><frame name="menu" src="/menu.htm"><frame name="main" src="/main.htm"></frameset>
+	if sec {
+		// the security firmware answers the login with a redirect, through
+		// its interstitials
+		http.Redirect(w, r, d.afterLogin(user, false), http.StatusFound)
+		return
+	}
+	d.home(w)
+}
+
+// home is the console's frameset. The frame names differ by generation;
+// clients find the menu by its links.
+func (d *Device) home(w http.ResponseWriter) {
+	menu, main := "contents", "main"
+	if d.cfg.Generation == GenSec {
+		menu, main = "leftFrame", "mainFrame"
+	}
+	fmt.Fprintf(w, `<html><head><title>NPort Web Console</title></head>
+<frameset cols="200,*"><frame name="%s" src="/menu.htm"><frame name="%s" src="/main.htm"></frameset>
 </html>
-`)
+`, menu, main)
 }
 
 // printableName bounds and cleans a user name for the log.
@@ -287,7 +362,8 @@ func (d *Device) logout(w http.ResponseWriter, r *http.Request) {
 		d.mu.Unlock()
 	}
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", MaxAge: -1})
-	http.Redirect(w, r, "/", http.StatusFound)
+	http.Redirect(w, r, "/", http.StatusTemporaryRedirect) // GA answers 307
+
 }
 
 func (d *Device) menu(w http.ResponseWriter) {
@@ -301,7 +377,14 @@ func (d *Device) menu(w http.ResponseWriter) {
 	link("/network.htm", "Network Settings")
 	link("/console.htm", "Console Settings")
 	for n := 1; n <= d.cfg.SerialPorts; n++ {
-		link(fmt.Sprintf("/opmode.htm?port=%d", n), fmt.Sprintf("Port %d", n))
+		if d.cfg.Generation == GenSec {
+			// the guide's path: Port N is a folder holding Operation Modes
+			fmt.Fprintf(&b, "<li>Port %d<ul>\n", n)
+			link(fmt.Sprintf("/opmode.htm?Port=%d", n), "Operation Modes")
+			b.WriteString("</ul></li>\n")
+		} else {
+			link(fmt.Sprintf("/opmode.htm?Port=%d", n), fmt.Sprintf("Port %d", n))
+		}
 	}
 	link("/snmp.htm", "SNMP Agent")
 	link("/logserver.htm", "Remote Log Server")
@@ -312,8 +395,12 @@ func (d *Device) menu(w http.ResponseWriter) {
 	link("/logsettings.htm", "System Log Settings")
 	link("/syslog.htm", "System Log")
 	link("/upgrade.htm", "Upgrade Firmware")
-	link("/saverestart.htm", "Save/Restart")
-	link("/logout.htm", "Logout")
+	if d.cfg.Generation == GenSec {
+		link("/savRst.htm", "Save/Restart")
+	} else {
+		link("/SaveRestart.htm", "Save/Restart")
+	}
+	link("/LogoutAct.htm", "Logout")
 	b.WriteString("</ul></body></html>\n")
 	fmt.Fprint(w, b.String())
 }
@@ -330,14 +417,30 @@ func (d *Device) overview(w http.ResponseWriter, user string) {
 		b.WriteString("<p class=\"warning\">Please change the default password</p>\n")
 	}
 	b.WriteString("<table>\n")
-	row := func(k, v string) { fmt.Fprintf(&b, "<tr><td>%s</td><td>%s</td></tr>\n", k, html.EscapeString(v)) }
-	row("Model name", d.cfg.Model)
-	row("MAC address", strings.ToUpper(net.HardwareAddr(d.mac[:]).String()))
-	row("Serial No.", d.cfg.Serial)
-	row("Firmware version", d.cfg.Firmware)
-	row("Server name", name)
-	row("System uptime", uptime(d.cfg.Now().Sub(d.started)))
-	b.WriteString("</table></body></html>\n")
+	mac := strings.ToUpper(net.HardwareAddr(d.mac[:]).String())
+	up := uptime(d.cfg.Now().Sub(d.started))
+	if d.cfg.Generation == GenSec {
+		// the values are written by the page script (set("modelname", ...))
+		for _, r := range [][2]string{{"Model Name", "modelname"}, {"MAC Address", "mac"}, {"Serial No.", "serialno"},
+			{"Firmware Version", "ver"}, {"Server Name", "servername"}, {"System Uptime", "uptime"}} {
+			fmt.Fprintf(&b, "<tr><td>%s</td><td><span id=\"%s\"></span></td></tr>\n", r[0], r[1])
+		}
+		b.WriteString("</table>\n<script type=\"text/javascript\">\n")
+		for _, kv := range [][2]string{{"modelname", d.cfg.Model}, {"mac", mac}, {"serialno", d.cfg.Serial},
+			{"ver", d.cfg.Firmware}, {"servername", name}, {"uptime", up}} {
+			fmt.Fprintf(&b, "set(\"%s\",\"%s\");\n", kv[0], jsEscape(kv[1]))
+		}
+		b.WriteString("</script></body></html>\n")
+	} else {
+		row := func(k, v string) { fmt.Fprintf(&b, "<tr><td>%s</td><td>%s</td></tr>\n", k, html.EscapeString(v)) }
+		row("Model name", d.cfg.Model)
+		row("MAC address", mac)
+		row("Serial No.", d.cfg.Serial)
+		row("Firmware version", d.cfg.Firmware)
+		row("Server name", name)
+		row("System uptime", up)
+		b.WriteString("</table></body></html>\n")
+	}
 	fmt.Fprint(w, b.String())
 }
 
@@ -388,8 +491,8 @@ func (d *Device) dropSubmit(w http.ResponseWriter) bool {
 // checkSubmit validates the anti-CSRF token and the user's level. It
 // returns an error message for the page, or "".
 func (d *Device) checkSubmit(r *http.Request, user, token string) string {
-	if subtle.ConstantTimeCompare([]byte(r.PostFormValue("token_text")), []byte(token)) != 1 {
-		return "Invalid or missing token_text; reload the page and try again."
+	if subtle.ConstantTimeCompare([]byte(r.FormValue(d.tokenName())), []byte(token)) != 1 {
+		return "Invalid or missing " + d.tokenName() + "; reload the page and try again."
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -400,11 +503,11 @@ func (d *Device) checkSubmit(r *http.Request, user, token string) string {
 }
 
 func (d *Device) saveRestartPage(w http.ResponseWriter, r *http.Request, user, token string) {
-	if r.Method == http.MethodPost {
-		if err := r.ParseForm(); err != nil {
-			http.Error(w, "bad request", http.StatusBadRequest)
-			return
-		}
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "bad request", http.StatusBadRequest)
+		return
+	}
+	if r.Form.Get("Submit") != "" {
 		if msg := d.checkSubmit(r, user, token); msg != "" {
 			d.renderSaveRestart(w, token, msg)
 			return
@@ -436,12 +539,16 @@ func (d *Device) renderSaveRestart(w http.ResponseWriter, token, msg string) {
 	if msg != "" {
 		fmt.Fprintf(&b, "<div class=\"error\">%s</div>\n", html.EscapeString(msg))
 	}
+	action, name := "/SaveRestart.htm", "saverestart"
+	if d.cfg.Generation == GenSec {
+		action, name = "/savRst.htm", "savRst"
+	}
 	fmt.Fprintf(&b, `<p>Click Save/Restart to make the saved settings effective. The device restarts.</p>
-<form method="post" action="/saverestart.htm">
-<input type="hidden" name="token_text" value="%s">
+<form name="%s" method="get" action="%s">
+<input type="hidden" name="%s" value="%s">
 <input type="submit" name="Submit" value="Save/Restart">
 </form></body></html>
-`, token)
+`, name, action, d.tokenName(), token)
 	fmt.Fprint(w, b.String())
 }
 
@@ -452,7 +559,7 @@ func (d *Device) upgradePage(w http.ResponseWriter, r *http.Request, token strin
 	}
 	fmt.Fprintf(w, `<html><head><title>Firmware Upgrade</title></head><body><h2>Firmware Upgrade</h2>
 %s<form method="post" action="/upgrade.htm" enctype="multipart/form-data">
-<input type="hidden" name="token_text" value="%s">
+<input type="hidden" name="csrf" value="%s">
 <table><tr><td>Select firmware file</td><td><input type="file" name="fwfile"></td></tr></table>
 <input type="submit" name="Submit" value="Submit">
 </form></body></html>
