@@ -41,6 +41,37 @@ func ThingsPro() steps.Catalog[thingspro.State] {
 
 const backupCaution = "Each interface or service turned off is one less way back in: if the remaining path fails, someone must reach the gateway in person."
 
+// tpEffects says, per kind of change, when it takes effect on a
+// ThingsPro Edge gateway and what it interrupts. The gateway applies
+// every setting at once: there is no restart and no serial link to drop.
+// The interruptions are inferred from what each service does.
+var tpEffects = map[string]string{
+	thingspro.SvcHTTP:         "at once: the HTTP port closes; a browser on http:// loses the page",
+	thingspro.SvcLocalConsole: "at once: a session on the serial console ends",
+	thingspro.SvcNAT:          "at once: field devices below the gateway lose their direct Internet path",
+	thingspro.SvcSDCard:       "at once: the card is released; an app writing to it fails",
+	thingspro.SvcSSH:          "at once: open SSH sessions drop",
+	"proxy":                   "at once: ThingsPro Proxy can no longer find or provision the gateway",
+	thingspro.KindEthernet:    "at once: every link on the port drops",
+	thingspro.KindCellular:    "at once: the cellular connection drops",
+	thingspro.KindWiFi:        "at once: the Wi-Fi connection and its clients drop",
+	thingspro.KindDHCPServer:  "at once: no new address leases; devices keep theirs until the lease runs out",
+	"account-new":             "at once; nothing is interrupted",
+	"account-password":        "at once: the next login as this account needs the new password",
+	"account-remove":          "at once: the account's sessions end and it can no longer log in",
+	"time":                    "at once: the clock may jump at the first NTP sync; later log lines use the new zone",
+	"cert":                    "at once: the HTTPS service serves the new certificate; open web sessions reconnect",
+	"firewall":                "at once: connections that relied on the rule are refused",
+}
+
+// tpTo is a preview's new value with when it takes effect.
+func tpTo(to, effect string) string {
+	if e := tpEffects[effect]; e != "" {
+		return to + " (" + e + ")"
+	}
+	return to
+}
+
 func thingsproSteps() []steps.Step[tstate] {
 	return []steps.Step[tstate]{
 		tpPersonalAccountStep(),
@@ -170,7 +201,7 @@ func tpPersonalAccountStep() steps.Step[tstate] {
 			}
 			pw := in["password"]
 			return steps.Plan[tstate]{
-				Changes: []steps.Change{{Setting: "User account", From: "(none)", To: to}},
+				Changes: []steps.Change{{Setting: "User account", From: "(none)", To: tpTo(to+"; the tool reads it back and checks its role", "account-new")}},
 				Mutate: func(d *tstate) error {
 					d.Users = append(d.Users, thingspro.User{Name: name, Active: true, Roles: []string{role}})
 					ensureSecrets(d)
@@ -188,9 +219,9 @@ func tpDefaultAccountStep() steps.Step[tstate] {
 			Title: "Remove the default account or change its password",
 			Why:   "admin / admin@123 is in every installation guide. Until the account is gone or its password changed, anyone who reaches the gateway owns it.",
 			SRs:   []string{"SR 1.5", "SR 1.1", "SR 1.3"}, Kind: steps.Automatic,
-			Caution: "The gateway never removes its last administrator: create a personal administrator first. If you keep admin, store its new password in the site's vault.",
+			Caution: "The gateway never removes its last administrator, and the tool removes or deactivates admin only once it has read another administrator back from the gateway: create a personal administrator first, and log in with it. If you keep admin, store its new password in the site's vault.",
 			Inputs: []steps.Input{
-				{Key: "action", Label: "What to do with admin", Options: []string{"change-password", "delete"}},
+				{Key: "action", Label: "What to do with admin", Options: []string{"change-password", "deactivate", "delete"}},
 				{Key: "password", Label: "New admin password", Help: "for change-password: at least 12 characters with three of lower, upper, digit, special", Secret: true, Validate: func(v string) error {
 					if v == "" {
 						return nil // only needed to change the password; Plan checks
@@ -222,13 +253,29 @@ func tpDefaultAccountStep() steps.Step[tstate] {
 			if !ok {
 				return steps.Plan[tstate]{}, errors.New("there is no admin account: nothing to do")
 			}
-			if in["action"] == "delete" {
+			switch in["action"] {
+			case "delete":
 				return steps.Plan[tstate]{
-					Changes: []steps.Change{{Setting: "User account admin", From: "present", To: "deleted"}},
+					Changes: []steps.Change{{Setting: "User account admin", From: "present", To: tpTo("deleted", "account-remove")}},
 					Mutate: func(d *tstate) error {
 						for i := range d.Users {
 							if d.Users[i].Name == thingspro.DefaultUser {
 								d.Users[i].Delete = true
+							}
+						}
+						return nil
+					},
+				}, nil
+			case "deactivate":
+				if !a.Active {
+					return steps.Plan[tstate]{}, errors.New("admin is already inactive: nothing to do")
+				}
+				return steps.Plan[tstate]{
+					Changes: []steps.Change{{Setting: "User account admin", From: "active", To: tpTo("inactive (kept, with its roles)", "account-remove")}},
+					Mutate: func(d *tstate) error {
+						for i := range d.Users {
+							if d.Users[i].Name == thingspro.DefaultUser {
+								d.Users[i].Active = false
 							}
 						}
 						return nil
@@ -247,7 +294,7 @@ func tpDefaultAccountStep() steps.Step[tstate] {
 				from = "changed before"
 			}
 			return steps.Plan[tstate]{
-				Changes: []steps.Change{{Setting: "admin password", From: from, To: "new password (not recorded)"}},
+				Changes: []steps.Change{{Setting: "admin password", From: from, To: tpTo("new password (not recorded)", "account-password")}},
 				Mutate: func(d *tstate) error {
 					ensureSecrets(d)
 					d.Secrets[thingspro.DefaultUser] = pw
@@ -262,6 +309,10 @@ func tpIfaceText(s tstate, kind string) string {
 	var parts []string
 	for _, it := range s.Interfaces {
 		if it.Kind == kind {
+			if it.EnableUnknown {
+				parts = append(parts, it.Name+" unknown (the gateway's reply does not say)")
+				continue
+			}
 			parts = append(parts, it.Name+" "+onOff(it.Enable))
 		}
 	}
@@ -282,7 +333,7 @@ func tpInterfaceStep(id, section, kind, title, why string, srs []string) steps.S
 			for _, it := range s.Interfaces {
 				if it.Kind == kind {
 					any = true
-					if it.Enable {
+					if it.Enable || it.EnableUnknown {
 						f.Compliant = false
 					}
 				}
@@ -295,8 +346,12 @@ func tpInterfaceStep(id, section, kind, title, why string, srs []string) steps.S
 		Plan: func(s tstate, _ steps.Values) (steps.Plan[tstate], error) {
 			var ch []steps.Change
 			for _, it := range s.Interfaces {
-				if it.Kind == kind && it.Enable {
-					ch = append(ch, steps.Change{Setting: it.Name, From: "Enabled", To: "Disabled"})
+				if it.Kind == kind && (it.Enable || it.EnableUnknown) {
+					from := "Enabled"
+					if it.EnableUnknown {
+						from = "unknown"
+					}
+					ch = append(ch, steps.Change{Setting: it.Name, From: from, To: tpTo("Disabled", kind)})
 				}
 			}
 			return steps.Plan[tstate]{Changes: ch, Mutate: func(d *tstate) error {
@@ -330,7 +385,7 @@ func tpLANStep() steps.Step[tstate] {
 			f := steps.Finding{Applicable: true, Compliant: true, Observed: tpIfaceText(s, thingspro.KindEthernet),
 				Expected: "only the LAN ports in use Enabled"}
 			for i, it := range s.Interfaces {
-				if it.Kind == thingspro.KindEthernet && it.Enable && i != mgmt {
+				if it.Kind == thingspro.KindEthernet && (it.Enable || it.EnableUnknown) && i != mgmt {
 					f.Compliant = false
 				}
 			}
@@ -361,8 +416,12 @@ func tpLANStep() steps.Step[tstate] {
 			var ch []steps.Change
 			off := map[int]bool{}
 			for i, it := range s.Interfaces {
-				if it.Kind == thingspro.KindEthernet && it.Enable && i != mgmt && !keep[strings.ToLower(it.Name)] {
-					ch = append(ch, steps.Change{Setting: it.Name, From: "Enabled", To: "Disabled"})
+				if it.Kind == thingspro.KindEthernet && (it.Enable || it.EnableUnknown) && i != mgmt && !keep[strings.ToLower(it.Name)] {
+					from := "Enabled"
+					if it.EnableUnknown {
+						from = "unknown"
+					}
+					ch = append(ch, steps.Change{Setting: it.Name, From: from, To: tpTo("Disabled", thingspro.KindEthernet)})
 					off[i] = true
 				}
 			}
@@ -399,6 +458,10 @@ func tpServiceStep(id, section, title, why string, srs []string, svc, label, por
 			Caution: backupCaution},
 		Check: func(s tstate) steps.Finding {
 			on, known := s.Services[svc]
+			if why := s.Unknown[svc]; !known && why != "" {
+				return steps.Finding{Applicable: true, Compliant: false, Observed: label + ": unknown (" + why + ")", Expected: label + ": Disabled",
+					Notes: []string{"the tool cannot tell whether " + label + " is on: check it in the web console, or let the tool turn it off"}}
+			}
 			if !known {
 				return steps.Finding{Applicable: false, Reason: "the gateway's API shows no " + label + " setting (unknown on this firmware): check it in the web console",
 					Observed: label + ": unknown", Expected: label + ": Disabled"}
@@ -416,11 +479,16 @@ func tpServiceStep(id, section, title, why string, srs []string, svc, label, por
 			return f
 		},
 		Plan: func(s tstate, _ steps.Values) (steps.Plan[tstate], error) {
-			if _, known := s.Services[svc]; !known {
+			_, known := s.Services[svc]
+			from := onOff(s.Services[svc])
+			if !known && s.Unknown[svc] != "" {
+				known, from = true, "unknown"
+			}
+			if !known {
 				return steps.Plan[tstate]{}, errors.New("the gateway's API has no " + label + " setting: turn it off in the web console and waive this step")
 			}
 			return steps.Plan[tstate]{
-				Changes: []steps.Change{{Setting: label, From: onOff(s.Services[svc]), To: "Disabled"}},
+				Changes: []steps.Change{{Setting: label, From: from, To: tpTo("Disabled", svc)}},
 				Mutate:  func(d *tstate) error { d.Services[svc] = false; return nil },
 			}, nil
 		},
@@ -434,18 +502,21 @@ func tpProxyStep() steps.Step[tstate] {
 			Why:   "Auto-provisioning keeps a discovery service listening so a proxy can find and configure the gateway. Once the gateway is provisioned, that is an open door for anyone who speaks the protocol.",
 			SRs:   []string{"SR 7.7", "SR 1.2"}, Kind: steps.Automatic, Caution: backupCaution},
 		Check: func(s tstate) steps.Finding {
-			prov, disc := s.Services[thingspro.SvcProvision], s.Services[thingspro.SvcDiscovery]
+			prov, provKnown := s.Services[thingspro.SvcProvision]
+			disc, discKnown := s.Services[thingspro.SvcDiscovery]
 			f := steps.Finding{Applicable: true,
-				Observed: fmt.Sprintf("provisioning: %s; discovery: %s; %s", onOff(prov), onOff(disc), tpPortText(s, "discovery")),
+				Observed: fmt.Sprintf("provisioning: %s; discovery: %s; %s", tpKnown(s, thingspro.SvcProvision, prov, provKnown),
+					tpKnown(s, thingspro.SvcDiscovery, disc, discKnown), tpPortText(s, "discovery")),
 				Expected: "provisioning and discovery Disabled; discovery port silent"}
-			f.Compliant = !prov && !disc && !(s.Observed.Ports["discovery"].State == probe.Open)
+			// a setting the gateway did not report is unknown, never off
+			f.Compliant = provKnown && discKnown && !prov && !disc && !(s.Observed.Ports["discovery"].State == probe.Open)
 			return f
 		},
 		Plan: func(s tstate, _ steps.Values) (steps.Plan[tstate], error) {
 			return steps.Plan[tstate]{
 				Changes: []steps.Change{
-					{Setting: "ThingsPro Proxy provisioning", From: onOff(s.Services[thingspro.SvcProvision]), To: "Disabled"},
-					{Setting: "Device discovery", From: onOff(s.Services[thingspro.SvcDiscovery]), To: "Disabled"}},
+					{Setting: "ThingsPro Proxy provisioning", From: tpKnownAt(s, thingspro.SvcProvision), To: tpTo("Disabled", "proxy")},
+					{Setting: "Device discovery", From: tpKnownAt(s, thingspro.SvcDiscovery), To: tpTo("Disabled", "proxy")}},
 				Mutate: func(d *tstate) error {
 					d.Services[thingspro.SvcProvision] = false
 					d.Services[thingspro.SvcDiscovery] = false
@@ -454,6 +525,22 @@ func tpProxyStep() steps.Step[tstate] {
 			}, nil
 		},
 	}
+}
+
+// tpKnown renders a service state, "unknown" when the gateway did not report it.
+func tpKnown(s tstate, svc string, on, known bool) string {
+	switch {
+	case known:
+		return onOff(on)
+	case s.Unknown[svc] != "":
+		return "unknown (" + s.Unknown[svc] + ")"
+	}
+	return "unknown (not reported)"
+}
+
+func tpKnownAt(s tstate, svc string) string {
+	on, known := s.Services[svc]
+	return tpKnown(s, svc, on, known)
 }
 
 var zoneName = regexp.MustCompile(`^(UTC|[A-Z][A-Za-z_]+(/[A-Za-z0-9_+-]+){1,2})$`)
@@ -495,9 +582,9 @@ func tpTimeStep() steps.Step[tstate] {
 			zone, server := strings.TrimSpace(in["zone"]), strings.TrimSpace(in["server"])
 			var ch []steps.Change
 			if zone != s.Time.Zone {
-				ch = append(ch, steps.Change{Setting: "Time zone", From: s.Time.Zone, To: zone})
+				ch = append(ch, steps.Change{Setting: "Time zone", From: s.Time.Zone, To: tpTo(zone, "time")})
 			}
-			ch = append(ch, steps.Change{Setting: "NTP", From: fmt.Sprintf("%s (%s)", onOff(s.Time.NTP), s.Time.Server), To: "Enabled (" + server + ")"})
+			ch = append(ch, steps.Change{Setting: "NTP", From: fmt.Sprintf("%s (%s)", onOff(s.Time.NTP), s.Time.Server), To: tpTo("Enabled ("+server+")", "time")})
 			return steps.Plan[tstate]{Changes: ch, Mutate: func(d *tstate) error {
 				d.Time.Zone, d.Time.NTP, d.Time.Server = zone, true, server
 				return nil
@@ -566,6 +653,17 @@ func tpCertStep() steps.Step[tstate] {
 			}
 			now := time.Now()
 			f.Compliant = !strings.Contains(c.Issuer, defaultIssuer) && !c.SHA1Signed && now.Before(c.NotAfter) && now.After(c.NotBefore) && covered
+			if ci := s.Observed.Cert; ci != nil {
+				// expired, SHA-1 or MD5, RSA under 2048 bits: each a deviation with its reason
+				f.Observed += fmt.Sprintf("; key %s %d bits; SHA-256 %s (%s)", ci.KeyAlg, ci.KeyBits, ci.SHA256Hex, ci.Fingerprint)
+				for _, p := range ci.Problems {
+					f.Compliant = false
+					f.Notes = append(f.Notes, "the certificate is "+p)
+				}
+			} else {
+				f.Compliant = false
+				f.Notes = append(f.Notes, "the certificate could not be decoded to check its key and signature")
+			}
 			if strings.Contains(c.Issuer, defaultIssuer) {
 				f.Notes = append(f.Notes, "this is the factory certificate")
 			}
@@ -594,7 +692,7 @@ func tpCertStep() steps.Step[tstate] {
 			certPEM, keyPEM := in["cert"], p.KeyPEM
 			return steps.Plan[tstate]{
 				Changes: []steps.Change{{Setting: "HTTPS certificate", From: from,
-					To: fmt.Sprintf("%s issued by %s, valid until %s", devices.Printable(p.Cert.Subject.String()), devices.Printable(p.Cert.Issuer.String()), p.Cert.NotAfter.Format("2006-01-02"))}},
+					To: tpTo(fmt.Sprintf("%s issued by %s, valid until %s", devices.Printable(p.Cert.Subject.String()), devices.Printable(p.Cert.Issuer.String()), p.Cert.NotAfter.Format("2006-01-02")), "cert")}},
 				Mutate: func(d *tstate) error {
 					d.NewCert = &thingspro.CertImport{CertPEM: certPEM, KeyPEM: keyPEM}
 					return nil
@@ -604,19 +702,29 @@ func tpCertStep() steps.Step[tstate] {
 	}
 }
 
-// flaggedRules returns the user rules to review: forwards, and allows on
-// ports nothing listens on (when the shell told us) or other than HTTPS.
-func flaggedRules(s tstate) map[int]string {
-	out := map[int]string{}
+// ruleFlag is why an inbound rule is flagged. Idle is evidence the rule
+// is unused: the gateway's shell showed nothing listening on its port.
+// Without that evidence the tool never proposes deleting a rule: the
+// technician decides.
+type ruleFlag struct {
+	Why  string
+	Idle bool
+}
+
+// flaggedRules returns the user rules to review: forwards (always the
+// technician's decision), allows on ports nothing listens on (when the
+// shell told us), and, without a shell, allows on a port other than HTTPS.
+func flaggedRules(s tstate) map[int]ruleFlag {
+	out := map[int]ruleFlag{}
 	for _, r := range s.Firewall {
 		port, _ := strconv.Atoi(r.Port)
 		switch {
 		case r.Action == "forward":
-			out[r.ID] = "forwards traffic to a device behind the gateway"
+			out[r.ID] = ruleFlag{Why: "forwards traffic to a device behind the gateway: only you can tell whether it is needed"}
 		case s.Listening != nil && port > 0 && !s.ListeningOn(protoOf(r.Protocol), port):
-			out[r.ID] = "allows a port nothing listens on"
+			out[r.ID] = ruleFlag{Why: "allows a port nothing listens on, per the gateway's shell", Idle: true}
 		case s.Listening == nil && port != 8443 && port != s.HTTP.HTTPSPort:
-			out[r.ID] = "allows a port other than HTTPS (no shell to check what listens)"
+			out[r.ID] = ruleFlag{Why: "allows a port other than HTTPS; the tool could not check what listens on it"}
 		}
 	}
 	return out
@@ -629,20 +737,56 @@ func protoOf(p string) string {
 	return "tcp"
 }
 
+func tpRuleText(r thingspro.FirewallRule) string {
+	return fmt.Sprintf("#%d %s: %s %s/%s from %q", r.ID, r.Name, r.Action, r.Port, r.Protocol, r.Source)
+}
+
+// tpRuleIDs reads "83, 84" into rule ids that exist in s.
+func tpRuleIDs(s tstate, v string) (map[int]bool, error) {
+	out := map[int]bool{}
+	for _, f := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' }) {
+		id, err := strconv.Atoi(strings.TrimPrefix(f, "#"))
+		if err != nil || !slices.ContainsFunc(s.Firewall, func(r thingspro.FirewallRule) bool { return r.ID == id }) {
+			var ids []string
+			for _, r := range s.Firewall {
+				ids = append(ids, "#"+strconv.Itoa(r.ID))
+			}
+			return nil, fmt.Errorf("%q is not a rule of this gateway: its inbound rules are %s", f, strings.Join(ids, ", "))
+		}
+		out[id] = true
+	}
+	return out, nil
+}
+
+// tpSSHOffered reports whether the gateway gives SSH now.
+func tpSSHOffered(s tstate) bool {
+	return s.Services[thingspro.SvcSSH] || s.Observed.Ports["ssh"].State == probe.Open
+}
+
 func tpFirewallStep() steps.Step[tstate] {
 	return steps.Step[tstate]{
 		Meta: steps.Meta{ID: "thingspro.3.3.firewall", Section: "3.3", Group: groupAllowList,
 			Title: "Review the inbound firewall rules against what listens",
 			Why:   "Every inbound rule is a hole in the gateway's firewall. Rules left from staging, or for services since turned off, keep holes nobody remembers.",
 			SRs:   []string{"SR 5.2", "SR 7.7", "SR 7.6"}, Kind: steps.Automatic,
-			Caution: "Only the flagged rules are deleted. If a flagged rule is needed, waive this step and say what for."},
+			Caution: "The tool proposes deleting a rule only when the gateway's own shell shows nothing listening on its port. A rule it could not check, and every forward rule, is yours to decide: " +
+				"list it to delete it, or waive this step and say what it is for. A Modbus/TCP or OPC UA rule may serve a device the tool cannot see.",
+			Inputs: []steps.Input{
+				{Key: "delete", Label: "Rules you decided to delete", Help: "ids of flagged rules, such as 83, 84; leave empty to keep them. Delete a rule the tool could not check only if you know nothing uses it"},
+				{Key: "ssh-user", Label: "SSH login to check what listens (optional)", Help: "the gateway's Linux account; the tool then asks the gateway's shell what listens before it deletes an unchecked rule, and keeps a rule whose port is in use. The host key is pinned in known_hosts on first use"},
+				{Key: "ssh-password", Label: "SSH password", Secret: true},
+			}},
 		Check: func(s tstate) steps.Finding {
 			flag := flaggedRules(s)
 			var rules []string
+			unchecked := 0
 			for _, r := range s.Firewall {
-				t := fmt.Sprintf("#%d %s %s/%s from %q", r.ID, r.Action, r.Port, r.Protocol, r.Source)
-				if why, ok := flag[r.ID]; ok {
-					t += " (" + why + ")"
+				t := tpRuleText(r)
+				if fl, ok := flag[r.ID]; ok {
+					t += " (" + fl.Why + ")"
+					if !fl.Idle && r.Action != "forward" {
+						unchecked++
+					}
 				}
 				rules = append(rules, t)
 			}
@@ -668,29 +812,77 @@ func tpFirewallStep() steps.Step[tstate] {
 					ls = append(ls, fmt.Sprintf("%s/%d", l.Proto, l.Port))
 				}
 				f.Notes = append(f.Notes, "listening per the gateway's shell: "+strings.Join(ls, " "))
+				if s.ShellNewKey != "" {
+					f.Notes = append(f.Notes, "the gateway's SSH host key "+s.ShellNewKey+" was remembered on first use: compare it with the gateway's console if you can")
+				}
 			case s.ShellError != "":
 				f.Notes = append(f.Notes, "the gateway's shell could not be asked: "+s.ShellError)
-			default:
-				f.Notes = append(f.Notes, "give an SSH login to compare the rules with what really listens")
+			}
+			if unchecked > 0 {
+				switch {
+				case tpSSHOffered(s) && s.Listening == nil:
+					f.Notes = append(f.Notes, fmt.Sprintf("%d rule(s) could not be checked against what listens: give the gateway's SSH login in this step and the tool checks before it deletes anything, or decide yourself", unchecked))
+				case s.Listening == nil:
+					f.Notes = append(f.Notes, fmt.Sprintf("%d rule(s) could not be checked against what listens, and the SSH server is off: decide yourself, or turn SSH on for the check (step 2.2.5 turns it off again)", unchecked))
+				}
 			}
 			return f
 		},
-		Plan: func(s tstate, _ steps.Values) (steps.Plan[tstate], error) {
+		Plan: func(s tstate, in steps.Values) (steps.Plan[tstate], error) {
 			flag := flaggedRules(s)
 			if len(flag) == 0 {
 				return steps.Plan[tstate]{}, errors.New("no rule is flagged: nothing to delete")
 			}
+			chosen, err := tpRuleIDs(s, in["delete"])
+			if err != nil {
+				return steps.Plan[tstate]{}, err
+			}
+			sshUser := strings.TrimSpace(in["ssh-user"])
+			if sshUser != "" && in["ssh-password"] == "" {
+				return steps.Plan[tstate]{}, errors.New("give the SSH password too, or leave the SSH login empty")
+			}
+			if sshUser != "" && !tpSSHOffered(s) {
+				return steps.Plan[tstate]{}, errors.New("the gateway's SSH server is off: turn it on for the check (step 2.2.5 turns it off again), or decide without it")
+			}
+			check := sshUser != "" && s.Listening == nil
 			var ch []steps.Change
+			del, idle := map[int]bool{}, map[int]bool{}
+			var undecided []string
 			for _, r := range s.Firewall {
-				if why, ok := flag[r.ID]; ok {
-					ch = append(ch, steps.Change{Setting: fmt.Sprintf("Inbound rule #%d %s", r.ID, r.Name), From: fmt.Sprintf("%s %s/%s (%s)", r.Action, r.Port, r.Protocol, why), To: "deleted"})
+				fl, flagged := flag[r.ID]
+				from := fmt.Sprintf("%s %s/%s", r.Action, r.Port, r.Protocol)
+				set := fmt.Sprintf("Inbound rule #%d %s", r.ID, r.Name)
+				switch {
+				case chosen[r.ID]:
+					del[r.ID] = true
+					ch = append(ch, steps.Change{Setting: set, From: from, To: tpTo("deleted, as you decided", "firewall")})
+				case flagged && fl.Idle:
+					del[r.ID] = true
+					ch = append(ch, steps.Change{Setting: set, From: from + " (nothing listens on it)", To: tpTo("deleted", "firewall")})
+				case flagged && check && r.Action != "forward":
+					idle[r.ID] = true
+					ch = append(ch, steps.Change{Setting: set, From: from + " (not checked yet)",
+						To: tpTo(fmt.Sprintf("deleted only if the gateway's shell, asked over SSH as %s just before, shows nothing listening on %s/%s; kept otherwise", sshUser, r.Port, protoOf(r.Protocol)), "firewall")})
+				case flagged:
+					undecided = append(undecided, tpRuleText(r)+" ("+fl.Why+")")
 				}
+			}
+			if len(undecided) > 0 {
+				return steps.Plan[tstate]{}, fmt.Errorf("your decision is needed for %s: list its id under \"Rules you decided to delete\" if you know nothing uses it, "+
+					"give an SSH login so the tool checks what listens, or waive this step and say what the rule is for; the tool deletes nothing on a guess", strings.Join(undecided, "; "))
+			}
+			var shell *thingspro.ShellLogin
+			if check && len(idle) > 0 {
+				shell = &thingspro.ShellLogin{User: sshUser, Password: in["ssh-password"]}
 			}
 			return steps.Plan[tstate]{Changes: ch, Mutate: func(d *tstate) error {
 				for i := range d.Firewall {
-					if _, ok := flag[d.Firewall[i].ID]; ok {
-						d.Firewall[i].Delete = true
-					}
+					d.Firewall[i].Delete = d.Firewall[i].Delete || del[d.Firewall[i].ID]
+					d.Firewall[i].DeleteIfIdle = d.Firewall[i].DeleteIfIdle || idle[d.Firewall[i].ID]
+				}
+				if shell != nil {
+					v := *shell
+					d.Shell = &v
 				}
 				return nil
 			}}, nil
@@ -786,8 +978,13 @@ func tpHTTPSOffStep() steps.Step[tstate] {
 }
 
 func guardTPLastAdmin(p tstate) error {
-	if p.ActiveAdmins() == 0 {
+	switch {
+	case p.ActiveAdmins() == 0:
 		return errors.New("this would leave no active administrator: the gateway keeps its last administrator, and so does the tool")
+	case p.ProvenAdmins() == 0:
+		// the only administrators left are planned, not read back
+		return errors.New("this removes or deactivates the last administrator the gateway has shown: the new administrator is not proven yet. " +
+			"Apply the personal-account step and commit it, so the tool reads the account back and sees its Administrator role, then remove or deactivate the other account")
 	}
 	return nil
 }

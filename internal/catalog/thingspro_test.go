@@ -181,9 +181,10 @@ func TestThingsProScriptedSession(t *testing.T) {
 	tpPlan(t, s, "thingspro.1.1.personal-account", steps.Values{"name": "jdoe", "role": "operator", "password": pw, "confirm": pw})
 	tpPlan(t, s, "thingspro.1.2.default-account", steps.Values{"action": "change-password", "password": "Admin-Vault-2024!x", "confirm": "Admin-Vault-2024!x"})
 	for _, id := range []string{"thingspro.2.1.1.cellular", "thingspro.2.1.2.dhcp-server", "thingspro.2.1.3.lan", "thingspro.2.1.4.wifi",
-		"thingspro.2.2.1.http", "thingspro.2.2.2.local-console", "thingspro.2.2.3.nat", "thingspro.2.2.4.sd-card", "thingspro.2.3.1.proxy", "thingspro.3.3.firewall"} {
+		"thingspro.2.2.1.http", "thingspro.2.2.2.local-console", "thingspro.2.2.3.nat", "thingspro.2.2.4.sd-card", "thingspro.2.3.1.proxy"} {
 		tpPlan(t, s, id, nil)
 	}
+	tpPlan(t, s, "thingspro.3.3.firewall", steps.Values{"delete": "83"}) // the technician's decision
 	tpPlan(t, s, "thingspro.3.1.time", steps.Values{"zone": "Europe/Berlin", "server": "pool.ntp.org"})
 	tpPlan(t, s, "thingspro.3.2.https-cert", steps.Values{"cert": certPEM, "key": keyPEM})
 	if err := s.Commit(ctx); err != nil {
@@ -328,7 +329,7 @@ func TestThingsProFirewallAgainstListening(t *testing.T) {
 	if _, ok := got[4]; ok {
 		t.Error("a rule for a listening port was flagged")
 	}
-	if !strings.Contains(got[2], "nothing listens") || !strings.Contains(got[3], "forward") {
+	if !strings.Contains(got[2].Why, "nothing listens") || !got[2].Idle || !strings.Contains(got[3].Why, "forward") || got[3].Idle {
 		t.Errorf("flags = %v", got)
 	}
 	f := tpFirewallStep().Check(s)

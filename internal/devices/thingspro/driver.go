@@ -2,13 +2,16 @@ package thingspro
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"mime/multipart"
 	"net"
 	"net/http"
 	"net/netip"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -43,6 +46,10 @@ type Options struct {
 	// SSH, when set, logs in to the gateway's shell to list listening
 	// ports. Its Timeout defaults to Timeout.
 	SSH *sshconn.Config
+	// KnownHosts is the known_hosts file for an SSH login given in a
+	// step (the firewall step). Default: SSH.KnownHosts, else
+	// "known_hosts" beside the pin store's file.
+	KnownHosts string
 }
 
 // Driver is a logged-in gateway. It implements steps.Device[State].
@@ -55,6 +62,12 @@ type Driver struct {
 	https string // host:port
 	// defaultLogin records whether the tool's own login used the factory password.
 	defaultLogin *bool
+	// shell is the SSH login a step gave (State.Shell), used by every
+	// later read and by Stage before it deletes an idle rule.
+	shell *sshconn.Config
+	// roleForm is the index in roleForms of the role form the gateway
+	// last proved to take (0, objects, until one is proven).
+	roleForm int
 }
 
 func (d *Driver) port(name string) int {
@@ -129,9 +142,11 @@ func (d *Driver) Close() error {
 type apiUser struct {
 	ID                int             `json:"id"`
 	Name              string          `json:"name"`
+	Email             *string         `json:"email"`
+	ExpiredAfter      *string         `json:"expiredAfter"`
 	IsActive          bool            `json:"isActive"`
 	ChangedPasswordAt *string         `json:"changedPasswordAt"`
-	Roles             []apiRef        `json:"roles"`
+	Roles             []apiRole       `json:"roles"`
 	Remind            json.RawMessage `json:"remindToChangePassword"`
 	Flag              string          `json:"flag"`
 }
@@ -140,11 +155,6 @@ type apiUser struct {
 // remindToChangePassword, AIG-302's flag).
 func (u apiUser) MustChange() bool {
 	return string(u.Remind) == "true" || strings.Contains(u.Flag, "passwordMustChange")
-}
-
-type apiRef struct {
-	ID   int    `json:"id"`
-	Name string `json:"name"`
 }
 
 // permission ids arrive as strings (examples) or objects (schema).
@@ -186,19 +196,26 @@ func (f *flexInt) UnmarshalJSON(b []byte) error {
 
 type svcItem struct {
 	ID     string `json:"id"`
-	Enable bool   `json:"enable"`
+	Enable *bool  `json:"enable"`
+}
+
+// onOff is a {"enable": bool} reply; a missing field stays nil.
+type onOff struct {
+	Enable *bool `json:"enable"`
 }
 
 type ifaceJSON struct {
-	ID          int    `json:"id"`
-	DisplayName string `json:"displayName"`
-	Name        string `json:"name"`
-	Enable      bool   `json:"enable"`
-	IP          string `json:"ip"`
-	Netmask     string `json:"netmask"`
-	EnableDHCP  bool   `json:"enableDhcp"`
-	WAN         bool   `json:"wan"`
-	Mode        string `json:"mode"`
+	ID          int      `json:"id"`
+	DisplayName string   `json:"displayName"`
+	Name        string   `json:"name"`
+	Enable      *bool    `json:"enable"`
+	IP          string   `json:"ip"`
+	Netmask     string   `json:"netmask"`
+	EnableDHCP  bool     `json:"enableDhcp"`
+	WAN         bool     `json:"wan"`
+	Gateway     string   `json:"gateway"`
+	DNS         []string `json:"dns"`
+	Mode        string   `json:"mode"`
 }
 
 type certFiles struct {
@@ -227,32 +244,11 @@ func (d *Driver) Read(ctx context.Context) (State, error) {
 		s.DefaultLogin = &v
 	}
 
-	var users []apiUser
-	if err := d.c.get(ctx, "/users", &users); err != nil {
-		return State{}, fmt.Errorf("read users: %w", err)
+	users, roles, err := d.readAccounts(ctx)
+	if err != nil {
+		return State{}, err
 	}
-	for _, u := range users {
-		nu := User{ID: u.ID, Name: devices.Printable(u.Name), Active: u.IsActive, PasswordChanged: u.ChangedPasswordAt != nil && *u.ChangedPasswordAt != ""}
-		for _, r := range u.Roles {
-			nu.Roles = append(nu.Roles, devices.Printable(r.Name))
-		}
-		s.Users = append(s.Users, nu)
-	}
-	var roles []struct {
-		ID          int       `json:"id"`
-		Name        string    `json:"name"`
-		Permissions []apiPerm `json:"permissions"`
-	}
-	if err := d.c.get(ctx, "/roles", &roles); err != nil {
-		return State{}, fmt.Errorf("read roles: %w", err)
-	}
-	for _, r := range roles {
-		nr := Role{ID: r.ID, Name: devices.Printable(r.Name)}
-		for _, p := range r.Permissions {
-			nr.Permissions = append(nr.Permissions, devices.Printable(string(p)))
-		}
-		s.Roles = append(s.Roles, nr)
-	}
+	s.Users, s.Roles = users, roles
 
 	var groups map[string][]svcItem
 	if err := d.c.get(ctx, "/system/services", &groups); err != nil {
@@ -260,16 +256,16 @@ func (d *Driver) Read(ctx context.Context) (State, error) {
 	}
 	for _, g := range []string{"service", "provisionService"} {
 		for _, it := range groups[g] {
-			s.Services[it.ID] = it.Enable
+			s.setService(it.ID, it.Enable, "/system/services")
 		}
 	}
-	var onOff struct {
-		Enable bool `json:"enable"`
-	}
-	if err := d.c.get(ctx, "/system/serialconsole", &onOff); err != nil {
+	// each reply decodes into a fresh value: a field a reply lacks is
+	// unknown, never the previous reply's
+	var console onOff
+	if err := d.c.get(ctx, "/system/serialconsole", &console); err != nil {
 		return State{}, fmt.Errorf("read the local console: %w", err)
 	}
-	s.Services[SvcLocalConsole] = onOff.Enable
+	s.setService(SvcLocalConsole, console.Enable, "/system/serialconsole")
 	var ssh struct {
 		Enable    *bool `json:"enable"`
 		SSHEnable *bool `json:"sshEnable"`
@@ -277,20 +273,17 @@ func (d *Driver) Read(ctx context.Context) (State, error) {
 	if err := d.c.get(ctx, "/system/sshserver", &ssh); err != nil {
 		return State{}, fmt.Errorf("read the SSH server: %w", err)
 	}
-	if ssh.Enable != nil {
-		s.Services[SvcSSH] = *ssh.Enable
-	} else if ssh.SSHEnable != nil {
-		s.Services[SvcSSH] = *ssh.SSHEnable
+	if ssh.Enable == nil {
+		ssh.Enable = ssh.SSHEnable
 	}
-	if err := d.c.get(ctx, quirks.DiscoveryPath, &onOff); err == nil {
-		s.Services[SvcDiscovery] = onOff.Enable
-	} else if !errors.Is(err, ErrNotFound) {
-		return State{}, fmt.Errorf("read discovery: %w", err)
-	}
-	if err := d.c.get(ctx, quirks.NATPath, &onOff); err == nil {
-		s.Services[SvcNAT] = onOff.Enable
-	} else if !errors.Is(err, ErrNotFound) {
-		return State{}, fmt.Errorf("read NAT: %w", err)
+	s.setService(SvcSSH, ssh.Enable, "/system/sshserver")
+	for _, t := range []struct{ svc, path, what string }{{SvcDiscovery, quirks.DiscoveryPath, "discovery"}, {SvcNAT, quirks.NATPath, "NAT"}} {
+		var v onOff
+		if err := d.c.get(ctx, t.path, &v); err == nil {
+			s.setService(t.svc, v.Enable, t.path)
+		} else if !errors.Is(err, ErrNotFound) {
+			return State{}, fmt.Errorf("read %s: %w", t.what, err)
+		}
 	}
 
 	var hs struct {
@@ -332,7 +325,8 @@ func (d *Driver) Read(ctx context.Context) (State, error) {
 			return State{}, fmt.Errorf("read %s: %w", k.kind, err)
 		}
 		for _, it := range list {
-			s.Interfaces = append(s.Interfaces, Interface{Kind: k.kind, ID: it.ID, Name: devices.Printable(it.DisplayName), Enable: it.Enable, IP: devices.Printable(it.IP)})
+			s.Interfaces = append(s.Interfaces, Interface{Kind: k.kind, ID: it.ID, Name: devices.Printable(it.DisplayName), Enable: it.Enable != nil && *it.Enable,
+				EnableUnknown: it.Enable == nil, IP: devices.Printable(it.IP)})
 		}
 	}
 	var wifiRaw json.RawMessage
@@ -347,7 +341,8 @@ func (d *Driver) Read(ctx context.Context) (State, error) {
 			list = []ifaceJSON{one}
 		}
 		for _, w := range list {
-			s.Interfaces = append(s.Interfaces, Interface{Kind: KindWiFi, ID: w.ID, Name: devices.Printable(w.DisplayName), Enable: w.Enable, Mode: devices.Printable(w.Mode)})
+			s.Interfaces = append(s.Interfaces, Interface{Kind: KindWiFi, ID: w.ID, Name: devices.Printable(w.DisplayName), Enable: w.Enable != nil && *w.Enable,
+				EnableUnknown: w.Enable == nil, Mode: devices.Printable(w.Mode)})
 		}
 	} else if !errors.Is(err, ErrNotFound) {
 		return State{}, fmt.Errorf("read Wi-Fi: %w", err)
@@ -516,34 +511,73 @@ func (d *Driver) observe(ctx context.Context, s *State) {
 		s.Observed.Ports[r.Name] = r
 	}
 	s.Observed.TLS = probe.TLS(ctx, d.host, d.port("https"), d.o.Timeout)
-	if d.o.SSH != nil {
-		socks, err := d.shellListening(ctx)
+	if c := s.Observed.TLS.Cert; c != nil {
+		if b, _ := pem.Decode([]byte(c.PEM)); b != nil {
+			if cert, err := x509.ParseCertificate(b.Bytes); err == nil {
+				ci := transport.DescribeCert(cert, time.Now())
+				ci.Subject = devices.Printable(ci.Subject)
+				s.Observed.Cert = &ci
+			}
+		}
+	}
+	if cfg := d.sshConfig(); cfg != nil {
+		ls, newKey, err := d.shellListening(ctx, *cfg)
 		if err != nil {
 			s.ShellError = devices.Printable(err.Error())
 			return
 		}
-		for _, k := range socks {
-			s.Listening = append(s.Listening, Listener{Proto: k.Proto, Addr: k.Addr, Port: k.Port})
+		s.Listening, s.ShellNewKey = ls, newKey
+		if s.Listening == nil {
+			s.Listening = []Listener{}
 		}
 		s.Identity.Sources = append(s.Identity.Sources, "ssh")
 	}
 }
 
-func (d *Driver) shellListening(ctx context.Context) ([]sshconn.Socket, error) {
-	cfg := *d.o.SSH
+// sshConfig is the shell login to use: Options.SSH, else one a step gave.
+func (d *Driver) sshConfig() *sshconn.Config {
+	if d.o.SSH != nil {
+		return d.o.SSH
+	}
+	return d.shell
+}
+
+// knownHosts is where step-given SSH logins pin the gateway's host key.
+func (d *Driver) knownHosts() string {
+	switch {
+	case d.o.KnownHosts != "":
+		return d.o.KnownHosts
+	case d.o.SSH != nil && d.o.SSH.KnownHosts != "":
+		return d.o.SSH.KnownHosts
+	case d.o.Pins != nil && d.o.Pins.Path() != "":
+		return filepath.Join(filepath.Dir(d.o.Pins.Path()), "known_hosts")
+	}
+	return ""
+}
+
+// shellListening asks the gateway's shell what listens. newKey is the
+// host key's fingerprint when it was remembered now (first use).
+func (d *Driver) shellListening(ctx context.Context, cfg sshconn.Config) (ls []Listener, newKey string, err error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = d.o.Timeout
 	}
 	c, err := sshconn.Dial(ctx, net.JoinHostPort(d.host, strconv.Itoa(d.port("ssh"))), cfg)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	defer c.Close()
 	out, err := c.Run(ctx, sshconn.ListenCommand)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return sshconn.ParseListening(out)
+	socks, err := sshconn.ParseListening(out)
+	if err != nil {
+		return nil, "", err
+	}
+	for _, k := range socks {
+		ls = append(ls, Listener{Proto: k.Proto, Addr: k.Addr, Port: k.Port})
+	}
+	return ls, c.NewHostKey, nil
 }
 
 // Stage sends every difference between from and to. It stops at the
@@ -552,7 +586,9 @@ func (d *Driver) Stage(ctx context.Context, from, to State) error {
 	put := func(path string, body any) error {
 		return d.c.do(ctx, http.MethodPut, path, request{json: body}, nil)
 	}
-	// accounts: create, passwords, then deletions and deactivations
+	// accounts: create (each read back and its roles proven), passwords,
+	// then deletions and deactivations, each after a fresh read shows
+	// another active administrator
 	for _, u := range to.Users {
 		if _, ok := from.UserByName(u.Name); ok || u.Delete {
 			continue
@@ -569,8 +605,7 @@ func (d *Driver) Stage(ctx context.Context, from, to State) error {
 			}
 			ids = append(ids, id)
 		}
-		body := map[string]any{"name": u.Name, "password": pw, "isActive": true, "roles": ids, "expiredAfter": nil}
-		if err := d.c.do(ctx, http.MethodPost, "/users", request{json: body}, nil); err != nil {
+		if err := d.createUser(ctx, u.Name, pw, ids, to.Roles); err != nil {
 			return fmt.Errorf("create account %s: %w", u.Name, err)
 		}
 	}
@@ -595,13 +630,22 @@ func (d *Driver) Stage(ctx context.Context, from, to State) error {
 	for _, u := range to.Users {
 		old, ok := from.UserByName(u.Name)
 		switch {
-		case !ok:
+		case !ok || old.ID == 0:
 		case u.Delete && !old.Delete:
+			if err := d.requireOtherAdmin(ctx, old.ID, u.Name); err != nil {
+				return err
+			}
 			if err := d.c.do(ctx, http.MethodDelete, "/users/"+strconv.Itoa(old.ID), request{}, nil); err != nil {
 				return fmt.Errorf("delete account %s: %w", u.Name, err)
 			}
 		case u.Active != old.Active:
-			if err := put("/users/"+strconv.Itoa(old.ID), map[string]any{"isActive": u.Active}); err != nil {
+			if !u.Active {
+				if err := d.requireOtherAdmin(ctx, old.ID, u.Name); err != nil {
+					return err
+				}
+			}
+			active := u.Active
+			if err := d.changeUser(ctx, old.ID, u.Name, func(w *writable) { w.isActive = active }); err != nil {
 				return fmt.Errorf("change account %s: %w", u.Name, err)
 			}
 		}
@@ -609,7 +653,7 @@ func (d *Driver) Stage(ctx context.Context, from, to State) error {
 	// interfaces
 	for _, it := range to.Interfaces {
 		i := slices.IndexFunc(from.Interfaces, func(x Interface) bool { return x.Kind == it.Kind && x.ID == it.ID })
-		if i < 0 || from.Interfaces[i].Enable == it.Enable {
+		if i < 0 || it.EnableUnknown || (from.Interfaces[i].Enable == it.Enable && !from.Interfaces[i].EnableUnknown) {
 			continue
 		}
 		path, body := "", map[string]any{"enable": it.Enable}
@@ -624,6 +668,12 @@ func (d *Driver) Stage(ctx context.Context, from, to State) error {
 			body["enableDhcp"], body["wan"] = cur.EnableDHCP, cur.WAN
 			if !cur.EnableDHCP {
 				body["ip"], body["netmask"] = cur.IP, cur.Netmask
+				if cur.Gateway != "" {
+					body["gateway"] = cur.Gateway
+				}
+				if cur.DNS != nil {
+					body["dns"] = cur.DNS
+				}
 			}
 		case KindCellular:
 			path = "/device/cellulars/"
@@ -644,8 +694,9 @@ func (d *Driver) Stage(ctx context.Context, from, to State) error {
 	sort.Strings(ids)
 	for _, id := range ids {
 		on := to.Services[id]
-		if was, ok := from.Services[id]; !ok || was == on {
-			continue
+		was, ok := from.Services[id]
+		if (!ok && from.Unknown[id] == "") || (ok && was == on) {
+			continue // not on this gateway, or no change
 		}
 		var err error
 		switch id {
@@ -681,12 +732,45 @@ func (d *Driver) Stage(ctx context.Context, from, to State) error {
 			return fmt.Errorf("set the time settings: %w", err)
 		}
 	}
-	// firewall
+	// firewall: a rule marked DeleteIfIdle goes only if the shell, asked
+	// now, shows nothing listening on its port
+	if to.Shell != nil && (from.Shell == nil || *from.Shell != *to.Shell) {
+		kh := d.knownHosts()
+		if kh == "" {
+			return errors.New("no known_hosts file to pin the gateway's SSH host key: the tool cannot check what listens over SSH")
+		}
+		d.shell = &sshconn.Config{User: to.Shell.User, Password: to.Shell.Password, KnownHosts: kh, Timeout: d.o.Timeout}
+	}
 	var del []int
+	var listening *State
 	for _, r := range to.Firewall {
 		i := slices.IndexFunc(from.Firewall, func(x FirewallRule) bool { return x.ID == r.ID })
-		if r.Delete && (i < 0 || !from.Firewall[i].Delete) {
+		switch {
+		case r.Delete && (i < 0 || !from.Firewall[i].Delete):
 			del = append(del, r.ID)
+		case r.DeleteIfIdle && (i < 0 || !from.Firewall[i].DeleteIfIdle):
+			if listening == nil {
+				cfg := d.sshConfig()
+				if cfg == nil {
+					return fmt.Errorf("rule #%d is to go only if nothing listens on its port, but no SSH login was given: nothing was deleted", r.ID)
+				}
+				ls, _, err := d.shellListening(ctx, *cfg)
+				if err != nil {
+					return fmt.Errorf("check over SSH what listens before deleting a firewall rule (nothing was deleted): %w", err)
+				}
+				listening = &State{Listening: ls, GatewayAddr: d.addr}
+			}
+			port, err := strconv.Atoi(r.Port)
+			if err != nil || port <= 0 {
+				continue // not a single port: the tool cannot tell; it stays
+			}
+			proto := "tcp"
+			if r.Protocol == "udp" {
+				proto = "udp"
+			}
+			if !listening.ListeningOn(proto, port) {
+				del = append(del, r.ID)
+			}
 		}
 	}
 	if len(del) > 0 {
@@ -798,4 +882,19 @@ func (d *Driver) Commit(ctx context.Context, progress func(string)) error {
 	case <-time.After(50 * time.Millisecond):
 	}
 	return nil
+}
+
+// setService records a service's state; a reply without the field makes
+// it unknown.
+func (s *State) setService(id string, on *bool, path string) {
+	if on == nil {
+		if s.Unknown == nil {
+			s.Unknown = map[string]string{}
+		}
+		s.Unknown[id] = "the reply of " + path + " does not say whether it is on"
+		delete(s.Services, id)
+		return
+	}
+	s.Services[id] = *on
+	delete(s.Unknown, id)
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/commission-tool/commission/internal/devices"
 	"github.com/commission-tool/commission/internal/probe"
+	"github.com/commission-tool/commission/internal/transport"
 )
 
 // Service ids as /system/services names them, plus "discovery" and
@@ -80,11 +81,22 @@ type State struct {
 	Listening []Listener `json:"listening,omitempty"`
 	// ShellError says why the shell could not be asked, when it was tried.
 	ShellError string `json:"shell_error,omitempty"`
+	// ShellNewKey is the SSH host key fingerprint remembered on this
+	// read (first use); empty when the key was already known.
+	ShellNewKey string `json:"shell_new_key,omitempty"`
+	// Unknown names settings whose reply lacked the field that says
+	// whether they are on (service id -> what was missing). Such a
+	// setting is absent from Services: unknown, never inherited.
+	Unknown map[string]string `json:"unknown,omitempty"`
 
 	Observed Observed `json:"observed"`
 
 	// NewCert is a certificate and key to import; desired states only.
 	NewCert *CertImport `json:"-"`
+	// Shell is an SSH login to the gateway's shell given in a step;
+	// desired states only. With it, Stage checks what listens before it
+	// deletes a rule marked DeleteIfIdle, and later reads ask the shell.
+	Shell *ShellLogin `json:"-"`
 	// Secrets holds new passwords by account name. It is never serialised
 	// and never leaves the driver except in a request body.
 	Secrets map[string]string `json:"-"`
@@ -97,6 +109,9 @@ type User struct {
 	Active          bool     `json:"active"`
 	Roles           []string `json:"roles"`
 	PasswordChanged bool     `json:"password_changed"` // changedPasswordAt is set
+	// RolesProven is true when Roles are what the gateway itself reported
+	// for the account (a read), false for an account only planned.
+	RolesProven bool `json:"roles_proven"`
 	// Delete marks the account for deletion in a desired state.
 	Delete bool `json:"-"`
 }
@@ -119,6 +134,9 @@ type Interface struct {
 	Enable bool   `json:"enable"`
 	IP     string `json:"ip,omitempty"`
 	Mode   string `json:"mode,omitempty"` // Wi-Fi: "ap" or "client"
+	// EnableUnknown is true when the gateway's reply did not say whether
+	// the interface is on; Enable is then false and means nothing.
+	EnableUnknown bool `json:"enable_unknown,omitempty"`
 }
 
 // HTTPServer is /system/httpserver.
@@ -151,6 +169,15 @@ type FirewallRule struct {
 	Action   string `json:"action"` // allow or forward
 	// Delete marks the rule for deletion in a desired state.
 	Delete bool `json:"-"`
+	// DeleteIfIdle marks the rule for deletion only if the gateway's
+	// shell, asked right before, shows nothing listening on its port.
+	DeleteIfIdle bool `json:"-"`
+}
+
+// ShellLogin is an SSH login to the gateway's shell (Password is secret).
+type ShellLogin struct {
+	User     string
+	Password string
 }
 
 // LogStorage is /system/log and /events/configuration.
@@ -196,6 +223,10 @@ type Observed struct {
 	// Ports holds one probe result per name: "https", "http", "ssh", "discovery".
 	Ports map[string]probe.Result `json:"ports"`
 	TLS   probe.TLSReport         `json:"tls"`
+	// Cert describes the HTTPS certificate seen (expiry, signature, key
+	// size, both fingerprint forms) and what is wrong with it, judged at
+	// the read; nil when none was seen.
+	Cert *transport.CertInfo `json:"cert,omitempty"`
 }
 
 // CertImport is a certificate and key, PEM, to install for HTTPS.
@@ -231,8 +262,18 @@ func (s State) Clone() State {
 		c.Cloud[i] = a
 	}
 	c.Listening = slices.Clone(s.Listening)
+	c.Unknown = maps.Clone(s.Unknown)
+	if s.Shell != nil {
+		v := *s.Shell
+		c.Shell = &v
+	}
 	c.Observed.Ports = maps.Clone(s.Observed.Ports)
 	c.Observed.TLS = s.Observed.TLS.Clone()
+	if s.Observed.Cert != nil {
+		v := *s.Observed.Cert
+		v.Problems = slices.Clone(v.Problems)
+		c.Observed.Cert = &v
+	}
 	if s.NewCert != nil {
 		v := *s.NewCert
 		c.NewCert = &v
@@ -256,6 +297,18 @@ func (s State) ActiveAdmins() int {
 	n := 0
 	for _, u := range s.Users {
 		if u.Active && !u.Delete && u.Admin() {
+			n++
+		}
+	}
+	return n
+}
+
+// ProvenAdmins counts the active administrators not marked for deletion
+// whose Administrator role the gateway itself reported.
+func (s State) ProvenAdmins() int {
+	n := 0
+	for _, u := range s.Users {
+		if u.Active && !u.Delete && u.Admin() && u.RolesProven {
 			n++
 		}
 	}

@@ -11,7 +11,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -110,7 +112,33 @@ func (d *Device) api() http.Handler {
 	route("GET /aws", true, func(*reqCtx) (int, any) { return apiError(404, "app aws is not installed") })
 	route("GET /mqtt", true, (*reqCtx).listMQTT)
 	route("GET /sparkplug/brokers", true, func(*reqCtx) (int, any) { return 200, map[string]any{"data": []any{}} })
-	return mux
+	return d.jsonFallback(mux)
+}
+
+// jsonFallback answers a path no route serves, or a method a path does
+// not allow, with the API's JSON error shape instead of Go's plain-text
+// 404 and 405.
+func (d *Device) jsonFallback(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := mux.Handler(r); pattern != "" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		var allow []string
+		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+			r2 := r.Clone(r.Context())
+			r2.Method = m
+			if _, p := mux.Handler(r2); p != "" {
+				allow = append(allow, m)
+			}
+		}
+		h := func(*reqCtx) (int, any) { return apiError(http.StatusNotFound, "not found") }
+		if len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			h = func(*reqCtx) (int, any) { return apiError(http.StatusMethodNotAllowed, "method not allowed") }
+		}
+		d.serve(w, r, false, h)
+	})
 }
 
 func data(v any) map[string]any { return map[string]any{"data": v} }
@@ -156,6 +184,9 @@ func (d *Device) serve(w http.ResponseWriter, r *http.Request, auth bool, h hand
 	// only after the reply is sent
 	_ = d.syncLocked(true)
 	d.mu.Unlock()
+	if drop := d.cfg.OmitFields[path]; len(drop) > 0 && r.Method == http.MethodGet && code == 200 {
+		out = omitFields(out, drop)
+	}
 	if out != nil {
 		rec.Header().Set("Content-Type", "application/json")
 		rec.WriteHeader(code)
@@ -170,6 +201,25 @@ func (d *Device) serve(w http.ResponseWriter, r *http.Request, auth bool, h hand
 	d.mu.Lock()
 	_ = d.syncServicesLocked()
 	d.mu.Unlock()
+}
+
+// omitFields removes keys from a reply's "data" object.
+func omitFields(out any, drop []string) any {
+	env, ok := out.(map[string]any)
+	if !ok {
+		return out
+	}
+	inner, ok := env["data"].(map[string]any)
+	if !ok {
+		return out
+	}
+	cp := map[string]any{}
+	for k, v := range inner {
+		if !slices.Contains(drop, k) {
+			cp[k] = v
+		}
+	}
+	return map[string]any{"data": cp}
 }
 
 func (c *reqCtx) decode(v any) error {
@@ -203,7 +253,7 @@ func (c *reqCtx) login() (int, any) {
 		Name     string `json:"name"`
 		Password string `json:"password"`
 	}
-	if err := c.decode(&b); err != nil || b.Name == "" {
+	if err := c.decode(&b); err != nil || b.Name == "" || b.Password == "" {
 		return apiError(400, "name and password are required")
 	}
 	d := c.d
@@ -260,6 +310,13 @@ func (c *reqCtx) userJSON(u *user) map[string]any {
 		}
 	}
 	m["roles"] = roles
+	if c.d.cfg.ReplyRoles == RolesAsIDs {
+		ids := []any{}
+		for _, r := range roles {
+			ids = append(ids, r["id"])
+		}
+		m["roles"] = ids
+	}
 	m["permissions"] = append([]string{}, perms...)
 	if u.mustChange {
 		m["remindToChangePassword"] = true
@@ -292,24 +349,51 @@ func (c *reqCtx) getUser() (int, any) {
 	return 200, data(c.userJSON(u))
 }
 
-// roleIDs reads roles given as integers (the schema) or {"id": N} (the examples).
-func roleIDs(raw []json.RawMessage) ([]int, error) {
-	var ids []int
+// roleIDs reads roles given as integers (the schema) or {"id": N} (the
+// examples), each form handled as the configuration says.
+func (c *reqCtx) roleIDs(raw []json.RawMessage) ([]int, error) {
+	ids := []int{}
 	for _, r := range raw {
 		var n int
-		if err := json.Unmarshal(r, &n); err == nil {
-			ids = append(ids, n)
+		handling := c.d.cfg.IntRoles
+		if err := json.Unmarshal(r, &n); err != nil {
+			var o struct {
+				ID *int `json:"id"`
+			}
+			if err := json.Unmarshal(r, &o); err != nil || o.ID == nil {
+				return nil, errors.New("roles: each item must be a role id")
+			}
+			n, handling = *o.ID, c.d.cfg.ObjectRoles
+		}
+		switch handling {
+		case RolesRejected:
+			return nil, errors.New("roles: invalid item")
+		case RolesIgnored:
 			continue
 		}
-		var o struct {
-			ID int `json:"id"`
+		if c.d.st.roleByID(n) == nil {
+			return nil, errors.New("role not found")
 		}
-		if err := json.Unmarshal(r, &o); err != nil {
-			return nil, errors.New("roles must be ids")
-		}
-		ids = append(ids, o.ID)
+		ids = append(ids, n)
 	}
 	return ids, nil
+}
+
+// expiry reads expiredAfter: null (never) or an RFC 3339 time.
+func expiry(raw json.RawMessage) (*time.Time, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return nil, errors.New("expiredAfter must be null or a date-time")
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return nil, errors.New("expiredAfter must be null or a date-time")
+	}
+	t = t.UTC()
+	return &t, nil
 }
 
 func validPassword(pw string) bool { return len(pw) >= 6 && len(pw) <= 256 }
@@ -319,33 +403,34 @@ func (c *reqCtx) createUser() (int, any) {
 		return code, v
 	}
 	var b struct {
-		Name     string            `json:"name"`
-		Password string            `json:"password"`
-		Email    string            `json:"email"`
-		IsActive *bool             `json:"isActive"`
-		Roles    []json.RawMessage `json:"roles"`
+		Name         string            `json:"name"`
+		Password     string            `json:"password"`
+		Email        string            `json:"email"`
+		IsActive     *bool             `json:"isActive"`
+		Roles        []json.RawMessage `json:"roles"`
+		ExpiredAfter json.RawMessage   `json:"expiredAfter"`
 	}
 	if err := c.decode(&b); err != nil {
 		return apiError(400, err.Error())
 	}
-	ids, err := roleIDs(b.Roles)
+	if b.Name == "" || b.IsActive == nil || b.Roles == nil {
+		return apiError(400, "name, password, roles and isActive are required")
+	}
+	ids, err := c.roleIDs(b.Roles)
+	if err != nil {
+		return apiError(400, err.Error())
+	}
+	exp, err := expiry(b.ExpiredAfter)
 	switch {
 	case err != nil:
 		return apiError(400, err.Error())
-	case b.Name == "" || b.IsActive == nil:
-		return apiError(400, "name, password, roles and isActive are required")
 	case !validPassword(b.Password):
 		return apiError(400, "password must be at least 6 characters")
 	case c.d.st.userByName(b.Name) != nil:
 		return apiError(400, "user name already exists")
 	}
-	for _, id := range ids {
-		if c.d.st.roleByID(id) == nil {
-			return apiError(400, "role not found")
-		}
-	}
 	now := c.d.cfg.Now().UTC()
-	u := &user{id: c.d.st.nextUser, name: b.Name, password: b.Password, email: b.Email, active: *b.IsActive, roles: ids, createdAt: now}
+	u := &user{id: c.d.st.nextUser, name: b.Name, password: b.Password, email: b.Email, active: *b.IsActive, roles: ids, createdAt: now, expiredAfter: exp}
 	c.d.st.nextUser++
 	c.d.st.users = append(c.d.st.users, u)
 	return 200, data(c.userJSON(u))
@@ -360,29 +445,47 @@ func (c *reqCtx) updateUser() (int, any) {
 	if u == nil {
 		return apiError(404, "user not found")
 	}
-	var b struct {
-		IsActive *bool             `json:"isActive"`
-		Roles    []json.RawMessage `json:"roles"`
-	}
+	var b map[string]json.RawMessage
 	if err := c.decode(&b); err != nil {
 		return apiError(400, err.Error())
 	}
-	active, roles := u.active, u.roles
-	if b.IsActive != nil {
-		active = *b.IsActive
+	active, roles, email, exp := u.active, u.roles, u.email, u.expiredAfter
+	if c.d.cfg.PutOmitted == ClearOmitted {
+		active, roles, email, exp = false, []int{}, "", nil
 	}
-	if b.Roles != nil {
-		ids, err := roleIDs(b.Roles)
+	if raw, ok := b["isActive"]; ok {
+		if err := json.Unmarshal(raw, &active); err != nil {
+			return apiError(400, "isActive must be a boolean")
+		}
+	}
+	if raw, ok := b["roles"]; ok {
+		var items []json.RawMessage
+		if err := json.Unmarshal(raw, &items); err != nil {
+			return apiError(400, "roles must be an array")
+		}
+		ids, err := c.roleIDs(items)
 		if err != nil {
 			return apiError(400, err.Error())
 		}
 		roles = ids
 	}
+	if raw, ok := b["email"]; ok {
+		if err := json.Unmarshal(raw, &email); err != nil {
+			return apiError(400, "email must be a string")
+		}
+	}
+	if raw, ok := b["expiredAfter"]; ok {
+		t, err := expiry(raw)
+		if err != nil {
+			return apiError(400, err.Error())
+		}
+		exp = t
+	}
 	wasAdmin := u.active && slices.Contains(u.roles, 1)
 	if wasAdmin && (!active || !slices.Contains(roles, 1)) && c.d.st.activeAdmins() <= 1 {
 		return apiError(403, "cannot deactivate the last active administrator")
 	}
-	u.active, u.roles = active, roles
+	u.active, u.roles, u.email, u.expiredAfter = active, roles, email, exp
 	return 200, data(c.userJSON(u))
 }
 
@@ -698,11 +801,16 @@ func (c *reqCtx) timeJSON() map[string]any {
 
 func (c *reqCtx) getTime() (int, any) { return 200, data(c.timeJSON()) }
 
+// ntpHost is the time.yaml server rule without its look-ahead (PATCHES.md 1).
+var ntpHost = regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9\-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9\-]{0,61}[a-zA-Z0-9])?)*$`)
+
 func (c *reqCtx) patchTime() (int, any) {
 	var b struct {
+		Time     *string `json:"time"`
 		Timezone *string `json:"timezone"`
 		NTP      *struct {
 			Enable   *bool   `json:"enable"`
+			Source   *string `json:"source"`
 			Server   *string `json:"server"`
 			Interval *int    `json:"interval"`
 		} `json:"ntp"`
@@ -711,6 +819,11 @@ func (c *reqCtx) patchTime() (int, any) {
 		return apiError(400, err.Error())
 	}
 	s := c.d.st
+	if b.Time != nil {
+		if _, err := time.Parse(time.RFC3339, *b.Time); err != nil {
+			return apiError(400, "invalid time")
+		}
+	}
 	if b.Timezone != nil {
 		if _, err := time.LoadLocation(*b.Timezone); err != nil || *b.Timezone == "" {
 			return apiError(400, "invalid timezone")
@@ -718,10 +831,19 @@ func (c *reqCtx) patchTime() (int, any) {
 		s.zone = *b.Timezone
 	}
 	if n := b.NTP; n != nil {
+		gps := n.Source != nil && *n.Source == "gps"
+		if n.Source != nil && !gps && *n.Source != "timeserver" {
+			return apiError(400, "source must be timeserver or gps")
+		}
 		if n.Interval != nil && (*n.Interval < 60 || *n.Interval > 2592000) {
 			return apiError(400, "interval must be 60-2592000")
 		}
-		if n.Server != nil {
+		// the spec's own GPS example sends an empty server: only a time
+		// server needs a valid host name
+		if n.Server != nil && !(gps && *n.Server == "") && (len(*n.Server) < 2 || len(*n.Server) > 253 || !ntpHost.MatchString(*n.Server)) {
+			return apiError(400, "server must be a host name or IPv4 address")
+		}
+		if n.Server != nil && !gps {
 			s.ntpServer = *n.Server
 		}
 		if n.Interval != nil {
@@ -742,8 +864,15 @@ func (c *reqCtx) ifaceJSON(it *iface) map[string]any {
 	m := map[string]any{"id": it.id, "name": it.name, "displayName": it.display, "enable": it.enable}
 	switch it.kind {
 	case "ethernets":
-		m["type"], m["wan"], m["enableDhcp"], m["ip"], m["netmask"] = "ethernets", it.display == "LAN1", false, it.ip, "255.255.255.0"
-		m["status"], m["mac"], m["dns"] = "connected", fmt.Sprintf("00:90:e8:00:00:%02x", it.id), []any{}
+		dns := []any{}
+		for _, x := range it.dns {
+			dns = append(dns, x)
+		}
+		m["type"], m["wan"], m["enableDhcp"], m["ip"], m["netmask"] = "ethernets", it.wan, it.dhcp, it.ip, it.netmask
+		m["status"], m["mac"], m["dns"] = "connected", fmt.Sprintf("00:90:e8:00:00:%02x", it.id), dns
+		if it.gateway != "" {
+			m["gateway"] = it.gateway
+		}
 	case "cellulars":
 		m["type"], m["available"], m["status"], m["mode"] = "cellular", true, "ready", "auto"
 	case "wifi":
@@ -780,10 +909,35 @@ func (c *reqCtx) patchIface(kind string) (int, any) {
 		return apiError(404, "interface not found")
 	}
 	var b struct {
-		Enable *bool `json:"enable"`
+		Enable     *bool    `json:"enable"`
+		EnableDHCP *bool    `json:"enableDhcp"`
+		WAN        *bool    `json:"wan"`
+		IP         *string  `json:"ip"`
+		Netmask    *string  `json:"netmask"`
+		Gateway    *string  `json:"gateway"`
+		DNS        []string `json:"dns"`
 	}
 	if err := c.decode(&b); err != nil || b.Enable == nil {
 		return apiError(400, "enable is required")
+	}
+	if kind == "ethernets" {
+		// both of the spec's examples: DHCP, or static with ip and netmask
+		if b.EnableDHCP == nil || b.WAN == nil {
+			return apiError(400, "enable, enableDhcp and wan are required")
+		}
+		if !*b.EnableDHCP && (b.IP == nil || b.Netmask == nil || net.ParseIP(*b.IP).To4() == nil || net.ParseIP(*b.Netmask).To4() == nil) {
+			return apiError(400, "a static address needs ip and netmask")
+		}
+		it.dhcp, it.wan = *b.EnableDHCP, *b.WAN
+		if !it.dhcp && it.display != "LAN1" { // LAN1 is where the simulator listens
+			it.ip, it.netmask = *b.IP, *b.Netmask
+			if b.Gateway != nil {
+				it.gateway = *b.Gateway
+			}
+			if b.DNS != nil {
+				it.dns = b.DNS
+			}
+		}
 	}
 	it.enable = *b.Enable
 	return 200, data(c.ifaceJSON(it))

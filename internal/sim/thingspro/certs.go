@@ -113,11 +113,15 @@ type IssueOptions struct {
 	SHA1     bool                    // sign with SHA-1 (refused by the tool)
 	NotAfter time.Time               // zero: a year from now
 	Algo     x509.SignatureAlgorithm // zero: SHA256WithRSA (overridden by SHA1)
+	KeyBits  int                     // RSA key size; zero: 2048
 }
 
 // Issue returns a certificate and its PKCS#1 RSA key, both PEM.
 func (ca *PlantCA) Issue(cn string, o IssueOptions) (certPEM, keyPEM string, err error) {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if o.KeyBits == 0 {
+		o.KeyBits = 2048
+	}
+	key, err := rsa.GenerateKey(rand.Reader, o.KeyBits)
 	if err != nil {
 		return "", "", fmt.Errorf("generate key: %w", err)
 	}
@@ -139,4 +143,13 @@ func (ca *PlantCA) Issue(cn string, o IssueOptions) (certPEM, keyPEM string, err
 	certPEM = string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
 	keyPEM = string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}))
 	return certPEM, keyPEM, nil
+}
+
+// ServeCert makes the HTTPS port serve this pair from now on, as if the
+// plant had imported it in the web console (for tests of what the tool
+// says about a served certificate).
+func (d *Device) ServeCert(certPEM, keyPEM string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.installCertLocked(certPEM, keyPEM, "served.crt", "served.key")
 }

@@ -37,6 +37,9 @@ type Config struct {
 	Serial   string // default "TAICB1046773"
 	Version  string // ThingsPro Edge version, default "2.6.0-4499"
 	HostName string // default "Moxa"
+	// SSHOn starts with the SSH server on (a site that enabled it for
+	// set-up); the factory default is off.
+	SSHOn bool
 	// NoForcedChange turns off the password change forced at first login
 	// (firmware before TPE 2.6 did not force it).
 	NoForcedChange bool
@@ -49,6 +52,33 @@ type Config struct {
 	// Observe, when set, receives every API exchange (for contract tests).
 	// Bodies are the raw bytes and include secrets: tests only.
 	Observe func(Exchange)
+
+	// IntRoles and ObjectRoles say how POST /users and PUT /users/{id}
+	// treat role items given as integers (the schema) and as {"id": N}
+	// (the examples); default: both accepted. ReplyRoles is the form of
+	// roles in User replies; PutOmitted what PUT /users/{id} does with an
+	// omitted field. See AccountCandidates.
+	IntRoles    RoleHandling
+	ObjectRoles RoleHandling
+	ReplyRoles  RoleReply
+	PutOmitted  Omitted
+	// OmitFields drops fields from the "data" object of GET replies, by
+	// path below /api/v1: a firmware that does not report them.
+	OmitFields map[string][]string
+
+	// SSHUser and SSHPassword log in to the gateway's shell (default
+	// "moxa" / "moxa", the published Linux default). The shell answers
+	// only the listening-sockets command.
+	SSHUser, SSHPassword string
+	// Listening adds sockets the shell reports besides the gateway's own
+	// services, e.g. {"tcp", 502} for a Modbus/TCP slave.
+	Listening []Socket
+}
+
+// Socket is one listening socket the simulated shell reports.
+type Socket struct {
+	Proto string // "tcp" or "udp"
+	Port  int
 }
 
 // Exchange is one API request and the simulator's reply.
@@ -122,6 +152,9 @@ func Start(cfg Config) (*Device, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.SSHUser == "" {
+		cfg.SSHUser, cfg.SSHPassword = "moxa", "moxa"
 	}
 	d := &Device{cfg: cfg, ports: map[string]int{}, tokens: map[string]int{}, failures: map[string]*failState{},
 		lns: map[string]net.Listener{}, pcs: map[string]net.PacketConn{}, srvs: map[string]*http.Server{}, conns: map[net.Conn]string{}}
@@ -295,15 +328,7 @@ func (d *Device) startLocked(name string) error {
 		d.wg.Add(1)
 		go func() {
 			defer d.wg.Done()
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				_ = c.SetDeadline(time.Now().Add(time.Second))
-				_, _ = c.Write([]byte("SSH-2.0-OpenSSH_8.4p1 Debian-5+deb11u1\r\n"))
-				c.Close()
-			}
+			d.serveSSH(ln)
 		}()
 		return nil
 	case PortHTTPS:

@@ -33,6 +33,10 @@ type iface struct {
 	kind, name, display, ip string
 	id                      int
 	enable                  bool
+	// ethernets only
+	dhcp, wan        bool
+	netmask, gateway string
+	dns              []string
 }
 
 type fwRule struct {
@@ -96,8 +100,8 @@ func factory(cfg Config) *state {
 		roles:    []*role{{id: 1, name: "Administrator", permissions: []string{"SYS_USER_RW", "SYS_MAINTENANCE_RW"}}},
 		nextUser: 2, nextRole: 2,
 		ifaces: []*iface{
-			{kind: "ethernets", id: 1, name: "eth0", display: "LAN1", ip: cfg.Host, enable: true},
-			{kind: "ethernets", id: 2, name: "eth1", display: "LAN2", ip: "192.168.4.127", enable: true},
+			{kind: "ethernets", id: 1, name: "eth0", display: "LAN1", ip: cfg.Host, enable: true, wan: true, netmask: "255.255.255.0"},
+			{kind: "ethernets", id: 2, name: "eth1", display: "LAN2", ip: "192.168.4.127", enable: true, netmask: "255.255.255.0"},
 			{kind: "cellulars", id: 1, name: "wwan0", display: "Cellular1", enable: true},
 			{kind: "wifi", id: 1, name: "wlan0", display: "Wi-Fi1", enable: true},
 			{kind: "dhcpservers", id: 2, name: "eth1", display: "LAN2", enable: true},
@@ -117,6 +121,7 @@ func factory(cfg Config) *state {
 		azureAuth: "symmetricKey",
 		mqtt:      []*mqttClient{{id: 1, enable: true, server: "broker.example.net", port: 1883, userName: "gateway", password: "s3cr3t-mqtt"}},
 	}
+	s.services["sshserver"] = cfg.SSHOn
 	return s
 }
 
