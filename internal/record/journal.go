@@ -72,15 +72,63 @@ type Header struct {
 }
 
 // Journal is an append-only JSON-lines file of one session's events. It
-// implements steps.Reporter: every Report appends one line and syncs the
-// file before it returns. Its methods are safe for concurrent use.
+// implements steps.ErrReporter: every Report appends one line and syncs the
+// file before it returns, and Err tells the engine when one could not be
+// kept, so that it stops changing the device. Its methods are safe for
+// concurrent use.
+//
+// A journal has one writer: while it is open, its lock file (the journal's
+// path + ".lock") and the device's (device-FAMILY-ADDRESS.lock in the
+// same folder) are held, and a second open fails with a *HeldError that
+// names the process holding them.
 type Journal struct {
 	path string
 	hdr  Header
 
-	mu  sync.Mutex
-	f   *os.File
-	err error
+	mu    sync.Mutex
+	f     *os.File
+	err   error
+	locks []*fileLock
+}
+
+// JournalRepaired is the kind of the event ResumeDamaged appends: it says
+// which line was damaged and where the original file was kept.
+const JournalRepaired steps.EventKind = "journal.repaired"
+
+// DamagedError says that a journal has a line that cannot be read (not
+// the torn last line a crash leaves, which is dropped). The events before
+// it can be resumed (ReplayPartial, ResumeDamaged) unless the damage is in
+// the header (Line 1).
+type DamagedError struct {
+	Path   string
+	Line   int   // 1 is the header
+	Offset int64 // where the damaged line starts
+	Events int   // readable events before it
+	Err    error
+}
+
+func (e *DamagedError) Error() string {
+	if e.Line <= 1 {
+		return fmt.Sprintf("journal %s is damaged in its header: %v; it cannot be resumed", e.Path, e.Err)
+	}
+	return fmt.Sprintf("journal %s is damaged at line %d: %v; the %d events before it can be resumed", e.Path, e.Line, e.Err, e.Events)
+}
+
+func (e *DamagedError) Unwrap() error { return e.Err }
+
+func deviceLockPath(dir string, h Header) string {
+	return filepath.Join(dir, "device-"+lockName(h.Family)+"-"+lockName(h.Address)+".lock")
+}
+
+// lockDevice takes the device's lock in dir.
+func lockDevice(dir string, h Header) (*fileLock, error) {
+	return acquire(deviceLockPath(dir, h), fmt.Sprintf("the device %s at %s", h.Family, h.Address))
+}
+
+func releaseAll(ls []*fileLock) {
+	for i := len(ls) - 1; i >= 0; i-- {
+		ls[i].release()
+	}
 }
 
 var errClosed = errors.New("journal is closed")
@@ -104,20 +152,33 @@ func CreateJournal(dir string, h Header) (*Journal, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create journal: %w", err)
 	}
-	name := h.Started.Format("20060102T150405Z") + "-" + h.Session + JournalExt
-	path := filepath.Join(dir, name)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
+	dl, err := lockDevice(dir, h)
 	if err != nil {
 		return nil, fmt.Errorf("create journal: %w", err)
 	}
-	j := &Journal{path: path, hdr: h, f: f}
+	name := h.Started.Format("20060102T150405Z") + "-" + h.Session + JournalExt
+	path := filepath.Join(dir, name)
+	jl, err := acquire(path+".lock", "the session journal "+path)
+	if err != nil {
+		dl.release()
+		return nil, fmt.Errorf("create journal: %w", err)
+	}
+	locks := []*fileLock{dl, jl}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
+	if err != nil {
+		releaseAll(locks)
+		return nil, fmt.Errorf("create journal: %w", err)
+	}
+	j := &Journal{path: path, hdr: h, f: f, locks: locks}
 	if err := j.writeLine(h); err != nil {
 		f.Close()
 		os.Remove(path)
+		releaseAll(locks)
 		return nil, fmt.Errorf("create journal: %w", err)
 	}
 	if err := syncDir(dir); err != nil {
 		f.Close()
+		releaseAll(locks)
 		return nil, fmt.Errorf("create journal: %w", err)
 	}
 	return j, nil
@@ -125,32 +186,103 @@ func CreateJournal(dir string, h Header) (*Journal, error) {
 
 // OpenJournal opens an existing journal to append to it (to resume a
 // session). A torn last line left by a crash is cut off first, so the
-// next event starts on a line of its own.
+// next event starts on a line of its own. A damaged journal is refused
+// with a *DamagedError (see ResumeDamaged); one that another process has
+// open, or whose device another process is commissioning, with a
+// *HeldError.
 func OpenJournal(path string) (*Journal, error) {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	return openJournal(path, false)
+}
+
+// ResumeDamaged opens a damaged journal for a partial resume: the file as
+// it was is kept beside it (path + ".damaged"), the journal is cut just
+// before the damaged line, and a journal.repaired event saying so is
+// appended. A journal damaged in its header cannot be resumed. An
+// undamaged journal is opened as OpenJournal does.
+func ResumeDamaged(path string) (*Journal, error) {
+	return openJournal(path, true)
+}
+
+func openJournal(path string, partial bool) (*Journal, error) {
+	jl, err := acquire(path+".lock", "the session journal "+path)
 	if err != nil {
 		return nil, fmt.Errorf("open journal: %w", err)
+	}
+	locks := []*fileLock{jl}
+	fail := func(f *os.File, err error) (*Journal, error) {
+		if f != nil {
+			f.Close()
+		}
+		releaseAll(locks)
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return fail(nil, fmt.Errorf("open journal: %w", err))
 	}
 	sc, err := scanJournal(f)
 	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("open journal %s: %w", filepath.Base(path), err)
+		return fail(f, fmt.Errorf("open journal %s: %w", path, err))
 	}
-	if sc.torn {
+	var kept string
+	if d := sc.damage; d != nil {
+		d.Path = path
+		if !partial || d.Line <= 1 {
+			return fail(f, fmt.Errorf("open journal: %w", d))
+		}
+		if kept, err = keepDamaged(f, path); err != nil {
+			return fail(f, fmt.Errorf("open journal: keep the damaged file: %w", err))
+		}
+	}
+	dl, err := lockDevice(filepath.Dir(path), sc.header)
+	if err != nil {
+		return fail(f, fmt.Errorf("open journal: %w", err))
+	}
+	locks = append(locks, dl)
+	if sc.torn || sc.damage != nil {
 		if err := f.Truncate(sc.goodEnd); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("open journal: repair torn line: %w", err)
+			return fail(f, fmt.Errorf("open journal: repair the journal: %w", err))
 		}
 		if err := f.Sync(); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("open journal: repair torn line: %w", err)
+			return fail(f, fmt.Errorf("open journal: repair the journal: %w", err))
 		}
 	}
 	if _, err := f.Seek(0, io.SeekEnd); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("open journal: %w", err)
+		return fail(f, fmt.Errorf("open journal: %w", err))
 	}
-	return &Journal{path: path, hdr: sc.header, f: f}, nil
+	j := &Journal{path: path, hdr: sc.header, f: f, locks: locks}
+	if d := sc.damage; d != nil {
+		j.Report(steps.Event{Time: time.Now().UTC(), Kind: JournalRepaired,
+			Message: fmt.Sprintf("line %d was damaged (%v); the session resumed from the %d events before it; the file as it was is kept in %s", d.Line, d.Err, d.Events, kept)})
+		if err := j.Err(); err != nil {
+			j.Close()
+			return nil, fmt.Errorf("open journal: %w", err)
+		}
+	}
+	return j, nil
+}
+
+// keepDamaged copies the journal's bytes to a new file beside it and
+// returns its path.
+func keepDamaged(f *os.File, path string) (string, error) {
+	dst := path + ".damaged"
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	for i := 2; errors.Is(err, os.ErrExist) && i < 100; i++ {
+		dst = fmt.Sprintf("%s.damaged-%d", path, i)
+		out, err = os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	}
+	if err != nil {
+		return "", err
+	}
+	if _, err := io.Copy(out, io.NewSectionReader(f, 0, 1<<40)); err != nil {
+		out.Close()
+		return "", err
+	}
+	if err := out.Sync(); err != nil {
+		out.Close()
+		return "", err
+	}
+	return dst, out.Close()
 }
 
 // Path is the journal's file.
@@ -188,9 +320,9 @@ func (j *Journal) Err() error {
 	return j.err
 }
 
-// Close closes the file. It returns the first Report error, if any, or
-// the error of closing. It does not write a session.closed event: the
-// engine's Session.Close does.
+// Close closes the file and releases its locks. It returns the first
+// Report error, if any, or the error of closing. It does not write a
+// session.closed event: the engine's Session.Close does.
 func (j *Journal) Close() error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -199,6 +331,8 @@ func (j *Journal) Close() error {
 	}
 	cerr := j.f.Close()
 	j.f = nil
+	releaseAll(j.locks)
+	j.locks = nil
 	if j.err != nil {
 		return j.err
 	}
@@ -250,24 +384,32 @@ func syncDir(dir string) error {
 // scanned is what a read of a journal found.
 type scanned struct {
 	header  Header
-	events  []steps.Event
-	goodEnd int64 // offset just after the last good line
-	torn    bool  // the file has bytes after goodEnd (a crash tore the last line)
-	closed  bool  // a session.closed event was seen
+	events  []steps.Event // the events before any damage
+	goodEnd int64         // offset just after the last good line (before the damage)
+	torn    bool          // the file has bytes after goodEnd (a crash tore the last line)
+	closed  bool          // a session.closed event was seen
+	damage  *DamagedError // a bad line other than a torn last one; Path unset
 }
 
-// scanJournal reads a journal from r. Only the last line may be bad (torn
-// by a crash); it is ignored. A bad line before it is an error.
+// scanJournal reads a journal from r. A bad last line (torn by a crash
+// while it was written, before its Report returned) is ignored. Any other
+// bad line, or a bad header, is damage: the events before it are kept and
+// sc.damage says where. The error is for a file that cannot be read.
 func scanJournal(r io.Reader) (scanned, error) {
 	var sc scanned
 	br := bufio.NewReaderSize(r, MaxJournalLine)
 	var off int64
 	n := 0
-	var pendingErr error // error of the previous bad line, fatal if another line follows
+	var pending *DamagedError // the previous bad line: damage if another line follows
 	for {
 		line, err := br.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
-			return sc, fmt.Errorf("line %d is longer than %d bytes", n+1, MaxJournalLine)
+			if pending == nil {
+				pending = &DamagedError{Line: n + 1, Offset: off, Events: len(sc.events),
+					Err: fmt.Errorf("line %d is longer than %d bytes", n+1, MaxJournalLine)}
+			}
+			sc.damage, sc.torn = pending, true
+			return sc, nil
 		}
 		if err != nil && !errors.Is(err, io.EOF) {
 			return sc, fmt.Errorf("read: %w", err)
@@ -275,8 +417,9 @@ func scanJournal(r io.Reader) (scanned, error) {
 		if len(line) == 0 {
 			break
 		}
-		if pendingErr != nil {
-			return sc, pendingErr
+		if pending != nil {
+			sc.damage = pending
+			return sc, nil
 		}
 		n++
 		complete := line[len(line)-1] == '\n'
@@ -288,7 +431,7 @@ func scanJournal(r io.Reader) (scanned, error) {
 			if e := json.Unmarshal(line, &h); e != nil {
 				perr = fmt.Errorf("header: %w", e)
 			} else if h.Journal != JournalSchema {
-				return sc, fmt.Errorf("not a %s journal", JournalSchema)
+				perr = fmt.Errorf("not a %s journal", JournalSchema)
 			} else {
 				sc.header = cleanHeader(h)
 			}
@@ -304,8 +447,13 @@ func scanJournal(r io.Reader) (scanned, error) {
 			}
 		}
 		if perr != nil {
-			pendingErr = perr
+			pending = &DamagedError{Line: n, Offset: off, Events: len(sc.events), Err: perr}
 			sc.torn = true
+			if n == 1 {
+				// without a header nothing after it can be trusted
+				sc.damage = pending
+				return sc, nil
+			}
 		} else {
 			off += int64(len(line))
 			sc.goodEnd = off
@@ -314,11 +462,8 @@ func scanJournal(r io.Reader) (scanned, error) {
 			break
 		}
 	}
-	if sc.goodEnd == 0 {
-		if pendingErr != nil {
-			return sc, pendingErr
-		}
-		return sc, errors.New("empty journal")
+	if sc.goodEnd == 0 && sc.damage == nil {
+		sc.damage = &DamagedError{Line: 1, Err: errors.New("empty journal")}
 	}
 	return sc, nil
 }
@@ -343,7 +488,10 @@ func readJournal(path string) (scanned, error) {
 	defer f.Close()
 	sc, err := scanJournal(f)
 	if err != nil {
-		return sc, fmt.Errorf("journal %s: %w", filepath.Base(path), err)
+		return sc, fmt.Errorf("journal %s: %w", path, err)
+	}
+	if sc.damage != nil {
+		sc.damage.Path = path
 	}
 	return sc, nil
 }
@@ -370,13 +518,32 @@ func latest(evs []steps.Event) []steps.Result {
 
 // Replay reads a journal and returns its header and the latest result of
 // every step it holds, ready for Session.Restore. A torn last line (a
-// crash mid-write) is ignored.
+// crash mid-write) is ignored; a damaged journal is an error wrapping a
+// *DamagedError (see ReplayPartial).
 func Replay(path string) (Header, []steps.Result, error) {
 	sc, err := readJournal(path)
+	if err == nil && sc.damage != nil {
+		err = sc.damage
+	}
 	if err != nil {
 		return Header{}, nil, fmt.Errorf("replay: %w", err)
 	}
 	return sc.header, latest(sc.events), nil
+}
+
+// ReplayPartial is Replay for a journal that may be damaged: it returns
+// the results of the events before the damage, and the damage (nil if
+// none), for a partial resume with ResumeDamaged. A journal damaged in its
+// header gives an error.
+func ReplayPartial(path string) (Header, []steps.Result, *DamagedError, error) {
+	sc, err := readJournal(path)
+	if err != nil {
+		return Header{}, nil, nil, fmt.Errorf("replay: %w", err)
+	}
+	if d := sc.damage; d != nil && d.Line <= 1 {
+		return Header{}, nil, d, fmt.Errorf("replay: %w", d)
+	}
+	return sc.header, latest(sc.events), sc.damage, nil
 }
 
 // Unfinished is a journal whose session was not closed.
@@ -386,11 +553,19 @@ type Unfinished struct {
 	Steps   int       // steps with at least one result
 	Decided int       // steps whose latest outcome is final (steps.Outcome.Final)
 	Last    time.Time // time of the last event, or the start if none
+	// Damage, when set, says the journal cannot be read to its end: the
+	// counts cover the events before the damage, which ResumeDamaged can
+	// resume unless the header is damaged (Damage.Line 1).
+	Damage *DamagedError
+	// AwaitingRestart lists the steps whose change was sent and not yet
+	// verified after a restart.
+	AwaitingRestart []string
 }
 
-// FindUnfinished lists the journals in dir that hold no session.closed
-// event, newest last event first. Files that are not readable journals
-// are skipped. A missing dir holds none.
+// FindUnfinished lists the journals (*.jsonl) in dir that hold no
+// session.closed event, newest last event first. A damaged journal, or
+// one that cannot be read at all, is listed with its Damage, never
+// skipped. A missing dir holds none.
 func FindUnfinished(dir string) ([]Unfinished, error) {
 	ents, err := os.ReadDir(dir)
 	if errors.Is(err, os.ErrNotExist) {
@@ -406,10 +581,14 @@ func FindUnfinished(dir string) ([]Unfinished, error) {
 		}
 		path := filepath.Join(dir, de.Name())
 		sc, err := readJournal(path)
-		if err != nil || sc.closed {
+		if err != nil {
+			out = append(out, Unfinished{Path: path, Damage: &DamagedError{Path: path, Line: 1, Err: err}})
 			continue
 		}
-		u := Unfinished{Path: path, Header: sc.header, Last: sc.header.Started}
+		if sc.closed {
+			continue
+		}
+		u := Unfinished{Path: path, Header: sc.header, Last: sc.header.Started, Damage: sc.damage}
 		if n := len(sc.events); n > 0 {
 			u.Last = sc.events[n-1].Time
 		}
@@ -418,6 +597,9 @@ func FindUnfinished(dir string) ([]Unfinished, error) {
 		for _, r := range rs {
 			if r.Outcome.Final() {
 				u.Decided++
+			}
+			if r.Outcome == steps.Staged {
+				u.AwaitingRestart = append(u.AwaitingRestart, r.StepID)
 			}
 		}
 		out = append(out, u)

@@ -2,7 +2,10 @@ package record
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -222,8 +225,13 @@ func TestFindUnfinished(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 3 {
-		t.Fatalf("found %d unfinished, want 3: %+v", len(got), got)
+	if len(got) != 4 {
+		t.Fatalf("found %d unfinished, want 3 and the damaged one: %+v", len(got), got)
+	}
+	// The file that is not a journal is reported with its path, last.
+	if g := got[3]; g.Path != filepath.Join(dir, "garbage.jsonl") || g.Damage == nil || g.Damage.Line != 1 ||
+		!strings.Contains(g.Damage.Error(), g.Path) {
+		t.Errorf("damaged entry = %+v, want garbage.jsonl damaged in its header, naming its path", g)
 	}
 	want := []struct {
 		path           string
@@ -239,6 +247,9 @@ func TestFindUnfinished(t *testing.T) {
 		if g.Path != w.path || g.Steps != w.steps || g.Decided != w.decided || !g.Last.Equal(w.last) {
 			t.Errorf("unfinished[%d] = %s steps %d decided %d last %s; want %s %d %d %s",
 				i, filepath.Base(g.Path), g.Steps, g.Decided, g.Last, filepath.Base(w.path), w.steps, w.decided, w.last)
+		}
+		if g.Damage != nil {
+			t.Errorf("unfinished[%d] reported damaged: %v", i, g.Damage)
 		}
 		if g.Header.Family != "fake" || g.Header.Journal != JournalSchema {
 			t.Errorf("unfinished[%d] header = %+v", i, g.Header)
@@ -413,4 +424,230 @@ func FuzzScanJournal(f *testing.F) {
 			t.Fatalf("torn %v but goodEnd %d of %d", sc.torn, sc.goodEnd, len(hdr)+len(tail))
 		}
 	})
+}
+
+// A plan that was previewed and cancelled reaches no written file: not the
+// journal, not record.json.
+func TestCancelledPlanInNoWrittenFile(t *testing.T) {
+	dir := t.TempDir()
+	j := newJournal(t, dir, time.Now())
+	dev := &fakeDevice{saved: fakeState{Telnet: true, HTTP: true}}
+	s := steps.NewSession(fakeCatalog(), steps.Device[fakeState](dev), j)
+	ctx := context.Background()
+	if err := s.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	const marker = "cancelled-note-7f3a"
+	cs, err := s.Plan("fake.1.telnet", steps.Values{"note": marker})
+	if err != nil || len(cs) != 1 {
+		t.Fatalf("plan: %v %v", cs, err)
+	}
+	if err := s.Cancel("fake.1.telnet"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Waive("fake.1.telnet", "the vendor tool needs telnet until March"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if dev.hasStaged {
+		t.Fatal("a cancelled plan reached the device")
+	}
+	rec := Build(Meta{Tool: Tool{Name: "commission", Version: "test"}, Mode: "test", Device: s.Identity(), Guide: s.Guide()},
+		s.Results(), s.Steps())
+	b, err := Marshal(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "record.json"), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ents, _ := os.ReadDir(dir)
+	n := 0
+	for _, de := range ents {
+		if !de.Type().IsRegular() {
+			continue
+		}
+		n++
+		body, err := os.ReadFile(filepath.Join(dir, de.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, bad := range []string{marker, `"changes"`, `"Telnet"`} {
+			if bytes.Contains(body, []byte(bad)) {
+				t.Errorf("%s holds %s of the cancelled plan", de.Name(), bad)
+			}
+		}
+	}
+	if n < 2 {
+		t.Fatalf("only %d files written", n)
+	}
+	if !bytes.Contains(mustRead(t, j.Path()), []byte(`"step.cancelled"`)) {
+		t.Error("the journal does not say the preview was cancelled")
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// When the journal cannot write, the session stops before the next change
+// to the device and says why.
+func TestJournalWriteFailureStopsChanges(t *testing.T) {
+	j := newJournal(t, t.TempDir(), t0)
+	dev := &fakeDevice{saved: fakeState{Telnet: true}}
+	s := steps.NewSession(fakeCatalog(), steps.Device[fakeState](dev), steps.Reporters{steps.ReporterFunc(func(steps.Event) {}), j})
+	ctx := context.Background()
+	if err := s.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Plan("fake.1.telnet", nil); err != nil {
+		t.Fatal(err)
+	}
+	// From here every write fails, as on a full or vanished disk.
+	j.mu.Lock()
+	j.f.Close()
+	ro, err := os.Open(j.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.f = ro
+	j.mu.Unlock()
+	err = s.Apply(ctx, "fake.1.telnet")
+	if !errors.Is(err, steps.ErrNotJournaled) || !strings.Contains(err.Error(), filepath.Base(j.Path())) {
+		t.Fatalf("apply: %v, want ErrNotJournaled naming the journal", err)
+	}
+	if dev.hasStaged {
+		t.Fatal("the change was sent although it could not be journaled")
+	}
+	if j.Err() == nil {
+		t.Fatal("the journal kept no error")
+	}
+}
+
+// One journal, one writer; one device, one wizard: a second opener is
+// told which process holds them. A closed journal frees both.
+func TestJournalHasOneWriter(t *testing.T) {
+	dir := t.TempDir()
+	j, err := CreateJournal(dir, Header{Family: "fake", Address: "127.0.0.1", Started: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := fmt.Sprintf("pid %d", os.Getpid())
+	_, err = OpenJournal(j.Path())
+	var held *HeldError
+	if !errors.As(err, &held) || !strings.Contains(err.Error(), pid) || !strings.Contains(err.Error(), j.Path()) {
+		t.Fatalf("second writer on the journal: %v, want a *HeldError naming %s and the journal", err, pid)
+	}
+	_, err = CreateJournal(dir, Header{Family: "fake", Address: "127.0.0.1", Started: t0.Add(time.Hour)})
+	if !errors.As(err, &held) || !strings.Contains(err.Error(), "device fake at 127.0.0.1") || !strings.Contains(err.Error(), pid) {
+		t.Fatalf("second wizard on the device: %v, want a *HeldError naming the device and %s", err, pid)
+	}
+	// Another device is free.
+	other, err := CreateJournal(dir, Header{Family: "fake", Address: "127.0.0.2", Started: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other.Close()
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := OpenJournal(j.Path())
+	if err != nil {
+		t.Fatalf("reopen after close: %v", err)
+	}
+	again.Close()
+	ents, _ := os.ReadDir(dir)
+	for _, de := range ents {
+		if strings.HasSuffix(de.Name(), ".lock") {
+			t.Errorf("lock file %s left behind", de.Name())
+		}
+	}
+}
+
+// A journal with a damaged line is listed with its path, refused by Replay
+// and OpenJournal, and resumed from the events before the damage by
+// ResumeDamaged, which keeps the file as it was.
+func TestDamagedJournalOffersPartialResume(t *testing.T) {
+	dir := t.TempDir()
+	j := newJournal(t, dir, t0)
+	res := func(id string, o steps.Outcome) *steps.Result { return &steps.Result{StepID: id, Outcome: o} }
+	j.Report(steps.Event{Time: t0.Add(time.Minute), Kind: steps.StepChecked, StepID: "a", Result: res("a", steps.Deviation)})
+	j.Report(steps.Event{Time: t0.Add(2 * time.Minute), Kind: steps.StepStaged, StepID: "a", Result: res("a", steps.Staged)})
+	j.Close()
+	f, _ := os.OpenFile(j.Path(), os.O_WRONLY|os.O_APPEND, 0)
+	f.WriteString("{\"time\":\"2026-11-22T10:03:00Z\",\"kind\":\"step.che\x00\x00\n")
+	f.WriteString(`{"time":"2026-11-22T10:04:00Z","kind":"step.decided","step":"b","result":{"id":"b","outcome":"waived"}}` + "\n")
+	f.Close()
+	orig := mustRead(t, j.Path())
+
+	us, err := FindUnfinished(dir)
+	if err != nil || len(us) != 1 {
+		t.Fatalf("unfinished: %+v %v", us, err)
+	}
+	d := us[0].Damage
+	if d == nil || d.Line != 4 || d.Events != 2 || !strings.Contains(d.Error(), j.Path()) || !strings.Contains(d.Error(), "line 4") {
+		t.Fatalf("damage = %v, want line 4 after 2 events, naming the path", d)
+	}
+	if len(us[0].AwaitingRestart) != 1 || us[0].AwaitingRestart[0] != "a" {
+		t.Errorf("awaiting restart = %v, want [a]", us[0].AwaitingRestart)
+	}
+	if _, _, err := Replay(j.Path()); !errors.As(err, &d) {
+		t.Fatalf("replay of a damaged journal: %v", err)
+	}
+	if _, err := OpenJournal(j.Path()); !errors.As(err, &d) {
+		t.Fatalf("open of a damaged journal: %v", err)
+	}
+	_, rs, dmg, err := ReplayPartial(j.Path())
+	if err != nil || dmg == nil || len(rs) != 1 || rs[0].StepID != "a" || rs[0].Outcome != steps.Staged {
+		t.Fatalf("partial replay: %+v %v %v", rs, dmg, err)
+	}
+	j2, err := ResumeDamaged(j.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	j2.Report(steps.Event{Time: t0.Add(5 * time.Minute), Kind: steps.StepChecked, StepID: "c", Result: res("c", steps.Compliant)})
+	if err := j2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if kept := mustRead(t, j.Path()+".damaged"); !bytes.Equal(kept, orig) {
+		t.Fatal("the damaged file was not kept as it was")
+	}
+	_, rs, err = Replay(j.Path())
+	if err != nil || len(rs) != 2 || rs[1].StepID != "c" {
+		t.Fatalf("replay after the partial resume: %+v %v", rs, err)
+	}
+	if !bytes.Contains(mustRead(t, j.Path()), []byte(`"journal.repaired"`)) {
+		t.Error("the journal does not say it was repaired")
+	}
+	if us, _ := FindUnfinished(dir); len(us) != 1 || us[0].Damage != nil {
+		t.Errorf("after the repair: %+v", us)
+	}
+}
+
+// A journal damaged in its header is reported, and cannot be resumed.
+func TestDamagedHeaderIsReported(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "20261122T100000Z-ab.jsonl")
+	os.WriteFile(p, []byte(`{"journal":"commission.journal/v1","fam`+"\n"+`{"time":"2026-11-22T10:04:00Z","kind":"session.opened"}`+"\n"), 0o600)
+	us, err := FindUnfinished(dir)
+	if err != nil || len(us) != 1 || us[0].Damage == nil || us[0].Damage.Line != 1 || us[0].Path != p {
+		t.Fatalf("unfinished: %+v %v", us, err)
+	}
+	if _, _, _, err := ReplayPartial(p); err == nil {
+		t.Fatal("partial replay of a journal without a header")
+	}
+	if _, err := ResumeDamaged(p); err == nil || !strings.Contains(err.Error(), "header") {
+		t.Fatalf("resume of a journal without a header: %v", err)
+	}
 }
