@@ -5,15 +5,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
-	"strings"
+	"time"
 
-	"github.com/commission-tool/commission/internal/devices/nport"
-	"github.com/commission-tool/commission/internal/probe"
+	"github.com/commission-tool/commission/internal/devices"
 	"github.com/commission-tool/commission/internal/record"
 	"github.com/commission-tool/commission/internal/record/bundle"
 	"github.com/commission-tool/commission/internal/record/keys"
-	"github.com/commission-tool/commission/internal/steps"
 	"github.com/commission-tool/commission/internal/tui"
 )
 
@@ -79,8 +76,27 @@ func keyStatus(keyFile string) tui.KeyStatus {
 	}
 }
 
+// sessionFacts is what a session gives its record beside the steps: the
+// evidence files its family offers and the observations (the state last
+// read) that the outcomes can be computed again from.
+type sessionFacts struct {
+	Evidence     []bundle.EvidenceFile
+	Observations *record.Observations
+	Err          error // the observations could not be taken
+}
+
 // writeBundle signs and writes the record bundle and returns its folder.
-func writeBundle(out string, r record.Record, ev []bundle.EvidenceFile, s signing) (string, error) {
+// The record gets the session's observations, and its evidence files.
+func writeBundle(out string, r record.Record, facts sessionFacts, s signing) (string, error) {
+	if facts.Err != nil {
+		return "", fmt.Errorf("the record cannot keep the device's observations: %w", facts.Err)
+	}
+	if r.Observations == nil {
+		r.Observations = facts.Observations
+	}
+	if err := record.ReadyToSign(r); err != nil {
+		return "", err
+	}
 	sg, err := findSigner(s)
 	for i := range s.Passphrase {
 		s.Passphrase[i] = 0
@@ -92,54 +108,37 @@ func writeBundle(out string, r record.Record, ev []bundle.EvidenceFile, s signin
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return "", fmt.Errorf("make the records folder: %w", err)
 	}
-	dir, err := bundle.Write(out, bundle.Input{Record: r, Evidence: ev, Signer: sg, Identity: s.Identity})
+	dir, err := bundle.Write(out, bundle.Input{Record: r, Evidence: facts.Evidence, Signer: sg, Identity: s.Identity})
 	if err != nil {
 		return "", err
 	}
 	return dir, nil
 }
 
-// evidenceOf collects the evidence files a session observed: the HTTPS
-// certificate and the probe results.
-func evidenceOf(e engine) []bundle.EvidenceFile {
-	switch s := unwrap(e).(type) {
-	case *steps.Session[nport.State]:
-		st := s.State()
-		var ev []bundle.EvidenceFile
-		if c := st.Observed.TLS.Cert; c != nil && c.PEM != "" {
-			ev = append(ev, bundle.EvidenceFile{Name: "https-certificate.pem", Description: "certificate the HTTPS console presented, SHA-256 " + c.SHA256, Data: []byte(c.PEM)})
-		}
-		if len(st.Observed.Ports) > 0 {
-			ev = append(ev, bundle.EvidenceFile{Name: "probes.txt", Description: "outside port and TLS probes at the end of the session", Data: []byte(probeTranscript(st.Observed.Ports, st.Observed.TLS))})
-		}
-		if len(st.LogLines) > 0 {
-			ev = append(ev, bundle.EvidenceFile{Name: "device-log.txt", Description: "the device's system log as read at the end of the session", Data: []byte(strings.Join(st.LogLines, "\n") + "\n")})
-		}
-		return ev
-	}
-	return nil
+// evidencer is an engine whose family State offers evidence files
+// (steps.Session.Evidence); the family, not this package, decides what
+// they are.
+type evidencer interface {
+	Evidence() []devices.EvidenceFile
 }
 
-func probeTranscript(ports map[string]probe.Result, tls probe.TLSReport) string {
-	names := make([]string, 0, len(ports))
-	for n := range ports {
-		names = append(names, n)
+// evidenceOf collects what the session observed for its record: the
+// evidence files the family's State offers and the observations the
+// outcomes were derived from.
+func evidenceOf(e engine) sessionFacts {
+	var facts sessionFacts
+	obs, err := e.Observations()
+	if err != nil {
+		facts.Err = err
+	} else {
+		facts.Observations = &record.Observations{At: time.Now().UTC(), State: obs}
 	}
-	sort.Strings(names)
-	var b strings.Builder
-	for _, n := range names {
-		r := ports[n]
-		fmt.Fprintf(&b, "%-16s %5d/%s %-8s %s\n", n, r.Port, r.Network, r.State, r.Detail)
+	if ev, ok := unwrap(e).(evidencer); ok {
+		for _, f := range ev.Evidence() {
+			facts.Evidence = append(facts.Evidence, bundle.EvidenceFile{Name: f.Name, Description: f.Description, Data: f.Data})
+		}
 	}
-	vs := make([]string, 0, len(tls.Versions))
-	for v := range tls.Versions {
-		vs = append(vs, v)
-	}
-	sort.Strings(vs)
-	for _, v := range vs {
-		fmt.Fprintf(&b, "https %s accepted: %t\n", v, tls.Versions[v])
-	}
-	return b.String()
+	return facts
 }
 
 func verifyCommand(dir string) string {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"sort"
@@ -39,6 +40,8 @@ type engine interface {
 	Open(ctx context.Context) error
 	Restore([]steps.Result)
 	Close()
+	// Observations is the state last read, as JSON, for the record.
+	Observations() (json.RawMessage, error)
 }
 
 // target is one device to talk to. Password lives in memory only.
@@ -61,6 +64,8 @@ type family struct {
 	name  string
 	guide func() (metas []steps.Meta, title string)
 	open  func(t target, rep steps.Reporter) (engine, error)
+	// recheck runs the family's checks on a record's observations (verify).
+	recheck func(json.RawMessage) (map[string]steps.Finding, error)
 	// main is the service that a port in --address HOST:PORT goes to:
 	// the family's HTTPS console or API.
 	main string
@@ -71,12 +76,12 @@ type family struct {
 
 // familyTable lists the supported families in the order the wizard shows them.
 var familyTable = []family{
-	{name: "nport", guide: guideOf(catalog.NPort), open: openNPort, main: "https",
+	{name: "nport", guide: guideOf(catalog.NPort), recheck: recheckOf(catalog.NPort), open: openNPort, main: "https",
 		services: []string{"http", "https", "telnet", "snmp", "moxa-udp", "moxa-tcp", "moxa-tcp2",
 			"realcom-data-N", "realcom-cmd-N", "tcp-server-N", "udp-data-N"}},
-	{name: "thingspro", guide: guideOf(catalog.ThingsPro), open: openThingsPro, main: "https",
+	{name: "thingspro", guide: guideOf(catalog.ThingsPro), recheck: recheckOf(catalog.ThingsPro), open: openThingsPro, main: "https",
 		services: []string{"https", "http", "ssh", "discovery"}},
-	{name: "kepware", guide: guideOf(catalog.Kepware), open: openKepware, main: kepware.SvcConfigHTTPS,
+	{name: "kepware", guide: guideOf(catalog.Kepware), recheck: recheckOf(catalog.Kepware), open: openKepware, main: kepware.SvcConfigHTTPS,
 		services: []string{kepware.SvcConfigHTTPS, kepware.SvcConfigHTTP, kepware.SvcOPCUA, kepware.SvcRESTServer}},
 }
 

@@ -2,28 +2,43 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
+	"strings"
 
+	"github.com/commission-tool/commission/internal/catalog"
 	"github.com/commission-tool/commission/internal/record"
 	"github.com/commission-tool/commission/internal/record/bundle"
-	"github.com/commission-tool/commission/internal/record/keys"
 	"github.com/commission-tool/commission/internal/record/pdf"
+	"github.com/commission-tool/commission/internal/steps"
 )
 
 const verifyHelp = `Usage: commission verify [flags] DIR
 
-Checks a record bundle offline: the SSHSIG signature of record.json
-(namespace commissioning-record@commission.tool) against the bundle's
-allowed_signers or the one you trust (--allowed-signers), every evidence
-file's SHA-256, and that record.json is well-formed and consistent: every
-step of the device's guide is present and every outcome that is not
-compliant carries its reason.
+Checks a record bundle offline and reports two findings:
 
-Exit codes: 0 the record verifies; 1 verification failed (each problem is
-printed with the file it concerns); 2 the folder or a flag is unusable.
+  integrity     the SSHSIG signature of record.json (namespace
+                commissioning-record@commission.tool) and that the key which
+                made it is the one record.json names; every evidence file's
+                SHA-256; record.pdf and oscal-ar.json rendered again from
+                record.json and compared byte for byte; record.json
+                well-formed and consistent with the device's guide; and every
+                checked outcome computed again from the observations the
+                record keeps.
+  completeness  the record's status: COMMISSIONED, INCOMPLETE (and what is
+                open) or SIMULATED DEVICE.
+
+Give the plant's own allowed_signers file with --allowed-signers. Without it,
+the signature can only be checked against the signer the bundle itself names,
+which anyone can make with any key: verify then says so and exits 4.
+
+Exit codes: 0 intact and signed by a signer in --allowed-signers; 1 a check
+failed (each problem is printed with the file it concerns); 2 the folder or a
+flag is unusable; 4 intact, but checked only against the bundle's own signer.
 
 Flags:
 `
@@ -32,7 +47,7 @@ func runVerify(_ context.Context, args []string, stdout, stderr io.Writer) error
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { io.WriteString(stderr, verifyHelp); fs.PrintDefaults() }
-	allowed := fs.String("allowed-signers", "", "allowed_signers file the plant trusts (default: the bundle's own)")
+	allowed := fs.String("allowed-signers", "", "allowed_signers file the plant trusts (without it: only the bundle's own signer, exit 4)")
 	identity := fs.String("identity", "", "require this signer identity")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -47,18 +62,63 @@ func runVerify(_ context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return withCode(ExitCode(bundle.ExitCode(rep, err)), err)
 	}
-	if !rep.OK() {
-		for _, p := range rep.Problems {
-			fmt.Fprintln(stdout, "FAIL", p.String())
-		}
+	printReport(stdout, rep)
+	switch bundle.ExitCode(rep, nil) {
+	case bundle.ExitFailed:
 		return withCode(ExitDeviation, fmt.Errorf("%s does not verify: %d problem(s)", fs.Arg(0), len(rep.Problems)))
+	case bundle.ExitUntrusted:
+		return withCode(ExitUntrusted, fmt.Errorf("%s is intact, but its signer was checked only against the bundle's own allowed_signers: give the plant's with --allowed-signers", fs.Arg(0)))
 	}
-	fmt.Fprintf(stdout, "OK %s\n  record.json sha256 %s\n  signed by %v with %s key %s\n  catalog checked: %t\n",
-		rep.Dir, rep.RecordSHA256, rep.Signers, rep.KeyType, rep.Fingerprint, rep.CatalogChecked)
 	return nil
 }
 
-// verifyDir verifies a bundle against the catalog of the record's family.
+// printReport writes verify's two findings: integrity, then completeness.
+func printReport(w io.Writer, rep bundle.Report) {
+	if rep.OK() {
+		fmt.Fprintf(w, "integrity: OK %s\n", rep.Dir)
+	} else {
+		fmt.Fprintf(w, "integrity: FAILED %s, %d problem(s)\n", rep.Dir, len(rep.Problems))
+		for _, p := range rep.Problems {
+			fmt.Fprintln(w, "  FAIL", p.String())
+		}
+	}
+	if rep.RecordSHA256 != "" {
+		fmt.Fprintf(w, "  record.json sha256 %s\n", rep.RecordSHA256)
+	}
+	if rep.Fingerprint != "" {
+		fmt.Fprintf(w, "  signature made with %s key %s\n", rep.KeyType, rep.Fingerprint)
+	}
+	switch {
+	case len(rep.Signers) > 0 && rep.Trusted:
+		fmt.Fprintf(w, "  signer: %s, trusted by the plant's %s\n", strings.Join(rep.Signers, ", "), rep.AllowedSigners)
+	case len(rep.Signers) > 0:
+		fmt.Fprintf(w, "  signer: %s, as the bundle itself names it; NOT checked against a signer the plant trusts (use --allowed-signers)\n", strings.Join(rep.Signers, ", "))
+	}
+	if rep.Rendered {
+		fmt.Fprintln(w, "  record.pdf and oscal-ar.json rendered again from record.json and compared")
+	}
+	fmt.Fprintf(w, "  catalog checked: %t; outcomes computed again from the observations: %d\n", rep.CatalogChecked, rep.Recomputed)
+	if rep.Headline != "" {
+		fmt.Fprintf(w, "completeness: %s\n", rep.Headline)
+		if rep.Status.Reason != "" {
+			fmt.Fprintf(w, "  signed with open steps; reason: %s\n", strings.Join(strings.Fields(rep.Status.Reason), " "))
+		}
+		for _, id := range rep.Status.Open {
+			fmt.Fprintf(w, "  open: %s\n", id)
+		}
+	}
+}
+
+// recheckOf is a family's rechecker for verify: its catalog's checks run
+// on a record's observations.
+func recheckOf[S any](cat func() steps.Catalog[S]) func(json.RawMessage) (map[string]steps.Finding, error) {
+	return func(raw json.RawMessage) (map[string]steps.Finding, error) {
+		return catalog.Recheck(cat(), raw)
+	}
+}
+
+// verifyDir verifies a bundle against the catalog of the record's family,
+// and has the family's checks compute the outcomes again.
 func verifyDir(dir, allowed, identity string) (bundle.Report, error) {
 	var opts []bundle.Option
 	if allowed != "" {
@@ -67,10 +127,16 @@ func verifyDir(dir, allowed, identity string) (bundle.Report, error) {
 	if identity != "" {
 		opts = append(opts, bundle.WithIdentity(identity))
 	}
-	// Find the family to check the record against its guide.
-	if r, _, err := record.Load(dir + "/" + bundle.RecordFile); err == nil {
-		if metas, _, err := stepMetas(r.Device.Family); err == nil {
+	// The family comes from record.json before it is verified: it only
+	// picks the catalog, and a record that claims another family fails
+	// that catalog's checks.
+	if r, _, err := record.Load(filepath.Join(dir, bundle.RecordFile)); err == nil {
+		if f, ok := lookupFamily(r.Device.Family); ok {
+			metas, _ := f.guide()
 			opts = append(opts, bundle.WithCatalog(metas))
+			if f.recheck != nil {
+				opts = append(opts, bundle.WithRecheck(f.recheck))
+			}
 		}
 	}
 	return bundle.Verify(dir, opts...)
@@ -80,6 +146,8 @@ const printHelp = `Usage: commission print [flags] DIR
 
 Verifies the record bundle in DIR (as "commission verify" does) and renders
 its printable PDF again. The same record always gives the same PDF bytes.
+Give the plant's allowed_signers with --allowed-signers; without it, a
+bundle is printed only with --untrusted, and the PDF is still the same.
 
 Flags:
 `
@@ -90,6 +158,8 @@ func runPrint(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.Usage = func() { io.WriteString(stderr, printHelp); fs.PrintDefaults() }
 	paper := fs.String("paper", "A4", "paper size: A4 or Letter")
 	out := fs.String("o", "", "output file (default DIR/record.pdf)")
+	allowed := fs.String("allowed-signers", "", "allowed_signers file the plant trusts")
+	untrusted := fs.Bool("untrusted", false, "print although the signer was checked only against the bundle's own allowed_signers")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -103,7 +173,7 @@ func runPrint(_ context.Context, args []string, stdout, stderr io.Writer) error 
 		return usageErr("--paper must be A4 or Letter")
 	}
 	dir := fs.Arg(0)
-	rep, err := verifyDir(dir, "", "")
+	rep, err := verifyDir(dir, *allowed, "")
 	if err != nil {
 		return withCode(ExitCode(bundle.ExitCode(rep, err)), err)
 	}
@@ -113,21 +183,20 @@ func runPrint(_ context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		return withCode(ExitDeviation, fmt.Errorf("%s does not verify, so it is not printed", dir))
 	}
-	r, _, err := record.Load(dir + "/" + bundle.RecordFile)
+	if !rep.Trusted && !*untrusted {
+		return withCode(ExitUntrusted, fmt.Errorf("%s: the signer was checked only against the bundle's own allowed_signers; give the plant's with --allowed-signers (or --untrusted)", dir))
+	}
+	r, _, err := record.Load(filepath.Join(dir, bundle.RecordFile))
 	if err != nil {
 		return withCode(ExitError, err)
 	}
-	signer := keys.SignerInfo{KeyType: rep.KeyType, Fingerprint: rep.Fingerprint}
-	if len(rep.Signers) > 0 {
-		signer.Identity = rep.Signers[0]
-	}
-	data, err := pdf.Render(r, rep.RecordSHA256, signer, *paper)
+	data, err := pdf.Render(r, rep.RecordSHA256, *paper)
 	if err != nil {
 		return withCode(ExitError, fmt.Errorf("render the PDF: %w", err))
 	}
 	path := *out
 	if path == "" {
-		path = dir + "/" + bundle.PDFFile
+		path = filepath.Join(dir, bundle.PDFFile)
 	}
 	if err := record.WriteFileAtomic(path, data, 0o644); err != nil {
 		return withCode(ExitError, err)

@@ -3,6 +3,7 @@ package record
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"strings"
 	"time"
 
 	"github.com/commission-tool/commission/internal/devices"
@@ -27,6 +28,22 @@ type Meta struct {
 	Started    time.Time // start of the session; for a resumed one, the journal header's
 	Finished   time.Time
 	Evidence   []Evidence // files in the bundle's evidence folder, if any
+
+	// Simulated marks a session against one of the tool's simulators
+	// (commission demo). The record then says so on every page.
+	Simulated bool
+	// IncompleteReason is why the technician signs although steps are
+	// still open; the wizard asks for it with a confirmation.
+	IncompleteReason string
+	// Waivers holds, per waived step id, who approved the waiver and
+	// until when.
+	Waivers map[string]Waiver
+	// Acceptance is the plant's person who accepts the record, if known.
+	Acceptance *Acceptance
+	// Observations is the state the session's last read produced.
+	Observations *Observations
+	// Restarted is when the device was last restarted to apply changes.
+	Restarted time.Time
 }
 
 // NewID returns 16 random bytes as lower-case hex.
@@ -57,6 +74,13 @@ func Build(meta Meta, results []steps.Result, metas []steps.Meta) Record {
 		Steps:      make([]Step, 0, len(metas)),
 		Summary:    map[string]int{},
 		Evidence:   meta.Evidence,
+		Simulated:  meta.Simulated,
+		Restarted:  meta.Restarted,
+		Acceptance: meta.Acceptance,
+	}
+	if meta.Observations != nil {
+		o := *meta.Observations
+		r.Observations = &o
 	}
 	if r.ID == "" {
 		r.ID = NewID()
@@ -82,8 +106,15 @@ func Build(meta Meta, results []steps.Result, metas []steps.Meta) Record {
 		seen[res.StepID] = true
 		r.Steps = append(r.Steps, step(res.Meta, byID[res.StepID]))
 	}
-	for _, s := range r.Steps {
+	for i, s := range r.Steps {
 		r.Summary[string(s.Outcome)]++
+		if w, ok := meta.Waivers[s.ID]; ok && s.Outcome == steps.Waived {
+			r.Steps[i].Waiver = &w
+		}
+	}
+	r.Status = StatusOf(r)
+	if r.Status.State == StatusIncomplete {
+		r.Status.Reason = strings.TrimSpace(meta.IncompleteReason)
 	}
 	return r
 }

@@ -4,6 +4,7 @@
 package record
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/commission-tool/commission/internal/devices"
@@ -11,7 +12,7 @@ import (
 )
 
 // Schema is the version tag of record.json. docs/record-schema.md documents it.
-const Schema = "commission.record/v1"
+const Schema = "commission.record/v2"
 
 // Record is the commissioning record of one device. It holds no secret:
 // secret inputs are dropped by the engine before they reach a Result.
@@ -26,9 +27,72 @@ type Record struct {
 	Site       string           `json:"site,omitempty"`
 	Started    time.Time        `json:"started"`
 	Finished   time.Time        `json:"finished"`
-	Steps      []Step           `json:"steps"`
-	Summary    map[string]int   `json:"summary"` // outcome -> count
-	Evidence   []Evidence       `json:"evidence,omitempty"`
+	// Simulated is true when the device was one of the tool's own
+	// simulators (commission demo): such a record is not a commissioning
+	// record, whatever its steps say.
+	Simulated bool `json:"simulated,omitempty"`
+	// Status is what the record as a whole says: commissioned,
+	// incomplete or simulated (see StatusOf).
+	Status  Status         `json:"status"`
+	Steps   []Step         `json:"steps"`
+	Summary map[string]int `json:"summary"` // outcome -> count
+	// Restarted is when the device was last restarted (Save/Restart) to
+	// make the changes effective; zero if it was not.
+	Restarted time.Time `json:"restarted,omitzero"`
+	// Observations is the device state the session's last read produced,
+	// from which every automatic step's outcome can be computed again.
+	Observations *Observations `json:"observations,omitempty"`
+	// Acceptance is the plant's acceptance of the record (its person's
+	// name and role); the signature and date go on paper.
+	Acceptance *Acceptance `json:"acceptance,omitempty"`
+	// Signer is the identity and key that signed the record; verify
+	// checks the signature's key against it and the plant's
+	// allowed_signers against both.
+	Signer   *Signer    `json:"signer,omitempty"`
+	Evidence []Evidence `json:"evidence,omitempty"`
+}
+
+// Status values.
+const (
+	StatusCommissioned = "commissioned" // every step closed
+	StatusIncomplete   = "incomplete"   // at least one step open
+	StatusSimulated    = "simulated"    // a simulated device: not a commissioning record
+)
+
+// Status is the record's overall status.
+type Status struct {
+	State   string   `json:"state"`          // StatusCommissioned, StatusIncomplete or StatusSimulated
+	Waivers int      `json:"waivers"`        // number of waived steps
+	Open    []string `json:"open,omitempty"` // ids of the steps not closed, in catalog order
+	// Reason is why the technician signed a record with open steps; a
+	// wizard record that is incomplete needs one.
+	Reason string `json:"reason,omitempty"`
+}
+
+// Observations is a snapshot of the device state the checks ran on.
+type Observations struct {
+	At    time.Time       `json:"at"`    // when the device was read
+	State json.RawMessage `json:"state"` // the family's State as JSON; secrets excluded (json:"-")
+}
+
+// Acceptance names the plant's person who accepts the commissioning.
+type Acceptance struct {
+	Name string `json:"name"`
+	Role string `json:"role,omitempty"`
+}
+
+// Signer is who signed the record: the allowed_signers identity and the
+// key's fingerprint ("SHA256:…").
+type Signer struct {
+	Identity    string `json:"identity"`
+	KeyType     string `json:"key_type"`
+	Fingerprint string `json:"fingerprint"`
+}
+
+// Waiver says who approved a waived step and until when it holds.
+type Waiver struct {
+	Approver string `json:"approver"`
+	Expires  string `json:"expires,omitempty"` // YYYY-MM-DD; empty: no expiry
 }
 
 // Tool names the program that made the record.
@@ -58,6 +122,7 @@ type Step struct {
 	Changes  []steps.Change `json:"changes,omitempty"`
 	Inputs   steps.Values   `json:"inputs,omitempty"`
 	Evidence string         `json:"evidence,omitempty"`
+	Waiver   *Waiver        `json:"waiver,omitempty"` // for waived steps: approver and expiry
 	At       time.Time      `json:"at"`
 }
 
@@ -66,4 +131,7 @@ type Evidence struct {
 	Name        string `json:"name"`   // path relative to the bundle, e.g. "evidence/tls-443.pem"
 	SHA256      string `json:"sha256"` // hex
 	Description string `json:"description"`
+	// CertSHA256 is, for a PEM certificate file, the SHA-256 of the
+	// certificate's DER bytes (its fingerprint as browsers show it).
+	CertSHA256 string `json:"cert_sha256,omitempty"`
 }

@@ -44,6 +44,14 @@ func stamp(t time.Time) time.Time { return t.UTC().Truncate(time.Second) }
 // made empty. r's own slices are not touched.
 func normalize(r Record) Record {
 	r.Started, r.Finished = stamp(r.Started), stamp(r.Finished)
+	if !r.Restarted.IsZero() {
+		r.Restarted = stamp(r.Restarted)
+	}
+	if r.Observations != nil {
+		o := *r.Observations
+		o.At = stamp(o.At)
+		r.Observations = &o
+	}
 	st := make([]Step, len(r.Steps))
 	for i, s := range r.Steps {
 		s.At = stamp(s.At)
@@ -214,7 +222,17 @@ func Check(r Record, catalog []steps.Meta) []error {
 			add("summary: %s is %d, the steps say 0", o, r.Summary[o])
 		}
 	}
+	errs = append(errs, checkStatus(r)...)
+	if o := r.Observations; o != nil {
+		var obj map[string]json.RawMessage
+		if err := json.Unmarshal(o.State, &obj); err != nil {
+			add("observations: the state is not a JSON object: %v", err)
+		}
+	}
 	return errs
 }
+
+// parseDate reads a YYYY-MM-DD date.
+func parseDate(s string) (time.Time, error) { return time.Parse(time.DateOnly, s) }
 
 func fmtTime(t time.Time) string { return stamp(t).Format(time.RFC3339) }

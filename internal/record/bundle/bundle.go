@@ -26,8 +26,9 @@ package bundle
 import (
 	"bytes"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/hex"
-	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -39,7 +40,6 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/commission-tool/commission/internal/record"
-	"github.com/commission-tool/commission/internal/record/keys"
 	"github.com/commission-tool/commission/internal/record/oscal"
 	"github.com/commission-tool/commission/internal/record/pdf"
 	"github.com/commission-tool/commission/internal/record/sshsig"
@@ -130,6 +130,9 @@ func Write(out string, in Input) (string, error) {
 	if t := in.Signer.PublicKey().Type(); t != ssh.KeyAlgoED25519 && t != ssh.KeyAlgoRSA {
 		return "", fmt.Errorf("write bundle: %s keys are not supported, use ed25519 or rsa", t)
 	}
+	if err := record.ReadyToSign(r); err != nil {
+		return "", fmt.Errorf("write bundle: %w", err)
+	}
 	dir, err := newDir(out, DirName(r))
 	if err != nil {
 		return "", err
@@ -152,7 +155,7 @@ func Write(out string, in Input) (string, error) {
 		if err := record.WriteFileAtomic(filepath.Join(dir, EvidenceDir, ev.Name), ev.Data, evidencePerms); err != nil {
 			return "", fmt.Errorf("write bundle: %w", err)
 		}
-		entry := record.Evidence{Name: rel, SHA256: digest(ev.Data), Description: ev.Description}
+		entry := record.Evidence{Name: rel, SHA256: digest(ev.Data), Description: ev.Description, CertSHA256: certDigest(ev.Data)}
 		replaced := false
 		for i := range r.Evidence {
 			if r.Evidence[i].Name == rel {
@@ -169,26 +172,18 @@ func Write(out string, in Input) (string, error) {
 		}
 	}
 
+	r.Signer = &record.Signer{Identity: in.Identity, KeyType: in.Signer.PublicKey().Type(), Fingerprint: sshsig.Fingerprint(in.Signer.PublicKey())}
 	data, err := record.Marshal(r)
 	if err != nil {
 		return "", fmt.Errorf("write bundle: %w", err)
-	}
-	// What the PDF and OSCAL show is what record.json says.
-	var written record.Record
-	if err := json.Unmarshal(data, &written); err != nil {
-		return "", fmt.Errorf("write bundle: re-read record: %w", err)
 	}
 	sig, err := sshsig.Sign(in.Signer, sshsig.Namespace, bytes.NewReader(data))
 	if err != nil {
 		return "", fmt.Errorf("write bundle: %w", err)
 	}
-	sum := digest(data)
-	info := keys.Info(in.Signer.PublicKey(), in.Identity)
-	doc, err := pdf.Render(written, sum, info, in.Paper)
-	if err != nil {
-		return "", fmt.Errorf("write bundle: %w", err)
-	}
-	ar, err := oscal.AssessmentResults(written, sum)
+	// What the PDF and OSCAL show is what record.json says: they are
+	// rendered from its bytes, as verify renders them again.
+	doc, ar, err := Derived(data, in.Paper)
 	if err != nil {
 		return "", fmt.Errorf("write bundle: %w", err)
 	}
@@ -208,6 +203,43 @@ func Write(out string, in Input) (string, error) {
 		}
 	}
 	return dir, nil
+}
+
+// Derived renders record.pdf (on paper, "A4" or "Letter") and
+// oscal-ar.json from record.json's exact bytes. Both are pure functions
+// of those bytes, so verify renders them again and compares.
+func Derived(recordJSON []byte, paper string) (pdfDoc, oscalDoc []byte, err error) {
+	r, err := decode(recordJSON)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read record: %w", err)
+	}
+	sum := digest(recordJSON)
+	if pdfDoc, err = pdf.Render(r, sum, paper); err != nil {
+		return nil, nil, err
+	}
+	if oscalDoc, err = oscal.AssessmentResults(r, sum); err != nil {
+		return nil, nil, err
+	}
+	return pdfDoc, oscalDoc, nil
+}
+
+// certDigest is the SHA-256 of the first PEM certificate in data (the
+// fingerprint browsers show), or "" if data holds none.
+func certDigest(data []byte) string {
+	for len(data) > 0 {
+		var b *pem.Block
+		b, data = pem.Decode(data)
+		if b == nil {
+			return ""
+		}
+		if b.Type == "CERTIFICATE" {
+			if _, err := x509.ParseCertificate(b.Bytes); err != nil {
+				return ""
+			}
+			return digest(b.Bytes)
+		}
+	}
+	return ""
 }
 
 // newDir makes out/base (or out/base-2, …) with its evidence folder; a

@@ -58,6 +58,7 @@ func sampleRecord() record.Record {
 		},
 		Summary: map[string]int{"fixed": 1, "waived": 1, "compliant": 1, "attested": 1},
 	}
+	r.Status = record.StatusOf(r)
 	return r
 }
 
@@ -136,8 +137,13 @@ func TestWriteAndVerify(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !rep.OK() || ExitCode(rep, nil) != ExitOK {
-				t.Fatalf("fresh bundle does not verify: %v", rep.Problems)
+			if !rep.OK() || ExitCode(rep, nil) != ExitUntrusted || rep.Trusted {
+				t.Fatalf("fresh bundle, checked against its own allowed_signers: problems %v, exit %d, want %d", rep.Problems, ExitCode(rep, nil), ExitUntrusted)
+			}
+			plant := filepath.Join(t.TempDir(), "plant_allowed_signers")
+			os.WriteFile(plant, []byte(sshsig.Line(identity, s.PublicKey())+"\n"), 0o644)
+			if rep, err := Verify(dir, WithCatalog(catalogOf(r)), WithAllowedSigners(plant)); err != nil || !rep.OK() || !rep.Trusted || ExitCode(rep, nil) != ExitOK {
+				t.Fatalf("fresh bundle against the plant's allowed_signers: %v %v exit %d", err, rep.Problems, ExitCode(rep, err))
 			}
 			if len(rep.Signers) != 1 || rep.Signers[0] != identity || rep.Fingerprint != sshsig.Fingerprint(s.PublicKey()) || !rep.CatalogChecked {
 				t.Fatalf("report %+v", rep)
@@ -245,7 +251,7 @@ func TestVerifyProblems(t *testing.T) {
 	t.Run("wrong identity", func(t *testing.T) {
 		dir := write(t, s, r)
 		rep, _ := Verify(dir, WithIdentity("intruder@vendor.example"))
-		if !hasProblem(rep, AllowedFile, "not an allowed signer") {
+		if !hasProblem(rep, RecordFile, "not as the required identity") {
 			t.Fatalf("problems %v", rep.Problems)
 		}
 	})

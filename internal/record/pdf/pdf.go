@@ -1,12 +1,16 @@
-// Package pdf renders the printable commissioning record (record.pdf): the
-// device and site, a table of the guide's steps with outcome, guide
-// section and IEC 62443-3-3 SRs, the waivers with their reasons, and a
-// signature block with the technician, the signing key's fingerprint, the
-// date, and the SHA-256 of record.json as text and as a QR code, so the
-// paper can be matched against the signed files.
+// Package pdf renders the printable commissioning certificate
+// (record.pdf) from a record: its overall status on every page (and, for
+// a simulated device, a watermark on every page), the device and
+// session, every step of the guide by title with its IEC 62443-3-3 SRs
+// and outcome, the values that were set, the attestations with their
+// notes and inputs, the waivers with approver and expiry, the evidence
+// files with their digests, and the technician's signature block beside
+// the plant's acceptance block, with a QR code that names the record and
+// its digest.
 //
-// The same inputs always give the same bytes: the PDF's dates come from
-// the record and its catalog is written in a fixed order.
+// Everything printed comes from record.json (and its SHA-256): the same
+// record always gives the same bytes, so verify renders the PDF again and
+// compares.
 package pdf
 
 import (
@@ -22,7 +26,6 @@ import (
 
 	"github.com/commission-tool/commission/internal/devices"
 	"github.com/commission-tool/commission/internal/record"
-	"github.com/commission-tool/commission/internal/record/keys"
 	"github.com/commission-tool/commission/internal/record/sshsig"
 	"github.com/commission-tool/commission/internal/steps"
 )
@@ -39,13 +42,17 @@ const (
 	headerGrey = 225
 )
 
-// QRText is what the QR code carries: the hex SHA-256 of record.json.
-func QRText(recordSHA256 string) string { return strings.ToLower(recordSHA256) }
+// QRText is what the QR code carries: a self-describing string that
+// names the record and the SHA-256 of its record.json, e.g.
+// "commission-record:v1;id=5f1c…;sha256=9a0b…".
+func QRText(id, recordSHA256 string) string {
+	return "commission-record:v1;id=" + strings.ToLower(id) + ";sha256=" + strings.ToLower(recordSHA256)
+}
 
 // Render draws the printable record of r. recordSHA256 is the hex SHA-256
-// of record.json as written; signer describes the key that signed it;
-// paper is "A4" or "Letter".
-func Render(r record.Record, recordSHA256 string, signer keys.SignerInfo, paper string) ([]byte, error) {
+// of record.json as written; paper is "A4" or "Letter". The signer shown
+// is record.Signer, which verify holds to the signature.
+func Render(r record.Record, recordSHA256 string, paper string) ([]byte, error) {
 	size := ""
 	switch strings.ToLower(paper) {
 	case "a4", "":
@@ -71,21 +78,25 @@ func Render(r record.Record, recordSHA256 string, signer keys.SignerInfo, paper 
 	f.SetModificationDate(stamp.UTC())
 	f.SetCatalogSort(true)
 	f.SetCompression(true)
-	f.SetTitle("Commissioning record "+one(r.Device.Model), true)
+	f.SetTitle("Commissioning certificate "+one(r.Device.Model)+" - "+record.Headline(r), true)
 	f.SetAuthor(one(r.Technician.Name), true)
 	f.SetCreator(one(r.Tool.Name+" "+r.Tool.Version), true)
 	f.SetSubject("record.json sha256 "+d.digest, true)
 	f.SetMargins(margin, margin, margin)
-	f.SetAutoPageBreak(true, margin+6)
+	f.SetAutoPageBreak(true, margin+8)
 	f.AliasNbPages("{nb}")
 	f.SetHeaderFunc(d.header)
 	f.SetFooterFunc(d.footer)
 	f.AddPage()
 
+	d.status()
 	d.identity()
 	d.table()
+	d.values()
+	d.attestations()
 	d.waivers()
-	d.signature(signer)
+	d.evidence()
+	d.signature()
 
 	if err := f.Error(); err != nil {
 		return nil, fmt.Errorf("pdf: %w", err)
@@ -115,28 +126,73 @@ func (d *doc) width() float64 {
 	return w - 2*margin
 }
 
+// statusColour is the band colour of a status: green, amber, red.
+func statusColour(state string) (r, g, b int) {
+	switch state {
+	case record.StatusCommissioned:
+		return 200, 235, 200
+	case record.StatusIncomplete:
+		return 255, 222, 160
+	}
+	return 245, 170, 170
+}
+
+// header draws, on every page, the title, the record id, the status band
+// and, for a simulated device, the watermark.
 func (d *doc) header() {
 	f := d.f
+	if d.r.Status.State == record.StatusSimulated || d.r.Simulated {
+		d.watermark()
+	}
 	f.SetFont("Helvetica", "B", 13)
-	f.CellFormat(d.width()*0.6, 7, d.text("Commissioning record"), "", 0, "L", false, 0, "")
+	f.CellFormat(d.width()*0.6, 7, d.text("Commissioning certificate"), "", 0, "L", false, 0, "")
 	f.SetFont("Helvetica", "", 8)
 	f.CellFormat(d.width()*0.4, 7, d.text("record "+one(d.r.ID)), "", 1, "R", false, 0, "")
-	y := f.GetY()
-	f.SetDrawColor(120, 120, 120)
-	f.Line(margin, y, margin+d.width(), y)
-	f.Ln(3)
+	r, g, b := statusColour(d.r.Status.State)
+	f.SetFillColor(r, g, b)
+	f.SetFont("Helvetica", "B", 10)
+	f.CellFormat(d.width(), 7, d.text(record.Headline(d.r)), "1", 1, "C", true, 0, "")
+	f.SetFont("Helvetica", "", 9)
+	f.Ln(2)
+}
+
+// watermark writes the simulated-device notice across the page, in light
+// red, behind the content drawn after it.
+func (d *doc) watermark() {
+	f := d.f
+	w, h := f.GetPageSize()
+	f.SetTextColor(240, 185, 185)
+	f.SetFont("Helvetica", "B", 30)
+	f.TransformBegin()
+	f.TransformRotate(55, w/2, h/2)
+	for i, s := range []string{"SIMULATED DEVICE", "NOT A COMMISSIONING RECORD"} {
+		tw := f.GetStringWidth(s)
+		f.Text(w/2-tw/2, h/2+float64(i)*14, s)
+	}
+	f.TransformEnd()
+	f.SetTextColor(0, 0, 0)
+	f.SetXY(margin, margin)
 }
 
 func (d *doc) footer() {
 	f := d.f
-	f.SetY(-margin - 2)
+	f.SetY(-margin - 4)
 	f.SetFont("Helvetica", "", 7.5)
-	f.CellFormat(d.width()*0.75, 5, "record.json SHA-256 "+d.digest, "", 0, "L", false, 0, "")
-	f.CellFormat(d.width()*0.25, 5, fmt.Sprintf("page %d of {nb}", f.PageNo()), "", 0, "R", false, 0, "")
+	state := strings.ToUpper(d.r.Status.State)
+	if d.r.Status.State == record.StatusSimulated {
+		state = "SIMULATED DEVICE - NOT A COMMISSIONING RECORD"
+	}
+	f.CellFormat(d.width(), 4, d.text(state+" - record "+one(d.r.ID)), "", 1, "L", false, 0, "")
+	f.CellFormat(d.width()*0.75, 4, "record.json SHA-256 "+d.digest, "", 0, "L", false, 0, "")
+	f.CellFormat(d.width()*0.25, 4, fmt.Sprintf("page %d of {nb}", f.PageNo()), "", 0, "R", false, 0, "")
 }
 
 func (d *doc) section(title string) {
 	f := d.f
+	_, pageH := f.GetPageSize()
+	if f.GetY()+20 > pageH-margin-8 {
+		f.AddPage()
+	}
 	f.Ln(2)
 	f.SetFont("Helvetica", "B", 11)
 	f.CellFormat(d.width(), 7, d.text(title), "", 1, "L", false, 0, "")
@@ -145,18 +201,21 @@ func (d *doc) section(title string) {
 
 // kv writes label/value pairs in two columns, wrapping long values.
 func (d *doc) kv(pairs [][2]string) {
+	d.kvAt(margin, d.width(), 34, pairs)
+}
+
+func (d *doc) kvAt(x, w, lw float64, pairs [][2]string) {
 	f := d.f
-	f.SetFont("Helvetica", "", 9)
-	lw := 32.0
 	for _, p := range pairs {
 		v := one(p[1])
 		if v == "" {
 			continue
 		}
+		f.SetX(x)
 		f.SetFont("Helvetica", "B", 9)
 		f.CellFormat(lw, lineH, d.text(p[0]), "", 0, "L", false, 0, "")
 		f.SetFont("Helvetica", "", 9)
-		f.MultiCell(d.width()-lw, lineH, d.text(v), "", "L", false)
+		f.MultiCell(w-lw, lineH, d.text(v), "", "L", false)
 	}
 }
 
@@ -165,6 +224,70 @@ func fmtTime(t time.Time) string {
 		return ""
 	}
 	return t.UTC().Format("2006-01-02 15:04 UTC")
+}
+
+// status explains the overall status in words.
+func (d *doc) status() {
+	f := d.f
+	r := d.r
+	d.section("Status")
+	switch r.Status.State {
+	case record.StatusSimulated:
+		f.MultiCell(d.width(), lineH, d.text("This record was made against a simulated device (commission demo). "+
+			"It shows how the tool works; it is not the commissioning record of any device."), "", "L", false)
+	case record.StatusCommissioned:
+		f.MultiCell(d.width(), lineH, d.text(fmt.Sprintf("Every step of the guide is closed: compliant, fixed and verified, attested, "+
+			"not applicable or waived. %s, listed below with approver and expiry.", capital(plural(r.Status.Waivers, "waiver")))), "", "L", false)
+	default:
+		f.MultiCell(d.width(), lineH, d.text("These steps are still open; the device does not yet meet the guide on them:"), "", "L", false)
+		open := map[string]bool{}
+		for _, id := range r.Status.Open {
+			open[id] = true
+		}
+		for _, st := range r.Steps {
+			if !open[st.ID] {
+				continue
+			}
+			f.SetX(margin + 5)
+			f.MultiCell(d.width()-5, lineH, d.text("- "+one(st.Title)+" ("+label(st.Outcome)+")"), "", "L", false)
+		}
+	}
+	if reason := strings.TrimSpace(devices.Printable(r.Status.Reason, true)); reason != "" {
+		f.Ln(1)
+		f.SetFont("Helvetica", "B", 9)
+		f.MultiCell(d.width(), lineH, d.text("Signed with open steps. The technician's reason:"), "", "L", false)
+		f.SetFont("Helvetica", "", 9)
+		f.SetX(margin + 5)
+		f.MultiCell(d.width()-5, lineH, d.text(reason), "", "L", false)
+	}
+}
+
+func capital(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+func plural(n int, word string) string {
+	if n == 0 {
+		return "no " + word + "s"
+	}
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// verified is the time of the last fresh read that verified a change.
+func verified(r record.Record) time.Time {
+	var t time.Time
+	for _, s := range r.Steps {
+		if s.Outcome == steps.Fixed && s.At.After(t) {
+			t = s.At
+		}
+	}
+	return t
 }
 
 func (d *doc) identity() {
@@ -183,9 +306,22 @@ func (d *doc) identity() {
 	if e := one(r.Technician.Email); e != "" {
 		tech += " <" + e + ">"
 	}
+	mode := "wizard (checked and changed on the device)"
+	if r.Mode == record.ModeAudit {
+		mode = "audit (read only, nothing was changed)"
+	}
+	restart := fmtTime(r.Restarted)
+	if restart == "" && r.Summary[string(steps.Fixed)] == 0 {
+		restart = "none (nothing needed a restart)"
+	}
+	ver := fmtTime(verified(r))
+	if ver != "" {
+		ver += " (fresh read of the device after the last change)"
+	}
 	d.kv([][2]string{
-		{"Guide", r.Guide}, {"Technician", tech}, {"Mode", r.Mode},
+		{"Guide", r.Guide}, {"Technician", tech}, {"Mode", mode},
 		{"Started", fmtTime(r.Started)}, {"Finished", fmtTime(r.Finished)},
+		{"Restarted", restart}, {"Verified", ver},
 		{"Tool", strings.TrimSpace(r.Tool.Name + " " + r.Tool.Version)}, {"Outcomes", summary(r.Summary)},
 	})
 }
@@ -212,6 +348,12 @@ func label(o steps.Outcome) string {
 		return "not applicable"
 	case steps.ManualPending:
 		return "manual, not attested"
+	case steps.Fixed:
+		return "fixed, verified"
+	case steps.Staged:
+		return "staged, not verified"
+	case steps.Failed:
+		return "failed, not verified"
 	}
 	return strings.ReplaceAll(string(o), "_", " ")
 }
@@ -222,7 +364,7 @@ var cols = []struct {
 	frac  float64
 	align string
 }{
-	{"#", 0.05, "R"}, {"Step", 0.47, "L"}, {"Guide", 0.09, "L"}, {"SRs", 0.20, "L"}, {"Outcome", 0.19, "L"},
+	{"#", 0.05, "R"}, {"Step (guide section, id)", 0.55, "L"}, {"SRs", 0.20, "L"}, {"Outcome", 0.20, "L"},
 }
 
 func (d *doc) tableHeader() {
@@ -239,21 +381,27 @@ func (d *doc) tableHeader() {
 func (d *doc) table() {
 	f := d.f
 	d.section("Steps")
+	f.SetFont("Helvetica", "I", 8)
+	f.MultiCell(d.width(), 3.8, d.text("SRs are IEC 62443-3-3 system requirements (SR 1.5 Authenticator management, "+
+		"SR 7.7 Least functionality, ...); RE is a requirement enhancement. Fixed means changed by the tool and confirmed "+
+		"by a fresh read of the device."), "", "L", false)
+	f.Ln(1)
 	d.tableHeader()
 	_, pageH := f.GetPageSize()
-	bottom := pageH - margin - 6
+	bottom := pageH - margin - 8
 	for i, st := range d.r.Steps {
 		title := one(st.Title)
-		if id := one(st.ID); id != "" {
-			title += "\n" + id
-		}
-		cells := []string{fmt.Sprint(i + 1), title, one(st.Guide), one(strings.Join(st.SRs, ", ")), label(st.Outcome)}
+		ref := strings.TrimSpace("guide " + one(st.Guide) + ", " + one(st.ID))
+		cells := []string{fmt.Sprint(i + 1), title, one(strings.Join(st.SRs, ", ")), label(st.Outcome)}
 		lines := make([][]string, len(cells))
 		n := 1
 		for j, c := range cells {
-			w := cols[j].frac * d.width()
-			for _, part := range strings.Split(c, "\n") {
-				lines[j] = append(lines[j], f.SplitText(part, w)...)
+			w := cols[j].frac*d.width() - 1
+			lines[j] = f.SplitText(d.text(c), w)
+			if j == 1 {
+				f.SetFont("Courier", "", 7.5)
+				lines[j] = append(lines[j], f.SplitText(d.text(ref), w)...)
+				f.SetFont("Helvetica", "", 9)
 			}
 			if len(lines[j]) > n {
 				n = len(lines[j])
@@ -265,15 +413,19 @@ func (d *doc) table() {
 			d.tableHeader()
 		}
 		x, y := f.GetX(), f.GetY()
+		titleLines := len(f.SplitText(d.text(title), cols[1].frac*d.width()-1))
 		for j := range cells {
 			w := cols[j].frac * d.width()
 			f.Rect(x, y, w, h, "D")
 			for k, ln := range lines[j] {
 				f.SetXY(x, y+0.75+float64(k)*lineH)
-				if j == 1 && k > 0 && k == len(lines[j])-1 && strings.Contains(title, "\n") {
-					f.SetFont("Courier", "", 7.5) // the step id
+				if j == 1 && k >= titleLines {
+					f.SetFont("Courier", "", 7.5)
 				}
-				f.CellFormat(w, lineH, d.text(ln), "", 0, cols[j].align, false, 0, "")
+				if j == 3 {
+					f.SetFont("Helvetica", "B", 9)
+				}
+				f.CellFormat(w, lineH, ln, "", 0, cols[j].align, false, 0, "")
 				f.SetFont("Helvetica", "", 9)
 			}
 			x += w
@@ -282,12 +434,66 @@ func (d *doc) table() {
 	}
 }
 
+// values lists every setting the tool changed, from what to what.
+func (d *doc) values() {
+	f := d.f
+	started := false
+	for _, st := range d.r.Steps {
+		if len(st.Changes) == 0 || (st.Outcome != steps.Fixed && st.Outcome != steps.Staged && st.Outcome != steps.Failed) {
+			continue
+		}
+		if !started {
+			d.section("Values set on the device")
+			started = true
+		}
+		f.SetFont("Helvetica", "B", 9)
+		f.MultiCell(d.width(), lineH, d.text(one(st.Title)+" ("+label(st.Outcome)+")"), "", "L", false)
+		f.SetFont("Helvetica", "", 9)
+		for _, c := range st.Changes {
+			f.SetX(margin + 5)
+			f.MultiCell(d.width()-5, lineH, d.text(fmt.Sprintf("%s: %s  ->  %s", one(c.Setting), firstNonEmpty(one(c.From), "(empty)"), firstNonEmpty(one(c.To), "(empty)"))), "", "L", false)
+		}
+		f.Ln(0.5)
+	}
+}
+
+// attestations lists the manual steps the technician confirmed, with the
+// evidence, the note and the inputs given.
+func (d *doc) attestations() {
+	f := d.f
+	started := false
+	for _, st := range d.r.Steps {
+		if st.Outcome != steps.Attested {
+			continue
+		}
+		if !started {
+			d.section("Attestations")
+			started = true
+		}
+		f.SetFont("Helvetica", "B", 9)
+		f.MultiCell(d.width(), lineH, d.text(one(st.Title)), "", "L", false)
+		f.SetFont("Helvetica", "", 9)
+		var pairs [][2]string
+		keys := make([]string, 0, len(st.Inputs))
+		for k := range st.Inputs {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			pairs = append(pairs, [2]string{k, st.Inputs[k]})
+		}
+		pairs = append(pairs, [2]string{"Evidence", st.Evidence}, [2]string{"At", fmtTime(st.At)})
+		d.kvAt(margin+5, d.width()-5, 36, pairs)
+		f.Ln(0.5)
+	}
+}
+
 func (d *doc) waivers() {
 	f := d.f
 	var started bool
 	for _, st := range d.r.Steps {
 		reason := strings.TrimSpace(devices.Printable(st.Reason, true))
-		if reason == "" && !st.Outcome.NeedsReason() {
+		if st.Outcome == steps.Attested || (reason == "" && !st.Outcome.NeedsReason()) {
 			continue
 		}
 		if !started {
@@ -298,72 +504,159 @@ func (d *doc) waivers() {
 			reason = "(no reason given)"
 		}
 		f.SetFont("Helvetica", "B", 9)
-		f.MultiCell(d.width(), lineH, d.text(fmt.Sprintf("%s %s: %s", one(st.Guide), one(st.Title), label(st.Outcome))), "", "L", false)
+		f.MultiCell(d.width(), lineH, d.text(fmt.Sprintf("%s: %s", one(st.Title), label(st.Outcome))), "", "L", false)
 		f.SetFont("Helvetica", "", 9)
 		f.SetX(margin + 5)
 		f.MultiCell(d.width()-5, lineH, d.text(reason), "", "L", false)
+		if st.Outcome == steps.Waived {
+			approver, expires := "not recorded", "none"
+			if w := st.Waiver; w != nil {
+				approver = firstNonEmpty(one(w.Approver), approver)
+				expires = firstNonEmpty(one(w.Expires), expires)
+			}
+			d.kvAt(margin+5, d.width()-5, 36, [][2]string{{"Approved by", approver}, {"Expires", expires}})
+		}
 		f.Ln(1)
 	}
 }
 
-func (d *doc) signature(s keys.SignerInfo) {
+// hexPairs writes a hex digest as upper-case pairs separated by colons,
+// as browsers show certificate fingerprints.
+func hexPairs(h string) string {
+	h = strings.ToUpper(h)
+	var parts []string
+	for i := 0; i+2 <= len(h); i += 2 {
+		parts = append(parts, h[i:i+2])
+	}
+	return strings.Join(parts, ":")
+}
+
+// evidence lists the evidence files with their digests.
+func (d *doc) evidence() {
 	f := d.f
-	const blockH = 72.0
+	if len(d.r.Evidence) == 0 {
+		return
+	}
+	d.section("Evidence files (in the bundle's evidence folder)")
+	for _, e := range d.r.Evidence {
+		f.SetFont("Helvetica", "B", 9)
+		f.MultiCell(d.width(), lineH, d.text(one(e.Name)+": "+one(e.Description)), "", "L", false)
+		f.SetX(margin + 5)
+		f.SetFont("Courier", "", 7.5)
+		f.CellFormat(d.width()-5, 3.8, "file SHA-256 "+one(e.SHA256), "", 1, "L", false, 0, "")
+		if c := one(e.CertSHA256); c != "" {
+			f.SetFont("Helvetica", "", 8)
+			f.SetX(margin + 5)
+			f.CellFormat(d.width()-5, 3.8, "device certificate SHA-256 fingerprint:", "", 1, "L", false, 0, "")
+			f.SetFont("Courier", "", 7.5)
+			p := hexPairs(c)
+			f.SetX(margin + 5)
+			f.CellFormat(d.width()-5, 3.8, p[:min(len(p), 48)], "", 1, "L", false, 0, "")
+			if len(p) > 48 {
+				f.SetX(margin + 5)
+				f.CellFormat(d.width()-5, 3.8, p[48:], "", 1, "L", false, 0, "")
+			}
+		}
+		f.SetFont("Helvetica", "", 9)
+		f.Ln(0.5)
+	}
+}
+
+// signature draws the technician's block beside the plant's acceptance
+// block, then the QR code and the verify command.
+func (d *doc) signature() {
+	f := d.f
+	const blockH = 95.0
 	_, pageH := f.GetPageSize()
-	if f.GetY()+blockH > pageH-margin-6 {
+	if f.GetY()+blockH > pageH-margin-8 {
 		f.AddPage()
 	}
-	d.section("Signature")
-	qrSize := 36.0
+	d.section("Signatures")
 	top := f.GetY()
-	textW := d.width() - qrSize - 6
-	tech := one(d.r.Technician.Name)
-	if e := one(d.r.Technician.Email); e != "" {
-		tech += " <" + e + ">"
+	half := (d.width() - 6) / 2
+	r := d.r
+
+	// Technician (signed electronically).
+	f.SetFont("Helvetica", "B", 10)
+	f.SetXY(margin, top)
+	f.CellFormat(half, 6, "Technician", "", 1, "L", false, 0, "")
+	tech := one(r.Technician.Name)
+	if c := one(r.Technician.Company); c != "" {
+		tech += ", " + c
 	}
-	pairs := [][2]string{
-		{"Technician", tech},
-		{"Signed as", s.Identity},
-		{"Key", strings.TrimSpace(s.KeyType + " " + s.Fingerprint)},
-		{"Namespace", sshsig.Namespace},
-		{"Date", fmtTime(d.r.Finished)},
+	id, keyType, fp := "-", "-", "-"
+	if s := r.Signer; s != nil {
+		id = firstNonEmpty(one(s.Identity), "-")
+		keyType = firstNonEmpty(one(s.KeyType), "-")
+		fp = firstNonEmpty(one(s.Fingerprint), "-")
 	}
-	lw := 26.0
-	for _, p := range pairs {
-		v := one(p[1])
-		if v == "" {
-			v = "-"
-		}
+	d.kvAt(margin, half, 24, [][2]string{
+		{"Name", tech}, {"Signed as", id}, {"Date", fmtTime(r.Finished)}, {"Namespace", sshsig.Namespace}, {"Key", keyType},
+	})
+	f.SetX(margin)
+	f.SetFont("Courier", "", 7)
+	f.CellFormat(half, 3.8, fp, "", 1, "L", false, 0, "")
+	f.SetFont("Helvetica", "", 9)
+	leftY := f.GetY()
+
+	// Plant acceptance (on paper).
+	x := margin + half + 6
+	f.SetFont("Helvetica", "B", 10)
+	f.SetXY(x, top)
+	f.CellFormat(half, 6, "Plant acceptance", "", 1, "L", false, 0, "")
+	name, role := "", ""
+	if a := r.Acceptance; a != nil {
+		name, role = one(a.Name), one(a.Role)
+	}
+	y := top + 7
+	for _, fld := range [][2]string{{"Name", name}, {"Role", role}, {"Date", ""}, {"Signature", ""}} {
+		f.SetXY(x, y)
 		f.SetFont("Helvetica", "B", 9)
-		f.CellFormat(lw, lineH, d.text(p[0]), "", 0, "L", false, 0, "")
+		f.CellFormat(20, lineH, fld[0], "", 0, "L", false, 0, "")
 		f.SetFont("Helvetica", "", 9)
-		f.MultiCell(textW-lw, lineH, d.text(v), "", "L", false)
+		f.CellFormat(half-20, lineH, d.text(fld[1]), "", 0, "L", false, 0, "")
+		f.SetDrawColor(0, 0, 0)
+		f.Line(x+20, y+lineH+0.5, x+half, y+lineH+0.5)
+		y += lineH + 5
 	}
-	f.Ln(1)
+	f.SetXY(x, y)
+	f.SetFont("Helvetica", "", 7.5)
+	f.MultiCell(half, 3.6, d.text("By signing, the plant accepts the device as commissioned in the state this record describes."), "", "L", false)
+
+	// Technician's paper signature line, under the electronic details.
+	ly := max(leftY+8, f.GetY()+2)
+	f.Line(margin, ly, margin+half, ly)
+	f.SetXY(margin, ly+0.5)
+	f.SetFont("Helvetica", "", 7.5)
+	f.CellFormat(half, 4, "Technician's signature (on paper; the record is signed electronically)", "", 1, "L", false, 0, "")
+
+	// QR and how to check.
+	qrSize := 34.0
+	qy := f.GetY() + 4
+	qrText := QRText(r.ID, d.digest)
+	k := barcode.RegisterQR(f, qrText, qr.M, qr.Auto)
+	barcode.Barcode(f, k, margin, qy, qrSize, qrSize, false)
+	tx := margin + qrSize + 5
+	tw := d.width() - qrSize - 5
+	f.SetXY(tx, qy)
 	f.SetFont("Helvetica", "B", 9)
-	f.CellFormat(textW, lineH, "SHA-256 of record.json", "", 1, "L", false, 0, "")
+	f.CellFormat(tw, lineH, "SHA-256 of record.json", "", 1, "L", false, 0, "")
+	f.SetX(tx)
 	f.SetFont("Courier", "", 9)
-	f.CellFormat(textW, lineH, d.digest[:32], "", 1, "L", false, 0, "")
-	f.CellFormat(textW, lineH, d.digest[32:], "", 1, "L", false, 0, "")
-
-	key := barcode.RegisterQR(f, QRText(d.digest), qr.M, qr.Auto)
-	barcode.Barcode(f, key, margin+d.width()-qrSize, top, qrSize, qrSize, false)
-
-	y := max(f.GetY(), top+qrSize) + 10
-	f.SetDrawColor(0, 0, 0)
-	f.Line(margin, y, margin+80, y)
-	f.SetXY(margin, y+1)
+	f.CellFormat(tw, lineH, d.digest[:32], "", 1, "L", false, 0, "")
+	f.SetX(tx)
+	f.CellFormat(tw, lineH, d.digest[32:], "", 1, "L", false, 0, "")
+	f.SetX(tx)
 	f.SetFont("Helvetica", "", 8)
-	f.CellFormat(80, 4, "Technician's signature (optional, on paper)", "", 1, "L", false, 0, "")
-	f.SetFont("Helvetica", "", 8)
-	f.Ln(2)
-	f.MultiCell(d.width(), 3.8, d.text("Verify the files with: ssh-keygen -Y verify -f allowed_signers -I "+
-		firstNonEmpty(one(s.Identity), "IDENTITY")+" -n "+sshsig.Namespace+" -s record.json.sig < record.json"), "", "L", false)
+	f.MultiCell(tw, 3.8, d.text("The QR code reads "+qrText+". Check the files with: commission verify --allowed-signers "+
+		"<the plant's allowed_signers> DIR, or: ssh-keygen -Y verify -f <allowed_signers> -I "+firstNonEmpty(id, "IDENTITY")+
+		" -n "+sshsig.Namespace+" -s record.json.sig < record.json"), "", "L", false)
+	f.SetY(max(f.GetY(), qy+qrSize) + 2)
 }
 
 func firstNonEmpty(xs ...string) string {
 	for _, x := range xs {
-		if x != "" {
+		if x != "" && x != "-" {
 			return x
 		}
 	}

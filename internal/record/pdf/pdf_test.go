@@ -16,7 +16,6 @@ import (
 
 	"github.com/commission-tool/commission/internal/devices"
 	"github.com/commission-tool/commission/internal/record"
-	"github.com/commission-tool/commission/internal/record/keys"
 	"github.com/commission-tool/commission/internal/steps"
 )
 
@@ -47,10 +46,12 @@ func sampleRecord(n int) record.Record {
 		r.Steps = append(r.Steps, st)
 		r.Summary[string(o)]++
 	}
+	r.Signer = &signer
+	r.Status = record.StatusOf(r)
 	return r
 }
 
-var signer = keys.SignerInfo{Identity: "zoe@vendor.example", KeyType: "ssh-ed25519", Fingerprint: "SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s"}
+var signer = record.Signer{Identity: "zoe@vendor.example", KeyType: "ssh-ed25519", Fingerprint: "SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s"}
 
 func digestOf(s string) string {
 	h := sha256.Sum256([]byte(s))
@@ -60,18 +61,18 @@ func digestOf(s string) string {
 func TestDeterministicAndPaper(t *testing.T) {
 	r := sampleRecord(30)
 	dg := digestOf("record")
-	a, err := Render(r, dg, signer, "A4")
+	a, err := Render(r, dg, "A4")
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := Render(r, dg, signer, "a4")
+	b, err := Render(r, dg, "a4")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(a, b) {
 		t.Fatal("two renders of the same record differ")
 	}
-	l, err := Render(r, dg, signer, "Letter")
+	l, err := Render(r, dg, "Letter")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,17 +84,17 @@ func TestDeterministicAndPaper(t *testing.T) {
 	}
 	r2 := sampleRecord(30)
 	r2.Steps[3].Reason = "another reason"
-	c, err := Render(r2, dg, signer, "A4")
+	c, err := Render(r2, dg, "A4")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if bytes.Equal(a, c) {
 		t.Fatal("a different record gave the same PDF")
 	}
-	if _, err := Render(r, dg, signer, "A5"); err == nil {
+	if _, err := Render(r, dg, "A5"); err == nil {
 		t.Error("unknown paper accepted")
 	}
-	if _, err := Render(r, "abc", signer, "A4"); err == nil {
+	if _, err := Render(r, "abc", "A4"); err == nil {
 		t.Error("short digest accepted")
 	}
 }
@@ -126,7 +127,7 @@ func TestRendersAndQRDecodes(t *testing.T) {
 			dir := t.TempDir()
 			r := sampleRecord(24)
 			dg := digestOf("record.json of " + paper)
-			b, err := Render(r, dg, signer, paper)
+			b, err := Render(r, dg, paper)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -164,7 +165,7 @@ func TestRendersAndQRDecodes(t *testing.T) {
 					decoded = append(decoded, s)
 				}
 			}
-			if len(decoded) != 1 || decoded[0] != dg {
+			if len(decoded) != 1 || decoded[0] != QRText(r.ID, dg) {
 				t.Fatalf("QR codes decoded %q, want exactly one: %s", decoded, dg)
 			}
 		})
@@ -175,7 +176,7 @@ func BenchmarkRender(b *testing.B) {
 	r := sampleRecord(30)
 	dg := digestOf("record")
 	for b.Loop() {
-		if _, err := Render(r, dg, signer, A4); err != nil {
+		if _, err := Render(r, dg, A4); err != nil {
 			b.Fatal(err)
 		}
 	}

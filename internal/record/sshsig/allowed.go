@@ -30,6 +30,9 @@ type AllowedSigner struct {
 // AllowedSigners is a parsed allowed_signers file.
 type AllowedSigners []AllowedSigner
 
+// MaxIdentity bounds the identity and namespace Find matches patterns against.
+const MaxIdentity = 256
+
 // maxAllowed bounds an allowed_signers file.
 const maxAllowed = 1 << 20
 
@@ -139,6 +142,9 @@ func Line(identity string, key ssh.PublicKey) string {
 // at time at. When identity is not empty, it must match one of a line's
 // principal patterns, and only identity is returned for that line.
 func (a AllowedSigners) Find(key ssh.PublicKey, identity, namespace string, at time.Time) ([]string, error) {
+	if len(identity) > MaxIdentity || len(namespace) > MaxIdentity {
+		return nil, fmt.Errorf("identity or namespace longer than %d bytes", MaxIdentity)
+	}
 	var out []string
 	for _, s := range a {
 		if s.CertAuth || !bytes.Equal(s.Key.Marshal(), key.Marshal()) {
@@ -191,34 +197,32 @@ func matchList(s string, patterns []string) bool {
 	return ok
 }
 
-// match is OpenSSH's wildcard match: * any run, ? any one character.
+// match is OpenSSH's wildcard match: * any run, ? any one character. It
+// never recurses: on a mismatch it resumes after the last star, one byte
+// further into s, so it takes at most len(s)·len(p) steps (OpenSSH's own
+// recursive match_pattern can take exponential time on a pattern such as
+// a*a*a*a*…b). Find bounds len(s) by MaxIdentity, which makes the cost
+// linear in the size of the allowed_signers file.
 func match(s, p string) bool {
-	for len(p) > 0 {
-		switch p[0] {
-		case '*':
-			for len(p) > 0 && p[0] == '*' {
-				p = p[1:]
-			}
-			if p == "" {
-				return true
-			}
-			for i := 0; i <= len(s); i++ {
-				if match(s[i:], p) {
-					return true
-				}
-			}
-			return false
-		case '?':
-			if s == "" {
-				return false
-			}
-			s, p = s[1:], p[1:]
+	si, pi := 0, 0
+	star, mark := -1, 0
+	for si < len(s) {
+		switch {
+		case pi < len(p) && p[pi] == '*':
+			star, mark = pi, si
+			pi++
+		case pi < len(p) && (p[pi] == '?' || p[pi] == s[si]):
+			si++
+			pi++
+		case star >= 0:
+			mark++
+			si, pi = mark, star+1
 		default:
-			if s == "" || s[0] != p[0] {
-				return false
-			}
-			s, p = s[1:], p[1:]
+			return false
 		}
 	}
-	return s == ""
+	for pi < len(p) && p[pi] == '*' {
+		pi++
+	}
+	return pi == len(p)
 }
