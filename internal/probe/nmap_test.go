@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/commission-tool/commission/internal/peertest"
 )
 
 // nmapRun is the part of nmap's XML output the peer test reads.
@@ -43,10 +45,7 @@ func fromNmap(s string) PortState {
 // TestAgreesWithNmap runs nmap against loopback listeners and closed
 // ports and checks that Run reaches the same verdict on every port.
 func TestAgreesWithNmap(t *testing.T) {
-	nmap, err := exec.LookPath("nmap")
-	if err != nil {
-		t.Skip("nmap is not installed; skipping the peer comparison (apt-get install nmap to run it)")
-	}
+	nmap := peertest.Require(t, "nmap")
 	if testing.Short() {
 		t.Skip("peer comparison with nmap skipped in -short mode")
 	}

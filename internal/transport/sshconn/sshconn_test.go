@@ -17,9 +17,14 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/commission-tool/commission/internal/peertest"
 )
 
-const sshdPath = "/usr/sbin/sshd"
+// peerTimeout bounds each step against the real sshd. It is generous: on
+// two busy cores under -race, sshd's start and the key exchange can take
+// seconds. It only bounds a failure; a passing run is as fast as sshd.
+const peerTimeout = 30 * time.Second
 
 // writeKey writes a new Ed25519 private key in OpenSSH form and returns its signer.
 func writeKey(t *testing.T, path string) ssh.Signer {
@@ -54,6 +59,7 @@ func freePort(t *testing.T) int {
 
 // sshd is a real OpenSSH server on loopback for one test.
 type sshd struct {
+	bin       string // the sshd program
 	dir, user string
 	port      int
 	client    ssh.Signer
@@ -61,12 +67,7 @@ type sshd struct {
 
 func newSSHD(t *testing.T) *sshd {
 	t.Helper()
-	if _, err := os.Stat(sshdPath); err != nil {
-		if os.Getenv("COMMISSION_REQUIRE_PEERS") == "1" {
-			t.Fatalf("%s is missing and COMMISSION_REQUIRE_PEERS=1: install OpenSSH server", sshdPath)
-		}
-		t.Skipf("%s is missing: install OpenSSH server to run the SSH tests", sshdPath)
-	}
+	bin := peertest.Require(t, "sshd")
 	u := os.Getenv("USER")
 	if u == "" {
 		out, err := exec.Command("id", "-un").Output()
@@ -75,7 +76,7 @@ func newSSHD(t *testing.T) *sshd {
 		}
 		u = strings.TrimSpace(string(out))
 	}
-	d := &sshd{dir: t.TempDir(), user: u, port: freePort(t)}
+	d := &sshd{bin: bin, dir: t.TempDir(), user: u, port: freePort(t)}
 	d.client = writeKey(t, filepath.Join(d.dir, "client_key"))
 	auth := ssh.MarshalAuthorizedKey(d.client.PublicKey())
 	if err := os.WriteFile(filepath.Join(d.dir, "authorized_keys"), auth, 0o600); err != nil {
@@ -105,7 +106,7 @@ AllowUsers %s
 	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(sshdPath, "-D", "-e", "-f", conf, "-p", fmt.Sprint(d.port))
+	cmd := exec.Command(d.bin, "-D", "-e", "-f", conf, "-p", fmt.Sprint(d.port))
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -133,15 +134,15 @@ AllowUsers %s
 	case msg := <-ready:
 		if msg != "" {
 			_ = cmd.Wait()
-			if strings.Contains(msg, "privilege separation directory") && os.Getenv("COMMISSION_REQUIRE_PEERS") != "1" {
-				t.Skipf("sshd cannot start here: %s (create it, e.g. mkdir -p /run/sshd, as root)", msg)
+			if strings.Contains(msg, "privilege separation directory") && !peertest.Required() {
+				t.Skipf("%s sshd cannot start here: %s (create it, e.g. mkdir -p /run/sshd, as root)", peertest.SkipMarker, msg)
 			}
 			t.Fatalf("sshd did not start: %s", msg)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(peerTimeout):
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
-		t.Fatal("sshd did not say it listens within 10s")
+		t.Fatalf("sshd did not say it listens within %s", peerTimeout)
 	}
 	stop := func() {
 		_ = cmd.Process.Kill()
@@ -152,7 +153,7 @@ AllowUsers %s
 }
 
 func (d *sshd) cfg() Config {
-	return Config{User: d.user, Signer: d.client, KnownHosts: filepath.Join(d.dir, "known_hosts"), Timeout: 5 * time.Second}
+	return Config{User: d.user, Signer: d.client, KnownHosts: filepath.Join(d.dir, "known_hosts"), Timeout: peerTimeout}
 }
 
 func TestTOFUThenChangedKey(t *testing.T) {
