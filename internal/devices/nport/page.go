@@ -81,14 +81,28 @@ func attr(n *html.Node, key string) (string, bool) {
 // and nested tables (a table's text belongs to its own cells).
 func textOf(n *html.Node) string { return nodeText(n, true) }
 
-// nodeText is the visible text of n; skipTables leaves nested tables out.
+
+// nodeText is the visible text of n, whitespace collapsed and a trailing
+// colon trimmed (as norm); skipTables leaves nested tables out.
 func nodeText(n *html.Node, skipTables bool) string {
-	var b strings.Builder
+	var b []byte
+	space := false
 	var walk func(*html.Node)
 	walk = func(n *html.Node) {
 		if n.Type == html.TextNode {
-			b.WriteString(n.Data)
-			b.WriteByte(' ')
+			for i := 0; i < len(n.Data); i++ {
+				c := n.Data[i]
+				if c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v' {
+					space = len(b) > 0
+					continue
+				}
+				if space {
+					b = append(b, ' ')
+					space = false
+				}
+				b = append(b, c)
+			}
+			space = len(b) > 0
 		}
 		for c := n.FirstChild; c != nil; c = c.NextSibling {
 			switch c.DataAtom {
@@ -103,7 +117,23 @@ func nodeText(n *html.Node, skipTables bool) string {
 		}
 	}
 	walk(n)
-	return norm(b.String())
+	s := string(b)
+	if strings.HasSuffix(s, ":") {
+		s = strings.TrimSpace(strings.TrimSuffix(s, ":"))
+	}
+	if strings.ContainsRune(s, '\u00a0') || !isASCII(s) {
+		return norm(s) // Unicode spaces: the slow path
+	}
+	return s
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // parseLimit is how many nodes the parser visits between context checks.

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/commission-tool/commission/internal/peertest"
 	"github.com/commission-tool/commission/internal/probe"
 )
 
@@ -17,16 +18,7 @@ import (
 // given read-only community, as a real peer for the driver's SNMP code.
 func startSnmpd(t *testing.T, community string) int {
 	t.Helper()
-	bin, err := exec.LookPath("snmpd")
-	if err != nil {
-		bin = "/usr/sbin/snmpd"
-		if _, serr := os.Stat(bin); serr != nil {
-			if os.Getenv("COMMISSION_REQUIRE_PEERS") != "" {
-				t.Fatal("snmpd is not installed (apt-get install snmpd)")
-			}
-			t.Skip("snmpd is not installed (apt-get install snmpd); .ci/run installs it")
-		}
-	}
+	bin := peertest.Require(t, "snmpd")
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
