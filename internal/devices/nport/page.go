@@ -81,7 +81,6 @@ func attr(n *html.Node, key string) (string, bool) {
 // and nested tables (a table's text belongs to its own cells).
 func textOf(n *html.Node) string { return nodeText(n, true) }
 
-
 // nodeText is the visible text of n, whitespace collapsed and a trailing
 // colon trimmed (as norm); skipTables leaves nested tables out.
 func nodeText(n *html.Node, skipTables bool) string {

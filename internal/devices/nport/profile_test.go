@@ -78,7 +78,7 @@ func TestRefusalWords(t *testing.T) {
 	s := &session{prof: &Profiles[1]}
 	login := `<form><input type="hidden" name="FakeChallenge" value="x"></form>`
 	for text, want := range map[string]error{
-		"Login failed.":                                      ErrWrongPassword,
+		"Login failed.": ErrWrongPassword,
 		"Login failed. This account has been locked.":        ErrLockedOut,
 		"The maximum number of login users has been reached": ErrTooManySessions,
 		"Login failed. The login page has expired":           errExpired,
