@@ -17,6 +17,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/commission-tool/commission/internal/devices"
+	"github.com/commission-tool/commission/internal/peertest"
 	"github.com/commission-tool/commission/internal/record"
 	"github.com/commission-tool/commission/internal/record/sshsig"
 	"github.com/commission-tool/commission/internal/steps"
@@ -315,9 +316,8 @@ func TestVerifyProblems(t *testing.T) {
 // sshKeygenVerify runs the command the README shows.
 func sshKeygenVerify(t *testing.T, dir, id string, wantOK bool) {
 	t.Helper()
-	keygen, err := exec.LookPath("ssh-keygen")
-	if err != nil {
-		t.Log("ssh-keygen not found: skipping the OpenSSH check (install openssh-client)")
+	keygen, ok := peertest.Optional(t, "ssh-keygen")
+	if !ok {
 		return
 	}
 	data, err := os.ReadFile(filepath.Join(dir, RecordFile))

@@ -21,6 +21,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/commission-tool/commission/internal/peertest"
 	"github.com/commission-tool/commission/internal/record"
 	"github.com/commission-tool/commission/internal/record/sshsig"
 	"github.com/commission-tool/commission/internal/steps"
@@ -331,7 +332,7 @@ func TestEvidenceCertificateFingerprint(t *testing.T) {
 	if got != digest(der) {
 		t.Fatalf("cert_sha256 %q, want the DER's %s", got, digest(der))
 	}
-	if pdftotext, err := exec.LookPath("pdftotext"); err == nil {
+	if pdftotext, ok := peertest.Optional(t, "pdftotext"); ok {
 		out, err := exec.Command(pdftotext, filepath.Join(dir, PDFFile), "-").Output()
 		if err != nil {
 			t.Fatal(err)

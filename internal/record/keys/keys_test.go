@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/commission-tool/commission/internal/peertest"
 	"github.com/commission-tool/commission/internal/record/sshsig"
 )
 
@@ -91,7 +92,7 @@ func TestCreateEd25519AndFromFile(t *testing.T) {
 	if _, err := sshsig.Sign(s2, sshsig.Namespace, bytes.NewReader(message)); err != nil {
 		t.Fatal(err)
 	}
-	if keygen, err := exec.LookPath("ssh-keygen"); err == nil {
+	if keygen, ok := peertest.Optional(t, "ssh-keygen"); ok {
 		out, stderr, err := run(t, nil, nil, keygen, "-y", "-P", "correct horse", "-f", enc)
 		if err != nil {
 			t.Fatalf("ssh-keygen cannot read the created key: %v: %s", err, stderr)
@@ -150,9 +151,7 @@ func run(t *testing.T, env []string, in []byte, name string, args ...string) ([]
 func startAgent(t *testing.T) string {
 	t.Helper()
 	for _, tool := range []string{"ssh-agent", "ssh-add", "ssh-keygen"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not found: install openssh-client to run the ssh-agent tests", tool)
-		}
+		peertest.Require(t, tool)
 	}
 	dir, err := os.MkdirTemp("", "ag") // short: unix socket paths are limited
 	if err != nil {

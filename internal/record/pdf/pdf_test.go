@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/commission-tool/commission/internal/devices"
+	"github.com/commission-tool/commission/internal/peertest"
 	"github.com/commission-tool/commission/internal/record"
 	"github.com/commission-tool/commission/internal/steps"
 )
@@ -101,11 +102,7 @@ func TestDeterministicAndPaper(t *testing.T) {
 
 func tool(t *testing.T, name string) string {
 	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		t.Skipf("%s not found: install poppler-utils and zbar-tools to run the PDF rendering tests", name)
-	}
-	return p
+	return peertest.Require(t, name)
 }
 
 func run(t *testing.T, name string, args ...string) string {
@@ -135,7 +132,7 @@ func TestRendersAndQRDecodes(t *testing.T) {
 			if err := os.WriteFile(path, b, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			if pdftotext, err := exec.LookPath("pdftotext"); err == nil {
+			if pdftotext, ok := peertest.Optional(t, "pdftotext"); ok {
 				txt := run(t, pdftotext, "-layout", path, "-")
 				pages := regexp.MustCompile(`page (\d+) of (\d+)`).FindAllStringSubmatch(txt, -1)
 				if len(pages) < 2 {

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/commission-tool/commission/internal/peertest"
 )
 
 var message = []byte("{\"schema\":\"commission.record/v1\"}\n")
@@ -195,11 +197,7 @@ func TestMatch(t *testing.T) {
 
 func needSSHKeygen(t *testing.T) string {
 	t.Helper()
-	p, err := exec.LookPath("ssh-keygen")
-	if err != nil {
-		t.Skip("ssh-keygen not found: install openssh-client to run the OpenSSH interoperability tests")
-	}
-	return p
+	return peertest.Require(t, "ssh-keygen")
 }
 
 // run runs a command with a time limit, stdin from in, and returns stdout,

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/gosnmp/gosnmp"
+
+	"github.com/commission-tool/commission/internal/peertest"
 )
 
 func snmpClient(t *testing.T, d *Device, community string, v gosnmp.SnmpVersion) *gosnmp.GoSNMP {
@@ -72,10 +74,7 @@ func TestSNMPSystemGroup(t *testing.T) {
 
 // TestSNMPNetSNMPPeer proves net-snmp's snmpget can read sysDescr.
 func TestSNMPNetSNMPPeer(t *testing.T) {
-	bin, err := exec.LookPath("snmpget")
-	if err != nil {
-		t.Skip("snmpget (net-snmp) is not installed; skipping the peer test")
-	}
+	bin := peertest.Require(t, "snmpget")
 	d := start(t, Config{})
 	out, err := exec.Command(bin, "-v2c", "-c", "public", "-t", "1", "-r", "0", "-On",
 		"udp:"+d.Addr(SvcSNMP), ".1.3.6.1.2.1.1.1.0").CombinedOutput()
