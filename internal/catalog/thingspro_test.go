@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/commission-tool/commission/internal/devices/thingspro"
+	"github.com/commission-tool/commission/internal/probe"
 	simthingspro "github.com/commission-tool/commission/internal/sim/thingspro"
 	"github.com/commission-tool/commission/internal/steps"
 	"github.com/commission-tool/commission/internal/transport"
@@ -335,5 +336,216 @@ func TestThingsProFirewallAgainstListening(t *testing.T) {
 	f := tpFirewallStep().Check(s)
 	if f.Compliant {
 		t.Error("firewall with stale rules reported compliant")
+	}
+}
+
+func tpSimWith(t *testing.T, cfg simthingspro.Config) *simthingspro.Device {
+	t.Helper()
+	d, err := simthingspro.Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
+func tpRuleIDsOf(s thingspro.State) []int {
+	var ids []int
+	for _, r := range s.Firewall {
+		ids = append(ids, r.ID)
+	}
+	return ids
+}
+
+// TestThingsProFirewallNoGuess_Simulator: without evidence of what listens,
+// the firewall step proposes no deletion; the rule is the technician's
+// decision, and the decision is carried out.
+func TestThingsProFirewallNoGuess_Simulator(t *testing.T) {
+	sim := tpSim(t)
+	s, _ := tpSession(t, sim, "admin", "admin@123")
+	r := s.Result("thingspro.3.3.firewall")
+	if r.Outcome != steps.Deviation || r.Before == nil || !strings.Contains(strings.Join(r.Before.Notes, " "), "could not be checked") {
+		t.Fatalf("firewall before: %s %+v", r.Outcome, r.Before)
+	}
+	_, err := s.Plan("thingspro.3.3.firewall", steps.Values{})
+	if err == nil || !strings.Contains(err.Error(), "your decision is needed for #83") || !strings.Contains(err.Error(), "deletes nothing on a guess") {
+		t.Fatalf("plan with no decision and no evidence: %v", err)
+	}
+	if _, err := s.Plan("thingspro.3.3.firewall", steps.Values{"delete": "99"}); err == nil || !strings.Contains(err.Error(), "#83") {
+		t.Errorf("an unknown rule id: %v", err)
+	}
+	if ids := tpRuleIDsOf(s.State()); len(ids) != 1 {
+		t.Fatalf("rules after refused plans: %v", ids)
+	}
+	tpPlan(t, s, "thingspro.3.3.firewall", steps.Values{"delete": "83"})
+	if err := s.Commit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Result("thingspro.3.3.firewall"); got.Outcome != steps.Fixed || len(tpRuleIDsOf(s.State())) != 0 {
+		t.Errorf("after the technician's decision: %s, rules %v", got.Outcome, tpRuleIDsOf(s.State()))
+	}
+}
+
+// TestThingsProFirewallSSHCheck_Simulator: with the gateway's SSH login
+// given in the step, the tool asks the shell what listens right before it
+// deletes, keeps the Modbus/TCP rule while a slave listens on 502, and
+// deletes it when nothing does. A wrong login deletes nothing.
+func TestThingsProFirewallSSHCheck_Simulator(t *testing.T) {
+	cases := []struct {
+		name      string
+		listening []simthingspro.Socket
+		password  string
+		kept      bool
+		applyErr  string
+	}{
+		{"modbus slave listens", []simthingspro.Socket{{Proto: "tcp", Port: 502}}, "moxa", true, ""},
+		{"nothing listens on 502", nil, "moxa", false, ""},
+		{"wrong ssh password", nil, "not-the-password", true, "refused"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			sim := tpSimWith(t, simthingspro.Config{SSHOn: true, Listening: c.listening})
+			s, _ := tpSession(t, sim, "admin", "admin@123")
+			f := s.Result("thingspro.3.3.firewall").Before
+			if f == nil || !strings.Contains(strings.Join(f.Notes, " "), "give the gateway's SSH login in this step") {
+				t.Fatalf("the step does not offer the SSH check: %+v", f)
+			}
+			changes, err := s.Plan("thingspro.3.3.firewall", steps.Values{"ssh-user": "moxa", "ssh-password": c.password})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(changes) != 1 || !strings.Contains(changes[0].To, "only if the gateway's shell") || !strings.Contains(changes[0].To, "502/tcp") {
+				t.Errorf("preview %+v", changes)
+			}
+			err = s.Apply(context.Background(), "thingspro.3.3.firewall")
+			if c.applyErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.applyErr) || !strings.Contains(err.Error(), "nothing was deleted") {
+					t.Fatalf("apply with a wrong SSH login: %v", err)
+				}
+			} else if err != nil {
+				t.Fatal(err)
+			} else if err := s.Commit(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			st := s.State()
+			if c.applyErr == "" {
+				if err := s.Recheck(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+				st = s.State()
+			}
+			if kept := len(tpRuleIDsOf(st)) == 1; kept != c.kept {
+				t.Errorf("rule 83 kept = %t, want %t (listening %v)", kept, c.kept, st.Listening)
+			}
+			if c.applyErr == "" {
+				if st.Listening == nil {
+					t.Error("later reads do not ask the shell")
+				}
+				if got := s.Result("thingspro.3.3.firewall"); got.Outcome != steps.Fixed && got.Outcome != steps.Compliant {
+					t.Errorf("firewall after the SSH check: %s %+v", got.Outcome, got.After)
+				}
+			}
+		})
+	}
+}
+
+// TestThingsProCertProblems_Simulator: an expired, SHA-1 or 1024-bit
+// certificate served on HTTPS is a deviation that names its reason.
+func TestThingsProCertProblems_Simulator(t *testing.T) {
+	cases := []struct {
+		name string
+		o    simthingspro.IssueOptions
+		want string
+	}{
+		{"expired", simthingspro.IssueOptions{NotAfter: time.Now().Add(-24 * time.Hour)}, "expired on"},
+		{"1024-bit", simthingspro.IssueOptions{KeyBits: 1024}, "1024-bit RSA key"},
+		{"sha1", simthingspro.IssueOptions{SHA1: true}, "SHA1"},
+		{"good", simthingspro.IssueOptions{}, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			sim := tpSim(t)
+			ca, err := sim.PlantCA()
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.o.Hosts = []string{sim.Host()}
+			certPEM, keyPEM, err := ca.Issue("gw", c.o)
+			if err != nil {
+				t.Skipf("cannot make this certificate here: %v", err)
+			}
+			if err := sim.ServeCert(certPEM, keyPEM); err != nil {
+				t.Fatal(err)
+			}
+			s, _ := tpSession(t, sim, "admin", "admin@123")
+			r := s.Result("thingspro.3.2.https-cert")
+			if r.Before == nil {
+				t.Fatalf("no finding: %s", r.Reason)
+			}
+			notes := strings.Join(r.Before.Notes, "; ")
+			if c.want == "" {
+				if r.Outcome != steps.Compliant || strings.Contains(notes, "the certificate is ") {
+					t.Errorf("a good plant certificate: %s, notes %q", r.Outcome, notes)
+				}
+				if !strings.Contains(r.Before.Observed, "RSA 2048 bits") || !strings.Contains(r.Before.Observed, "SHA256:") {
+					t.Errorf("observed lacks key size or fingerprint: %q", r.Before.Observed)
+				}
+				return
+			}
+			if r.Outcome != steps.Deviation || !strings.Contains(notes, c.want) {
+				t.Errorf("%s certificate: %s, notes %q; want a deviation naming %q", c.name, r.Outcome, notes, c.want)
+			}
+		})
+	}
+}
+
+// TestThingsProGuardNeedsProof: removing or deactivating an administrator
+// is refused while the only administrator left is one only planned, not
+// read back from the gateway.
+func TestThingsProGuardNeedsProof(t *testing.T) {
+	base := thingspro.State{User: "ops", Users: []thingspro.User{
+		{ID: 1, Name: "admin", Active: true, Roles: []string{thingspro.AdminRole}, RolesProven: true},
+		{Name: "ops", Active: true, Roles: []string{thingspro.AdminRole}}, // planned, not proven
+	}}
+	for _, c := range []struct {
+		name string
+		edit func(*thingspro.State)
+	}{
+		{"delete", func(s *thingspro.State) { s.Users[0].Delete = true }},
+		{"deactivate", func(s *thingspro.State) { s.Users[0].Active = false }},
+	} {
+		st := base.Clone()
+		c.edit(&st)
+		if err := guardTPLastAdmin(st); err == nil || !strings.Contains(err.Error(), "not proven") {
+			t.Errorf("%s admin while ops is unproven: %v, want a refusal", c.name, err)
+		}
+		st.Users[1].RolesProven = true
+		if err := guardTPLastAdmin(st); err != nil {
+			t.Errorf("%s admin once ops is proven: %v", c.name, err)
+		}
+	}
+	if err := guardTPLastAdmin(base); err != nil {
+		t.Errorf("nothing removed: %v", err)
+	}
+}
+
+// TestThingsProUnknownIsNotCompliant: a setting the gateway did not
+// report is a deviation that says so, never compliant.
+func TestThingsProUnknownIsNotCompliant(t *testing.T) {
+	st := thingspro.State{Services: map[string]bool{thingspro.SvcProvision: false, thingspro.SvcLocalConsole: false},
+		Unknown:  map[string]string{thingspro.SvcDiscovery: "the reply of /system/discovery does not say whether it is on"},
+		Observed: thingspro.Observed{Ports: map[string]probe.Result{"discovery": {State: probe.Closed}}},
+		Interfaces: []thingspro.Interface{{Kind: thingspro.KindWiFi, ID: 1, Name: "Wi-Fi1", EnableUnknown: true}}}
+	if f := tpProxyStep().Check(st); f.Compliant || !strings.Contains(f.Observed, "discovery: unknown") {
+		t.Errorf("proxy with discovery unknown: %+v", f)
+	}
+	wifi := tpInterfaceStep("x", "2.1.4", thingspro.KindWiFi, "t", "w", nil)
+	if f := wifi.Check(st); f.Compliant || !strings.Contains(f.Observed, "unknown") {
+		t.Errorf("Wi-Fi with enable unknown: %+v", f)
+	}
+	st.Unknown[thingspro.SvcSSH] = "the reply of /system/sshserver does not say whether it is on"
+	ssh := tpServiceStep("x", "2.2.5", "t", "w", nil, thingspro.SvcSSH, "SSH server", "")
+	if f := ssh.Check(st); f.Compliant || !f.Applicable {
+		t.Errorf("SSH unknown: %+v", f)
 	}
 }

@@ -3,6 +3,7 @@ package thingspro
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"slices"
 	"time"
 )
@@ -226,4 +227,38 @@ func (d *Device) Harden(o HardenOptions) error {
 	}
 	d.tokens = map[string]int{}
 	return d.syncServicesLocked()
+}
+
+// SetUserDetails sets an account's e-mail and expiry, as an administrator
+// would in the web console (for tests that check nothing is cleared).
+func (d *Device) SetUserDetails(name, email string, expiredAfter *time.Time) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	u := d.st.userByName(name)
+	if u == nil {
+		return fmt.Errorf("no account %q", name)
+	}
+	u.email, u.expiredAfter = email, expiredAfter
+	return nil
+}
+
+// UserRoles returns an account's role ids and whether it is active.
+func (d *Device) UserRoles(name string) (roles []int, active, ok bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	u := d.st.userByName(name)
+	if u == nil {
+		return nil, false, false
+	}
+	return slices.Clone(u.roles), u.active, true
+}
+
+// UserDetails returns an account's e-mail and expiry.
+func (d *Device) UserDetails(name string) (email string, expiredAfter *time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if u := d.st.userByName(name); u != nil {
+		return u.email, u.expiredAfter
+	}
+	return "", nil
 }
