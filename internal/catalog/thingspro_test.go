@@ -533,8 +533,8 @@ func TestThingsProGuardNeedsProof(t *testing.T) {
 // report is a deviation that says so, never compliant.
 func TestThingsProUnknownIsNotCompliant(t *testing.T) {
 	st := thingspro.State{Services: map[string]bool{thingspro.SvcProvision: false, thingspro.SvcLocalConsole: false},
-		Unknown:  map[string]string{thingspro.SvcDiscovery: "the reply of /system/discovery does not say whether it is on"},
-		Observed: thingspro.Observed{Ports: map[string]probe.Result{"discovery": {State: probe.Closed}}},
+		Unknown:    map[string]string{thingspro.SvcDiscovery: "the reply of /system/discovery does not say whether it is on"},
+		Observed:   thingspro.Observed{Ports: map[string]probe.Result{"discovery": {State: probe.Closed}}},
 		Interfaces: []thingspro.Interface{{Kind: thingspro.KindWiFi, ID: 1, Name: "Wi-Fi1", EnableUnknown: true}}}
 	if f := tpProxyStep().Check(st); f.Compliant || !strings.Contains(f.Observed, "discovery: unknown") {
 		t.Errorf("proxy with discovery unknown: %+v", f)
