@@ -22,7 +22,6 @@ import (
 	"github.com/commission-tool/commission/internal/steps"
 )
 
-
 const (
 	identity   = "ada@vendor.example"
 	sampleDir  = "testdata/sample"
