@@ -211,7 +211,7 @@ func (d *Driver) Read(ctx context.Context) (State, error) {
 	wg.Go(func() {
 		c, cancel := context.WithTimeout(ctx, 3*d.o.Timeout)
 		defer cancel()
-		dsci, dsciErr = readDSCI(c, d.hostport("moxa-udp"), d.o.Timeout)
+		dsci, dsciErr = readDSCI(c, d.hostport("moxa-udp"), d.o.Timeout, d.o.Recorder)
 	})
 	wg.Go(func() { snmpID = readSNMP(ctx, d.o.Address, d.ports["snmp"], d.o.Timeout) })
 	err = d.readPages(ctx, s, &st)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -12,8 +13,32 @@ import (
 	"time"
 
 	"github.com/commission-tool/commission/internal/devices"
+	"github.com/commission-tool/commission/internal/transcript"
 	"github.com/commission-tool/commission/internal/transport"
 )
+
+// recordDatagram adds a UDP 4800 exchange to the transcript. The secret
+// part of a 0x28 or 0x29 reply (communities, password) is zeroed.
+func recordDatagram(rec *transcript.Recorder, req, reply []byte, err error) {
+	if rec == nil {
+		return
+	}
+	dg := &transcript.Datagram{Service: "moxa-udp", Request: hex.EncodeToString(req)}
+	note := ""
+	if err != nil {
+		dg.Error = err.Error()
+	} else {
+		r := append([]byte(nil), reply...)
+		if len(r) > 20 && (r[0] == fnSNMP|0x80 || r[0] == 0x29|0x80 || r[0] == 0x2C|0x80) {
+			for i := 20; i < len(r); i++ {
+				r[i] = 0
+			}
+			note = "the reply's payload after the device ID is zeroed: it may hold communities or a password"
+		}
+		dg.Reply = hex.EncodeToString(r)
+	}
+	rec.Add(transcript.Exchange{Kind: "udp", Datagram: dg, Note: note})
+}
 
 // UDP 4800 ("Moxa command", DSCI) function codes (nport.md 6.4).
 const (
@@ -116,12 +141,14 @@ type dsciInfo struct {
 
 // readDSCI asks one device for discovery, details (0x16) and the SNMP
 // configuration (0x28). Each request has its own timeout.
-func readDSCI(ctx context.Context, addr string, timeout time.Duration) (dsciInfo, error) {
+func readDSCI(ctx context.Context, addr string, timeout time.Duration, rec *transcript.Recorder) (dsciInfo, error) {
 	var info dsciInfo
 	ask := func(req []byte) ([]byte, error) {
 		c, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
-		return transport.Exchange(c, addr, req, maxDSCIReply)
+		b, err := transport.Exchange(c, addr, req, maxDSCIReply)
+		recordDatagram(rec, req, b, err)
+		return b, err
 	}
 	b, err := ask(discoverRequest)
 	if err == nil {
