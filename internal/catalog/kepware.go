@@ -25,7 +25,8 @@ var KepwarePasswordRules = PasswordRules{MinLength: 14, MaxLength: 512, Classes:
 type kstate = kepware.State
 
 // Kepware returns the Kepware catalog: the guide's sections 3 to 8 in
-// guide order. Kepware applies changes when they are sent (no restart).
+// guide order. Kepware applies a change when it accepts it, with no
+// restart: each changing step's Caution says what it interrupts.
 func Kepware() steps.Catalog[kepware.State] {
 	return steps.Catalog[kepware.State]{
 		Family:   "kepware",
@@ -101,6 +102,7 @@ func kepwareSteps() []steps.Step[kstate] {
 		mqttStep(),
 		restClientStep(),
 		roleStep(roleREST),
+		restServerWriteStep(),
 		restServerHTTPSStep(),
 		restServerCORSStep(),
 		roleStep(roleAPI),
@@ -164,7 +166,7 @@ func opcDAStep() steps.Step[kstate] {
 			Title: "Turn off the OPC DA interfaces",
 			Why:   "OPC DA rides on DCOM, which is hard to lock down and sends data without encryption. OPC UA, MQTT or REST with TLS do the same job securely.",
 			SRs:   []string{"SR 7.7", "SR 3.1", "SR 4.1"}, Kind: steps.Automatic,
-			Caution: "OPC DA clients, and the built-in Quick Client, stop working; test with an OPC UA client instead. Repeat for each new project."},
+			Caution: "Kepware applies this at once: connected OPC DA clients, and the built-in Quick Client, are cut off and cannot reconnect; test with an OPC UA client instead. Repeat for each new project."},
 		Check: func(s kstate) steps.Finding {
 			p := s.Project
 			return steps.Finding{Applicable: true, Compliant: !p.OPCDA1 && !p.OPCDA2 && !p.OPCDA3,
@@ -206,7 +208,8 @@ func defaultUserStep() steps.Step[kstate] {
 			Title: "Give the Default User a strong password",
 			Why:   "Default User is a built-in account every installation has; with an empty or weak password anyone who knows the name logs in as a server user.",
 			SRs:   []string{"SR 1.5", "SR 1.7", "SR 1.1"}, Kind: steps.Automatic,
-			Inputs: passwordInputs("New password for Default User")},
+			Caution: "Kepware applies this at once: any client that logs in as Default User (a Configuration API request, a new OPC UA session) needs the new password from its next login on.",
+			Inputs:  passwordInputs("New password for Default User")},
 		Check: func(s kstate) steps.Finding {
 			f := steps.Finding{Applicable: true, Expected: `"Default User" refuses an empty password`}
 			switch {
@@ -269,7 +272,7 @@ func serverUsersStep() steps.Step[kstate] {
 			Title: "Narrow the Server Users group to what its users need",
 			Why:   "Server Users holds Default User and every account added without thought; broad rights there let any of them reconfigure the project or the server.",
 			SRs:   []string{"SR 2.1", "SR 1.3"}, Kind: steps.Automatic,
-			Caution: "Clients logging in as server users lose project editing and server settings; give such users their own group."},
+			Caution: "Kepware applies this at once: clients logged in as server users lose project editing and server settings with their next request; give such users their own group."},
 		Check: func(s kstate) steps.Finding {
 			g, ok := s.GroupNamed(kepware.GroupServerUsers)
 			if !ok {
@@ -359,6 +362,7 @@ func roleStep(r kepRole) steps.Step[kstate] {
 			Title: "A least-privilege group and user for " + r.purpose,
 			Why:   "Giving " + r.purpose + " their own group with only the rights they use means a stolen client password cannot administer the server or rewrite the project, and the log shows which client did what.",
 			SRs:   []string{"SR 2.1", "SR 1.3", "SR 1.1"}, Kind: steps.Automatic,
+			Caution: "Kepware creates the group and the user at once; nothing that runs is interrupted. Give the new login to the client, then remove its old shared one.",
 			Inputs: append([]steps.Input{
 				{Key: "group", Label: "Group name", Help: "its name must contain " + strings.Join(quoteAll(r.keywords), " or ") + " so the tool recognises it", Validate: validateKepName},
 				{Key: "user", Label: "User name", Help: "one user per client; do not share it", Validate: validateKepName},
@@ -430,7 +434,8 @@ func uaAnonymousStep() steps.Step[kstate] {
 		Meta: steps.Meta{ID: "kepware.6.1.ua-anonymous", Section: "6.1.1", Group: groupAccounts,
 			Title: "Refuse anonymous OPC UA logins",
 			Why:   "An anonymous UA session reads, and may write, tags without any identity; the guide never permits it.",
-			SRs:   []string{"SR 1.1", "SR 1.2", "SR 2.1"}, Kind: steps.Automatic},
+			SRs:   []string{"SR 1.1", "SR 1.2", "SR 2.1"}, Kind: steps.Automatic,
+			Caution: "Kepware applies this at once: anonymous OPC UA clients can no longer open a session, and those connected may be dropped."},
 		Check: func(s kstate) steps.Finding {
 			return steps.Finding{Applicable: true, Compliant: !s.Project.UAAnonymous,
 				Observed: "Allow anonymous login: " + onOff(s.Project.UAAnonymous), Expected: "Allow anonymous login: Disabled"}
@@ -455,7 +460,7 @@ func uaEndpointsStep() steps.Step[kstate] {
 			Title: "UA endpoints: only current security policies",
 			Why:   "None sends everything in clear; Basic128Rsa15 and Basic256 rely on SHA-1 and are deprecated. Offering them lets a client, or an attacker in the middle, pick the weakest.",
 			SRs:   []string{"SR 4.3", "SR 3.1", "SR 4.1"}, Kind: steps.Automatic,
-			Caution: "UA clients configured for a deprecated policy must move to Basic256Sha256 (Sign and Encrypt)."},
+			Caution: "Kepware Edge applies this at once: OPC UA sessions on a changed endpoint are dropped and must reconnect with Basic256Sha256 (Sign and Encrypt); clients set to a deprecated policy cannot."},
 		Check: func(s kstate) steps.Finding {
 			if !s.UAEndpointsExposed {
 				return steps.Finding{Applicable: false, Reason: "this server does not expose its UA endpoints through the Configuration API (Kepware Server on Windows): see the OPC UA Configuration Manager step"}
@@ -526,7 +531,7 @@ func clientStep(id, section, coll, what string, schemes []string, why string) st
 			Title: what + " agents: TLS and their own credentials",
 			Why:   why,
 			SRs:   []string{"SR 4.1", "SR 3.1", "SR 1.5"}, Kind: steps.Automatic,
-			Caution: "The broker or server must accept the new URL and credentials first, or publishing stops.",
+			Caution: "Kepware applies this at once: the agent reconnects to the new URL with the new credentials, and publishing stops if the broker or server does not accept them yet.",
 			Inputs: append([]steps.Input{
 				{Key: "agent", Label: "Agent name"},
 				{Key: "url", Label: "URL with TLS", Help: "starting with " + strings.Join(schemes, ":// or ") + "://",
@@ -622,7 +627,7 @@ func restServerHTTPSStep() steps.Step[kstate] {
 			Title: "REST Server agents: HTTPS only",
 			Why:   "Without Use HTTPS the REST Server sends tag values and its clients' credentials in plain text.",
 			SRs:   []string{"SR 4.1", "SR 3.1"}, Kind: steps.Automatic,
-			Caution: "REST clients must switch to https:// URLs."},
+			Caution: "Kepware applies this at once: the REST Server answers only HTTPS from then on, and clients using http:// URLs fail until they switch to https://."},
 		Check: func(s kstate) steps.Finding {
 			as := agentsOf(s, kepware.RESTServers)
 			if len(as) == 0 {
@@ -639,6 +644,56 @@ func restServerHTTPSStep() steps.Step[kstate] {
 					for i := range d.Agents {
 						if d.Agents[i].Collection == kepware.RESTServers {
 							d.Agents[i].UseHTTPS = true
+						}
+					}
+					return nil
+				},
+			}, nil
+		},
+	}
+}
+
+func restServerWriteStep() steps.Step[kstate] {
+	text := func(a kepware.Agent) string {
+		w := "writes refused"
+		if a.WriteEndpoint {
+			w = "writes accepted"
+		}
+		if !a.Enabled {
+			w += " (agent disabled)"
+		}
+		return w
+	}
+	return steps.Step[kstate]{
+		Meta: steps.Meta{ID: "kepware.6.4.rest-server-write", Section: "6.4.1", Group: groupAccounts,
+			Title: "REST Server agents: read only unless a client must write",
+			Why:   "With the write endpoint on, anyone holding a REST Server login, or any page a logged-in browser opens when CORS is loose, can change tag values in the plant. Least privilege means a REST Server that only publishes data answers reads, not writes.",
+			SRs:   []string{"SR 2.1", "SR 7.7", "SR 3.1"}, Kind: steps.Automatic,
+			Caution: "Kepware applies this at once: REST clients that write tags through the agent's write endpoint get an error from then on; reads and OPC UA clients are not affected. If a client must write, waive this step with its name and give it a user in its own least-privilege group."},
+		Check: func(s kstate) steps.Finding {
+			as := agentsOf(s, kepware.RESTServers)
+			if len(as) == 0 {
+				return steps.Finding{Applicable: false, Reason: "no REST Server agent is configured"}
+			}
+			ok := !slices.ContainsFunc(as, func(a kepware.Agent) bool { return a.Enabled && a.WriteEndpoint })
+			f := steps.Finding{Applicable: true, Compliant: ok, Expected: "Enable Write Endpoint: off on every running REST Server agent",
+				Observed: restServersText(as, text)}
+			if slices.ContainsFunc(as, func(a kepware.Agent) bool { return a.WriteEndpoint && a.Anonymous }) {
+				f.Notes = append(f.Notes, "an agent accepts writes from anonymous clients: anyone who reaches its port can change tags")
+			}
+			return f
+		},
+		Plan: func(s kstate, _ steps.Values) (steps.Plan[kstate], error) {
+			as := agentsOf(s, kepware.RESTServers)
+			if len(as) == 0 {
+				return steps.Plan[kstate]{}, errors.New("the server has no REST Server agent")
+			}
+			return steps.Plan[kstate]{
+				Changes: []steps.Change{{Setting: "REST Server Enable Write Endpoint", From: restServersText(as, text), To: "writes refused on every agent"}},
+				Mutate: func(d *kstate) error {
+					for i := range d.Agents {
+						if d.Agents[i].Collection == kepware.RESTServers {
+							d.Agents[i].WriteEndpoint = false
 						}
 					}
 					return nil
@@ -678,6 +733,7 @@ func restServerCORSStep() steps.Step[kstate] {
 			Title: "REST Server agents: CORS only for the site's own origins",
 			Why:   "A '*' CORS origin lets any web page a plant user opens read (or write) tags through the REST Server from that user's browser.",
 			SRs:   []string{"SR 5.2", "SR 2.1"}, Kind: steps.Automatic,
+			Caution: "Kepware applies this at once: browser pages from other origins can no longer call the REST Server; clients that are not browsers are not affected.",
 			Inputs: []steps.Input{{Key: "origins", Label: "Allowed origins", Help: "comma-separated, such as https://hmi.plant.example",
 				Validate: func(v string) error { _, err := parseOrigins(v); return err }}}},
 		Check: func(s kstate) steps.Finding {
@@ -756,26 +812,31 @@ func configHTTPStep() steps.Step[kstate] {
 func certificateStep() steps.Step[kstate] {
 	return steps.Step[kstate]{
 		Meta: steps.Meta{ID: "kepware.7.1.certificate", Section: "7.1.3", Group: groupTLS,
-			Title: "Configuration API certificate: not SHA-1, not expiring, CA-signed when possible",
-			Why:   "A SHA-1 signature can be forged and an expired certificate trains users to click through warnings; a CA-signed one lets clients check they talk to this server.",
+			Title: "Configuration API certificate: current, strong, CA-signed when possible",
+			Why:   "An expired certificate trains users to click through warnings; a SHA-1 signature can be forged and an RSA key under 2048 bits can be broken, so a client cannot be sure it talks to this server. A CA-signed one lets clients check it without a pin.",
 			SRs:   []string{"SR 1.8", "SR 3.1", "SR 4.3"}, Kind: steps.Automatic,
-			Caution: "Replace the certificate in the Configuration API Service settings (Import Certificate), then check again."},
+			Caution: "Replace the certificate in the Configuration API Service settings (Import Certificate), then check again; the tool will ask you to trust the new fingerprint."},
 		Check: func(s kstate) steps.Finding {
-			c := s.Observed.TLS.Cert
-			f := steps.Finding{Applicable: true, Expected: "signed with SHA-256 or better, valid for at least 30 more days; CA-signed preferred"}
+			c := s.Observed.APICert
+			f := steps.Finding{Applicable: true, Expected: "not expired, valid 30 more days, signed with SHA-256 or better, RSA keys of 2048 bits or more; CA-signed preferred"}
 			if c == nil {
-				f.Observed = "no certificate seen on the HTTPS port: " + devices.Printable(s.Observed.TLS.Error)
+				msg := devices.Printable(s.Observed.TLS.Error)
+				if msg == "" {
+					msg = "the certificate could not be read"
+				}
+				f.Observed = "no certificate seen on the HTTPS port: " + msg
 				return f
 			}
-			now := time.Now()
-			f.Observed = fmt.Sprintf("%s, issued by %s, valid until %s, signature %s", devices.Printable(c.Subject), devices.Printable(c.Issuer), c.NotAfter.Format("2006-01-02"), devices.Printable(c.SignatureAlgorithm))
-			f.Compliant = !c.SHA1Signed && c.NotAfter.After(now.AddDate(0, 0, 30)) && !c.NotBefore.After(now)
-			if c.SHA1Signed {
-				f.Notes = append(f.Notes, "the certificate is signed with SHA-1, which can be forged: import one signed with SHA-256")
+			f.Observed = fmt.Sprintf("%s, valid until %s, signature %s, %s %d-bit key, SHA-256 %s",
+				devices.Printable(c.Subject), c.NotAfter.Format("2006-01-02"), devices.Printable(c.SigAlg), devices.Printable(c.KeyAlg), c.KeyBits, c.SHA256Hex)
+			for _, p := range c.Problems {
+				f.Notes = append(f.Notes, "deviation: "+devices.Printable(p))
 			}
-			if !c.NotAfter.After(now.AddDate(0, 0, 30)) {
-				f.Notes = append(f.Notes, "the certificate expires on "+c.NotAfter.Format("2006-01-02")+" (or has expired): renew it")
+			soon := !c.NotAfter.After(time.Now().AddDate(0, 0, 30))
+			if soon && len(c.Problems) == 0 {
+				f.Notes = append(f.Notes, "the certificate expires on "+c.NotAfter.Format("2006-01-02")+": renew it now")
 			}
+			f.Compliant = len(c.Problems) == 0 && !soon
 			if c.SelfSigned {
 				f.Notes = append(f.Notes, "the certificate is self-signed: the tool pinned its fingerprint; import one from the plant's CA when possible")
 			}
@@ -818,9 +879,15 @@ func eventLogStep() steps.Step[kstate] {
 			if len(lines) > 10 {
 				lines = lines[len(lines)-10:]
 			}
-			return steps.Finding{Applicable: true,
+			f := steps.Finding{Applicable: true,
 				Observed: fmt.Sprintf("%d security events since %s: %s", len(sec), s.Since.Format("2006-01-02 15:04"), listOrNone(lines)),
 				Expected: "every failed login and user change explained"}
+			if s.EventLog.Complete {
+				f.Notes = append(f.Notes, fmt.Sprintf("the whole event log since %s was read (%d page(s))", s.Since.Format("2006-01-02 15:04"), s.EventLog.Pages))
+			} else {
+				f.Notes = append(f.Notes, "not the whole window: "+devices.Printable(s.EventLog.Note))
+			}
+			return f
 		},
 	}
 }
@@ -833,7 +900,8 @@ func diagnosticsStep() steps.Step[kstate] {
 		Meta: steps.Meta{ID: "kepware.8.2.diagnostics", Section: "8.2.1", Group: groupLogging,
 			Title: "Turn diagnostics off when not in use",
 			Why:   "Diagnostic capture records client traffic and values, fills the disk and slows the server; it belongs to troubleshooting sessions only.",
-			SRs:   []string{"SR 7.7", "SR 7.2"}, Kind: steps.Automatic},
+			SRs:   []string{"SR 7.7", "SR 7.2"}, Kind: steps.Automatic,
+			Caution: "Kepware applies this at once: diagnostic capture stops; no client is interrupted."},
 		Check: func(s kstate) steps.Finding {
 			return steps.Finding{Applicable: true, Compliant: !s.Project.DADiagnostics && !s.Project.UADiagnostics,
 				Observed: text(s.Project), Expected: "both Disabled"}

@@ -102,7 +102,7 @@ func TestKepwareAuditDefault(t *testing.T) {
 	_, dev := startKepware(t, simkepware.Config{Edge: true})
 	s := audit(t, dev)
 	want := []string{"kepware.5.2.opc-da", "kepware.5.3.default-user", "kepware.5.3.server-users", "kepware.6.1.ua-group",
-		"kepware.6.1.ua-endpoints", "kepware.6.2.mqtt", "kepware.6.3.rest-client", "kepware.6.4.rest-group",
+		"kepware.6.1.ua-endpoints", "kepware.6.2.mqtt", "kepware.6.3.rest-client", "kepware.6.4.rest-group", "kepware.6.4.rest-server-write",
 		"kepware.6.4.rest-server-https", "kepware.6.4.rest-server-cors", "kepware.7.1.api-group", "kepware.7.1.config-http"}
 	for _, id := range want {
 		if r := s.Result(id); r.Outcome != steps.Deviation {
@@ -122,15 +122,29 @@ func TestKepwareAuditDefault(t *testing.T) {
 	}
 }
 
+// TestKepwareAuditHardened: a hardened Kepware Server (012) and a
+// hardened Kepware Edge (013) each audit cleanly, and no request of the
+// audit is answered 404 (the driver asks only what the product has).
 func TestKepwareAuditHardened(t *testing.T) {
-	sim, dev := startKepware(t, simkepware.Config{Edge: true})
-	if err := sim.Harden(); err != nil {
-		t.Fatal(err)
-	}
-	s := audit(t, dev)
-	for _, r := range s.Results() {
-		if r.Meta.Kind == steps.Automatic && r.Outcome != steps.Compliant {
-			t.Errorf("%s: %s (%+v)", r.StepID, r.Outcome, r.Before)
+	for _, edge := range []bool{false, true} {
+		sim, dev := startKepware(t, simkepware.Config{Edge: edge})
+		if err := sim.Harden(); err != nil {
+			t.Fatal(err)
+		}
+		sim.ResetRequests()
+		s := audit(t, dev)
+		for _, r := range s.Results() {
+			if r.Meta.Kind != steps.Automatic {
+				continue
+			}
+			if r.Outcome != steps.Compliant && !(r.StepID == "kepware.6.1.ua-endpoints" && !edge && r.Outcome == steps.NotApplicable) {
+				t.Errorf("edge %t: %s: %s (%+v)", edge, r.StepID, r.Outcome, r.Before)
+			}
+		}
+		for _, q := range sim.Requests() {
+			if q.Status == 404 || q.Status >= 405 && q.Status != 0 {
+				t.Errorf("edge %t: %s %s answered %d", edge, q.Method, q.Path, q.Status)
+			}
 		}
 	}
 }
@@ -147,7 +161,7 @@ func TestKepwareSHA1Certificate(t *testing.T) {
 	_, dev := startKepware(t, simkepware.Config{SHA1Cert: true})
 	s := audit(t, dev)
 	r := s.Result("kepware.7.1.certificate")
-	if r.Outcome != steps.Deviation || r.Before == nil || !strings.Contains(strings.Join(r.Before.Notes, " "), "SHA-1") {
+	if r.Outcome != steps.Deviation || r.Before == nil || !strings.Contains(strings.Join(r.Before.Notes, " "), "ECDSA-SHA1, a broken hash") {
 		t.Fatalf("SHA-1 certificate: %s %+v", r.Outcome, r.Before)
 	}
 }
@@ -189,6 +203,7 @@ func TestKepwareScriptedSession(t *testing.T) {
 	planApply(t, s, "kepware.6.2.mqtt", pwIn(steps.Values{"agent": "Plant Broker", "url": "ssl://broker.plant.example:8883", "username": "kepware-pub"}))
 	planApply(t, s, "kepware.6.3.rest-client", pwIn(steps.Values{"agent": "Historian", "url": "https://historian.plant.example/api", "username": "kepware-pub"}))
 	planApply(t, s, "kepware.6.4.rest-group", pwIn(steps.Values{"group": "REST Server Clients", "user": "rest-client"}))
+	planApply(t, s, "kepware.6.4.rest-server-write", nil)
 	planApply(t, s, "kepware.6.4.rest-server-https", nil)
 	planApply(t, s, "kepware.6.4.rest-server-cors", steps.Values{"origins": "https://hmi.plant.example"})
 	planApply(t, s, "kepware.7.1.api-group", pwIn(steps.Values{"group": "Config API Users", "user": "config-api"}))
@@ -267,5 +282,152 @@ func TestKepwareStaleProjectID(t *testing.T) {
 	}
 	if err := s.Apply(context.Background(), "kepware.5.2.opc-da"); err != nil {
 		t.Fatalf("retry after re-read: %v", err)
+	}
+}
+
+// TestKepwareGuardKeepsOwnAccess: a plan that disables the tool's own
+// account, moves it out of Administrators or disables Administrators is
+// refused by the catalog's guards, both directly and when the engine
+// plans it; changes to other accounts pass.
+func TestKepwareGuardKeepsOwnAccess(t *testing.T) {
+	_, dev := startKepware(t, simkepware.Config{Edge: true})
+	base := audit(t, dev).State()
+	runGuards := func(st kepware.State) error {
+		for _, g := range Kepware().Guards {
+			if err := g(st); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := runGuards(base); err != nil {
+		t.Fatalf("the read state is refused: %v", err)
+	}
+	mutate := map[string]func(*kepware.State){
+		"own account disabled": func(s *kepware.State) {
+			for i := range s.Users {
+				if s.Users[i].Name == s.User {
+					s.Users[i].Enabled = false
+				}
+			}
+		},
+		"own account out of Administrators": func(s *kepware.State) {
+			for i := range s.Users {
+				if s.Users[i].Name == s.User {
+					s.Users[i].Group = kepware.GroupServerUsers
+				}
+			}
+		},
+		"Administrators disabled": func(s *kepware.State) {
+			for i := range s.Groups {
+				if s.Groups[i].Name == kepware.GroupAdministrators {
+					s.Groups[i].Enabled = false
+				}
+			}
+		},
+	}
+	for name, m := range mutate {
+		st := base.Clone()
+		m(&st)
+		if err := runGuards(st); err == nil {
+			t.Errorf("%s: not refused", name)
+		}
+		// through the engine: a step whose plan does it is refused, nothing sent
+		cat := Kepware()
+		cat.Steps = append(cat.Steps, steps.Step[kepware.State]{
+			Meta:  steps.Meta{ID: "kepware.test.lockout", Section: "5.3", Group: groupAccounts, Title: "t", Why: "t", SRs: []string{"SR 1.1"}, Kind: steps.Automatic},
+			Check: func(kepware.State) steps.Finding { return steps.Finding{Applicable: true} },
+			Plan: func(kepware.State, steps.Values) (steps.Plan[kepware.State], error) {
+				return steps.Plan[kepware.State]{Changes: []steps.Change{{Setting: name}}, Mutate: func(d *kepware.State) error { m(d); return nil }}, nil
+			},
+		})
+		s := steps.NewSession(cat, dev, nil)
+		if err := s.Open(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		_, perr := s.Plan("kepware.test.lockout", nil)
+		aerr := error(nil)
+		if perr == nil {
+			aerr = s.Apply(context.Background(), "kepware.test.lockout")
+		}
+		if perr == nil && aerr == nil {
+			t.Errorf("%s: the engine planned and applied it", name)
+		}
+	}
+	// changing another account is allowed
+	st := base.Clone()
+	for i := range st.Users {
+		if st.Users[i].Name == kepware.UserDefault {
+			st.Users[i].Enabled = false
+		}
+	}
+	if err := runGuards(st); err != nil {
+		t.Errorf("another account: %v", err)
+	}
+}
+
+// TestKepwareRESTWriteEndpoint: a REST Server that accepts writes is a
+// deviation; the fix turns the write endpoint off on the server.
+func TestKepwareRESTWriteEndpoint(t *testing.T) {
+	sim, dev := startKepware(t, simkepware.Config{})
+	s := audit(t, dev)
+	r := s.Result("kepware.6.4.rest-server-write")
+	if r.Outcome != steps.Deviation || !strings.Contains(r.Before.Observed, "writes accepted") || r.Meta.Section != "6.4.1" {
+		t.Fatalf("write endpoint: %s %+v", r.Outcome, r.Before)
+	}
+	planApply(t, s, "kepware.6.4.rest-server-write", nil)
+	if err := s.Commit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if r := s.Result("kepware.6.4.rest-server-write"); r.Outcome != steps.Fixed {
+		t.Errorf("after the fix: %s %+v", r.Outcome, r.After)
+	}
+	var sent bool
+	for _, q := range sim.Requests() {
+		if b, ok := q.Body.(map[string]any); ok && q.Method == "PUT" && b["iot_gateway.REST_SERVER_ENABLE_WRITE_ENDPOINT"] == false {
+			sent = true
+		}
+	}
+	if !sent {
+		t.Error("the write endpoint was not turned off on the server")
+	}
+}
+
+// TestKepwareCertificateRules: an expired, SHA-1 or 1024-bit RSA
+// certificate is a deviation that says why.
+func TestKepwareCertificateRules(t *testing.T) {
+	for name, c := range map[string]struct {
+		cfg  simkepware.Config
+		want string
+	}{
+		"expired":  {simkepware.Config{CertExpired: true}, "expired on"},
+		"SHA-1":    {simkepware.Config{SHA1Cert: true, CertRSABits: 2048}, "SHA1-RSA"},
+		"1024-bit": {simkepware.Config{CertRSABits: 1024}, "1024-bit RSA key"},
+	} {
+		_, dev := startKepware(t, c.cfg)
+		r := audit(t, dev).Result("kepware.7.1.certificate")
+		if r.Outcome != steps.Deviation || r.Before == nil || !strings.Contains(strings.Join(r.Before.Notes, " "), c.want) {
+			t.Errorf("%s: %s %+v", name, r.Outcome, r.Before)
+		}
+	}
+	_, dev := startKepware(t, simkepware.Config{CertRSABits: 2048})
+	r := audit(t, dev).Result("kepware.7.1.certificate")
+	if r.Outcome != steps.Compliant || !strings.Contains(r.Before.Observed, "RSA 2048-bit key") || !strings.Contains(r.Before.Observed, "SHA-256 ") {
+		t.Errorf("good RSA certificate: %s %+v", r.Outcome, r.Before)
+	}
+}
+
+// TestKepwareWordingSaysWhenChangesTakeEffect: Kepware applies at once;
+// no step speaks of a restart or of serial links, and every step that
+// changes the server says what the change interrupts.
+func TestKepwareWordingSaysWhenChangesTakeEffect(t *testing.T) {
+	for _, st := range Kepware().Steps {
+		text := strings.ToLower(st.Title + " " + st.Why + " " + st.Caution + " " + st.Attest)
+		if strings.Contains(text, "restart") || strings.Contains(text, "serial") || strings.Contains(text, "reboot") {
+			t.Errorf("%s speaks of a restart or serial links: %q", st.ID, st.Caution)
+		}
+		if st.Plan != nil && !strings.Contains(st.Caution, "at once") {
+			t.Errorf("%s changes the server but does not say when the change takes effect: %q", st.ID, st.Caution)
+		}
 	}
 }

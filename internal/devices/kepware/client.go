@@ -1,14 +1,12 @@
 package kepware
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -30,7 +28,10 @@ var ErrForbidden = errors.New("the user has no permission for this (403): log in
 // ErrNotFound is an object the server does not have (HTTP 404).
 var ErrNotFound = errors.New("not found (404)")
 
-// APIError is an error reply of the Configuration API, with its JSON body.
+// APIError is a reply of the Configuration API with a status the driver
+// did not expect, with the fields of its JSON error body. It wraps the
+// transport's *transport.HTTPStatusError, and ErrUnauthorized,
+// ErrForbidden or ErrNotFound for 401, 403 and 404.
 type APIError struct {
 	Method, Path string
 	Status       int
@@ -38,6 +39,8 @@ type APIError struct {
 	Message      string `json:"message"`
 	Property     string `json:"property"`
 	Description  string `json:"description"`
+	// HTTP is the transport's classification of the same reply.
+	HTTP *transport.HTTPStatusError `json:"-"`
 }
 
 func (e *APIError) Error() string {
@@ -51,17 +54,22 @@ func (e *APIError) Error() string {
 	return fmt.Sprintf("%s %s: the server answered %d: %s", e.Method, e.Path, e.Status, msg)
 }
 
-// Unwrap maps 401, 403 and 404 to their sentinel errors.
-func (e *APIError) Unwrap() error {
+// Unwrap returns the transport error and, for 401, 403 and 404, the
+// matching sentinel.
+func (e *APIError) Unwrap() []error {
+	out := []error{}
+	if e.HTTP != nil {
+		out = append(out, e.HTTP)
+	}
 	switch e.Status {
 	case http.StatusUnauthorized:
-		return ErrUnauthorized
+		out = append(out, ErrUnauthorized)
 	case http.StatusForbidden:
-		return ErrForbidden
+		out = append(out, ErrForbidden)
 	case http.StatusNotFound:
-		return ErrNotFound
+		out = append(out, ErrNotFound)
 	}
-	return nil
+	return out
 }
 
 // StaleProjectError is a change the server refused because another
@@ -74,107 +82,48 @@ func (e *StaleProjectError) Error() string {
 	return fmt.Sprintf("someone else changed the Kepware project while you worked (the tool read revision %d, the server is now at %d): nothing was changed. The tool has fetched the new revision: check the server again to see the other change, then apply the step again", e.Sent, e.Now)
 }
 
-// client is a bounded JSON client for one Configuration API endpoint.
+// client speaks the Configuration API's JSON over the shared transport.
 type client struct {
-	hc      *http.Client
-	tr      *http.Transport
-	base    string // scheme://host:port
-	user    string
-	pass    string
-	timeout time.Duration
+	rc *transport.RESTClient
 }
 
-func newClient(scheme, hostport string, tlsConf *tls.Config, user, pass string, timeout time.Duration) *client {
-	tr := &http.Transport{
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			return transport.Dial(ctx, "tcp4", addr, timeout)
-		},
-		TLSClientConfig:        tlsConf,
-		TLSHandshakeTimeout:    timeout,
-		ResponseHeaderTimeout:  timeout,
-		MaxIdleConnsPerHost:    2,
-		IdleConnTimeout:        30 * time.Second,
-		MaxResponseHeaderBytes: 64 << 10,
+// newClient builds a client for base ("https://host:port"); it sends nothing.
+func newClient(base string, tlsConf *tls.Config, user, pass string, timeout time.Duration, tr io.Writer, observe func(transport.RESTExchange)) (*client, error) {
+	rc, err := transport.NewRESTClient(transport.RESTOptions{
+		BaseURL: base, Network: "tcp4", // Kepware does not listen on IPv6
+		Timeout: timeout, MaxBody: maxBody, TLS: tlsConf,
+		Auth:       transport.BasicAuth(user, pass),
+		Header:     http.Header{"Accept": {"application/json"}},
+		Transcript: tr, Observe: observe,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("kepware: %w", err)
 	}
-	return &client{
-		hc: &http.Client{Transport: tr, Timeout: timeout,
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
-		tr: tr, base: scheme + "://" + hostport, user: user, pass: pass, timeout: timeout,
-	}
+	return &client{rc: rc}, nil
 }
 
-func (c *client) close() { c.tr.CloseIdleConnections() }
+func (c *client) close() { c.rc.Close() }
 
-// do sends one request with Basic auth and a JSON body, and returns the
-// bounded reply. A non-2xx reply is an *APIError.
-func (c *client) do(ctx context.Context, method, path string, query url.Values, body any) (int, []byte, error) {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return 0, nil, fmt.Errorf("encode request: %w", err)
-		}
-		rd = bytes.NewReader(b)
+// do sends one request; a status outside accept is an *APIError naming
+// the endpoint and the status.
+func (c *client) do(ctx context.Context, method, path string, query url.Values, body any, accept ...int) (int, []byte, error) {
+	resp, err := c.rc.Do(ctx, transport.RESTRequest{Method: method, Path: path, Query: query, JSON: body, Accept: accept})
+	var se *transport.HTTPStatusError
+	if errors.As(err, &se) {
+		e := &APIError{}
+		_ = json.Unmarshal(se.Raw, e) // a non-JSON error body keeps the status text
+		e.Method, e.Path, e.Status, e.HTTP = method, path, se.Status, se
+		return se.Status, se.Raw, e
 	}
-	u := c.base + path
-	if len(query) > 0 {
-		u += "?" + query.Encode()
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
-		return 0, nil, fmt.Errorf("build request: %w", err)
+		return 0, nil, err
 	}
-	req.SetBasicAuth(c.user, c.pass)
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return 0, nil, c.netError(method, path, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
-	if err != nil {
-		return resp.StatusCode, nil, fmt.Errorf("%s %s: the connection dropped while reading the reply: %w", method, path, err)
-	}
-	if len(data) > maxBody {
-		return resp.StatusCode, nil, fmt.Errorf("%s %s: reply over %d bytes: %w", method, path, maxBody, transport.ErrTooLarge)
-	}
-	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		e := &APIError{Method: method, Path: path, Status: resp.StatusCode}
-		_ = json.Unmarshal(data, e) // a non-JSON error body keeps the status text
-		e.Method, e.Path, e.Status = method, path, resp.StatusCode
-		return resp.StatusCode, data, e
-	}
-	return resp.StatusCode, data, nil
-}
-
-// netError turns a transport failure into a message the technician can act on.
-func (c *client) netError(method, path string, err error) error {
-	var uerr *url.Error
-	if errors.As(err, &uerr) {
-		err = uerr.Err
-	}
-	var unreach *transport.UnreachableError
-	var unknown *transport.UnknownFingerprintError
-	var changed *transport.FingerprintChangedError
-	switch {
-	case errors.As(err, &unreach), errors.As(err, &unknown), errors.As(err, &changed):
-		return err
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed),
-		strings.Contains(err.Error(), "connection reset"), strings.Contains(err.Error(), "server closed"):
-		return fmt.Errorf("%s %s: the server closed the connection before answering; the change may or may not have been made, so the tool reads the server again before anything else: %w", method, path, err)
-	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return &transport.UnreachableError{HostPort: strings.TrimPrefix(strings.TrimPrefix(c.base, "https://"), "http://"), Kind: transport.Silent, Timeout: c.timeout, Err: err}
-	}
-	return fmt.Errorf("%s %s: %w", method, path, err)
+	return resp.Status, resp.Body, nil
 }
 
 // getObject reads one JSON object.
-func (c *client) getObject(ctx context.Context, path string) (obj, error) {
-	_, data, err := c.do(ctx, http.MethodGet, path, nil, nil)
+func (c *client) getObject(ctx context.Context, path string, query url.Values) (obj, error) {
+	_, data, err := c.do(ctx, http.MethodGet, path, query, nil, http.StatusOK)
 	if err != nil {
 		return nil, err
 	}
@@ -187,7 +136,7 @@ func (c *client) getObject(ctx context.Context, path string) (obj, error) {
 
 // getList reads a JSON array of objects.
 func (c *client) getList(ctx context.Context, path string, query url.Values) ([]obj, error) {
-	_, data, err := c.do(ctx, http.MethodGet, path, query, nil)
+	_, data, err := c.do(ctx, http.MethodGet, path, query, nil, http.StatusOK)
 	if err != nil {
 		return nil, err
 	}
@@ -199,12 +148,8 @@ func (c *client) getList(ctx context.Context, path string, query url.Values) ([]
 }
 
 func decode(data []byte, v any) error {
-	d := json.NewDecoder(bytes.NewReader(data))
-	d.UseNumber()
-	if err := d.Decode(v); err != nil {
-		return fmt.Errorf("the reply is not the JSON this tool expects: %w", err)
-	}
-	return nil
+	r := transport.RESTResponse{Body: data}
+	return r.DecodeJSON(v)
 }
 
 // MultiStatusError is a 207 reply: some posted items failed.
@@ -227,7 +172,7 @@ func (e *MultiStatusError) Error() string {
 
 // post creates objects; 201 is success, 207 a partial failure.
 func (c *client) post(ctx context.Context, path string, body any) error {
-	status, data, err := c.do(ctx, http.MethodPost, path, nil, body)
+	status, data, err := c.do(ctx, http.MethodPost, path, nil, body, http.StatusCreated, http.StatusMultiStatus)
 	if err != nil {
 		return err
 	}
@@ -245,10 +190,6 @@ func (c *client) post(ctx context.Context, path string, body any) error {
 		if len(ms.Failed) > 0 {
 			return ms
 		}
-		return nil
-	}
-	if status != http.StatusCreated {
-		return fmt.Errorf("POST %s: the server answered %d, not 201 Created", path, status)
 	}
 	return nil
 }
@@ -256,18 +197,15 @@ func (c *client) post(ctx context.Context, path string, body any) error {
 // put modifies one object; 200 is success. Properties the server did not
 // apply come back as an error.
 func (c *client) put(ctx context.Context, path string, body obj) error {
-	status, data, err := c.do(ctx, http.MethodPut, path, nil, body)
+	_, data, err := c.do(ctx, http.MethodPut, path, nil, body, http.StatusOK)
 	if err != nil {
 		return err
-	}
-	if status != http.StatusOK {
-		return fmt.Errorf("PUT %s: the server answered %d, not 200", path, status)
 	}
 	var r struct {
 		Message    string         `json:"message"`
 		NotApplied map[string]any `json:"not_applied"`
 	}
-	if len(bytes.TrimSpace(data)) > 0 && decode(data, &r) == nil && len(r.NotApplied) > 0 {
+	if len(strings.TrimSpace(string(data))) > 0 && decode(data, &r) == nil && len(r.NotApplied) > 0 {
 		var keys []string
 		for k := range r.NotApplied {
 			keys = append(keys, devices.Printable(k))
@@ -314,5 +252,6 @@ func (o obj) integer(k string) int64 {
 	return 0
 }
 
-// escape percent-encodes an object name for a path segment.
-func escape(name string) string { return url.PathEscape(name) }
+// escape percent-encodes an object name for a path segment, every
+// reserved character included (as PTC's SDK does).
+func escape(name string) string { return strings.ReplaceAll(url.QueryEscape(name), "+", "%20") }

@@ -3,8 +3,11 @@ package kepware
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -17,6 +20,7 @@ import (
 
 	"github.com/commission-tool/commission/internal/devices"
 	"github.com/commission-tool/commission/internal/probe"
+	"github.com/commission-tool/commission/internal/transport"
 )
 
 // Default ports (kepware.md §8).
@@ -48,6 +52,10 @@ type Options struct {
 	Timeout time.Duration // per request and per probe, default 5s
 	// Now is the clock, default time.Now.
 	Now func() time.Time
+	// Transcript, when set, receives one masked line per API request.
+	Transcript io.Writer
+	// Observe, when set, receives every API exchange, masked (capture).
+	Observe func(transport.RESTExchange)
 }
 
 // Device is a Kepware server reached through the Configuration API. It
@@ -94,7 +102,11 @@ func New(o Options) (*Device, error) {
 		return nil, errors.New("kepware: HTTPS needs a TLS configuration (transport.PinnedTLS)")
 	}
 	d := &Device{o: o}
-	d.api = d.newAPI(o.User, o.Password)
+	api, err := d.newAPI(o.User, o.Password)
+	if err != nil {
+		return nil, err
+	}
+	d.api = api
 	return d, nil
 }
 
@@ -104,21 +116,30 @@ func (d *Device) hostport(port int) string { return net.JoinHostPort(d.o.Host, s
 func (d *Device) Close() { d.api.close() }
 
 // Read reads the identity, project properties, user groups and users, IoT
-// Gateway agents, UA endpoints (where exposed) and the event log since
-// commissioning began, then probes the ports and the HTTPS certificate.
+// Gateway agents, UA endpoints (where the product has them) and the event
+// log since commissioning began, then probes the ports and the HTTPS
+// certificate.
 func (d *Device) Read(ctx context.Context) (State, error) {
 	s := State{User: d.o.User, Since: d.o.Since.UTC(), Via: "https"}
 	if d.o.UseHTTP {
 		s.Via = "http"
 	}
 	s.Identity = devices.Identity{Family: "kepware", Address: d.o.Host, Sources: []string{"config-api"}}
-	about, err := d.api.getObject(ctx, pathAbout)
+	about, err := d.api.getObject(ctx, pathAbout, nil)
 	if err != nil {
 		return State{}, fmt.Errorf("read server identity: %w", err)
 	}
 	s.Identity.Model = about.str("product_name")
 	s.Identity.Firmware = about.str("product_version")
 	s.ProductID = about.str("product_id")
+	s.VersionMajor, s.VersionMinor = int(about.integer("product_version_major")), int(about.integer("product_version_minor"))
+	prod, ok := Products[s.ProductID]
+	if !ok {
+		return State{}, fmt.Errorf("the server reports product id %q (%s), which this tool does not know: it supports 012 (Kepware Server / KEPServerEX) and 013 (Kepware Edge)", s.ProductID, s.Identity.Model)
+	}
+	if s.VersionMajor < prod.MinMajor {
+		return State{}, fmt.Errorf("%s %s is older than this tool supports (version %d or later): upgrade the server", prod.Name, s.Identity.Firmware, prod.MinMajor)
+	}
 
 	if err := d.readProject(ctx, &s); err != nil {
 		return State{}, err
@@ -129,22 +150,25 @@ func (d *Device) Read(ctx context.Context) (State, error) {
 	if err := d.readAgents(ctx, &s); err != nil {
 		return State{}, err
 	}
-	if err := d.readEndpoints(ctx, &s); err != nil {
-		return State{}, err
+	if prod.UAEndpoints {
+		if err := d.readEndpoints(ctx, &s); err != nil {
+			return State{}, err
+		}
 	}
 	if err := d.readEvents(ctx, &s); err != nil {
 		return State{}, err
 	}
 	blank, err := d.defaultUserBlank(ctx)
-	if err == nil {
-		s.DefaultUserBlank = &blank
+	if err != nil {
+		return State{}, fmt.Errorf("test the Default User's empty password: %w", err)
 	}
+	s.DefaultUserBlank = &blank
 	d.probe(ctx, &s)
 	return s, nil
 }
 
 func (d *Device) readProject(ctx context.Context, s *State) error {
-	p, err := d.api.getObject(ctx, pathProject)
+	p, err := d.api.getObject(ctx, pathProject, nil)
 	if err != nil {
 		return fmt.Errorf("read project properties: %w", err)
 	}
@@ -183,12 +207,31 @@ func (d *Device) readAdmin(ctx context.Context, s *State) error {
 	return nil
 }
 
+// readAgents asks the IoT Gateway which agent collections it has
+// (?content=type_definition) and reads those the guide covers. Only this
+// one endpoint may answer 404: the IoT Gateway plug-in is not installed.
 func (d *Device) readAgents(ctx context.Context, s *State) error {
-	for _, coll := range []string{MQTTClients, RESTClients, RESTServers} {
-		list, err := d.api.getList(ctx, pathIoTGateway+"/"+coll, nil)
-		if errors.Is(err, ErrNotFound) {
-			continue // the IoT Gateway plug-in is not installed
+	td, err := d.api.getObject(ctx, pathIoTGateway, url.Values{"content": {"type_definition"}})
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read the IoT Gateway's agent types: %w", err)
+	}
+	s.IoTGateway = true
+	var have []string
+	if cc, ok := td["child_collections"].([]any); ok {
+		for _, c := range cc {
+			if n, ok := c.(string); ok {
+				have = append(have, n)
+			}
 		}
+	}
+	for _, coll := range []string{MQTTClients, RESTClients, RESTServers} {
+		if !slices.Contains(have, coll) {
+			continue
+		}
+		list, err := d.api.getList(ctx, pathIoTGateway+"/"+coll, nil)
 		if err != nil {
 			return fmt.Errorf("read IoT Gateway %s: %w", coll, err)
 		}
@@ -202,6 +245,7 @@ func (d *Device) readAgents(ctx context.Context, s *State) error {
 			case RESTServers:
 				ag.Port, ag.UseHTTPS = int(a.integer(propRSPort)), a.boolean(propRSHTTPS)
 				ag.CORS, ag.Anonymous = a.str(propRSCORS), a.boolean(propRSAnonymous)
+				ag.WriteEndpoint = a.boolean(propRSWrite)
 			}
 			s.Agents = append(s.Agents, ag)
 		}
@@ -211,9 +255,6 @@ func (d *Device) readAgents(ctx context.Context, s *State) error {
 
 func (d *Device) readEndpoints(ctx context.Context, s *State) error {
 	list, err := d.api.getList(ctx, pathUAEndpts, nil)
-	if errors.Is(err, ErrNotFound) {
-		return nil // Kepware Server: endpoints live in the OPC UA Configuration Manager
-	}
 	if err != nil {
 		return fmt.Errorf("read UA endpoints: %w", err)
 	}
@@ -228,7 +269,7 @@ func (d *Device) readEndpoints(ctx context.Context, s *State) error {
 
 // eventLayouts are the timestamp forms accepted in event_log entries
 // (the exact form is not documented, kepware.md §10).
-var eventLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.000", "2006-01-02T15:04:05", "2006-01-02 15:04:05"}
+var eventLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05"}
 
 func parseEventTime(v string) (time.Time, bool) {
 	for _, l := range eventLayouts {
@@ -239,31 +280,78 @@ func parseEventTime(v string) (time.Time, bool) {
 	return time.Time{}, false
 }
 
+// readEvents reads the event log from commissioning's start to now, page
+// by page, until a page comes back short, at most eventMaxPages pages. It
+// does not depend on the pagination element's shape: elements without a
+// timestamp are skipped. What it did is in s.EventLog.
 func (d *Device) readEvents(ctx context.Context, s *State) error {
-	q := url.Values{"limit": {strconv.Itoa(eventLimit)}, "start": {s.Since.Format(eventTimeLayout)}}
-	list, err := d.api.getList(ctx, pathEventLog, q)
-	if err != nil {
-		return fmt.Errorf("read event log: %w", err)
-	}
-	for _, e := range list {
-		ts, ok := parseEventTime(e.str("timestamp"))
-		if !ok {
-			continue // e.g. the pagination element
+	end := d.o.Now().UTC()
+	seen := map[Event]bool{}
+	var first Event
+	for page := 1; page <= eventMaxPages; page++ {
+		q := url.Values{"start": {s.Since.Format(eventTimeLayout)}, "end": {end.Format(eventTimeLayout)},
+			"pageSize": {strconv.Itoa(eventPageSize)}, "pageNumber": {strconv.Itoa(page)},
+			"limit": {strconv.Itoa(eventPageSize * eventMaxPages)}}
+		list, err := d.api.getList(ctx, pathEventLog, q)
+		if err != nil {
+			return fmt.Errorf("read event log page %d: %w", page, err)
 		}
-		s.Events = append(s.Events, Event{Time: ts, Kind: e.str("event"), Source: e.str("source"), Message: e.str("message")})
+		var entries []Event
+		for _, e := range list {
+			ts, ok := parseEventTime(e.str("timestamp"))
+			if !ok {
+				continue // the pagination element
+			}
+			entries = append(entries, Event{Time: ts, Kind: e.str("event"), Source: e.str("source"), Message: e.str("message")})
+		}
+		s.EventLog.Pages = page
+		if page > 1 && len(entries) > 0 && entries[0] == first {
+			s.EventLog.Complete = false
+			s.EventLog.Note = fmt.Sprintf("the server answered page %d with page 1 again (it ignores pageNumber): only the first %d events of the window were read", page, eventPageSize)
+			break
+		}
+		if page == 1 && len(entries) > 0 {
+			first = entries[0]
+		}
+		inWindow := 0
+		for _, e := range entries {
+			if e.Time.Before(s.Since) || e.Time.After(end) || seen[e] {
+				continue // outside the window (a server that ignores start/end) or already read
+			}
+			seen[e] = true
+			inWindow++
+			s.Events = append(s.Events, e)
+		}
+		switch {
+		case len(entries) < eventPageSize:
+			s.EventLog.Complete = true
+		case len(entries) > eventPageSize:
+			s.EventLog.Complete = true // the server ignores pageSize and answered the whole window at once
+		case inWindow == 0:
+			s.EventLog.Complete = true // everything on this page is older than the window
+		default:
+			if page == eventMaxPages {
+				s.EventLog.Note = fmt.Sprintf("stopped after %d pages (%d events, the tool's limit): older events since %s were not read; read them in the server's Event Log", page, len(s.Events), s.Since.Format("2006-01-02 15:04"))
+			}
+			continue
+		}
+		break
 	}
 	sort.SliceStable(s.Events, func(i, j int) bool { return s.Events[i].Time.Before(s.Events[j].Time) })
 	return nil
 }
 
 // defaultUserBlank tries "Default User" with an empty password: 401
-// means the server refuses it; any other answer means it was accepted.
+// means the server refuses it; 200 or 403 mean it logged in.
 func (d *Device) defaultUserBlank(ctx context.Context) (bool, error) {
-	c := d.newAPI(UserDefault, "")
+	c, err := d.newAPI(UserDefault, "")
+	if err != nil {
+		return false, err
+	}
 	defer c.close()
-	_, _, err := c.do(ctx, http.MethodGet, pathProject, nil, nil)
+	_, _, err = c.do(ctx, http.MethodGet, pathAbout, nil, nil, http.StatusOK, http.StatusForbidden)
 	switch {
-	case err == nil, errors.Is(err, ErrForbidden):
+	case err == nil:
 		return true, nil
 	case errors.Is(err, ErrUnauthorized):
 		return false, nil
@@ -272,11 +360,11 @@ func (d *Device) defaultUserBlank(ctx context.Context) (bool, error) {
 }
 
 // newAPI builds a client for the API port the options name.
-func (d *Device) newAPI(user, pass string) *client {
+func (d *Device) newAPI(user, pass string) (*client, error) {
 	if d.o.UseHTTP {
-		return newClient("http", d.hostport(d.o.HTTPPort), nil, user, pass, d.o.Timeout)
+		return newClient("http://"+d.hostport(d.o.HTTPPort), nil, user, pass, d.o.Timeout, d.o.Transcript, d.o.Observe)
 	}
-	return newClient("https", d.hostport(d.o.HTTPSPort), d.o.TLS, user, pass, d.o.Timeout)
+	return newClient("https://"+d.hostport(d.o.HTTPSPort), d.o.TLS, user, pass, d.o.Timeout, d.o.Transcript, d.o.Observe)
 }
 
 // probe checks the ports and the HTTPS certificate from outside.
@@ -294,6 +382,14 @@ func (d *Device) probe(ctx context.Context, s *State) {
 		s.Observed.Ports[r.Name] = r
 	}
 	wg.Wait()
+	if c := s.Observed.TLS.Cert; c != nil {
+		if b, _ := pem.Decode([]byte(c.PEM)); b != nil {
+			if cert, err := x509.ParseCertificate(b.Bytes); err == nil {
+				ci := transport.DescribeCert(cert, d.o.Now())
+				s.Observed.APICert = &ci
+			}
+		}
+	}
 }
 
 // Stage sends the requests that take the server from one state to the
@@ -343,7 +439,7 @@ func (d *Device) putProjectTree(ctx context.Context, path string, body obj) erro
 }
 
 func (d *Device) refreshProjectID(ctx context.Context) (int64, error) {
-	p, err := d.api.getObject(ctx, pathProject)
+	p, err := d.api.getObject(ctx, pathProject, nil)
 	if err != nil {
 		return 0, err
 	}
@@ -509,6 +605,9 @@ func (d *Device) stageAgents(ctx context.Context, from, to State) error {
 			}
 			if a.Anonymous != old.Anonymous {
 				b[propRSAnonymous] = a.Anonymous
+			}
+			if a.WriteEndpoint != old.WriteEndpoint {
+				b[propRSWrite] = a.WriteEndpoint
 			}
 		}
 		if a.Enabled != old.Enabled {

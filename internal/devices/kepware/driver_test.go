@@ -3,6 +3,7 @@ package kepware_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -26,6 +27,16 @@ func start(tb testing.TB, cfg simkepware.Config, user, pw string) (*simkepware.D
 
 func newDev(tb testing.TB, sim *simkepware.Device, user, pw string) *kepware.Device {
 	tb.Helper()
+	return newDevWith(tb, sim, user, pw, time.Now().Add(-time.Minute))
+}
+
+func newDevSince(tb testing.TB, sim *simkepware.Device, since time.Time) *kepware.Device {
+	tb.Helper()
+	return newDevWith(tb, sim, "Administrator", simkepware.DefaultAdminPassword, since)
+}
+
+func newDevWith(tb testing.TB, sim *simkepware.Device, user, pw string, since time.Time) *kepware.Device {
+	tb.Helper()
 	p := sim.Ports()
 	pins, err := transport.OpenPins(filepath.Join(tb.TempDir(), "known_devices"))
 	if err != nil {
@@ -37,7 +48,7 @@ func newDev(tb testing.TB, sim *simkepware.Device, user, pw string) *kepware.Dev
 	}
 	dev, err := kepware.New(kepware.Options{Host: sim.Host(), HTTPSPort: p[simkepware.SvcConfigHTTPS], HTTPPort: p[simkepware.SvcConfigHTTP],
 		OPCUAPort: p[simkepware.SvcOPCUA], RESTPort: p[simkepware.SvcRESTServer], User: user, Password: pw,
-		TLS: transport.PinnedTLS(pins, hp), Timeout: 2 * time.Second, Since: time.Now().Add(-time.Minute)})
+		TLS: transport.PinnedTLS(pins, hp), Timeout: 2 * time.Second, Since: since})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -96,19 +107,154 @@ func TestReadParsesEverything(t *testing.T) {
 	if c := s.Observed.TLS.Cert; c == nil || c.SHA1Signed || !c.SelfSigned {
 		t.Errorf("cert %+v", c)
 	}
-	// what was sent: Basic auth on every request but /about, the event
-	// log asked from the commissioning start
+	// what was sent: the event log asked by page, from the commissioning start
 	var sawEvents bool
 	for _, r := range sim.Requests() {
 		if r.Path == "/config/v1/event_log" {
-			sawEvents = strings.Contains(r.Query, "limit=500") && strings.Contains(r.Query, "start=")
+			sawEvents = strings.Contains(r.Query, "pageSize=200") && strings.Contains(r.Query, "pageNumber=1") && strings.Contains(r.Query, "start=")
 		}
 		if r.Method != "GET" {
 			t.Errorf("Read sent %s %s", r.Method, r.Path)
 		}
 	}
 	if !sawEvents {
-		t.Error("event log not read with limit and start")
+		t.Error("event log not read by page from the start")
+	}
+	if !s.EventLog.Complete || s.EventLog.Pages != 1 || s.EventLog.Note != "" {
+		t.Errorf("event log read %+v", s.EventLog)
+	}
+	if a := s.Agents[2]; a.Collection != kepware.RESTServers || !a.WriteEndpoint {
+		t.Errorf("REST Server write endpoint not read: %+v", a)
+	}
+}
+
+// Both products are read without any request answered 404 or 405: the
+// driver asks only for what the product has.
+func TestReadAsksOnlyWhatTheProductHas_Simulator(t *testing.T) {
+	for _, edge := range []bool{false, true} {
+		sim, dev := start(t, simkepware.Config{Edge: edge}, "Administrator", simkepware.DefaultAdminPassword)
+		s, err := dev.Read(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.UAEndpointsExposed != edge {
+			t.Errorf("edge %t: UA endpoints exposed %t", edge, s.UAEndpointsExposed)
+		}
+		askedUA := false
+		for _, r := range sim.Requests() {
+			if r.Status == 404 || r.Status == 405 || r.Status >= 500 {
+				t.Errorf("edge %t: %s %s answered %d", edge, r.Method, r.Path, r.Status)
+			}
+			askedUA = askedUA || r.Path == "/config/v1/admin/ua_endpoints"
+		}
+		if askedUA != edge {
+			t.Errorf("edge %t: asked for UA endpoints %t", edge, askedUA)
+		}
+	}
+}
+
+func TestUnknownProductRefused_Simulator(t *testing.T) {
+	_, dev := start(t, simkepware.Config{ProductID: "099"}, "Administrator", simkepware.DefaultAdminPassword)
+	_, err := dev.Read(context.Background())
+	if err == nil || !strings.Contains(err.Error(), `product id "099"`) {
+		t.Fatalf("got %v", err)
+	}
+}
+
+// Every status the driver does not expect is an error naming the endpoint
+// and the status, a 404 on Kepware Edge's UA endpoints included.
+func TestUnexpectedStatusNamesEndpoint_Simulator(t *testing.T) {
+	sim, dev := start(t, simkepware.Config{Edge: true}, "Administrator", simkepware.DefaultAdminPassword)
+	ctx := context.Background()
+	for _, c := range []struct {
+		path   string
+		status int
+	}{
+		{"/config/v1/admin/ua_endpoints", 404},
+		{"/config/v1/admin/server_users", 500},
+		{"/config/v1/event_log", 503},
+		{"/config/v1/project/_iot_gateway/rest_servers", 404},
+		{"/config/v1/about", 202},
+	} {
+		sim.FailNext(c.path, c.status)
+		_, err := dev.Read(ctx)
+		var ae *kepware.APIError
+		var se *transport.HTTPStatusError
+		if !errors.As(err, &ae) || !errors.As(err, &se) || ae.Status != c.status || se.Path != c.path ||
+			!strings.Contains(err.Error(), "GET "+c.path) || !strings.Contains(err.Error(), strconv.Itoa(c.status)) {
+			t.Errorf("%s %d: got %v", c.path, c.status, err)
+		}
+	}
+	if _, err := dev.Read(ctx); err != nil {
+		t.Fatalf("after the faults: %v", err)
+	}
+}
+
+// A server with more than one page of security events in the window is
+// read whole; events before the window are not.
+func TestEventLogReadWholeAcrossPages_Simulator(t *testing.T) {
+	sim, err := simkepware.Start(simkepware.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Close)
+	since := time.Now().Add(-time.Hour)
+	sim.AddEvent(since.Add(-time.Minute), "Security", "Test", "before the window")
+	const n = 450 // more than two pages of 200
+	for i := range n {
+		sim.AddEvent(since.Add(time.Duration(i+1)*time.Second), "Security", "Test", fmt.Sprintf("failed login %d", i))
+	}
+	dev := newDevSince(t, sim, since)
+	s, err := dev.Read(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, e := range s.SecurityEvents() {
+		got[e.Message] = true
+		if e.Message == "before the window" {
+			t.Error("an event before the window was kept")
+		}
+	}
+	for i := range n {
+		if !got[fmt.Sprintf("failed login %d", i)] {
+			t.Fatalf("event %d missing (read %d pages, %d security events)", i, s.EventLog.Pages, len(s.SecurityEvents()))
+		}
+	}
+	if !s.EventLog.Complete || s.EventLog.Pages != 3 || s.EventLog.Note != "" {
+		t.Errorf("read %+v", s.EventLog)
+	}
+	for i := 1; i < len(s.Events); i++ {
+		if s.Events[i].Time.Before(s.Events[i-1].Time) {
+			t.Fatal("events not oldest first")
+		}
+	}
+}
+
+// The paging is bounded, and says so when it stopped before the window's start.
+func TestEventLogPagingBounded_Simulator(t *testing.T) {
+	sim, err := simkepware.Start(simkepware.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Close)
+	since := time.Now().Add(-time.Hour)
+	for i := range 2100 {
+		sim.AddEvent(since.Add(time.Duration(i+1)*time.Second), "Security", "Test", fmt.Sprintf("event %d", i))
+	}
+	dev := newDevSince(t, sim, since)
+	s, err := dev.Read(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages := 0
+	for _, r := range sim.Requests() {
+		if r.Path == "/config/v1/event_log" {
+			pages++
+		}
+	}
+	if s.EventLog.Complete || s.EventLog.Pages != 10 || pages != 10 || !strings.Contains(s.EventLog.Note, "stopped after 10 pages") || len(s.Events) != 2000 {
+		t.Errorf("read %+v, %d requests, %d events", s.EventLog, pages, len(s.Events))
 	}
 }
 

@@ -45,6 +45,7 @@ const (
 	propRSHTTPS     = "iot_gateway.REST_SERVER_USE_HTTPS"
 	propRSCORS      = "iot_gateway.REST_SERVER_CORS_ALLOWED_ORIGINS"
 	propRSAnonymous = "iot_gateway.REST_SERVER_ALLOW_ANONYMOUS_LOGIN"
+	propRSWrite     = "iot_gateway.REST_SERVER_ENABLE_WRITE_ENDPOINT"
 
 	propEPOn     = "libadminsettings.UACONFIGMANAGER_ENDPOINT_ENABLE"
 	propEPPort   = "libadminsettings.UACONFIGMANAGER_ENDPOINT_PORT"
@@ -59,11 +60,36 @@ const (
 	// a conflict.
 	staleHint = "project id"
 
-	// eventLimit bounds the event log entries read.
-	eventLimit = 500
+	// The event log is read in pages of eventPageSize entries, at most
+	// eventMaxPages of them (pageSize and pageNumber, kepware.md §6); limit
+	// asks for as many entries as the pages hold, in case the server
+	// applies its default limit (100) before paging.
+	eventPageSize = 200
+	eventMaxPages = 10
 	// eventTimeLayout is the format of the event_log start/end parameters.
 	eventTimeLayout = "2006-01-02T15:04:05.000"
 )
+
+// Product is what the driver knows of one Kepware product: which
+// Configuration API endpoints it serves. The driver decides from
+// product_id and the version in /about, never from a status it guesses.
+type Product struct {
+	ID   string // product_id in /about
+	Name string
+	// MinMajor is the oldest major version with the Configuration API
+	// endpoints the driver reads.
+	MinMajor int
+	// UAEndpoints: /admin/ua_endpoints exists (Kepware Edge only; on
+	// Kepware Server the OPC UA Configuration Manager holds them).
+	UAEndpoints bool
+}
+
+// Products lists the products by product_id (kepware.md §1.8, §4.1:
+// PTC's SDKs test the UA endpoints only when product_id is "013").
+var Products = map[string]Product{
+	"012": {ID: "012", Name: "Kepware Server / KEPServerEX", MinMajor: 6, UAEndpoints: false},
+	"013": {ID: "013", Name: "Kepware Edge", MinMajor: 1, UAEndpoints: true},
+}
 
 // Permissions lists every group permission, without PermPrefix, in the
 // order the User Manager shows them.

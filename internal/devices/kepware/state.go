@@ -16,6 +16,7 @@ import (
 
 	"github.com/commission-tool/commission/internal/devices"
 	"github.com/commission-tool/commission/internal/probe"
+	"github.com/commission-tool/commission/internal/transport"
 )
 
 // Built-in names (kepware.md §3.4).
@@ -48,6 +49,9 @@ type State struct {
 	Identity devices.Identity `json:"identity"`
 	// ProductID is "012" for Kepware Server (Windows), "013" for Kepware Edge.
 	ProductID string `json:"product_id"`
+	// VersionMajor and VersionMinor are the product version's.
+	VersionMajor int `json:"version_major"`
+	VersionMinor int `json:"version_minor"`
 	// Via is how the tool reached the Configuration API: "https" or "http".
 	Via string `json:"via"`
 	// User is the account the tool is logged in with.
@@ -59,6 +63,8 @@ type State struct {
 	Groups  []Group `json:"groups"`
 	Users   []User  `json:"users"`
 	Agents  []Agent `json:"agents"`
+	// IoTGateway is false when the IoT Gateway plug-in is not installed.
+	IoTGateway bool `json:"iot_gateway"`
 	// UAEndpointsExposed is false when the Configuration API does not
 	// expose the UA endpoints (Kepware Server on Windows: they live in the
 	// OPC UA Configuration Manager).
@@ -73,6 +79,8 @@ type State struct {
 	// entries since then (cleaned, oldest first).
 	Since  time.Time `json:"since"`
 	Events []Event   `json:"events,omitempty"`
+	// EventLog says how the event log was read.
+	EventLog EventLogRead `json:"event_log"`
 
 	Observed Observed `json:"observed"`
 
@@ -126,6 +134,8 @@ type Agent struct {
 	UseHTTPS  bool   `json:"use_https,omitempty"`
 	CORS      string `json:"cors,omitempty"`
 	Anonymous bool   `json:"anonymous,omitempty"`
+	// WriteEndpoint: the REST Server accepts writes (/iotgateway/write).
+	WriteEndpoint bool `json:"write_endpoint,omitempty"`
 }
 
 // Key is "<collection>/<name>".
@@ -166,11 +176,22 @@ type Event struct {
 	Message string    `json:"message"`
 }
 
+// EventLogRead is how the event log was read: how many pages, and
+// whether the whole window since commissioning began was covered.
+type EventLogRead struct {
+	Pages    int    `json:"pages"`
+	Complete bool   `json:"complete"`
+	Note     string `json:"note,omitempty"` // why it stopped early
+}
+
 // Observed is what the outside probes saw.
 type Observed struct {
 	Ports map[string]probe.Result `json:"ports"`
 	// TLS is what the Configuration API's HTTPS port offers.
 	TLS probe.TLSReport `json:"tls"`
+	// APICert judges the HTTPS certificate (expiry, signature, key size),
+	// nil when none was seen.
+	APICert *transport.CertInfo `json:"api_cert,omitempty"`
 }
 
 // Clone returns a deep copy.
@@ -192,6 +213,11 @@ func (s State) Clone() State {
 	c.Secrets = maps.Clone(s.Secrets)
 	c.Observed.Ports = maps.Clone(s.Observed.Ports)
 	c.Observed.TLS = s.Observed.TLS.Clone()
+	if s.Observed.APICert != nil {
+		ci := *s.Observed.APICert
+		ci.Problems = slices.Clone(ci.Problems)
+		c.Observed.APICert = &ci
+	}
 	if s.DefaultUserBlank != nil {
 		v := *s.DefaultUserBlank
 		c.DefaultUserBlank = &v

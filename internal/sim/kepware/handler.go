@@ -147,6 +147,11 @@ func (d *Device) handle(hw http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	if st, ok := d.faults[path]; ok {
+		delete(d.faults, path)
+		writeMsg(w, st, "Injected fault.")
+		return
+	}
 	if !strings.HasPrefix(path, "/config/v1/") {
 		writeMsg(w, http.StatusNotFound, "Not found: the endpoint does not exist.")
 		return
@@ -224,6 +229,9 @@ func (d *Device) about() map[string]any {
 	if d.cfg.Edge {
 		v = map[string]any{"product_name": "Kepware Edge", "product_id": "013", "product_version": "V1.10.1.0",
 			"product_version_major": 1, "product_version_minor": 10, "product_version_build": 1, "product_version_patch": 0}
+	}
+	if d.cfg.ProductID != "" {
+		v["product_id"] = d.cfg.ProductID
 	}
 	return v
 }

@@ -11,9 +11,11 @@ package kepware
 
 import (
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
@@ -45,10 +47,18 @@ type Config struct {
 	Edge bool
 	// SHA1Cert signs the HTTPS certificate with SHA-1.
 	SHA1Cert bool
+	// CertRSABits, when set, gives the HTTPS certificate an RSA key of
+	// that size (1024 for a weak one) instead of ECDSA P-256.
+	CertRSABits int
+	// CertExpired makes the HTTPS certificate one that expired yesterday.
+	CertExpired bool
 	// StrictProjectID refuses project-tree PUTs that carry neither
 	// PROJECT_ID nor FORCE_UPDATE.
 	StrictProjectID bool
-	Now             func() time.Time // default time.Now
+	// ProductID, when set, replaces the product_id /about reports (a
+	// product the driver does not know).
+	ProductID string
+	Now       func() time.Time // default time.Now
 }
 
 // Service names, the keys of Ports.
@@ -78,6 +88,7 @@ type Device struct {
 	st        *store
 	requests  []Request
 	dropNext  int
+	faults    map[string]int // path -> status to answer once
 	httpOn    bool
 	lns       map[string]net.Listener
 	servers   map[string]*http.Server
@@ -102,7 +113,7 @@ func Start(cfg Config) (*Device, error) {
 	}
 	d := &Device{cfg: cfg, ports: map[string]int{}, lns: map[string]net.Listener{}, servers: map[string]*http.Server{}, httpOn: true}
 	var err error
-	if d.cert, err = selfSigned(cfg.Host, cfg.SHA1Cert, cfg.Now()); err != nil {
+	if d.cert, err = selfSigned(cfg, cfg.Now()); err != nil {
 		return nil, fmt.Errorf("start kepware simulator: %w", err)
 	}
 	for _, name := range []string{SvcConfigHTTPS, SvcConfigHTTP, SvcOPCUA, SvcRESTServer} {
@@ -238,6 +249,17 @@ func (d *Device) DropNext(n int) {
 	d.mu.Unlock()
 }
 
+// FailNext makes the next authenticated request to path (e.g.
+// "/config/v1/admin/server_users") answer status with a JSON error body.
+func (d *Device) FailNext(path string, status int) {
+	d.mu.Lock()
+	if d.faults == nil {
+		d.faults = map[string]int{}
+	}
+	d.faults[path] = status
+	d.mu.Unlock()
+}
+
 // BumpProjectID simulates another client changing the project: the
 // revision moves on, so a PUT with the old PROJECT_ID is stale.
 func (d *Device) BumpProjectID() {
@@ -280,11 +302,18 @@ func (d *Device) Harden() error {
 	return d.SetHTTP(false)
 }
 
-func selfSigned(host string, sha1 bool, now time.Time) (tls.Certificate, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+func selfSigned(cfg Config, now time.Time) (tls.Certificate, error) {
+	var key crypto.Signer
+	var err error
+	if cfg.CertRSABits > 0 {
+		key, err = rsa.GenerateKey(rand.Reader, cfg.CertRSABits)
+	} else {
+		key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	}
 	if err != nil {
 		return tls.Certificate{}, fmt.Errorf("generate key: %w", err)
 	}
+	host, sha1 := cfg.Host, cfg.SHA1Cert
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(now.UnixNano()),
 		Subject:      pkix.Name{CommonName: "Kepware Configuration API", Organization: []string{"PTC Simulated"}},
@@ -294,10 +323,16 @@ func selfSigned(host string, sha1 bool, now time.Time) (tls.Certificate, error) 
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		IPAddresses:  []net.IP{net.ParseIP(host)},
 	}
+	if cfg.CertExpired {
+		tmpl.NotBefore, tmpl.NotAfter = now.AddDate(-1, 0, 0), now.AddDate(0, 0, -1)
+	}
 	if sha1 {
 		tmpl.SignatureAlgorithm = x509.ECDSAWithSHA1
+		if cfg.CertRSABits > 0 {
+			tmpl.SignatureAlgorithm = x509.SHA1WithRSA
+		}
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
 	if err != nil {
 		return tls.Certificate{}, fmt.Errorf("create certificate: %w", err)
 	}
