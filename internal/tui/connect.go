@@ -77,7 +77,7 @@ func (m Model) viewChoose() string {
 		b.WriteString(m.spin.View() + " Waiting for answers to the discovery…\n\n")
 	case m.candErr != "":
 		b.WriteString(s.Warn.Render(m.wrap("Discovery did not work: "+m.candErr, 0)) + "\n\n")
-	case m.canDiscover() && len(m.candidates) == 0:
+	case m.canDiscover() && !m.discovered:
 		b.WriteString(m.wrap("Nothing has been sent to the network. Type the device's address, or press d to "+
 			"look for devices (you choose the interface first).", 0) + "\n\n")
 	case !m.canDiscover() && len(m.candidates) == 0:
@@ -235,15 +235,28 @@ func (m Model) keyDiscover(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.screen = scrChoose
 		return m, nil
 	}
+	pickIface := m.cfg.Interfaces != nil && m.cfg.Discover != nil
+	// Moving to another interface changes what the screen says: the
+	// yes waits for the new sentence to have been on screen.
+	move := 0
+	switch {
+	case key.Matches(k, m.keys.Up):
+		move = -1
+	case key.Matches(k, m.keys.Down):
+		move = 1
+	}
+	if move != 0 {
+		c := min(max(m.ifaceCursor+move, 0), max(len(m.ifaces)-1, 0))
+		if c == m.ifaceCursor {
+			return m, nil
+		}
+		m.ifaceCursor = c
+		return m, m.arm()
+	}
 	if !m.armed {
 		return m, nil
 	}
-	pickIface := m.cfg.Interfaces != nil && m.cfg.Discover != nil
 	switch {
-	case key.Matches(k, m.keys.Up):
-		m.ifaceCursor = max(m.ifaceCursor-1, 0)
-	case key.Matches(k, m.keys.Down):
-		m.ifaceCursor = min(m.ifaceCursor+1, max(len(m.ifaces)-1, 0))
 	case key.Matches(k, m.keys.Yes):
 		if pickIface && (!m.ifaceLoaded || len(m.ifaces) == 0) {
 			return m, nil
@@ -259,6 +272,7 @@ func (m Model) discover() (tea.Model, tea.Cmd) {
 	ctx, seq := m.startOp(discoverTimeout)
 	m.busy = false // the list stays usable; candLoading shows the wait
 	m.candLoading = true
+	m.discovered = true
 	m.candErr = ""
 	m.screen = scrChoose
 	disc, old := m.cfg.Discover, m.cfg.Candidates

@@ -27,11 +27,14 @@ type fakeSession struct {
 	calls   []string
 	rep     steps.Reporter
 	planned map[string][]steps.Change
+	planIn  map[string]steps.Values // the inputs of each step's last plan
 
 	gate         chan struct{} // Apply waits for it when set
 	applyStarted chan struct{} // closed when Apply was called
 	startOnce    sync.Once
 	progress     []string // DeviceProgress messages Commit reports
+	attestNote   string
+	family       string // "nport" when empty
 }
 
 func newFake() *fakeSession {
@@ -95,7 +98,12 @@ func (f *fakeSession) outcome(id string) steps.Outcome {
 	return f.results[id].Outcome
 }
 
-func (f *fakeSession) Family() string      { return "nport" }
+func (f *fakeSession) Family() string {
+	if f.family != "" {
+		return f.family
+	}
+	return "nport"
+}
 func (f *fakeSession) Guide() string       { return "Moxa NPort 5000 hardening guide v2.0" }
 func (f *fakeSession) Steps() []steps.Meta { return append([]steps.Meta(nil), f.metas...) }
 func (f *fakeSession) Identity() devices.Identity {
@@ -158,6 +166,12 @@ func (f *fakeSession) Plan(id string, in steps.Values) ([]steps.Change, error) {
 		keys = append(keys, k+"="+v)
 	}
 	f.record("plan %s %s", id, strings.Join(keys, ","))
+	f.mu.Lock()
+	if f.planIn == nil {
+		f.planIn = map[string]steps.Values{}
+	}
+	f.planIn[id] = in
+	f.mu.Unlock()
 	if err := f.Validate(id, in); err != nil {
 		return nil, err
 	}
@@ -248,7 +262,19 @@ func (f *fakeSession) NotApplicable(id, reason string) error {
 func (f *fakeSession) Attest(_ context.Context, id string, in steps.Values, note string) error {
 	f.record("attest %s file=%s note=%s", id, in["file"], note)
 	f.mu.Lock()
+	f.attestNote = note
+	f.mu.Unlock()
+	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.results[id].Outcome = steps.Attested
 	return nil
 }
+
+// planned1 is the inputs of step id's last plan.
+func (f *fakeSession) planned1(id string) steps.Values {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.planIn[id]
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }

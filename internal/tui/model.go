@@ -148,6 +148,7 @@ type Model struct {
 	ifaceErr    string
 	ifaceCursor int
 	ifaceLoaded bool
+	discovered  bool // a discovery was sent in this session
 	target      Target
 	fpHost      string
 	fpPrint     string
@@ -173,10 +174,12 @@ type Model struct {
 	commitDone bool
 
 	// summary
-	sumMode  sumMode
-	info     FinishInfo // the form's answers, read back before signing
-	keyStat  *KeyStatus
-	keyKnown bool // the signing-key lookup answered
+	sumMode    sumMode
+	info       FinishInfo // the form's answers, read back before signing
+	keyStat    *KeyStatus
+	keyKnown   bool // the signing-key lookup answered
+	keyLooking bool // the signing-key lookup runs
+	keyAsked   bool // the finish form had the key's field
 	// finishing: the busy summary is writing the record (not looking up the key).
 	finishing   bool
 	finished    bool
@@ -536,7 +539,7 @@ func (m *Model) layout() {
 		m.vp.SetContent(m.commitContent())
 		m.vp.GotoBottom()
 	case scrSummary:
-		m.vp.SetHeight(max(m.height-6, 3))
+		m.vp.SetHeight(max(m.height-7, 3))
 		m.vp.SetContent(m.summaryContent())
 	}
 }

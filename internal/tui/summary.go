@@ -33,7 +33,21 @@ func (m Model) openSummary() (tea.Model, tea.Cmd) {
 	}
 	m.layout()
 	m.vp.GotoTop()
-	return m, nil
+	if m.finished || m.keyKnown || m.keyLooking {
+		return m, nil
+	}
+	sk := m.cfg.SigningKey
+	if sk == nil {
+		m.keyKnown = true
+		return m, nil
+	}
+	// Looking for the signing key touches the ssh-agent socket and key
+	// files: a command, started as soon as the summary shows.
+	m.keyLooking = true
+	return m, func() tea.Msg {
+		ks := sk()
+		return keyStatusMsg{status: &ks}
+	}
 }
 
 func (m Model) summaryContent() string {
@@ -118,6 +132,14 @@ func (m Model) viewSummary() string {
 	switch m.sumMode {
 	case sumView:
 		b.WriteString(m.vp.View() + "\n")
+		switch {
+		case m.keyLooking:
+			b.WriteString(m.spin.View() + " Looking for your signing key…\n")
+		case m.keyStat != nil && m.keyStat.Found:
+			b.WriteString(truncate(s.Muted.Render("Signing key: "+devices.Printable(m.keyStat.Description)), m.width) + "\n")
+		case m.keyStat != nil:
+			b.WriteString(truncate(s.Muted.Render("Signing key: none found yet; you can create one"), m.width) + "\n")
+		}
 		if st := m.statusLine(); st != "" {
 			b.WriteString(m.clip(st, 2) + "\n")
 		}
@@ -208,20 +230,10 @@ func (m Model) keySummary(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			m.errText = "this build cannot write records"
 			return m, nil
 		}
-		// The form opens at once, so typeahead reaches it. Looking for
-		// the signing key touches the ssh-agent socket and key files: it
-		// runs in a command meanwhile, and adds its field when it answers.
-		m.keyStat, m.keyKnown = nil, false
+		// The form opens at once, so typeahead reaches it, whether the
+		// key lookup has answered or not.
 		m.finishing = false
-		next, _ := m.openFinishForm()
-		sk := m.cfg.SigningKey
-		return next, func() tea.Msg {
-			if sk == nil {
-				return keyStatusMsg{}
-			}
-			ks := sk()
-			return keyStatusMsg{status: &ks}
-		}
+		return m.openFinishForm()
 	default:
 		m.scroll(k)
 	}
@@ -238,6 +250,7 @@ func (m Model) openFinishForm() (tea.Model, tea.Cmd) {
 		{Key: "company", Title: "Company", Limit: 120, Validate: required("company"), Value: in.Company},
 		{Key: "site", Title: "Site", Limit: 120, Validate: required("site"), Value: in.Site},
 	}
+	m.keyAsked = m.keyKnown
 	if m.keyKnown {
 		fields = append(fields, keyFields(m.keyStat)...)
 	}
@@ -245,27 +258,36 @@ func (m Model) openFinishForm() (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
-// onKeyStatus takes in the signing key found: the form gains the key's
-// field, or, when the form was already done, the key's own form opens.
+// onKeyStatus takes in the signing key found. A form already open does
+// not change under the technician's fingers: when it was opened before
+// the key was known, the key's own form follows it.
 func (m Model) onKeyStatus(ks *KeyStatus) (tea.Model, tea.Cmd) {
-	if m.screen != scrSummary || m.keyKnown {
+	m.keyLooking = false
+	if m.keyKnown {
 		return m, nil
 	}
 	m.keyStat, m.keyKnown = ks, true
-	switch {
-	case m.sumMode == sumForm && m.form != nil:
-		m.form.add(keyFields(ks)...)
-		return m, nil
-	case m.sumMode == sumBusy && !m.finishing:
-		if fs := keyFields(ks); len(fs) > 0 {
-			m.sumMode = sumForm
-			m.openForm(fs...)
-			return m, nil
-		}
-		m.sumMode = sumConfirm
-		return m, m.arm()
+	if m.screen == scrSummary && m.sumMode == sumBusy && !m.finishing {
+		return m.afterFinishForm()
 	}
 	return m, nil
+}
+
+// afterFinishForm asks for the key's field if the form did not, then
+// reads the answers back.
+func (m Model) afterFinishForm() (tea.Model, tea.Cmd) {
+	if !m.keyKnown {
+		m.sumMode, m.finishing = sumBusy, false
+		return m, m.spin.Tick
+	}
+	if fs := keyFields(m.keyStat); len(fs) > 0 && !m.keyAsked {
+		m.keyAsked = true
+		m.sumMode = sumForm
+		m.openForm(fs...)
+		return m, nil
+	}
+	m.sumMode = sumConfirm
+	return m, m.arm()
 }
 
 func required(what string) func(string) error {
@@ -316,12 +338,7 @@ func (m Model) finishFormDone(v map[string]string) (tea.Model, tea.Cmd) {
 	if c, ok := v["createkey"]; ok {
 		m.info.CreateKey = c == createYes
 	}
-	if !m.keyKnown {
-		m.sumMode, m.finishing = sumBusy, false
-		return m, m.spin.Tick
-	}
-	m.sumMode = sumConfirm
-	return m, m.arm()
+	return m.afterFinishForm()
 }
 
 // writeRecord signs and writes the record in a command.

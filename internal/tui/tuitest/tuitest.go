@@ -126,6 +126,29 @@ func (d *Driver) WaitForWithin(timeout time.Duration, want ...string) {
 	})
 }
 
+// WaitForText waits until the screen, read as running text (line
+// breaks and runs of spaces as one space), contains every one of want:
+// for sentences the screen wraps.
+func (d *Driver) WaitForText(want ...string) {
+	d.t.Helper()
+	d.Until(DefaultTimeout, "text "+quote(want), func(s string) bool {
+		flat := Flatten(s)
+		for _, w := range want {
+			if !strings.Contains(flat, Flatten(w)) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// Flatten reads a screen as running text: the boxes' bars dropped, line
+// breaks and runs of spaces turned into one space.
+func Flatten(s string) string {
+	s = strings.NewReplacer("┃", " ", "│", " ").Replace(s)
+	return strings.Join(strings.Fields(s), " ")
+}
+
 // WaitGone waits until the screen no longer shows s.
 func (d *Driver) WaitGone(s string) {
 	d.t.Helper()
