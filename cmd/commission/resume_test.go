@@ -6,7 +6,9 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,12 +23,15 @@ import (
 	"github.com/commission-tool/commission/internal/transport"
 )
 
-// crashPlan is the session both the crashing child and the resuming
-// parent follow: the same actions in the same order.
-var crashPlan = []struct {
+// crashAction is one thing the technician does in a crash test.
+type crashAction struct {
 	kind, id, text string
 	in             steps.Values
-}{
+}
+
+// crashPlan is the session both the crashing child and the resuming
+// parent follow: the same actions in the same order.
+var crashPlan = []crashAction{
 	{kind: "fix", id: "nport.3.1.http"},
 	{kind: "waive", id: "nport.3.1.snmp", text: "the plant's NMS polls this unit until 2027"},
 	{kind: "fix", id: "nport.3.1.moxa-service"},
@@ -37,16 +42,35 @@ var crashPlan = []struct {
 	{kind: "commit"},
 }
 
+// restartBoundPlan stages only NPort settings that take effect at the
+// Save/Restart: the console shows them saved long before they run.
+var restartBoundPlan = []crashAction{
+	{kind: "fix", id: "nport.3.2.password-policy", in: steps.Values{"lifetime": "30"}},
+	{kind: "fix", id: "nport.3.2.lockout"},
+	{kind: "fix", id: "nport.3.2.login-message", in: steps.Values{"message": "Authorised access only."}},
+}
+
 type crashEnv struct {
 	Address    string         `json:"address"`
 	Ports      map[string]int `json:"ports"`
 	Pins       string         `json:"pins"`
 	Journal    string         `json:"journal"` // folder for a new journal; or a file to resume
 	CrashAfter int            `json:"crash_after"`
+	Plan       string         `json:"plan,omitempty"` // "restart-bound": restartBoundPlan; else crashPlan
+}
+
+func (e crashEnv) actions() []crashAction {
+	if e.Plan == "restart-bound" {
+		return restartBoundPlan
+	}
+	return crashPlan
 }
 
 func doAction(ctx context.Context, eng engine, i int) error {
-	a := crashPlan[i]
+	return do(ctx, eng, crashPlan[i])
+}
+
+func do(ctx context.Context, eng engine, a crashAction) error {
 	switch a.kind {
 	case "fix":
 		if _, err := eng.Plan(a.id, a.in); err != nil {
@@ -127,7 +151,7 @@ func TestHelperCrashChild(t *testing.T) {
 		os.Exit(3)
 	}
 	for i := range env.CrashAfter {
-		if err := doAction(ctx, eng, i); err != nil {
+		if err := do(ctx, eng, env.actions()[i]); err != nil {
 			fmt.Println("ERROR", err)
 			os.Exit(3)
 		}
@@ -203,33 +227,9 @@ func TestCrashBetweenStepsLosesNothing_Simulator(t *testing.T) {
 			pins := filepath.Join(dir, "known_devices")
 			trustLab(t, pins, lab)
 			env := crashEnv{Address: lab.devices[0].Address, Ports: lab.devices[0].Ports, Pins: pins, Journal: dir, CrashAfter: k}
-			raw, _ := json.Marshal(env)
-			cmd := exec.Command(os.Args[0], "-test.run=^TestHelperCrashChild$", "-test.v")
-			cmd.Env = append(os.Environ(), "COMMISSION_CRASH_CHILD="+string(raw))
-			out, err := cmd.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			sc := bufio.NewScanner(out)
-			ready := false
-			for sc.Scan() {
-				line := sc.Text()
-				if strings.HasPrefix(line, "ERROR") {
-					t.Fatalf("child: %s", line)
-				}
-				if line == "READY" {
-					ready = true
-					break
-				}
-			}
-			if !ready {
-				t.Fatal("the child never got ready")
-			}
-			cmd.Process.Signal(syscall.SIGKILL)
-			cmd.Wait()
+			cmd, out := startChild(t, env)
+			waitReady(t, out)
+			kill(cmd)
 
 			us, err := record.FindUnfinished(dir)
 			if err != nil || len(us) != 1 {
@@ -254,6 +254,135 @@ func TestCrashBetweenStepsLosesNothing_Simulator(t *testing.T) {
 				t.Errorf("%d restarts, want 1", n)
 			}
 		})
+	}
+}
+
+// waitReady reads the child's output until it says READY.
+func waitReady(t *testing.T, out io.Reader) {
+	t.Helper()
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "ERROR") {
+			t.Fatalf("child: %s", line)
+		}
+		if line == "READY" {
+			return
+		}
+	}
+	t.Fatal("the child never got ready")
+}
+
+// startChild starts the crashing child for env; its stdout is returned.
+func startChild(t *testing.T, env crashEnv) (*exec.Cmd, io.Reader) {
+	t.Helper()
+	raw, _ := json.Marshal(env)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperCrashChild$", "-test.v")
+	cmd.Env = append(os.Environ(), "COMMISSION_CRASH_CHILD="+string(raw))
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { kill(cmd) })
+	return cmd, out
+}
+
+// kill SIGKILLs the child (no cleanup runs in it) and reaps it.
+func kill(cmd *exec.Cmd) {
+	if cmd.ProcessState == nil {
+		cmd.Process.Signal(syscall.SIGKILL)
+		cmd.Wait()
+	}
+}
+
+// The NPort console shows saved values: after a crash between staging
+// restart-bound settings and the Save/Restart, a resumed session must not
+// call them fixed. It says they await the restart, restarts, and only the
+// fresh read after it fixes them. While the child lives, a second writer
+// is told which process holds the journal.
+func TestCrashBeforeRestartIsNotFixed_Simulator(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns processes")
+	}
+	ctx := context.Background()
+	lab, err := startLab(ctx, 50*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lab.Close()
+	dir := t.TempDir()
+	pins := filepath.Join(dir, "known_devices")
+	trustLab(t, pins, lab)
+	jdir := filepath.Join(dir, "sessions")
+	os.MkdirAll(jdir, 0o700)
+	env := crashEnv{Address: lab.devices[0].Address, Ports: lab.devices[0].Ports, Pins: pins, Journal: jdir,
+		CrashAfter: len(restartBoundPlan), Plan: "restart-bound"}
+	cmd, out := startChild(t, env)
+	waitReady(t, out)
+
+	us, err := record.FindUnfinished(jdir)
+	if err != nil || len(us) != 1 {
+		t.Fatalf("unfinished sessions: %v %v", us, err)
+	}
+	if len(us[0].AwaitingRestart) != len(restartBoundPlan) {
+		t.Errorf("the journal lists %v as awaiting the restart, want all %d staged steps", us[0].AwaitingRestart, len(restartBoundPlan))
+	}
+	_, err = record.OpenJournal(us[0].Path)
+	var held *record.HeldError
+	if !errors.As(err, &held) || !strings.Contains(err.Error(), fmt.Sprintf("pid %d", cmd.Process.Pid)) {
+		t.Fatalf("second writer while the child lives: %v, want a *HeldError naming pid %d", err, cmd.Process.Pid)
+	}
+	kill(cmd)
+
+	saved, eff := lab.nport.Saved(), lab.nport.Effective()
+	if saved.Policy == eff.Policy || saved.LoginMessage == eff.LoginMessage || lab.nport.Restarts() != 0 {
+		t.Fatalf("the child did not leave staged, unrestarted settings: saved %+v effective %+v", saved.Policy, eff.Policy)
+	}
+	env.Journal = us[0].Path
+	eng, j, err := openCrashEngine(ctx, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	defer eng.Close()
+	for _, a := range restartBoundPlan {
+		if r := eng.Result(a.id); r.Outcome != steps.Staged || r.After != nil || len(r.Changes) == 0 {
+			t.Errorf("%s after resume: %s (after %v, changes %v), want staged with its changes, not verified", a.id, r.Outcome, r.After, r.Changes)
+		}
+	}
+	aw, ok := unwrap(eng).(interface{ AwaitingRestart() []string })
+	if !ok {
+		t.Fatal("the engine does not say what awaits the restart")
+	}
+	if got := aw.AwaitingRestart(); len(got) != len(restartBoundPlan) {
+		t.Fatalf("awaiting restart: %v", got)
+	}
+	if err := eng.Recheck(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if o := eng.Result(restartBoundPlan[0].id).Outcome; o != steps.Staged {
+		t.Fatalf("a re-read made it %s", o)
+	}
+	if err := eng.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := lab.nport.Restarts(); n != 1 {
+		t.Fatalf("%d restarts, want 1", n)
+	}
+	for _, a := range restartBoundPlan {
+		if r := eng.Result(a.id); r.Outcome != steps.Fixed || r.After == nil || !r.After.Compliant {
+			t.Errorf("%s after the restart: %s %+v, want fixed by the fresh read", a.id, r.Outcome, r.After)
+		}
+	}
+	eff = lab.nport.Effective()
+	if eff.Policy.MinLength != 16 || !eff.Policy.Lockout || eff.LoginMessage != "Authorised access only." {
+		t.Errorf("the device does not run the settings: %+v %q", eff.Policy, eff.LoginMessage)
+	}
+	if len(aw.AwaitingRestart()) != 0 {
+		t.Errorf("still awaiting: %v", aw.AwaitingRestart())
 	}
 }
 
