@@ -179,9 +179,13 @@ func openNPort(t target, rep steps.Reporter) (engine, error) {
 }
 
 func openThingsPro(t target, rep steps.Reporter) (engine, error) {
-	g := &lazyGateway{opts: thingspro.Options{Host: t.Address, User: t.User, Password: t.Password,
-		NewPassword: t.NewPassword, Pins: t.Pins, Ports: t.Ports, Timeout: t.Timeout}}
-	return &closing{engine: steps.NewSession(catalog.ThingsPro(), g, rep), close: g.Close}, nil
+	drv := thingspro.New(thingspro.Options{Options: devices.Options{Host: t.Address, User: t.User, Password: t.Password,
+		NewPassword: t.NewPassword, Pins: t.Pins, Ports: t.Ports, Timeout: t.Timeout}})
+	return &closing{engine: steps.NewSession(catalog.ThingsPro(), drv, rep), close: func() {
+		ctx, cancel := context.WithTimeout(context.Background(), t.Timeout)
+		defer cancel()
+		_ = drv.Close(ctx)
+	}}, nil
 }
 
 func openKepware(t target, rep steps.Reporter) (engine, error) {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/commission-tool/commission/internal/devices"
 	"github.com/commission-tool/commission/internal/devices/thingspro"
 	"github.com/commission-tool/commission/internal/probe"
 	simthingspro "github.com/commission-tool/commission/internal/sim/thingspro"
@@ -39,12 +40,12 @@ func tpSession(t *testing.T, sim *simthingspro.Device, user, pw string) (*steps.
 	if err := ps.Trust(sim.Addr(simthingspro.PortHTTPS), transport.Fingerprint(sim.CertDER())); err != nil {
 		t.Fatal(err)
 	}
-	drv, err := thingspro.Connect(context.Background(), thingspro.Options{Host: sim.Host(), User: user, Password: pw,
-		NewPassword: tpNewAdminPW, Pins: ps, Ports: sim.Ports(), Timeout: 2 * time.Second})
+	drv, err := thingspro.Connect(context.Background(), thingspro.Options{Options: devices.Options{Host: sim.Host(), User: user, Password: pw,
+		NewPassword: tpNewAdminPW, Pins: ps, Ports: sim.Ports(), Timeout: 2 * time.Second}})
 	if err != nil {
 		t.Fatalf("connect: %v", err)
 	}
-	t.Cleanup(func() { drv.Close() })
+	t.Cleanup(func() { drv.Close(context.Background()) })
 	s := steps.NewSession(ThingsPro(), drv, nil)
 	if err := s.Open(context.Background()); err != nil {
 		t.Fatalf("open: %v", err)

@@ -87,7 +87,7 @@ func TestAccountCandidates_Simulator(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer d.Close()
+			defer d.Close(context.Background())
 			s0, err := d.Read(ctx)
 			if err != nil {
 				t.Fatal(err)
@@ -155,7 +155,7 @@ func TestAccountCandidates_Simulator(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer dj.Close()
+			defer dj.Close(context.Background())
 			s2, err := dj.Read(ctx)
 			if err != nil {
 				t.Fatal(err)
@@ -193,7 +193,7 @@ func TestPutSendsWholeState_Simulator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Close()
+	defer d.Close(context.Background())
 	s0, _ := d.Read(ctx)
 	to := s0.Clone()
 	to.Users = append(to.Users, thingspro.User{Name: "ops", Active: true, Roles: []string{thingspro.AdminRole}})
@@ -251,7 +251,7 @@ func TestMissingFieldIsUnknown_Simulator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Close()
+	defer d.Close(context.Background())
 	s0, err := d.Read(ctx)
 	if err != nil {
 		t.Fatal(err)

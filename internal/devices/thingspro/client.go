@@ -25,11 +25,22 @@ var (
 	// ErrBadLogin is a refused user name or password (HTTP 401).
 	ErrBadLogin = errors.New("the gateway refused the user name or password (HTTP 401); repeated wrong passwords lock the account")
 	// ErrPasswordMustChange is a first login with the factory password:
-	// the gateway lets nothing else through until it is changed.
-	ErrPasswordMustChange = errors.New("the gateway requires a new password for this account before anything else: give a new password to set at login")
+	// the gateway lets nothing else through until it is changed. The
+	// wizard recognises it by its PasswordChangeRequired method.
+	ErrPasswordMustChange error = mustChangeError{}
 	// ErrNotFound is a 404: the endpoint or app does not exist on this gateway.
 	ErrNotFound = errors.New("not found on this gateway")
 )
+
+// mustChangeError is ErrPasswordMustChange.
+type mustChangeError struct{}
+
+func (mustChangeError) Error() string {
+	return "the gateway requires a new password for this account before anything else: give a new password to set at login"
+}
+
+// PasswordChangeRequired tells the wizard to ask for a new password.
+func (mustChangeError) PasswordChangeRequired() bool { return true }
 
 // APIError is any other refusal of the API.
 type APIError struct {

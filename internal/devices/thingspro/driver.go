@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/commission-tool/commission/internal/devices"
@@ -27,22 +28,13 @@ import (
 // Default ports of a real gateway.
 var DefaultPorts = map[string]int{"https": 8443, "http": 80, "ssh": 22, "discovery": 40404}
 
-// Options say how to reach and log in to a gateway.
+// Options say how to reach and log in to a gateway: the fields every
+// family shares (devices.Options: Host, Ports by name "https", "http",
+// "ssh", "discovery", User (default DefaultUser), Password, NewPassword
+// for the forced first-login change, Pins, Timeout) and the gateway's
+// shell.
 type Options struct {
-	Host     string
-	User     string // default DefaultUser
-	Password string // secret
-	// NewPassword is set as the account's password when the gateway forces
-	// a change at first login (secret). Without it such a login fails
-	// with ErrPasswordMustChange.
-	NewPassword string
-	// Pins holds the trusted HTTPS certificates (trust on first use):
-	// an unknown certificate fails with *transport.UnknownFingerprintError.
-	Pins *transport.PinStore
-	// Ports overrides DefaultPorts by name ("https", "http", "ssh", "discovery").
-	Ports map[string]int
-	// Timeout bounds each request and probe (default transport.DefaultTimeout).
-	Timeout time.Duration
+	devices.Options
 	// SSH, when set, logs in to the gateway's shell to list listening
 	// ports. Its Timeout defaults to Timeout.
 	SSH *sshconn.Config
@@ -52,7 +44,9 @@ type Options struct {
 	KnownHosts string
 }
 
-// Driver is a logged-in gateway. It implements steps.Device[State].
+// Driver is one gateway. It implements steps.Device[State] and the
+// shared lifecycle: New (no I/O), Open (log in), Read, Stage, Commit,
+// Close. Read, Stage and Commit log in first when Open was not called.
 type Driver struct {
 	o     Options
 	c     *client
@@ -60,6 +54,9 @@ type Driver struct {
 	addr  netip.Addr
 	tr    *http.Transport
 	https string // host:port
+
+	mu     sync.Mutex
+	opened bool
 	// defaultLogin records whether the tool's own login used the factory password.
 	defaultLogin *bool
 	// shell is the SSH login a step gave (State.Shell), used by every
@@ -77,11 +74,8 @@ func (d *Driver) port(name string) int {
 	return DefaultPorts[name]
 }
 
-// Connect logs in to the gateway's API.
-func Connect(ctx context.Context, o Options) (*Driver, error) {
-	if o.Host == "" {
-		return nil, errors.New("no gateway address given")
-	}
+// New builds a driver; it sends nothing.
+func New(o Options) *Driver {
 	if o.User == "" {
 		o.User = DefaultUser
 	}
@@ -105,35 +99,73 @@ func Connect(ctx context.Context, o Options) (*Driver, error) {
 		MaxResponseHeaderBytes: 64 << 10,
 	}
 	d.c = newClient("https://"+d.https+"/api/v1", d.tr, o.User, o.Password, o.Timeout)
-	res, err := d.c.login(ctx)
-	if err != nil {
-		d.tr.CloseIdleConnections()
+	return d
+}
+
+// Connect is New and Open.
+func Connect(ctx context.Context, o Options) (*Driver, error) {
+	d := New(o)
+	if err := d.Open(ctx); err != nil {
 		return nil, err
-	}
-	if res.User.MustChange() {
-		if o.NewPassword == "" {
-			d.tr.CloseIdleConnections()
-			return nil, ErrPasswordMustChange
-		}
-		err := d.c.do(ctx, http.MethodPut, "/users/me/password", request{json: map[string]string{"oldPassword": o.Password, "newPassword": o.NewPassword}}, nil)
-		if err != nil {
-			d.tr.CloseIdleConnections()
-			return nil, fmt.Errorf("set the new password: %w", err)
-		}
-		d.c.pw = o.NewPassword
-	}
-	if o.User == DefaultUser {
-		v := o.Password == DefaultPassword && !res.User.MustChange()
-		if res.User.MustChange() {
-			v = false // the tool just changed it
-		}
-		d.defaultLogin = &v
 	}
 	return d, nil
 }
 
-// Close drops idle connections.
-func (d *Driver) Close() error {
+// Open logs in to the gateway's API. A first login that the gateway
+// answers with a forced password change sets Options.NewPassword, or
+// fails with ErrPasswordMustChange when none was given.
+func (d *Driver) Open(ctx context.Context) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.openLocked(ctx)
+}
+
+func (d *Driver) openLocked(ctx context.Context) error {
+	if d.opened {
+		return nil
+	}
+	o := d.o
+	if o.Host == "" {
+		return errors.New("no gateway address given")
+	}
+	res, err := d.c.login(ctx)
+	if err != nil {
+		d.tr.CloseIdleConnections()
+		return err
+	}
+	if res.User.MustChange() {
+		if o.NewPassword == "" {
+			d.tr.CloseIdleConnections()
+			return ErrPasswordMustChange
+		}
+		err := d.c.do(ctx, http.MethodPut, "/users/me/password", request{json: map[string]string{"oldPassword": o.Password, "newPassword": o.NewPassword}}, nil)
+		if err != nil {
+			d.tr.CloseIdleConnections()
+			return fmt.Errorf("set the new password: %w", err)
+		}
+		d.c.mu.Lock()
+		d.c.pw = o.NewPassword
+		d.c.mu.Unlock()
+	}
+	if o.User == DefaultUser {
+		v := o.Password == DefaultPassword && !res.User.MustChange()
+		d.defaultLogin = &v
+	}
+	// the client keeps what it needs to log in again
+	d.o.Password, d.o.NewPassword = "", ""
+	d.opened = true
+	return nil
+}
+
+// ensure logs in when Open was not called yet.
+func (d *Driver) ensure(ctx context.Context) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.openLocked(ctx)
+}
+
+// Close drops the connections. The API has no logout; the token lapses.
+func (d *Driver) Close(context.Context) error {
 	d.tr.CloseIdleConnections()
 	return nil
 }
@@ -227,6 +259,9 @@ type certFiles struct {
 // Read reads the whole State: the API, the outside probes and, when an
 // SSH login is configured, the shell's listening ports.
 func (d *Driver) Read(ctx context.Context) (State, error) {
+	if err := d.ensure(ctx); err != nil {
+		return State{}, err
+	}
 	s := State{User: d.o.User, GatewayAddr: d.addr, Services: map[string]bool{}}
 	var general struct {
 		HostName, ModelName, SerialNumber, ThingsproVersion, FirmwareVersion string
@@ -583,6 +618,9 @@ func (d *Driver) shellListening(ctx context.Context, cfg sshconn.Config) (ls []L
 // Stage sends every difference between from and to. It stops at the
 // first refusal; what was sent before stays sent.
 func (d *Driver) Stage(ctx context.Context, from, to State) error {
+	if err := d.ensure(ctx); err != nil {
+		return err
+	}
 	put := func(path string, body any) error {
 		return d.c.do(ctx, http.MethodPut, path, request{json: body}, nil)
 	}
@@ -872,6 +910,9 @@ func (d *Driver) importCert(ctx context.Context, ci CertImport) error {
 // Commit waits for the gateway to apply what was staged. ThingsPro Edge
 // applies settings at once; Commit only lets services settle.
 func (d *Driver) Commit(ctx context.Context, progress func(string)) error {
+	if err := d.ensure(ctx); err != nil {
+		return err
+	}
 	if progress != nil {
 		progress("the gateway applies settings at once; nothing to restart")
 	}

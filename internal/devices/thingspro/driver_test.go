@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/commission-tool/commission/internal/devices"
 	"github.com/commission-tool/commission/internal/devices/thingspro"
 	"github.com/commission-tool/commission/internal/probe"
 	simthingspro "github.com/commission-tool/commission/internal/sim/thingspro"
@@ -41,8 +42,8 @@ func pins(t testing.TB, sim *simthingspro.Device) *transport.PinStore {
 }
 
 func options(t testing.TB, sim *simthingspro.Device, user, pw string) thingspro.Options {
-	return thingspro.Options{Host: sim.Host(), User: user, Password: pw, NewPassword: newPW, Pins: pins(t, sim),
-		Ports: sim.Ports(), Timeout: 2 * time.Second}
+	return thingspro.Options{Options: devices.Options{Host: sim.Host(), User: user, Password: pw, NewPassword: newPW, Pins: pins(t, sim),
+		Ports: sim.Ports(), Timeout: 2 * time.Second}}
 }
 
 func TestConnectForcedChangeAndRead(t *testing.T) {
@@ -58,7 +59,7 @@ func TestConnectForcedChangeAndRead(t *testing.T) {
 	if err != nil {
 		t.Fatalf("connect: %v", err)
 	}
-	defer d.Close()
+	defer d.Close(context.Background())
 	s, err := d.Read(ctx)
 	if err != nil {
 		t.Fatalf("read: %v", err)
@@ -190,7 +191,7 @@ func BenchmarkRead(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer d.Close()
+	defer d.Close(context.Background())
 	b.ResetTimer()
 	for b.Loop() {
 		if _, err := d.Read(ctx); err != nil {

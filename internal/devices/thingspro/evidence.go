@@ -19,7 +19,7 @@ func (s State) Evidence() []devices.EvidenceFile {
 	var ev []devices.EvidenceFile
 	if c := s.Observed.TLS.Cert; c != nil && c.PEM != "" {
 		ev = append(ev, devices.EvidenceFile{Name: "https-certificate.pem",
-			Description: "certificate the HTTPS API presented, SHA-256 " + c.SHA256, Data: []byte(c.PEM)})
+			Description: "certificate the HTTPS API presented", Data: []byte(c.PEM)})
 	}
 	if len(s.Observed.Ports) > 0 || len(s.Observed.TLS.Versions) > 0 {
 		ev = append(ev, devices.EvidenceFile{Name: "probes.txt",

@@ -19,6 +19,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 
 	"github.com/commission-tool/commission/internal/catalog"
+	"github.com/commission-tool/commission/internal/devices"
 	"github.com/commission-tool/commission/internal/devices/thingspro"
 	simthingspro "github.com/commission-tool/commission/internal/sim/thingspro"
 	"github.com/commission-tool/commission/internal/steps"
@@ -167,8 +168,8 @@ func TestContract(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = ps.Trust(sim.Addr(simthingspro.PortHTTPS), transport.Fingerprint(sim.CertDER()))
-	opts := thingspro.Options{Host: sim.Host(), User: "admin", Password: "admin@123", NewPassword: "Contract-Test-2024!",
-		Pins: ps, Ports: sim.Ports(), Timeout: 2 * time.Second}
+	opts := thingspro.Options{Options: devices.Options{Host: sim.Host(), User: "admin", Password: "admin@123", NewPassword: "Contract-Test-2024!",
+		Pins: ps, Ports: sim.Ports(), Timeout: 2 * time.Second}}
 
 	// a lockout first, on another account name
 	bad := opts
@@ -180,7 +181,7 @@ func TestContract(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer drv.Close()
+	defer drv.Close(context.Background())
 	s := steps.NewSession(catalog.ThingsPro(), drv, nil)
 	if err := s.Open(ctx); err != nil {
 		t.Fatal(err)
@@ -225,7 +226,7 @@ func TestContract(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ops.Close()
+	defer ops.Close(context.Background())
 	s2 := steps.NewSession(catalog.ThingsPro(), ops, nil)
 	if err := s2.Open(ctx); err != nil {
 		t.Fatal(err)
