@@ -338,7 +338,7 @@ func summary(m map[string]int) string {
 	for i, k := range keys {
 		parts[i] = fmt.Sprintf("%s %d", label(steps.Outcome(k)), m[k])
 	}
-	return strings.Join(parts, ", ")
+	return strings.Join(parts, "; ")
 }
 
 // label is an outcome as printed.
@@ -609,7 +609,12 @@ func (d *doc) signature() {
 		name, role = one(a.Name), one(a.Role)
 	}
 	y := top + 7
+	sigY := 0.0
 	for _, fld := range [][2]string{{"Name", name}, {"Role", role}, {"Date", ""}, {"Signature", ""}} {
+		if fld[0] == "Signature" {
+			y = max(y, leftY+2)
+			sigY = y + lineH + 0.5
+		}
 		f.SetXY(x, y)
 		f.SetFont("Helvetica", "B", 9)
 		f.CellFormat(20, lineH, fld[0], "", 0, "L", false, 0, "")
@@ -623,12 +628,13 @@ func (d *doc) signature() {
 	f.SetFont("Helvetica", "", 7.5)
 	f.MultiCell(half, 3.6, d.text("By signing, the plant accepts the device as commissioned in the state this record describes."), "", "L", false)
 
-	// Technician's paper signature line, under the electronic details.
-	ly := max(leftY+8, f.GetY()+2)
-	f.Line(margin, ly, margin+half, ly)
-	f.SetXY(margin, ly+0.5)
+	afterPlant := f.GetY()
+	// Technician's paper signature line, level with the plant's.
+	f.Line(margin, sigY, margin+half, sigY)
+	f.SetXY(margin, sigY+0.5)
 	f.SetFont("Helvetica", "", 7.5)
 	f.CellFormat(half, 4, "Technician's signature (on paper; the record is signed electronically)", "", 1, "L", false, 0, "")
+	f.SetY(max(f.GetY(), afterPlant))
 
 	// QR and how to check.
 	qrSize := 34.0
