@@ -288,3 +288,56 @@ func TestMissingFieldIsUnknown_Simulator(t *testing.T) {
 		t.Errorf("discovery still answers after the tool turned it off: %+v", s2.Observed.Ports["discovery"])
 	}
 }
+
+// TestTranscriptMasksSecrets_Simulator: the driver's transcript names
+// every call and shows no password, token or key.
+func TestTranscriptMasksSecrets_Simulator(t *testing.T) {
+	sim := startSim(t, simthingspro.Config{})
+	var buf syncBuffer
+	o := options(t, sim, "admin", "admin@123")
+	o.Transcript = &buf
+	ctx := context.Background()
+	d, err := thingspro.Connect(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close(ctx)
+	s, err := d.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	to := s.Clone()
+	to.Users = append(to.Users, thingspro.User{Name: "jdoe", Active: true, Roles: []string{thingspro.AdminRole}})
+	to.Secrets = map[string]string{"jdoe": "Transcript-Pass-2024!"}
+	if err := d.Stage(ctx, s, to); err != nil {
+		t.Fatal(err)
+	}
+	text := buf.String()
+	for _, want := range []string{"POST /auth", "PUT /users/me/password", "POST /users", "GET /users/2"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("transcript lacks %q", want)
+		}
+	}
+	for _, secret := range []string{"admin@123", newPW, "Transcript-Pass-2024!", "sim."} {
+		if strings.Contains(text, secret) {
+			t.Errorf("transcript shows the secret %q", secret)
+		}
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

@@ -1,13 +1,10 @@
 package thingspro
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"mime/multipart"
 	"net/http"
 	"net/http/httptrace"
 	"net/netip"
@@ -59,11 +56,11 @@ func (e *APIError) Error() string {
 // maxBody bounds every API reply.
 const maxBody = 2 << 20
 
-// client is the REST layer: bearer token, one re-login on 401.
+// client is the REST layer: bearer token, one re-login on 401, on the
+// shared bounded REST client (timeouts, size limit, pinned TLS, masked
+// transcript).
 type client struct {
-	hc       *http.Client
-	tr       *http.Transport
-	base     string // https://host:port/api/v1
+	rc       *transport.RESTClient
 	user, pw string
 	timeout  time.Duration
 
@@ -72,10 +69,14 @@ type client struct {
 	local netip.Addr
 }
 
-func newClient(base string, tlsCfg *http.Transport, user, pw string, timeout time.Duration) *client {
-	return &client{hc: &http.Client{Transport: tlsCfg, Timeout: timeout,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
-		tr: tlsCfg, base: base, user: user, pw: pw, timeout: timeout}
+func newClient(o transport.RESTOptions, user, pw string) (*client, error) {
+	o.MaxBody = maxBody
+	o.Header = http.Header{"Accept": {"application/json"}}
+	rc, err := transport.NewRESTClient(o)
+	if err != nil {
+		return nil, err
+	}
+	return &client{rc: rc, user: user, pw: pw, timeout: o.Timeout}, nil
 }
 
 // envelope is every shape of reply body the API uses.
@@ -106,33 +107,13 @@ func (e envelope) message() string {
 
 // request is one API call's body.
 type request struct {
-	json      any
-	multipart func(*multipart.Writer) error
+	json  any
+	parts []transport.Part
 }
 
+// send makes one call and returns its status and bounded body, whatever
+// the status; transport failures are errors.
 func (c *client) send(ctx context.Context, method, path string, body request, token string) (int, []byte, error) {
-	var rd io.Reader
-	ctype := ""
-	switch {
-	case body.multipart != nil:
-		var buf bytes.Buffer
-		mw := multipart.NewWriter(&buf)
-		if err := body.multipart(mw); err != nil {
-			return 0, nil, err
-		}
-		if err := mw.Close(); err != nil {
-			return 0, nil, fmt.Errorf("build upload: %w", err)
-		}
-		rd, ctype = &buf, mw.FormDataContentType()
-	case body.json != nil:
-		b, err := json.Marshal(body.json)
-		if err != nil {
-			return 0, nil, fmt.Errorf("encode request: %w", err)
-		}
-		rd, ctype = bytes.NewReader(b), "application/json"
-	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
 	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: func(ci httptrace.GotConnInfo) {
 		if ap, err := netip.ParseAddrPort(ci.Conn.LocalAddr().String()); err == nil {
 			c.mu.Lock()
@@ -140,44 +121,16 @@ func (c *client) send(ctx context.Context, method, path string, body request, to
 			c.mu.Unlock()
 		}
 	}})
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
-	if err != nil {
-		return 0, nil, fmt.Errorf("build request: %w", err)
-	}
-	if ctype != "" {
-		req.Header.Set("Content-Type", ctype)
-	}
-	req.Header.Set("Accept", "application/json")
+	rq := transport.RESTRequest{Method: method, Path: path, JSON: body.json, Parts: body.parts, NoAuth: token == ""}
 	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
+		a := transport.BearerAuth(token)
+		rq.Auth = &a
 	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return 0, nil, classify(req.URL.Host, c.timeout, err)
+	resp, err := c.rc.Do(ctx, rq)
+	if resp != nil {
+		return resp.Status, resp.Body, nil // a status the API chose; the caller reads it
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
-	if err != nil {
-		return 0, nil, fmt.Errorf("%s %s: the connection dropped while reading the reply: %w", method, path, classify(req.URL.Host, c.timeout, err))
-	}
-	if len(b) > maxBody {
-		return 0, nil, fmt.Errorf("%s %s: reply over %d bytes: %w", method, path, maxBody, transport.ErrTooLarge)
-	}
-	return resp.StatusCode, b, nil
-}
-
-// classify keeps pin errors as they are and turns timeouts and refusals
-// into transport.UnreachableError.
-func classify(hostport string, timeout time.Duration, err error) error {
-	var unknown *transport.UnknownFingerprintError
-	if errors.As(err, &unknown) {
-		return unknown
-	}
-	var changed *transport.FingerprintChangedError
-	if errors.As(err, &changed) {
-		return changed
-	}
-	return transport.Classify(hostport, timeout, err)
+	return 0, nil, err
 }
 
 // loginResult is what POST /auth returns.

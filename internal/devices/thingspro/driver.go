@@ -7,7 +7,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"mime/multipart"
 	"net"
 	"net/http"
 	"net/netip"
@@ -52,8 +51,9 @@ type Driver struct {
 	c     *client
 	host  string
 	addr  netip.Addr
-	tr    *http.Transport
 	https string // host:port
+	// newErr is why New could not build the client (reported by Open).
+	newErr error
 
 	mu     sync.Mutex
 	opened bool
@@ -87,18 +87,8 @@ func New(o Options) *Driver {
 		d.addr = a
 	}
 	d.https = net.JoinHostPort(o.Host, strconv.Itoa(d.port("https")))
-	d.tr = &http.Transport{
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			return transport.Dial(ctx, network, addr, o.Timeout)
-		},
-		TLSClientConfig:        transport.PinnedTLS(o.Pins, d.https),
-		TLSHandshakeTimeout:    o.Timeout,
-		ResponseHeaderTimeout:  o.Timeout,
-		MaxIdleConnsPerHost:    4,
-		IdleConnTimeout:        30 * time.Second,
-		MaxResponseHeaderBytes: 64 << 10,
-	}
-	d.c = newClient("https://"+d.https+"/api/v1", d.tr, o.User, o.Password, o.Timeout)
+	d.c, d.newErr = newClient(transport.RESTOptions{BaseURL: "https://" + d.https + "/api/v1", Timeout: o.Timeout,
+		TLS: transport.PinnedTLS(o.Pins, d.https), Transcript: o.Transcript}, o.User, o.Password)
 	return d
 }
 
@@ -128,19 +118,22 @@ func (d *Driver) openLocked(ctx context.Context) error {
 	if o.Host == "" {
 		return errors.New("no gateway address given")
 	}
+	if d.newErr != nil {
+		return d.newErr
+	}
 	res, err := d.c.login(ctx)
 	if err != nil {
-		d.tr.CloseIdleConnections()
+		d.c.rc.Close()
 		return err
 	}
 	if res.User.MustChange() {
 		if o.NewPassword == "" {
-			d.tr.CloseIdleConnections()
+			d.c.rc.Close()
 			return ErrPasswordMustChange
 		}
 		err := d.c.do(ctx, http.MethodPut, "/users/me/password", request{json: map[string]string{"oldPassword": o.Password, "newPassword": o.NewPassword}}, nil)
 		if err != nil {
-			d.tr.CloseIdleConnections()
+			d.c.rc.Close()
 			return fmt.Errorf("set the new password: %w", err)
 		}
 		d.c.mu.Lock()
@@ -166,7 +159,9 @@ func (d *Driver) ensure(ctx context.Context) error {
 
 // Close drops the connections. The API has no logout; the token lapses.
 func (d *Driver) Close(context.Context) error {
-	d.tr.CloseIdleConnections()
+	if d.c != nil {
+		d.c.rc.Close()
+	}
 	return nil
 }
 
@@ -883,17 +878,9 @@ func (d *Driver) importCert(ctx context.Context, ci CertImport) error {
 			return err
 		}
 	}
-	err = d.c.do(ctx, http.MethodPut, "/system/httpserver", request{multipart: func(w *multipart.Writer) error {
-		for _, f := range []struct{ field, name, text string }{{"certFile", "commission.crt", ci.CertPEM}, {"keyFile", "commission.key", p.KeyPEM}} {
-			fw, err := w.CreateFormFile(f.field, f.name)
-			if err != nil {
-				return fmt.Errorf("build upload: %w", err)
-			}
-			if _, err := fw.Write([]byte(f.text)); err != nil {
-				return fmt.Errorf("build upload: %w", err)
-			}
-		}
-		return nil
+	err = d.c.do(ctx, http.MethodPut, "/system/httpserver", request{parts: []transport.Part{
+		{Field: "certFile", FileName: "commission.crt", ContentType: "application/x-pem-file", Data: []byte(ci.CertPEM)},
+		{Field: "keyFile", FileName: "commission.key", ContentType: "application/x-pem-file", Data: []byte(p.KeyPEM), Secret: true},
 	}}, nil)
 	if err != nil {
 		return fmt.Errorf("import the HTTPS certificate: %w", err)
@@ -903,7 +890,7 @@ func (d *Driver) importCert(ctx context.Context, ci CertImport) error {
 			return fmt.Errorf("the certificate was imported, but pinning it failed: %w", err)
 		}
 	}
-	d.tr.CloseIdleConnections()
+	d.c.rc.Close()
 	return nil
 }
 
@@ -916,7 +903,7 @@ func (d *Driver) Commit(ctx context.Context, progress func(string)) error {
 	if progress != nil {
 		progress("the gateway applies settings at once; nothing to restart")
 	}
-	d.tr.CloseIdleConnections()
+	d.c.rc.Close()
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
