@@ -391,25 +391,26 @@ type scanned struct {
 	damage  *DamagedError // a bad line other than a torn last one; Path unset
 }
 
-// scanJournal reads a journal from r. A bad last line (torn by a crash
-// while it was written, before its Report returned) is ignored. Any other
-// bad line, or a bad header, is damage: the events before it are kept and
-// sc.damage says where. The error is for a file that cannot be read.
+// scanJournal reads a journal from r. An incomplete last line (torn by a
+// crash while it was written, before its Report returned, so nothing
+// acted on it) is ignored. Any complete line that does not decode, or a
+// bad header, is damage: the events before it are kept and sc.damage says
+// where. The error is for a file that cannot be read.
 func scanJournal(r io.Reader) (scanned, error) {
 	var sc scanned
 	br := bufio.NewReaderSize(r, MaxJournalLine)
 	var off int64
 	n := 0
-	var pending *DamagedError // the previous bad line: damage if another line follows
+	damage := func(perr error) (scanned, error) {
+		sc.damage = &DamagedError{Line: n, Offset: off, Events: len(sc.events), Err: perr}
+		sc.torn = true
+		return sc, nil
+	}
 	for {
 		line, err := br.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
-			if pending == nil {
-				pending = &DamagedError{Line: n + 1, Offset: off, Events: len(sc.events),
-					Err: fmt.Errorf("line %d is longer than %d bytes", n+1, MaxJournalLine)}
-			}
-			sc.damage, sc.torn = pending, true
-			return sc, nil
+			n++
+			return damage(fmt.Errorf("line %d is longer than %d bytes", n, MaxJournalLine))
 		}
 		if err != nil && !errors.Is(err, io.EOF) {
 			return sc, fmt.Errorf("read: %w", err)
@@ -417,47 +418,35 @@ func scanJournal(r io.Reader) (scanned, error) {
 		if len(line) == 0 {
 			break
 		}
-		if pending != nil {
-			sc.damage = pending
-			return sc, nil
-		}
 		n++
-		complete := line[len(line)-1] == '\n'
-		var perr error
-		if !complete {
-			perr = fmt.Errorf("line %d is incomplete", n)
-		} else if n == 1 {
+		if line[len(line)-1] != '\n' { // only the last line can lack its newline
+			if n == 1 {
+				return damage(fmt.Errorf("header: line %d is incomplete", n))
+			}
+			sc.torn = true
+			break
+		}
+		if n == 1 {
 			var h Header
 			if e := json.Unmarshal(line, &h); e != nil {
-				perr = fmt.Errorf("header: %w", e)
-			} else if h.Journal != JournalSchema {
-				perr = fmt.Errorf("not a %s journal", JournalSchema)
-			} else {
-				sc.header = cleanHeader(h)
+				return damage(fmt.Errorf("header: %w", e))
 			}
+			if h.Journal != JournalSchema {
+				return damage(fmt.Errorf("not a %s journal", JournalSchema))
+			}
+			sc.header = cleanHeader(h)
 		} else {
 			var e steps.Event
 			if uerr := json.Unmarshal(line, &e); uerr != nil {
-				perr = fmt.Errorf("line %d: %w", n, uerr)
-			} else {
-				if e.Kind == steps.SessionClosed {
-					sc.closed = true
-				}
-				sc.events = append(sc.events, e)
+				return damage(fmt.Errorf("line %d: %w", n, uerr))
 			}
-		}
-		if perr != nil {
-			pending = &DamagedError{Line: n, Offset: off, Events: len(sc.events), Err: perr}
-			sc.torn = true
-			if n == 1 {
-				// without a header nothing after it can be trusted
-				sc.damage = pending
-				return sc, nil
+			if e.Kind == steps.SessionClosed {
+				sc.closed = true
 			}
-		} else {
-			off += int64(len(line))
-			sc.goodEnd = off
+			sc.events = append(sc.events, e)
 		}
+		off += int64(len(line))
+		sc.goodEnd = off
 		if errors.Is(err, io.EOF) {
 			break
 		}

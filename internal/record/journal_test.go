@@ -651,3 +651,19 @@ func TestDamagedHeaderIsReported(t *testing.T) {
 		t.Fatalf("resume of a journal without a header: %v", err)
 	}
 }
+
+// Only an incomplete last line is a tear a crash leaves; a complete last
+// line that does not decode is damage, reported rather than dropped.
+func TestBadCompleteLastLineIsDamage(t *testing.T) {
+	j := newJournal(t, t.TempDir(), t0)
+	j.Report(steps.Event{Time: t0, Kind: steps.SessionOpened})
+	j.Close()
+	f, _ := os.OpenFile(j.Path(), os.O_WRONLY|os.O_APPEND, 0)
+	f.WriteString("{\"kind\":\"step.staged\",\"result\":{\"id\":\"a\",\"outcome\":\n")
+	f.Close()
+	_, _, err := Replay(j.Path())
+	var d *DamagedError
+	if !errors.As(err, &d) || d.Line != 3 || d.Events != 1 {
+		t.Fatalf("replay: %v, want damage at line 3 after 1 event", err)
+	}
+}
