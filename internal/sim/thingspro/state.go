@@ -59,32 +59,31 @@ type mqttClient struct {
 
 // state is the gateway's configuration.
 type state struct {
-	users        []*user
-	roles        []*role
-	nextUser     int
-	nextRole     int
-	ifaces       []*iface
-	services     map[string]bool // /system/services ids
-	discovery    bool
-	provSched    bool
-	nat          bool
-	zone         string
-	ntp          bool
-	ntpServer    string
-	interval     int
-	lastSync     string
-	rules        []*fwRule
-	nextRule     int
-	sysLogMB     int
-	sysLogOn     bool
-	evLogMB      int
-	evLogOn      bool
-	certFile     string
-	keyFile      string
-	azureAuth    string // "" not installed, else symmetricKey or x509
-	azureCert    bool
-	awsInstalled bool
-	mqtt         []*mqttClient
+	users     []*user
+	roles     []*role
+	nextUser  int
+	nextRole  int
+	ifaces    []*iface
+	services  map[string]bool // /system/services ids
+	discovery bool
+	provSched bool
+	nat       bool
+	zone      string
+	ntp       bool
+	ntpServer string
+	interval  int
+	lastSync  string
+	rules     []*fwRule
+	nextRule  int
+	sysLogMB  int
+	sysLogOn  bool
+	evLogMB   int
+	evLogOn   bool
+	certFile  string
+	keyFile   string
+	azureAuth string // "" not installed, else symmetricKey or x509
+	azureCert bool
+	mqtt      []*mqttClient
 }
 
 // Permission ids.
