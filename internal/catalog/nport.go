@@ -160,6 +160,15 @@ func httpsStep() steps.Step[nstate] {
 				Expected: "HTTPS console: Enabled; port open; TLS 1.2 accepted; login over HTTPS works",
 			}
 			f.Compliant = s.Console.HTTPS && openAll(s, "https") && tls12 && s.HTTPSProven
+			if s.Via == "http" {
+				f.Notes = append(f.Notes, "this unit was driven over plain HTTP because its HTTPS console did not answer: the login crossed the network as a hashed answer that an eavesdropper can replay, and every setting was readable on the wire; treat the password as exposed until HTTPS works and change it over HTTPS")
+			}
+			if c := s.Observed.Cert; c != nil && len(c.Problems) > 0 {
+				f.Compliant = false
+				for _, p := range c.Problems {
+					f.Notes = append(f.Notes, "certificate deviation: "+devices.Printable(p)+": replace the certificate (import one from the plant's CA)")
+				}
+			}
 			if c := s.Observed.TLS.Cert; c != nil {
 				f.Notes = append(f.Notes, fmt.Sprintf("certificate %s, issued by %s, valid until %s, signature %s", devices.Printable(c.Subject), devices.Printable(c.Issuer), c.NotAfter.Format("2006-01-02"), c.SignatureAlgorithm))
 				if c.SelfSigned {
@@ -220,7 +229,11 @@ func dsciLeakStep() steps.Step[nstate] {
 				Observed: fmt.Sprintf("UDP 4800 function 0x28 returned a community: %t; %s", s.Observed.DSCILeak, portText(s, "moxa-udp")),
 				Expected: "no secret returned (the service is off, or the firmware no longer leaks)",
 			}
-			f.Compliant = !s.Observed.DSCILeak
+			// never compliant when the request was not sent
+			f.Compliant = s.Observed.DSCIAsked && !s.Observed.DSCILeak
+			if !s.Observed.DSCIAsked {
+				f.Observed = "the UDP 4800 request for the community was not sent: the check was not made; " + portText(s, "moxa-udp")
+			}
 			return f
 		},
 		Plan: func(s nstate, _ steps.Values) (steps.Plan[nstate], error) {
@@ -264,6 +277,12 @@ func sntpStep() steps.Step[nstate] {
 			SRs:   []string{"SR 7.7", "SR 2.11"}, Kind: steps.Automatic,
 			Caution: "Without a time server the log's timestamps drift; set the clock by hand in Basic Settings. Waive this step if the site runs a secured time server."},
 		Check: func(s nstate) steps.Finding {
+			if s.Time.NoServer {
+				return steps.Finding{Applicable: false, Compliant: true,
+					Reason:   "the 5100 and 5200 series have no SNTP client: the Basic Settings page has no Time server row",
+					Observed: "this model has no Time server setting (the 5100 and 5200 series have no SNTP client)",
+					Expected: "Time server: (none)"}
+			}
 			return steps.Finding{Applicable: true, Compliant: s.Time.Server == "",
 				Observed: "Time server: " + quoteOrNone(s.Time.Server),
 				Expected: "Time server: (none)"}
@@ -771,9 +790,16 @@ func logReviewStep() steps.Step[nstate] {
 			for i, l := range tail {
 				clean[i] = devices.Printable(l)
 			}
-			return steps.Finding{Applicable: true,
+			f := steps.Finding{Applicable: true,
 				Observed: fmt.Sprintf("%d log lines, %d failed logins; latest: %s", len(s.LogLines), fails, strings.Join(clean, " | ")),
 				Expected: "no unexplained failed logins or changes"}
+			if len(s.FailedLogins) > 0 {
+				f.Notes = append(f.Notes, fmt.Sprintf("at login the device showed its failed-login record (%d entries); the tool kept it and did not clear it:", len(s.FailedLogins)))
+				for _, l := range s.FailedLogins {
+					f.Notes = append(f.Notes, "failed login: "+devices.Printable(l))
+				}
+			}
+			return f
 		},
 	}
 }
@@ -872,12 +898,15 @@ func guardLastAdmin(p nstate) error {
 		return errors.New("this would leave no active Read Write account: the last administrator stays")
 	}
 	if a, ok := p.Account(p.User); ok && (!a.Active || a.Delete || !a.Admin) {
-		_, newPw := p.Secrets[p.User]
+		if _, newPw := p.Secrets[p.User]; newPw {
+			// the tool would log in with that new password after the restart
+			return fmt.Errorf("this would disable or demote %q, the account the tool is using, while a new password is staged for it: keep the account an active administrator, or drop the password change", p.User)
+		}
 		others := slices.ContainsFunc(p.Accounts, func(b nport.Account) bool {
 			_, hasPw := p.Secrets[b.Name]
 			return b.Name != p.User && b.Active && b.Admin && !b.Delete && (hasPw || slices.Contains(p.ProvenUsers, b.Name))
 		})
-		if !others && !newPw {
+		if !others {
 			return fmt.Errorf("this would disable %q, the account the tool is using, with no other proven administrator", p.User)
 		}
 	}

@@ -2,7 +2,13 @@ package catalog
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
+	"math/big"
 	"net"
 	"path/filepath"
 	"strconv"
@@ -112,7 +118,7 @@ func TestNPortAuditFactoryDefaults_Simulator(t *testing.T) {
 	want := map[string]steps.Outcome{
 		"nport.3.1.http": steps.Deviation, "nport.3.1.https": steps.Compliant, "nport.3.1.tls-legacy": steps.Deviation,
 		"nport.3.1.telnet": steps.Compliant, "nport.3.1.moxa-service": steps.Deviation, "nport.3.1.dsci-leak": steps.Compliant,
-		"nport.3.1.snmp": steps.Deviation, "nport.3.1.sntp": steps.Compliant, "nport.3.1.dhcp": steps.Compliant,
+		"nport.3.1.snmp": steps.Deviation, "nport.3.1.sntp": steps.NotApplicable, "nport.3.1.dhcp": steps.Compliant,
 		"nport.3.1.syslog": steps.Deviation, "nport.3.1.opmodes": steps.ManualPending,
 		"nport.3.2.personal-admin": steps.Deviation, "nport.3.2.default-admin": steps.Deviation,
 		"nport.3.2.password-policy": steps.Deviation, "nport.3.2.lockout": steps.Deviation,
@@ -158,7 +164,15 @@ var hardenInputs = map[string]steps.Values{
 }
 
 func TestNPortHardenEndToEnd_Simulator(t *testing.T) {
-	d := startSim(t, simnport.Config{})
+	for _, g := range simnport.Generations() {
+		t.Run(string(g), func(t *testing.T) { testHardenEndToEnd(t, g) })
+	}
+}
+
+// testHardenEndToEnd takes one simulated generation from factory defaults
+// to hardened with one Save/Restart, proven by a fresh read and probes.
+func testHardenEndToEnd(t *testing.T, g simnport.Generation) {
+	d := startSim(t, simnport.Config{Generation: g})
 	s, _ := session(t, d, "admin", "moxa")
 	ctx := context.Background()
 	if err := s.Open(ctx); err != nil {
@@ -189,7 +203,7 @@ func TestNPortHardenEndToEnd_Simulator(t *testing.T) {
 		if m.Kind == steps.Manual {
 			continue
 		}
-		if r.Outcome != steps.Compliant && r.Outcome != steps.Fixed {
+		if r.Outcome != steps.Compliant && r.Outcome != steps.Fixed && !noSNTP(r) {
 			t.Errorf("%s: %s (%s) after: %+v", r.StepID, r.Outcome, r.Reason, r.After)
 		}
 	}
@@ -222,14 +236,20 @@ func TestNPortHardenEndToEnd_Simulator(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range s2.Results() {
-		if r.Meta.Kind == steps.Automatic && r.Outcome != steps.Compliant {
+		if r.Meta.Kind == steps.Automatic && r.Outcome != steps.Compliant && !noSNTP(r) {
 			t.Errorf("re-audit %s: %s %+v", r.StepID, r.Outcome, r.Before)
 		}
 	}
 }
 
 func TestNPortAuditHardened_Simulator(t *testing.T) {
-	d := startSim(t, simnport.Config{})
+	for _, g := range simnport.Generations() {
+		t.Run(string(g), func(t *testing.T) { testAuditHardened(t, g) })
+	}
+}
+
+func testAuditHardened(t *testing.T, g simnport.Generation) {
+	d := startSim(t, simnport.Config{Generation: g})
 	d.Harden(simnport.HardenOptions{AdminUser: techUser, AdminPassword: techPw})
 	s, _ := session(t, d, techUser, techPw)
 	if err := s.Open(context.Background()); err != nil {
@@ -239,6 +259,9 @@ func TestNPortAuditHardened_Simulator(t *testing.T) {
 		want := steps.Compliant
 		if r.Meta.Kind == steps.Manual {
 			want = steps.ManualPending
+		}
+		if r.StepID == "nport.3.1.sntp" {
+			want = steps.NotApplicable // the 5150A has no SNTP client
 		}
 		if r.Outcome != want {
 			t.Errorf("%s: %s, want %s (%+v)", r.StepID, r.Outcome, want, r.Before)
@@ -305,7 +328,9 @@ func TestNPortDroppedConnectionMidApplyIsFailed_Simulator(t *testing.T) {
 	if _, err := s.Plan("nport.3.2.lockout", nil); err != nil {
 		t.Fatal(err)
 	}
-	d.DropNextSubmits(1)
+	// the settings forms are sent by GET, which the HTTP client resends
+	// once per idle connection: drop enough that every try is lost
+	d.DropNextSubmits(8)
 	if err := s.Apply(ctx, "nport.3.2.lockout"); err == nil {
 		t.Fatal("apply reported success on a dropped connection")
 	}
@@ -465,4 +490,170 @@ func TestFirmwareHash(t *testing.T) {
 	if _, err := FileSHA512Matches(context.Background(), p, "abc"); err == nil || !strings.Contains(err.Error(), "128 hex digits") {
 		t.Fatalf("short hash: %v", err)
 	}
+}
+
+// runGuards runs the catalog's own guards on a planned state, as the
+// engine does: a guard removed from the list or broken turns these red.
+func runGuards(p nport.State) error {
+	for _, g := range NPort().Guards {
+		if err := g(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func TestNPortLastAdminGuard(t *testing.T) {
+	base := nport.State{User: "admin", ProvenUsers: []string{"admin"}, Console: nport.Console{HTTP: true, HTTPS: true},
+		Accounts: []nport.Account{{Name: "admin", Active: true, Admin: true}, {Name: "viewer", Active: true}}}
+	if err := runGuards(base); err != nil {
+		t.Fatalf("the factory state is refused: %v", err)
+	}
+	// the only administrator disabled, demoted or deleted
+	for name, mut := range map[string]func(a *nport.Account){
+		"disabled": func(a *nport.Account) { a.Active = false },
+		"demoted":  func(a *nport.Account) { a.Admin = false },
+		"deleted":  func(a *nport.Account) { a.Delete = true },
+	} {
+		p := base.Clone()
+		mut(&p.Accounts[0])
+		if err := runGuards(p); err == nil || !strings.Contains(err.Error(), "last administrator") {
+			t.Errorf("last admin %s: %v", name, err)
+		}
+	}
+	// a second, proven administrator: the tool's own account may go
+	two := base.Clone()
+	two.Accounts = append(two.Accounts, nport.Account{Name: "tech1", Active: true, Admin: true})
+	two.Secrets = map[string]string{"tech1": techPw}
+	two.Accounts[0].Active = false
+	if err := runGuards(two); err != nil {
+		t.Fatalf("admin disabled with a new personal admin staged: %v", err)
+	}
+	// a second administrator whose password is not known does not count
+	unknown := base.Clone()
+	unknown.Accounts = append(unknown.Accounts, nport.Account{Name: "old", Active: true, Admin: true})
+	unknown.Accounts[0].Admin = false
+	if err := runGuards(unknown); err == nil || !strings.Contains(err.Error(), "the account the tool is using") {
+		t.Fatalf("own account demoted, the other admin unproven: %v", err)
+	}
+}
+
+func TestNPortOwnAccountWithStagedPasswordIsKept(t *testing.T) {
+	p := nport.State{User: "tech1", ProvenUsers: []string{"tech1", "admin"}, Console: nport.Console{HTTP: true, HTTPS: true},
+		Accounts: []nport.Account{{Name: "admin", Active: true, Admin: true}, {Name: "tech1", Active: true, Admin: true}},
+		Secrets:  map[string]string{"tech1": techPw}}
+	if err := runGuards(p); err != nil {
+		t.Fatalf("a new password for the tool's own account: %v", err)
+	}
+	for name, mut := range map[string]func(a *nport.Account){
+		"disabled": func(a *nport.Account) { a.Active = false },
+		"demoted":  func(a *nport.Account) { a.Admin = false },
+	} {
+		q := p.Clone()
+		mut(&q.Accounts[1])
+		// another proven administrator exists, yet the tool would log in
+		// with the staged password of an account it just disabled
+		if err := runGuards(q); err == nil || !strings.Contains(err.Error(), "while a new password is staged") {
+			t.Errorf("own account %s with a staged password: %v", name, err)
+		}
+	}
+}
+
+func TestNPortDSCICheckNeverCompliantUnasked(t *testing.T) {
+	var step steps.Step[nport.State]
+	for _, s := range NPort().Steps {
+		if s.Meta.ID == "nport.3.1.dsci-leak" {
+			step = s
+		}
+	}
+	if step.Check == nil {
+		t.Fatal("no dsci-leak step")
+	}
+	if f := step.Check(nport.State{}); f.Compliant || !strings.Contains(f.Observed, "not sent") {
+		t.Fatalf("unasked: %+v", f)
+	}
+	var st nport.State
+	st.Observed.DSCIAsked = true
+	if f := step.Check(st); !f.Compliant {
+		t.Fatalf("asked, no leak: %+v", f)
+	}
+	st.Observed.DSCILeak = true
+	if f := step.Check(st); f.Compliant {
+		t.Fatalf("leak: %+v", f)
+	}
+}
+
+// badCert is an expired certificate with a 1024-bit RSA key.
+func badCert(t *testing.T) *tls.Certificate {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "NPort 5150A"},
+		NotBefore: time.Now().AddDate(-3, 0, 0), NotAfter: time.Now().AddDate(-1, 0, 0),
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
+func TestNPortWeakCertificateIsADeviation_Simulator(t *testing.T) {
+	d := startSim(t, simnport.Config{Certificate: badCert(t)})
+	s, _ := session(t, d, "admin", "moxa")
+	if err := s.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r := s.Result("nport.3.1.https")
+	if r.Outcome != steps.Deviation || r.Before == nil {
+		t.Fatalf("https with an expired 1024-bit certificate: %s", r.Outcome)
+	}
+	notes := strings.Join(r.Before.Notes, "\n")
+	if !strings.Contains(notes, "expired on") || !strings.Contains(notes, "1024-bit RSA key") {
+		t.Fatalf("notes %q", notes)
+	}
+}
+
+func TestNPortHTTPOnlyUnitIsSaidPlainly_Simulator(t *testing.T) {
+	d := startSim(t, simnport.Config{NoHTTPS: true})
+	drv := nport.New(nport.Options{Address: d.Host(), Ports: d.Ports(), User: "admin", Password: "moxa", Timeout: 2 * time.Second})
+	defer drv.Close(context.Background())
+	s := steps.NewSession(NPort(), drv, nil)
+	if err := s.Open(context.Background()); err != nil {
+		t.Fatalf("a unit without HTTPS is driven over HTTP: %v", err)
+	}
+	if s.State().Via != "http" {
+		t.Fatalf("via %q", s.State().Via)
+	}
+	r := s.Result("nport.3.1.https")
+	if r.Outcome != steps.Deviation || r.Before == nil || !strings.Contains(strings.Join(r.Before.Notes, " "), "driven over plain HTTP") {
+		t.Fatalf("https finding %s %+v", r.Outcome, r.Before)
+	}
+}
+
+func TestNPortGenerationsAuditAndHarden_Simulator(t *testing.T) {
+	for _, g := range simnport.Generations() {
+		t.Run(string(g), func(t *testing.T) {
+			d := startSim(t, simnport.Config{Generation: g})
+			s, _ := session(t, d, "admin", "moxa")
+			if err := s.Open(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if s.State().Generation != string(g) {
+				t.Fatalf("generation %q", s.State().Generation)
+			}
+			if o := outcomes(s); o["nport.3.1.http"] != steps.Deviation || o["nport.3.2.default-admin"] != steps.Deviation {
+				t.Fatalf("factory outcomes %v", o)
+			}
+		})
+	}
+}
+
+// noSNTP is the Time server step on a model without SNTP (5100/5200
+// series): not applicable, not a deviation.
+func noSNTP(r steps.Result) bool {
+	return r.StepID == "nport.3.1.sntp" && r.Outcome == steps.NotApplicable
 }

@@ -2,6 +2,8 @@ package nport
 
 import (
 	"context"
+	"crypto/x509"
+	"encoding/pem"
 	"strings"
 	"sync"
 	"time"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/commission-tool/commission/internal/devices"
 	"github.com/commission-tool/commission/internal/probe"
+	"github.com/commission-tool/commission/internal/transport"
 )
 
 // MIB-II system OIDs.
@@ -63,6 +66,7 @@ func (d *Driver) observe(ctx context.Context) Observed {
 	go func() {
 		defer close(done)
 		obs.TLS = probe.TLS(ctx, d.o.Address, d.ports["https"], d.o.Timeout)
+		obs.Cert = judgeCert(obs.TLS)
 	}()
 	res := probe.Run(ctx, d.o.Address, targets(d.ports), d.o.Timeout)
 	<-done
@@ -73,6 +77,24 @@ func (d *Driver) observe(ctx context.Context) Observed {
 	return obs
 }
 
+// judgeCert describes the HTTPS certificate with transport.DescribeCert:
+// an expired, SHA-1 signed or short-key certificate carries its problems.
+func judgeCert(r probe.TLSReport) *transport.CertInfo {
+	if r.Cert == nil || r.Cert.PEM == "" {
+		return nil
+	}
+	blk, _ := pem.Decode([]byte(r.Cert.PEM))
+	if blk == nil {
+		return nil
+	}
+	c, err := x509.ParseCertificate(blk.Bytes)
+	if err != nil {
+		return nil
+	}
+	ci := transport.DescribeCert(c, time.Now())
+	return &ci
+}
+
 // snmpInfo is what the SNMP agent told.
 type snmpInfo struct {
 	ok               bool
@@ -81,13 +103,19 @@ type snmpInfo struct {
 }
 
 // readSNMP asks the agent for sysDescr and sysObjectID with each factory
-// community, concurrently (a wrong v2c community gets no reply at all).
+// community over v2c and v1 (the SNMP page has v1, v2 and v3 boxes: an
+// agent may answer v1 only), concurrently (a wrong community gets no
+// reply at all).
 func readSNMP(ctx context.Context, host string, port int, timeout time.Duration) snmpInfo {
-	communities := []string{"public", "private"}
-	res := make([]snmpInfo, len(communities))
+	type ask struct {
+		community string
+		v         gosnmp.SnmpVersion
+	}
+	asks := []ask{{"public", gosnmp.Version2c}, {"private", gosnmp.Version2c}, {"public", gosnmp.Version1}, {"private", gosnmp.Version1}}
+	res := make([]snmpInfo, len(asks))
 	var wg sync.WaitGroup
-	for i, c := range communities {
-		wg.Go(func() { res[i] = snmpGet(ctx, host, port, timeout, c) })
+	for i, a := range asks {
+		wg.Go(func() { res[i] = snmpGet(ctx, host, port, timeout, a.community, a.v) })
 	}
 	wg.Wait()
 	for _, r := range res {
@@ -98,9 +126,9 @@ func readSNMP(ctx context.Context, host string, port int, timeout time.Duration)
 	return snmpInfo{}
 }
 
-func snmpGet(ctx context.Context, host string, port int, timeout time.Duration, community string) snmpInfo {
+func snmpGet(ctx context.Context, host string, port int, timeout time.Duration, community string, v gosnmp.SnmpVersion) snmpInfo {
 	var info snmpInfo
-	g := &gosnmp.GoSNMP{Target: host, Port: uint16(port), Community: community, Version: gosnmp.Version2c,
+	g := &gosnmp.GoSNMP{Target: host, Port: uint16(port), Community: community, Version: v,
 		Timeout: timeout, Retries: 0, Context: ctx, MaxOids: 2}
 	if err := g.Connect(); err != nil {
 		return info

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gosnmp/gosnmp"
+
 	"github.com/commission-tool/commission/internal/peertest"
 	"github.com/commission-tool/commission/internal/probe"
 )
@@ -43,7 +45,7 @@ func startSnmpd(t *testing.T, community string) int {
 	// Wait until it answers with its own community.
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
-		if snmpGet(context.Background(), "127.0.0.1", port, 200*time.Millisecond, community).ok {
+		if snmpGet(context.Background(), "127.0.0.1", port, 200*time.Millisecond, community, gosnmp.Version2c).ok {
 			return port
 		}
 		time.Sleep(20 * time.Millisecond)
