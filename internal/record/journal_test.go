@@ -667,3 +667,15 @@ func TestBadCompleteLastLineIsDamage(t *testing.T) {
 		t.Fatalf("replay: %v, want damage at line 3 after 1 event", err)
 	}
 }
+
+// BenchmarkLockAcquireRelease measures taking and dropping one lock file.
+func BenchmarkLockAcquireRelease(b *testing.B) {
+	p := filepath.Join(b.TempDir(), "x.lock")
+	for b.Loop() {
+		l, err := acquire(p, "x")
+		if err != nil {
+			b.Fatal(err)
+		}
+		l.release()
+	}
+}

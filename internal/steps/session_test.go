@@ -651,3 +651,23 @@ func TestReportNeverUnderLock(t *testing.T) {
 		t.Fatalf("only %d events", n)
 	}
 }
+
+// BenchmarkPlanApply measures a preview and its Apply, with the guards run
+// at both, the write-ahead event and the Stage call of a fake device.
+func BenchmarkPlanApply(b *testing.B) {
+	ctx := context.Background()
+	d := &pairDevice{state: pair{HTTP: true, HTTPS: true, Port: 443}}
+	s := NewSession(pairCatalog(), d, ReporterFunc(func(Event) {}))
+	if err := s.Open(ctx); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := s.Plan("pair.port-a", nil); err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Apply(ctx, "pair.port-a"); err != nil {
+			b.Fatal(err)
+		}
+		d.staged = d.staged[:0]
+	}
+}
