@@ -13,7 +13,7 @@ import (
 )
 
 // testState is a tiny state type for the compile-time check below.
-type testState struct{ telnet bool }
+type testState struct{}
 
 // The engine's session must satisfy the wizard's interface.
 var _ Session = (*steps.Session[testState])(nil)

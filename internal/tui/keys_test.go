@@ -194,6 +194,11 @@ func TestValidAddress(t *testing.T) {
 		{"bad_host", false},
 		{"host:port", false},
 		{"-lead.example", false},
+		{"127.0.0.999", false},     // a malformed IP literal never goes to DNS
+		{"127.0.0.999:443", false}, // nor with a port
+		{"10.1.2.3:0x1bb", false},  // the port is decimal
+		{"nport.plant.local:8443", true},
+		{"[::1]:443", false}, // IPv4 only
 	}
 	for _, tt := range tests {
 		if err := validAddress(tt.in); (err == nil) != tt.ok {

@@ -167,6 +167,7 @@ type Model struct {
 	changes    []steps.Change
 	reasonKind steps.Outcome
 	busyWhat   string // what the busy step screen waits for
+	pvOff      int    // the preview table's scroll offset
 
 	// restart and verify
 	commitLog  []string

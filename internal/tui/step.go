@@ -2,6 +2,7 @@ package tui
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -196,13 +197,25 @@ func (m Model) viewStep() string {
 		b.WriteString(m.help(k.Fix, k.Edit, k.Attest, k.Waive, k.NotApplicable, k.NextOpen, hint("↑/↓", "scroll"), k.Back))
 	case stepPreview:
 		t := m.timing()
-		b.WriteString(s.Heading.Render("This will change on the device") + "\n")
-		b.WriteString(m.changeLines(m.changes) + "\n")
+		var tail strings.Builder
 		if del := deletes(m.changes); len(del) > 0 {
-			b.WriteString(s.Warn.Render(m.wrap("This deletes: "+strings.Join(del, ", ")+". "+t.Delete, 0)) + "\n\n")
+			tail.WriteString(s.Warn.Render(m.wrap("This deletes: "+strings.Join(del, ", ")+". "+t.Delete, 0)) + "\n\n")
 		}
-		b.WriteString(m.wrap(t.Apply, 0) + "\n\n")
-		b.WriteString(m.armHelp(hint("y", "apply"), m.keys.Edit, hint("esc", "cancel")))
+		tail.WriteString(m.wrap(t.Apply, 0) + "\n\n")
+		tail.WriteString(m.armHelp(hint("y", "apply"), m.keys.Edit, hint("esc", "cancel")))
+		// The table gives way to the wording and the keys, never the reverse.
+		room := max(m.height-lipgloss.Height(b.String())-lipgloss.Height(tail.String())-2, 2)
+		table := strings.Split(strings.TrimRight(m.changeLines(m.changes), "\n"), "\n")
+		if len(table) > room {
+			// Scrolls with ↑/↓; the last line says what is out of sight.
+			off := min(m.pvOff, len(table)-(room-1))
+			below := len(table) - off - (room - 1)
+			table = append(table[off:off+room-1:off+room-1], s.Muted.Render(
+				fmt.Sprintf("  ↑/↓ scroll: %d lines above, %d below", off, below)))
+		}
+		b.WriteString(s.Heading.Render("This will change on the device") + "\n")
+		b.WriteString(strings.Join(table, "\n") + "\n\n")
+		b.WriteString(tail.String())
 	case stepBusy:
 		b.WriteString(m.spin.View() + " " + m.busyWhat + "\n")
 	default:
@@ -222,6 +235,14 @@ func (m Model) keyStep(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case stepBusy:
 		return m, nil
 	case stepPreview:
+		switch {
+		case key.Matches(k, m.keys.Up):
+			m.pvOff = max(m.pvOff-1, 0)
+			return m, nil
+		case key.Matches(k, m.keys.Down):
+			m.pvOff = min(m.pvOff+1, max(len(m.changes)*3, 0))
+			return m, nil
+		}
 		if !m.armed {
 			return m, nil
 		}
@@ -400,6 +421,7 @@ func (m Model) onPlanned(msg planMsg) (tea.Model, tea.Cmd) {
 	}
 	m.changes = msg.changes
 	m.stepMode = stepPreview
+	m.pvOff = 0
 	return m, m.arm()
 }
 

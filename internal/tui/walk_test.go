@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -112,4 +113,38 @@ func TestReasonIsMultiline(t *testing.T) {
 	if got := f.called("waived nport.6.1.syslog first line\nsecond line"); len(got) != 1 {
 		t.Fatalf("waive calls = %q", f.called("waived"))
 	}
+}
+
+// The new screens fit 80x24 and say what they are for.
+func TestNewScreensFit80x24(t *testing.T) {
+	cfg := Config{Discover: func(context.Context, Interface) ([]Candidate, error) { return nil, nil },
+		Interfaces: func() ([]Interface, error) { return nil, nil }}
+	m, _ := staged(t, cfg)
+	m, _ = upd(t, m, runeKey('r'))
+	checkFits(t, "restart confirmation", m)
+	m, _ = upd(t, m, tea.KeyPressMsg{Code: tea.KeyEscape})
+	m, _ = upd(t, m, tea.KeyPressMsg{Code: tea.KeyEnter})
+	m.busy, m.opSeq = true, m.opSeq+1
+	var cs []steps.Change
+	for i := range 12 {
+		cs = append(cs, steps.Change{Setting: "Setting " + strings.Repeat("x", i*4), From: "old value", To: strings.Repeat("new ", i)})
+	}
+	m, _ = upd(t, m, planMsg{seq: m.opSeq, id: m.stepID, changes: cs})
+	m = armNow(t, m)
+	checkFits(t, "long preview", m)
+	if got := plain(m); !strings.Contains(got, "Setting") || !strings.Contains(got, "After") || !strings.Contains(got, "y apply") || !strings.Contains(got, "0 lines above") {
+		t.Fatalf("preview:\n%s", got)
+	}
+	for range 40 {
+		m, _ = upd(t, m, tea.KeyPressMsg{Code: tea.KeyDown})
+	}
+	if got := plain(m); !strings.Contains(got, ", 0 below") || !strings.Contains(got, "new new new new new new new new new new new") {
+		t.Fatalf("the preview does not scroll to its end:\n%s", got)
+	}
+	d := New(cfg)
+	t.Cleanup(d.Close)
+	d.screen = scrChoose
+	d, _ = upd(t, d, runeKey('d'))
+	d, _ = upd(t, d, interfacesMsg{list: []Interface{{Name: "eth0", Address: "10.0.0.5"}}})
+	checkFits(t, "discovery", d)
 }
