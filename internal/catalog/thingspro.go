@@ -41,6 +41,18 @@ func ThingsPro() steps.Catalog[thingspro.State] {
 
 const backupCaution = "Each interface or service turned off is one less way back in: if the remaining path fails, someone must reach the gateway in person."
 
+// ThingsPro timing, in the technician's words, for the wizard's confirm
+// screens (tui.Timing): the gateway applies each change at once.
+const (
+	// ThingsProApplyTiming is shown before a change is sent.
+	ThingsProApplyTiming = "The gateway applies the change as soon as you press y: nothing restarts and no serial link drops. " +
+		"Each line says what it interrupts. A fresh read (r on the overview) then verifies it."
+	// ThingsProCommitTiming is shown before the verifying read.
+	ThingsProCommitTiming = "Nothing restarts: the changes are already in effect. The tool reads the gateway again and verifies each one."
+	// ThingsProDeleteTiming is shown before a deletion.
+	ThingsProDeleteTiming = "The gateway deletes it at once and the tool cannot bring it back: logins or traffic that relied on it are refused from then on."
+)
+
 // tpEffects says, per kind of change, when it takes effect on a
 // ThingsPro Edge gateway and what it interrupts. The gateway applies
 // every setting at once: there is no restart and no serial link to drop.

@@ -550,3 +550,49 @@ func TestThingsProUnknownIsNotCompliant(t *testing.T) {
 		t.Errorf("SSH unknown: %+v", f)
 	}
 }
+
+// TestThingsProPreviewsSayWhenAndWhat_Simulator: every preview line of every
+// automatic step says that the change applies at once and what it
+// interrupts, never a restart or serial links.
+func TestThingsProPreviewsSayWhenAndWhat_Simulator(t *testing.T) {
+	sim := tpSimWith(t, simthingspro.Config{SSHOn: true})
+	s, _ := tpSession(t, sim, "admin", "admin@123")
+	ca, _ := sim.PlantCA()
+	certPEM, keyPEM, _ := ca.Issue("gw", simthingspro.IssueOptions{Hosts: []string{sim.Host()}})
+	pw := "Personal-Pass-2024!"
+	inputs := map[string]steps.Values{
+		"thingspro.1.1.personal-account": {"name": "jdoe", "role": "operator", "password": pw, "confirm": pw},
+		"thingspro.1.2.default-account":  {"action": "change-password", "password": "Admin-Vault-2024!x", "confirm": "Admin-Vault-2024!x"},
+		"thingspro.3.1.time":             {"zone": "Europe/Berlin", "server": "pool.ntp.org"},
+		"thingspro.3.2.https-cert":       {"cert": certPEM, "key": keyPEM},
+		"thingspro.3.3.firewall":         {"delete": "83"},
+	}
+	planned := 0
+	for _, m := range s.Steps() {
+		if m.Kind != steps.Automatic {
+			continue
+		}
+		in := inputs[m.ID]
+		if in == nil {
+			in = s.Defaults(m.ID)
+		}
+		changes, err := s.Plan(m.ID, in)
+		if err != nil {
+			continue // not applicable here, or nothing to change
+		}
+		planned++
+		for _, c := range changes {
+			if !strings.Contains(c.To, "at once") || strings.Contains(c.To, "restart") || strings.Contains(c.To, "serial link") {
+				t.Errorf("%s: %q -> %q does not say it applies at once and what it interrupts", m.ID, c.Setting, c.To)
+			}
+		}
+	}
+	if planned < 12 {
+		t.Errorf("only %d steps planned", planned)
+	}
+	for _, text := range []string{ThingsProApplyTiming, ThingsProCommitTiming} {
+		if !strings.Contains(text, "Nothing restarts") && !strings.Contains(text, "nothing restarts") {
+			t.Errorf("timing %q", text)
+		}
+	}
+}
