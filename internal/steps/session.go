@@ -330,18 +330,28 @@ func (s *Session[S]) makeLocked(step Step[S], in Values) (Plan[S], S, error) {
 		var zero S
 		return Plan[S]{}, zero, err
 	}
+	to, err := s.guardedLocked(p)
+	if err != nil {
+		return Plan[S]{}, to, err
+	}
+	return p, to, nil
+}
+
+// guardedLocked applies p to a copy of the desired state and runs every
+// guard on the result, the exact state that would be sent. s.mu is held.
+func (s *Session[S]) guardedLocked(p Plan[S]) (S, error) {
 	to := s.cat.Clone(s.desired)
 	if p.Mutate != nil {
 		if err := p.Mutate(&to); err != nil {
-			return Plan[S]{}, to, err
+			return to, err
 		}
 	}
 	for _, g := range s.cat.Guards {
 		if err := g(to); err != nil {
-			return Plan[S]{}, to, &RefusedError{Err: err}
+			return to, &RefusedError{Err: err}
 		}
 	}
-	return p, to, nil
+	return to, nil
 }
 
 func copyValues(in Values) Values {
@@ -401,9 +411,17 @@ func (s *Session[S]) Apply(ctx context.Context, id string) error {
 		s.mu.Unlock()
 		return fmt.Errorf("step %s has no plan to apply", id)
 	}
-	p, to, err := s.makeLocked(step, pl.in)
-	if err == nil && pl.gen != s.gen && !sameChanges(p.Changes, pl.Changes) {
-		err = &StaleError{StepID: id}
+	var p Plan[S]
+	var to S
+	if pl.gen == s.gen {
+		// the state the preview was made on: send exactly that plan
+		p = pl.Plan
+		to, err = s.guardedLocked(p)
+	} else {
+		p, to, err = s.makeLocked(step, pl.in)
+		if err == nil && !sameChanges(p.Changes, pl.Changes) {
+			err = &StaleError{StepID: id}
+		}
 	}
 	if err != nil {
 		cp := *s.results[id]
