@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"sort"
 	"strconv"
 	"strings"
@@ -189,19 +188,13 @@ func openThingsPro(t target, rep steps.Reporter) (engine, error) {
 }
 
 func openKepware(t target, rep steps.Reporter) (engine, error) {
-	o := kepware.Options{Host: t.Address, User: t.User, Password: t.Password, Timeout: t.Timeout,
-		HTTPSPort: t.Ports["config-https"], HTTPPort: t.Ports["config-http"],
-		OPCUAPort: t.Ports["opcua"], RESTPort: t.Ports["rest-server"], Since: t.Since}
-	port := o.HTTPSPort
-	if port == 0 {
-		port = kepware.DefaultHTTPSPort
-	}
-	o.TLS = transport.PinnedTLS(t.Pins, net.JoinHostPort(t.Address, strconv.Itoa(port)))
-	drv, err := kepware.New(o)
-	if err != nil {
-		return nil, withCode(ExitError, err)
-	}
-	return &closing{engine: steps.NewSession(catalog.Kepware(), drv, rep), close: drv.Close}, nil
+	drv := kepware.New(kepware.Options{Options: devices.Options{Host: t.Address, User: t.User, Password: t.Password,
+		Pins: t.Pins, Ports: t.Ports, Timeout: t.Timeout, Since: t.Since}})
+	return &closing{engine: steps.NewSession(catalog.Kepware(), drv, rep), close: func() {
+		ctx, cancel := context.WithTimeout(context.Background(), t.Timeout)
+		defer cancel()
+		_ = drv.Close(ctx)
+	}}, nil
 }
 
 // closing ends the driver's session (logs out) when the engine closes.

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/commission-tool/commission/internal/devices"
 	"github.com/commission-tool/commission/internal/devices/kepware"
 	simkepware "github.com/commission-tool/commission/internal/sim/kepware"
 	"github.com/commission-tool/commission/internal/steps"
@@ -34,14 +35,9 @@ func startKepware(t *testing.T, cfg simkepware.Config) (*simkepware.Device, *kep
 	if err := pins.Trust(hp, sim.Fingerprint()); err != nil {
 		t.Fatal(err)
 	}
-	dev, err := kepware.New(kepware.Options{Host: sim.Host(), HTTPSPort: p[simkepware.SvcConfigHTTPS], HTTPPort: p[simkepware.SvcConfigHTTP],
-		OPCUAPort: p[simkepware.SvcOPCUA], RESTPort: p[simkepware.SvcRESTServer], User: "Administrator",
-		Password: simkepware.DefaultAdminPassword, TLS: transport.PinnedTLS(pins, hp), Timeout: 2 * time.Second,
-		Since: time.Now().Add(-time.Minute)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(dev.Close)
+	dev := kepware.New(kepware.Options{Options: devices.Options{Host: sim.Host(), Ports: p, User: "Administrator",
+		Password: simkepware.DefaultAdminPassword, Pins: pins, Timeout: 2 * time.Second, Since: time.Now().Add(-time.Minute)}})
+	t.Cleanup(func() { dev.Close(context.Background()) })
 	return sim, dev
 }
 

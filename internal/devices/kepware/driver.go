@@ -31,95 +31,130 @@ const (
 	DefaultRESTPort  = 39320
 )
 
-// Options says how to reach one Kepware server. Zero ports take the defaults.
+// Options says how to reach one Kepware server: the shared
+// devices.Options (Host, Ports keyed SvcConfigHTTPS, SvcConfigHTTP,
+// SvcOPCUA and SvcRESTServer, User, Password, Pins, Timeout, Transcript,
+// Since, Progress) and what only Kepware needs. Zero values take the
+// defaults: ports 57512, 57412, 49320 and 39320, user "Administrator",
+// timeout 5s, the event log of the last 24 hours.
 type Options struct {
-	Host      string // IPv4 address or name; Kepware does not listen on IPv6
-	HTTPSPort int    // Configuration API over HTTPS, default 57512
-	HTTPPort  int    // Configuration API over HTTP, default 57412 (probed, used only with UseHTTP)
-	OPCUAPort int    // default 49320 (probed)
-	RESTPort  int    // REST Server agent, default 39320 (probed)
-	User      string // a Kepware User Manager user, default "Administrator"
-	Password  string
-	// TLS verifies the HTTPS port, normally transport.PinnedTLS. Required
-	// unless UseHTTP.
+	devices.Options
+	// TLS, when set, verifies the HTTPS port instead of the pinned
+	// configuration built from Pins.
 	TLS *tls.Config
 	// UseHTTP talks to the API over plain HTTP (the guide forbids it in
 	// production; for a server whose HTTPS is not set up yet).
 	UseHTTP bool
-	// Since is when commissioning began: the event log is read from there.
-	// Zero: the last 24 hours.
-	Since   time.Time
-	Timeout time.Duration // per request and per probe, default 5s
 	// Now is the clock, default time.Now.
 	Now func() time.Time
-	// Transcript, when set, receives one masked line per API request.
-	Transcript io.Writer
 	// Observe, when set, receives every API exchange, masked (capture).
 	Observe func(transport.RESTExchange)
 }
 
+// config is Options resolved.
+type config struct {
+	Host                                     string // IPv4 address or name; Kepware does not listen on IPv6
+	HTTPSPort, HTTPPort, OPCUAPort, RESTPort int
+	User, Password                           string
+	Pins                                     *transport.PinStore
+	TLS                                      *tls.Config
+	UseHTTP                                  bool
+	Since                                    time.Time
+	Timeout                                  time.Duration
+	Now                                      func() time.Time
+	Transcript                               io.Writer
+	Observe                                  func(transport.RESTExchange)
+	Progress                                 func(string)
+}
+
 // Device is a Kepware server reached through the Configuration API. It
-// satisfies the engine's Device[State] interface. Safe for use from one goroutine at a
-// time, as the engine uses it.
+// satisfies the engine's Device[State] interface and the shared driver
+// lifecycle (New, Open, Read, Stage, Commit, Close). Safe for use from
+// one goroutine at a time, as the engine uses it.
 type Device struct {
-	o   Options
+	o   config
 	api *client
 
 	mu        sync.Mutex
 	projectID int64
 }
 
-// New prepares a driver; nothing is sent until Read.
-func New(o Options) (*Device, error) {
-	if strings.TrimSpace(o.Host) == "" {
-		return nil, errors.New("kepware: no host given")
+// New prepares a driver. It does no I/O and cannot fail: a missing host
+// or pin store is reported by Open.
+func New(o Options) *Device {
+	c := config{Host: strings.TrimSpace(o.Host), User: o.User, Password: o.Password, Pins: o.Pins, TLS: o.TLS,
+		UseHTTP: o.UseHTTP, Since: o.Since, Timeout: o.Timeout, Now: o.Now, Transcript: o.Transcript,
+		Observe: o.Observe, Progress: o.Progress,
+		HTTPSPort: o.Ports[SvcConfigHTTPS], HTTPPort: o.Ports[SvcConfigHTTP], OPCUAPort: o.Ports[SvcOPCUA], RESTPort: o.Ports[SvcRESTServer]}
+	for _, p := range []struct {
+		v   *int
+		def int
+	}{{&c.HTTPSPort, DefaultHTTPSPort}, {&c.HTTPPort, DefaultHTTPPort}, {&c.OPCUAPort, DefaultOPCUAPort}, {&c.RESTPort, DefaultRESTPort}} {
+		if *p.v == 0 {
+			*p.v = p.def
+		}
 	}
-	if o.HTTPSPort == 0 {
-		o.HTTPSPort = DefaultHTTPSPort
+	if c.User == "" {
+		c.User = UserAdministrator
 	}
-	if o.HTTPPort == 0 {
-		o.HTTPPort = DefaultHTTPPort
+	if c.Timeout <= 0 {
+		c.Timeout = 5 * time.Second
 	}
-	if o.OPCUAPort == 0 {
-		o.OPCUAPort = DefaultOPCUAPort
+	if c.Now == nil {
+		c.Now = time.Now
 	}
-	if o.RESTPort == 0 {
-		o.RESTPort = DefaultRESTPort
+	if c.Since.IsZero() {
+		c.Since = c.Now().Add(-24 * time.Hour)
 	}
-	if o.User == "" {
-		o.User = UserAdministrator
+	return &Device{o: c}
+}
+
+// Open builds the API client and logs in (GET /about with the
+// credentials). Read, Stage and Commit open the driver when needed.
+func (d *Device) Open(ctx context.Context) error {
+	if d.api != nil {
+		return nil
 	}
-	if o.Timeout <= 0 {
-		o.Timeout = 5 * time.Second
+	if d.o.Host == "" {
+		return errors.New("kepware: no host given")
 	}
-	if o.Now == nil {
-		o.Now = time.Now
+	if !d.o.UseHTTP && d.o.TLS == nil {
+		if d.o.Pins == nil {
+			return errors.New("kepware: HTTPS needs a pin store for the server's certificate")
+		}
+		d.o.TLS = transport.PinnedTLS(d.o.Pins, d.hostport(d.o.HTTPSPort))
 	}
-	if o.Since.IsZero() {
-		o.Since = o.Now().Add(-24 * time.Hour)
-	}
-	if !o.UseHTTP && o.TLS == nil {
-		return nil, errors.New("kepware: HTTPS needs a TLS configuration (transport.PinnedTLS)")
-	}
-	d := &Device{o: o}
-	api, err := d.newAPI(o.User, o.Password)
+	api, err := d.newAPI(d.o.User, d.o.Password)
 	if err != nil {
-		return nil, err
+		return err
+	}
+	if _, err := api.getObject(ctx, pathAbout, nil); err != nil {
+		api.close()
+		return fmt.Errorf("log in to the Configuration API: %w", err)
 	}
 	d.api = api
-	return d, nil
+	return nil
+}
+
+// Close drops the API's idle connections. The Configuration API keeps no
+// session, so there is nothing to log out of.
+func (d *Device) Close(context.Context) error {
+	if d.api != nil {
+		d.api.close()
+	}
+	return nil
 }
 
 func (d *Device) hostport(port int) string { return net.JoinHostPort(d.o.Host, strconv.Itoa(port)) }
-
-// Close drops idle connections.
-func (d *Device) Close() { d.api.close() }
 
 // Read reads the identity, project properties, user groups and users, IoT
 // Gateway agents, UA endpoints (where the product has them) and the event
 // log since commissioning began, then probes the ports and the HTTPS
 // certificate.
 func (d *Device) Read(ctx context.Context) (State, error) {
+	if err := d.Open(ctx); err != nil {
+		return State{}, err
+	}
 	s := State{User: d.o.User, Since: d.o.Since.UTC(), Via: "https"}
 	if d.o.UseHTTP {
 		s.Via = "http"
@@ -397,6 +432,9 @@ func (d *Device) probe(ctx context.Context, s *State) {
 // Project-tree changes carry the PROJECT_ID read last; a stale one is a
 // *StaleProjectError, after which the driver has read the new revision.
 func (d *Device) Stage(ctx context.Context, from, to State) error {
+	if err := d.Open(ctx); err != nil {
+		return err
+	}
 	if err := d.stageProject(ctx, from, to); err != nil {
 		return err
 	}
@@ -660,6 +698,12 @@ func (d *Device) stageEndpoints(ctx context.Context, from, to State) error {
 // Stage sent it, with no restart. It checks that the server still answers
 // with the tool's credentials; the engine then reads it again to verify.
 func (d *Device) Commit(ctx context.Context, progress func(string)) error {
+	if err := d.Open(ctx); err != nil {
+		return err
+	}
+	if progress == nil {
+		progress = d.o.Progress
+	}
 	if progress != nil {
 		progress("Kepware applies changes at once; reading the server again to verify them")
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/commission-tool/commission/internal/devices"
 	"github.com/commission-tool/commission/internal/devices/kepware"
 	simkepware "github.com/commission-tool/commission/internal/sim/kepware"
 	"github.com/commission-tool/commission/internal/transport"
@@ -46,13 +47,9 @@ func newDevWith(tb testing.TB, sim *simkepware.Device, user, pw string, since ti
 	if err := pins.Trust(hp, sim.Fingerprint()); err != nil {
 		tb.Fatal(err)
 	}
-	dev, err := kepware.New(kepware.Options{Host: sim.Host(), HTTPSPort: p[simkepware.SvcConfigHTTPS], HTTPPort: p[simkepware.SvcConfigHTTP],
-		OPCUAPort: p[simkepware.SvcOPCUA], RESTPort: p[simkepware.SvcRESTServer], User: user, Password: pw,
-		TLS: transport.PinnedTLS(pins, hp), Timeout: 2 * time.Second, Since: since})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(dev.Close)
+	dev := kepware.New(kepware.Options{Options: devices.Options{Host: sim.Host(), Ports: p, User: user, Password: pw,
+		Pins: pins, Timeout: 2 * time.Second, Since: since}})
+	tb.Cleanup(func() { dev.Close(context.Background()) })
 	return dev
 }
 
@@ -402,12 +399,10 @@ func TestErrors(t *testing.T) {
 		p := sim.Ports()
 		pins, _ := transport.OpenPins(filepath.Join(t.TempDir(), "kd"))
 		hp := sim.Host() + ":" + strconv.Itoa(p[simkepware.SvcConfigHTTPS])
-		d2, err := kepware.New(kepware.Options{Host: sim.Host(), HTTPSPort: p[simkepware.SvcConfigHTTPS], Password: "x", TLS: transport.PinnedTLS(pins, hp), Timeout: time.Second})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer d2.Close()
-		_, err = d2.Read(ctx)
+		d2 := kepware.New(kepware.Options{Options: devices.Options{Host: sim.Host(), Ports: map[string]int{kepware.SvcConfigHTTPS: p[simkepware.SvcConfigHTTPS]}, Password: "x", Timeout: time.Second},
+			TLS: transport.PinnedTLS(pins, hp)})
+		defer d2.Close(ctx)
+		_, err := d2.Read(ctx)
 		var unknown *transport.UnknownFingerprintError
 		if !errors.As(err, &unknown) {
 			t.Fatalf("got %v", err)
