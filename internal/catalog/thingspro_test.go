@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/netip"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -594,5 +595,41 @@ func TestThingsProPreviewsSayWhenAndWhat_Simulator(t *testing.T) {
 		if !strings.Contains(text, "Nothing restarts") && !strings.Contains(text, "nothing restarts") {
 			t.Errorf("timing %q", text)
 		}
+	}
+}
+
+// TestThingsProDeactivationWaitsForProof_Simulator: a personal
+// administrator only applied (not yet read back) does not let the
+// default admin go; once the commit's read proves it, the personal
+// administrator deactivates admin, and admin keeps its role.
+func TestThingsProDeactivationWaitsForProof_Simulator(t *testing.T) {
+	sim := tpSim(t)
+	s, _ := tpSession(t, sim, "admin", "admin@123")
+	ctx := context.Background()
+	pw := "Personal-Admin-2024!"
+	tpPlan(t, s, "thingspro.1.1.personal-account", steps.Values{"name": "ops", "role": thingspro.AdminRole, "password": pw, "confirm": pw})
+	var refused *steps.RefusedError
+	for _, action := range []string{"deactivate", "delete"} {
+		_, err := s.Plan("thingspro.1.2.default-account", steps.Values{"action": action})
+		if !errors.As(err, &refused) || !strings.Contains(err.Error(), "not proven") {
+			t.Errorf("%s admin before ops is read back: %v, want a refusal for want of proof", action, err)
+		}
+	}
+	if err := s.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if u, ok := s.State().UserByName("ops"); !ok || !u.RolesProven || !u.Admin() {
+		t.Fatalf("ops after the commit: %+v", u)
+	}
+	s2, _ := tpSession(t, sim, "ops", pw)
+	tpPlan(t, s2, "thingspro.1.2.default-account", steps.Values{"action": "deactivate"})
+	if err := s2.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if r := s2.Result("thingspro.1.2.default-account"); r.Outcome != steps.Fixed {
+		t.Errorf("deactivate admin as ops: %s %s", r.Outcome, r.Reason)
+	}
+	if roles, active, _ := sim.UserRoles("admin"); active || !slices.Contains(roles, 1) {
+		t.Errorf("admin: roles %v active %t, want inactive with its role kept", roles, active)
 	}
 }
