@@ -9,7 +9,7 @@ import (
 
 // BenchmarkRunAllPorts probes 12 loopback targets: open and closed TCP,
 // answering and closed UDP. An open TCP port costs the peer-close watch
-// (peerCloseGrace), which bounds one Run from below.
+// (closeGrace: a few measured round trips), which bounds one Run from below.
 func BenchmarkRunAllPorts(b *testing.B) {
 	var targets []Target
 	for range 4 {

@@ -25,10 +25,23 @@ const MaxParallel = 32
 // MaxUDPReply bounds the bytes read from one UDP reply.
 const MaxUDPReply = 64 << 10
 
-// peerCloseGrace is how long an open TCP connection is watched for the
-// server closing it at once (an allow-list refusal). It is capped at a
+// An open TCP connection is watched for the server closing it at once (an
+// allow-list refusal). A server that refuses sends its FIN right after
+// the handshake, so the watch lasts peerCloseRTTs times the measured
+// connect time (one round trip plus the local scheduling delay), at least
+// minPeerCloseGrace and at most peerCloseGrace, and never more than a
 // quarter of the probe timeout.
-const peerCloseGrace = 25 * time.Millisecond
+const (
+	peerCloseRTTs     = 8
+	minPeerCloseGrace = 2 * time.Millisecond
+	peerCloseGrace    = 25 * time.Millisecond
+)
+
+// closeGrace is how long to watch a connection that took rtt to open.
+func closeGrace(rtt, timeout time.Duration) time.Duration {
+	g := max(min(peerCloseRTTs*rtt, peerCloseGrace), minPeerCloseGrace)
+	return min(g, timeout/4)
+}
 
 // DetailClosedByPeer is the Detail of an open TCP port whose server closed
 // the connection at once, as a device does for a client its allow list
@@ -136,12 +149,13 @@ func probeOne(parent context.Context, ip string, t Target, timeout time.Duration
 // probeTCP connects to addr. ctx carries the probe's timeout, parent the
 // caller's context.
 func probeTCP(ctx, parent context.Context, addr string, timeout time.Duration) (PortState, string) {
+	start := time.Now()
 	conn, err := transport.Dialer(0).DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return classify(parent, err, timeout)
 	}
 	defer conn.Close()
-	if closedAtOnce(conn, min(peerCloseGrace, timeout/4)) {
+	if closedAtOnce(conn, closeGrace(time.Since(start), timeout)) {
 		return Open, DetailClosedByPeer
 	}
 	return Open, ""

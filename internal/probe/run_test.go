@@ -141,3 +141,18 @@ func TestSummary(t *testing.T) {
 		t.Errorf("Summary(nil) = %q, want empty", Summary(nil))
 	}
 }
+
+func TestCloseGraceFollowsRoundTrip(t *testing.T) {
+	for _, tc := range []struct {
+		rtt, timeout, want time.Duration
+	}{
+		{50 * time.Microsecond, time.Second, minPeerCloseGrace},         // loopback: the floor
+		{time.Millisecond, time.Second, 8 * time.Millisecond},           // LAN: a few round trips
+		{20 * time.Millisecond, time.Second, peerCloseGrace},            // slow link: the cap
+		{time.Millisecond, 20 * time.Millisecond, 5 * time.Millisecond}, // a quarter of a short timeout
+	} {
+		if got := closeGrace(tc.rtt, tc.timeout); got != tc.want {
+			t.Errorf("closeGrace(%v, %v) = %v, want %v", tc.rtt, tc.timeout, got, tc.want)
+		}
+	}
+}
