@@ -33,7 +33,7 @@ const MaxUDPReply = 64 << 10
 // quarter of the probe timeout.
 const (
 	peerCloseRTTs     = 8
-	minPeerCloseGrace = 2 * time.Millisecond
+	minPeerCloseGrace = 4 * time.Millisecond
 	peerCloseGrace    = 25 * time.Millisecond
 )
 
