@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bufio"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -11,6 +14,7 @@ import (
 	"github.com/commission-tool/commission/internal/record"
 	"github.com/commission-tool/commission/internal/record/bundle"
 	"github.com/commission-tool/commission/internal/record/keys"
+	"github.com/commission-tool/commission/internal/steps"
 	"github.com/commission-tool/commission/internal/tui"
 )
 
@@ -82,7 +86,8 @@ func keyStatus(keyFile string) tui.KeyStatus {
 type sessionFacts struct {
 	Evidence     []bundle.EvidenceFile
 	Observations *record.Observations
-	Err          error // the observations could not be taken
+	Restarted    time.Time // when the last Save/Restart began, from the journal; zero if none
+	Err          error     // the observations could not be taken
 }
 
 // writeBundle signs and writes the record bundle and returns its folder.
@@ -93,6 +98,9 @@ func writeBundle(out string, r record.Record, facts sessionFacts, s signing) (st
 	}
 	if r.Observations == nil {
 		r.Observations = facts.Observations
+	}
+	if r.Restarted.IsZero() {
+		r.Restarted = facts.Restarted
 	}
 	if err := record.ReadyToSign(r); err != nil {
 		return "", err
@@ -133,12 +141,49 @@ func evidenceOf(e engine) sessionFacts {
 	} else {
 		facts.Observations = &record.Observations{At: time.Now().UTC(), State: obs}
 	}
+	if j, ok := e.(*journaled); ok {
+		facts.Restarted = lastRestart(j.j.Path())
+	}
 	if ev, ok := unwrap(e).(evidencer); ok {
 		for _, f := range ev.Evidence() {
 			facts.Evidence = append(facts.Evidence, bundle.EvidenceFile{Name: f.Name, Description: f.Description, Data: f.Data})
 		}
 	}
 	return facts
+}
+
+// lastRestart reads a session journal for when the last restart began:
+// the first device.progress event after the last step.staged one (the
+// engine reports device progress only while it commits). Zero when the
+// journal shows none or cannot be read; the journal is bounded by its
+// own line limit.
+func lastRestart(path string) time.Time {
+	f, err := os.Open(path)
+	if err != nil {
+		return time.Time{}
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(io.LimitReader(f, 256<<20))
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	var staged, restart time.Time
+	for sc.Scan() {
+		var ev struct {
+			Time time.Time `json:"time"`
+			Kind string    `json:"kind"`
+		}
+		if json.Unmarshal(sc.Bytes(), &ev) != nil {
+			continue
+		}
+		switch steps.EventKind(ev.Kind) {
+		case steps.StepStaged:
+			staged = ev.Time
+		case steps.DeviceProgress:
+			if !staged.IsZero() && (restart.IsZero() || restart.Before(staged)) && ev.Time.After(staged) {
+				restart = ev.Time
+			}
+		}
+	}
+	return restart
 }
 
 func verifyCommand(dir string) string {

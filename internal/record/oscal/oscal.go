@@ -266,11 +266,15 @@ func AssessmentResults(r record.Record, recordSHA256 string) ([]byte, error) {
 	res := result{
 		UUID:        uuid5(id + "/result"),
 		Title:       line("Commissioning of " + devName),
-		Description: line(fmt.Sprintf("%s checked against %s (%s mode).", devName, firstNonEmpty(r.Guide, "the guide"), firstNonEmpty(r.Mode, "wizard"))),
+		Description: line(fmt.Sprintf("%s checked against %s (%s mode). %s.", devName, firstNonEmpty(r.Guide, "the guide"), firstNonEmpty(r.Mode, "wizard"), record.Headline(r))),
 		Start:       stamp(r.Started),
 		End:         stamp(finished),
 	}
-	for _, kv := range [][2]string{{"device-family", dev.Family}, {"device-model", dev.Model}, {"device-firmware", dev.Firmware},
+	recStatus := r.Status.State
+	if r.Simulated {
+		recStatus = record.StatusSimulated
+	}
+	for _, kv := range [][2]string{{"record-status", recStatus}, {"device-family", dev.Family}, {"device-model", dev.Model}, {"device-firmware", dev.Firmware},
 		{"device-serial", dev.Serial}, {"device-mac", dev.MAC}, {"device-address", dev.Address}, {"site", r.Site}} {
 		if strings.TrimSpace(kv[1]) != "" {
 			res.Props = append(res.Props, p(kv[0], kv[1]))
