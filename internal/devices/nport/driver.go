@@ -282,8 +282,8 @@ func (d *Driver) readPages(ctx context.Context, s *session, st *State) error {
 	sem := make(chan struct{}, 4)
 	var wg sync.WaitGroup
 	for i, n := range names {
-		if i == 2 {
-			if _, ok := s.menu.link(n); !ok {
+		if i == 2 || i >= 3 && pages[i-3].optional {
+			if !s.hasEntry(n) {
 				continue
 			}
 		}
@@ -311,6 +311,10 @@ func (d *Driver) readPages(ctx context.Context, s *session, st *State) error {
 	}
 	for i, sp := range pages {
 		p := got[3+i]
+		if p == nil { // an optional page the menu does not hold
+			st.Unread = append(st.Unread, sp.menu)
+			continue
+		}
 		f, err := settingsForm(p, sp.menu)
 		if err == nil {
 			err = sp.read(f, st)

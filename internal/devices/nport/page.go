@@ -57,6 +57,9 @@ type page struct {
 	Errors []string          // texts of the device's error markers
 	Text   string            // all visible text, whitespace collapsed
 	Blocks []string          // contents of <pre> and <textarea>, raw
+	// Outside is the visible text outside the forms and the title: where
+	// a login page says why it came back.
+	Outside string
 	// Scripted holds the values page scripts set by element id
 	// (set("modelname","...") and its kin).
 	Scripted map[string]string
@@ -126,6 +129,28 @@ func nodeText(n *html.Node, skipTables bool) string {
 	return s
 }
 
+// outsideForms is the visible text of the page that is not inside a
+// form, a title, a script or a style.
+func outsideForms(root *html.Node) string {
+	var b strings.Builder
+	var walk func(*html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.TextNode {
+			b.WriteString(n.Data)
+			b.WriteByte(' ')
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			switch c.DataAtom {
+			case atom.Form, atom.Title, atom.Script, atom.Style, atom.Head:
+				continue
+			}
+			walk(c)
+		}
+	}
+	walk(root)
+	return norm(b.String())
+}
+
 func isASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] >= 0x80 {
@@ -179,6 +204,7 @@ func parsePage(ctx context.Context, u *url.URL, body []byte) (*page, error) {
 	}
 	p := ps.p
 	p.Text = nodeText(root, false)
+	p.Outside = outsideForms(root)
 	for i, c := range ps.ctrls {
 		if t, ok := ps.labels[c.id]; ok && c.id != "" {
 			c.Text = t
@@ -664,6 +690,20 @@ func first(cs []*control, types ...string) (*control, bool) {
 }
 
 var textTypes = []string{"text", "password", "textarea", "number", "email", "tel", ""}
+
+// selectedText is the text of a select's chosen option (the first when
+// none is marked).
+func selectedText(s *control) string {
+	for _, o := range s.Options {
+		if o.Selected {
+			return o.Text
+		}
+	}
+	if len(s.Options) > 0 {
+		return s.Options[0].Text
+	}
+	return ""
+}
 
 // choice reads the chosen radio label text or select option text in a row.
 func (f *form) choice(label string) (string, error) {

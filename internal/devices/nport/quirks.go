@@ -13,6 +13,13 @@ type Quirks struct {
 	// OverviewLinks are the texts the Overview entry goes by; LogoutLinks
 	// the logout entry's.
 	OverviewLinks, LogoutLinks []string
+	// MenuAliases are other texts an entry goes by: the guide's menu has
+	// "Basic Settings" as a folder holding Time Settings and Console
+	// Settings, older consoles a "Basic Settings" page.
+	MenuAliases map[string][]string
+	// AdminLevels are the User Level texts of an administrator; ActiveWords
+	// the texts of an active account in a table without checkboxes.
+	AdminLevels, ActiveWords []string
 
 	// Overview rows (compared ignoring case: old firmware writes "Model Name").
 	OverviewModel, OverviewMAC, OverviewSerial, OverviewFirmware, OverviewName string
@@ -62,6 +69,9 @@ var quirks = Quirks{
 	MenuLogSettings: "System Log Settings", MenuLog: "System Log", MenuSaveRestart: "Save/Restart",
 	OverviewLinks: []string{"Overview", "Main Menu", "Home"},
 	LogoutLinks:   []string{"Logout", "Log out"},
+	MenuAliases:   map[string][]string{"Basic Settings": {"Time Settings"}},
+	AdminLevels:   []string{"Read Write", "Administrator", "Admin"},
+	ActiveWords:   []string{"Yes", "Active", "V", "Enable", "Enabled", "On", "\u2713"},
 
 	OverviewModel: "Model name", OverviewMAC: "MAC address", OverviewSerial: "Serial No.",
 	OverviewFirmware: "Firmware version", OverviewName: "Server name",

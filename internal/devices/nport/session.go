@@ -50,6 +50,13 @@ func secretKey(k string) bool {
 	return false
 }
 
+// secretLabel reports a row whose value is a secret whatever its field
+// is called (a community string written as text, say).
+func secretLabel(row string) bool {
+	l := strings.ToLower(row)
+	return strings.Contains(l, "community") || strings.Contains(l, "password") || strings.Contains(l, "privacy")
+}
+
 // learn registers the secret values a page carries: challenges, tokens
 // and password fields, from static markup and script calls.
 func (s *session) learn(p *page) {
@@ -58,7 +65,7 @@ func (s *session) learn(p *page) {
 	}
 	for _, f := range p.Forms {
 		for _, c := range f.Controls {
-			if c.Value != "" && (c.Type == "password" || (c.Type == "hidden" || c.Scripted) && secretKey(c.Name)) {
+			if c.Value != "" && (c.Type == "password" || (c.Type == "hidden" || c.Scripted) && secretKey(c.Name) || secretLabel(c.Row)) {
 				s.rec.Secret(c.Value)
 			}
 		}
@@ -274,11 +281,17 @@ func (s *session) refusal(p *page) error {
 	case login && has(low, pr.LoginFailed):
 		return ErrWrongPassword
 	case login:
-		msg := "no message"
+		msg := p.Outside
 		if len(p.Errors) > 0 {
-			msg = devices.Printable(p.Errors[0])
+			msg = p.Errors[0]
 		}
-		return fmt.Errorf("the login was not accepted: the login page came back (%s)", msg)
+		if msg = devices.Printable(msg); len(msg) > 200 {
+			msg = msg[:200]
+		}
+		if msg == "" {
+			msg = "no message"
+		}
+		return fmt.Errorf("the device refused the login and showed the login page again, saying %q: nothing was changed; if it says the account is locked or the sessions are all in use, wait or log out elsewhere before trying again", msg)
 	}
 	return nil
 }
@@ -524,11 +537,22 @@ func (s *session) pageURL(ctx context.Context, text string) (string, error) {
 			return s.home.URL.String(), nil
 		}
 	}
-	href, ok := s.menu.link(text)
-	if !ok {
-		return "", fmt.Errorf("the menu has no %q link", text)
+	for _, t := range append([]string{text}, quirks.MenuAliases[text]...) {
+		if href, ok := s.menu.link(t); ok {
+			return s.menu.resolve(href)
+		}
 	}
-	return s.menu.resolve(href)
+	return "", fmt.Errorf("the menu has no %q link: the console's layout is not the one this tool knows (nothing was changed)", text)
+}
+
+// hasEntry reports whether the menu holds the entry text (or an alias).
+func (s *session) hasEntry(text string) bool {
+	for _, t := range append([]string{text}, quirks.MenuAliases[text]...) {
+		if _, ok := s.menu.link(t); ok {
+			return true
+		}
+	}
+	return false
 }
 
 var portLink = regexp.MustCompile(`(?i)^port\s*(\d+)$`)

@@ -13,10 +13,11 @@ import (
 // settingsPage is one settings page of the console: how to read it into
 // a State, whether two States differ on it, and how to fill its form.
 type settingsPage struct {
-	menu    string // the menu link text
-	read    func(f *form, st *State) error
-	differs func(a, b State) bool
-	set     func(f *form, to State) error
+	menu     string // the menu link text
+	optional bool   // a console may not have this page (the guide does not show it)
+	read     func(f *form, st *State) error
+	differs  func(a, b State) bool
+	set      func(f *form, to State) error
 }
 
 // errs collects the first error of a sequence of reads or sets.
@@ -96,7 +97,7 @@ func basicPage() settingsPage {
 
 func networkPage() settingsPage {
 	return settingsPage{
-		menu: quirks.MenuNetwork,
+		menu: quirks.MenuNetwork, optional: true,
 		read: func(f *form, st *State) error {
 			var e errs
 			e.str(f, quirks.IPConfig, &st.Network.Config)
@@ -115,14 +116,32 @@ func networkPage() settingsPage {
 }
 
 func consolePage() settingsPage {
+	// a unit without HTTPS shows no HTTPS rows: they read as off
+	optional := func(f *form, label string, dst *bool, e *errs) {
+		if len(f.row(label)) == 0 {
+			*dst = false
+			return
+		}
+		e.boolean(f, label, dst)
+	}
+	setOptional := func(f *form, label string, on bool) error {
+		if len(f.row(label)) == 0 {
+			if on {
+				return fmt.Errorf("this unit has no %q setting", label)
+			}
+			return nil
+		}
+		return f.setEnabled(label, on)
+	}
 	return settingsPage{
 		menu: quirks.MenuConsole,
 		read: func(f *form, st *State) error {
 			var e errs
 			c := &st.Console
 			e.boolean(f, quirks.HTTPConsole, &c.HTTP)
-			e.boolean(f, quirks.HTTPSConsole, &c.HTTPS)
-			e.boolean(f, quirks.LegacyTLS, &c.LegacyTLS)
+			optional(f, quirks.HTTPSConsole, &c.HTTPS, &e)
+			optional(f, quirks.LegacyTLS, &c.LegacyTLS, &e)
+			c.NoHTTPS = len(f.row(quirks.HTTPSConsole)) == 0
 			e.boolean(f, quirks.TelnetConsole, &c.Telnet)
 			e.boolean(f, quirks.SerialConsole, &c.Serial)
 			e.boolean(f, quirks.MoxaService, &c.MoxaService)
@@ -131,8 +150,8 @@ func consolePage() settingsPage {
 		differs: func(a, b State) bool { return a.Console != b.Console },
 		set: func(f *form, to State) error {
 			c := to.Console
-			return errors.Join(f.setEnabled(quirks.HTTPConsole, c.HTTP), f.setEnabled(quirks.HTTPSConsole, c.HTTPS),
-				f.setEnabled(quirks.LegacyTLS, c.LegacyTLS), f.setEnabled(quirks.TelnetConsole, c.Telnet),
+			return errors.Join(f.setEnabled(quirks.HTTPConsole, c.HTTP), setOptional(f, quirks.HTTPSConsole, c.HTTPS),
+				setOptional(f, quirks.LegacyTLS, c.LegacyTLS), f.setEnabled(quirks.TelnetConsole, c.Telnet),
 				f.setEnabled(quirks.SerialConsole, c.Serial), f.setEnabled(quirks.MoxaService, c.MoxaService))
 		},
 	}
@@ -162,12 +181,18 @@ func portPage(n int) settingsPage {
 }
 
 func snmpPage() settingsPage {
+	// one row with a checkbox per version, or a row per version
+	box := func(f *form, v string) (*control, bool) {
+		if c, ok := f.checkbox(f.row(quirks.SNMPVersion), v); ok {
+			return c, true
+		}
+		return f.checkbox(f.row(quirks.SNMPVersion+" "+v), "")
+	}
 	versions := func(f *form) (v1, v2, v3 *control, err error) {
-		row := f.row(quirks.SNMPVersion)
 		var ok1, ok2, ok3 bool
-		v1, ok1 = f.checkbox(row, quirks.SNMPv1)
-		v2, ok2 = f.checkbox(row, quirks.SNMPv2)
-		v3, ok3 = f.checkbox(row, quirks.SNMPv3)
+		v1, ok1 = box(f, quirks.SNMPv1)
+		v2, ok2 = box(f, quirks.SNMPv2)
+		v3, ok3 = box(f, quirks.SNMPv3)
 		if !ok1 || !ok2 || !ok3 {
 			return nil, nil, nil, fmt.Errorf("no %q checkboxes", quirks.SNMPVersion)
 		}
@@ -288,7 +313,11 @@ func accessPage() settingsPage {
 		menu: quirks.MenuAccessIP,
 		read: func(f *form, st *State) error {
 			var e errs
-			e.boolean(f, quirks.AccessEnable, &st.AccessList.Enabled)
+			if c, ok := aclSwitch(f); ok {
+				st.AccessList.Enabled = c.Checked
+			} else {
+				e.boolean(f, quirks.AccessEnable, &st.AccessList.Enabled)
+			}
 			st.AccessList.Rules = nil
 			for i := range maxRules {
 				a, p, m, err := rule(f, i)
@@ -326,9 +355,31 @@ func accessPage() settingsPage {
 					a.Checked, p.Value, m.Value = false, "", ""
 				}
 			}
+			if c, ok := aclSwitch(f); ok {
+				c.Checked = to.AccessList.Enabled
+				return nil
+			}
 			return f.setEnabled(quirks.AccessEnable, to.AccessList.Enabled)
 		},
 	}
+}
+
+// aclSwitch is the list's one Enable checkbox: labelled "Enable", else the
+// only checkbox of the page that is not in a rule's row.
+func aclSwitch(f *form) (*control, bool) {
+	if c, ok := f.checkbox(f.row(quirks.AccessEnable), ""); ok {
+		return c, true
+	}
+	var out []*control
+	for _, c := range f.Controls {
+		if c.Type == "checkbox" && !sameText(c.Col, quirks.RuleActive) && !sameText(c.Row, quirks.RuleActive) {
+			out = append(out, c)
+		}
+	}
+	if len(out) == 1 {
+		return out[0], true
+	}
+	return nil, false
 }
 
 func addrText(a netip.Addr) string {

@@ -64,6 +64,10 @@ type State struct {
 	// tool is itself logged in as admin/moxa: then it is true).
 	DefaultLogin *bool `json:"default_login,omitempty"`
 
+	// Unread lists the settings pages the console's menu does not hold
+	// (pages the hardening guide does not show, such as Network Settings).
+	Unread []string `json:"unread,omitempty"`
+
 	// Observed is what the outside probes saw.
 	Observed Observed `json:"observed"`
 
@@ -80,6 +84,8 @@ type Console struct {
 	Telnet      bool `json:"telnet"`
 	Serial      bool `json:"serial"`
 	MoxaService bool `json:"moxa_service"`
+	// NoHTTPS is true when the page has no HTTPS rows (a unit without TLS).
+	NoHTTPS bool `json:"no_https,omitempty"`
 }
 
 // TimeSettings is Basic Settings > Time Settings.
@@ -227,6 +233,7 @@ func (s State) Clone() State {
 	c.Observed.Ports = maps.Clone(s.Observed.Ports)
 	c.Observed.TLS = s.Observed.TLS.Clone()
 	c.FailedLogins = slices.Clone(s.FailedLogins)
+	c.Unread = slices.Clone(s.Unread)
 	if s.Observed.Cert != nil {
 		ci := *s.Observed.Cert
 		ci.Problems = slices.Clone(s.Observed.Cert.Problems)
