@@ -86,6 +86,9 @@ func (c *auditCollector) Report(e steps.Event) {
 }
 
 func runAudit(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if many := auditDelegate(args); many != nil { // --inventory, --baseline: inventory.go, baseline.go
+		return many(ctx, args, stdin, stdout, stderr)
+	}
 	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { io.WriteString(stderr, auditHelp); fs.PrintDefaults() }
@@ -103,6 +106,8 @@ func runAudit(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	recDir := fs.String("record", "", "also write a signed record bundle of the audit into this folder")
 	keyFile := fs.String("key", "", "with --record: private key file that signs it (default: ssh-agent)")
 	identity := fs.String("identity", "", "with --record (required there): the signer's identity for allowed_signers, e.g. an e-mail address")
+	fs.String("inventory", "", "audit every device of a CSV inventory or site plan instead (see commission audit --inventory x --help)")
+	fs.String("baseline", "", "compare the device with a signed record bundle instead (see commission audit --baseline x --help)")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -33,6 +33,7 @@ var commands = []command{
 	{"wizard", "[flags]", "guided hardening of one device (the default)", runWizard},
 	{"demo", "[--headless]", "the same wizard against simulated devices on this laptop", runDemo},
 	{"audit", "[flags]", "check one device against its guide, change nothing", runAudit},
+	{"plan", "init|check", "write or check a site plan: the values and devices the office decided", runPlan},
 	{"capture", "[flags]", "record a read-only, masked transcript of a device's console to send back", runCapture},
 	{"verify", "DIR", "check a record bundle's signature and evidence", func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		return runVerify(ctx, args, stdout, stderr)
