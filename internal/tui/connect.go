@@ -514,14 +514,7 @@ func (m Model) onConnected(msg connectedMsg) (tea.Model, tea.Cmd) {
 		m.ovCursor = 0
 		return m, nil
 	case errors.As(err, &chg):
-		subject, pinned, seen := chg.TrustChanged()
-		m.stopped = true
-		m.screen = scrStop
-		m.form = nil
-		m.target.Password, m.target.NewPassword = "", ""
-		m.stopText = []string{devices.Printable(subject), devices.Printable(pinned), devices.Printable(seen)}
-		m.stopErrVal = &StoppedError{Subject: m.stopText[0], Pinned: m.stopText[1], Seen: m.stopText[2], Cause: err}
-		return m, nil
+		return m.stop(err, chg), nil
 	case errors.As(err, &unk):
 		host, fp := unk.UnknownFingerprint()
 		m.fpHost, m.fpPrint = devices.Printable(host), devices.Printable(fp)
@@ -607,4 +600,18 @@ func (m Model) viewStop() string {
 		lipglossWrap("Check the device with your site's security contact. This session cannot continue; "+
 			"the wizard ends with the exit code for a changed identity.", w)
 	return s.Stop.Render(body) + "\n\n" + m.help(hint("q", "end the session"))
+}
+
+// stop shows the STOP screen for a changed certificate or host key and
+// ends the session: no form, no retry; quitting returns a StoppedError.
+func (m Model) stop(err error, chg TrustChangedError) Model {
+	subject, pinned, seen := chg.TrustChanged()
+	m.stopped = true
+	m.screen = scrStop
+	m.form = nil
+	m.confirmQuit = false
+	m.target.Password, m.target.NewPassword = "", ""
+	m.stopText = []string{devices.Printable(subject), devices.Printable(pinned), devices.Printable(seen)}
+	m.stopErrVal = &StoppedError{Subject: m.stopText[0], Pinned: m.stopText[1], Seen: m.stopText[2], Cause: err}
+	return m
 }

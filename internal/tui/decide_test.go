@@ -2,6 +2,8 @@ package tui
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -245,5 +247,25 @@ func TestNoDiscoverTurnsTheKeyOff(t *testing.T) {
 	m, _ = upd(t, m, runeKey('d'))
 	if m.screen != scrChoose {
 		t.Fatal("d opened discovery although it is off")
+	}
+}
+
+// A changed identity met mid-session (the login after the restart, an
+// SSH check) stops the session too.
+func TestTrustChangedDuringSessionStops(t *testing.T) {
+	for _, kind := range []opKind{opApply, opCommit, opRecheck, opAttest} {
+		m, _ := staged(t, Config{})
+		m.busy, m.opSeq = true, 7
+		m, _ = upd(t, m, opDoneMsg{seq: 7, kind: kind, err: fmt.Errorf("log in again after the restart: %w", fpChanged{})})
+		if m.screen != scrStop || !m.Summary().Stopped || !errors.Is(m.stopErr(), ErrTrustChanged) {
+			t.Fatalf("kind %d: screen %d, summary %+v", kind, m.screen, m.Summary())
+		}
+		if got := plain(m); !strings.Contains(got, "STOP") || !strings.Contains(got, "DD:EE:FF") {
+			t.Fatalf("kind %d:\n%s", kind, got)
+		}
+		_, cmd := upd(t, m, runeKey('q'))
+		if cmd == nil || cmd() != tea.Quit() {
+			t.Fatal("q on the STOP screen does not end the session")
+		}
 	}
 }

@@ -440,6 +440,12 @@ func (m Model) onOpDone(msg opDoneMsg) (tea.Model, tea.Cmd) {
 	if !m.endOp(msg.seq) {
 		return m, nil
 	}
+	// A changed certificate or host key met during the session (the
+	// restart's new login, an SSH check) stops it like one met at login.
+	var chg TrustChangedError
+	if errors.As(msg.err, &chg) {
+		return m.stop(msg.err, chg), nil
+	}
 	switch msg.kind {
 	case opApply:
 		m.stepMode = stepView
