@@ -335,6 +335,11 @@ func TestCrashBeforeRestartIsNotFixed_Simulator(t *testing.T) {
 	if !errors.As(err, &held) || !strings.Contains(err.Error(), fmt.Sprintf("pid %d", cmd.Process.Pid)) {
 		t.Fatalf("second writer while the child lives: %v, want a *HeldError naming pid %d", err, cmd.Process.Pid)
 	}
+	_, err = record.CreateJournal(jdir, record.Header{Family: "nport", Address: env.Address})
+	if !errors.As(err, &held) || !strings.Contains(err.Error(), "device nport at "+env.Address) ||
+		!strings.Contains(err.Error(), fmt.Sprintf("pid %d", cmd.Process.Pid)) {
+		t.Fatalf("second wizard on the device while the child lives: %v, want a *HeldError naming the device and pid %d", err, cmd.Process.Pid)
+	}
 	kill(cmd)
 
 	saved, eff := lab.nport.Saved(), lab.nport.Effective()
