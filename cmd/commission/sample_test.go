@@ -342,6 +342,12 @@ func TestEveryFamilysBundleHasEvidence_Simulator(t *testing.T) {
 				os.MkdirAll(keep, 0o755)
 				os.WriteFile(filepath.Join(keep, fam+".pdf"), b, 0o644)
 			}
+			// Integrity and completeness are two findings: an audit is intact and incomplete.
+			var stdout, stderr bytes.Buffer
+			err = run(ctx, []string{"verify", "--allowed-signers", plant, dir}, strings.NewReader(""), &stdout, &stderr)
+			if codeOf(err) != ExitOK || !strings.Contains(stdout.String(), "integrity: OK") || !strings.Contains(stdout.String(), "completeness: INCOMPLETE:") {
+				t.Fatalf("verify: exit %d\n%s", codeOf(err), stdout.String())
+			}
 			back, _, _ := record.Load(filepath.Join(dir, bundle.RecordFile))
 			if len(back.Evidence) != len(facts.Evidence) {
 				t.Fatalf("record lists %d evidence files, want %d", len(back.Evidence), len(facts.Evidence))
