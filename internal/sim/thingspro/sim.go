@@ -8,7 +8,17 @@
 // password must be changed at first login, the last administrator cannot
 // be deleted, wrong passwords lead to a 423 lockout, and an imported
 // certificate is the one served afterwards. Fault hooks make a request
-// fail with a 500.
+// fail with a 500. Every error, on unknown paths and wrong methods too,
+// has the API's JSON shape.
+//
+// Where Moxa's specification leaves the behaviour open, Config selects a
+// candidate (AccountCandidates: integer or object role items accepted,
+// ignored or rejected; roles answered as objects or ids; omitted PUT
+// fields kept or cleared; OmitFields for replies that lack a field), so
+// the driver's tests can run against each. The SSH port speaks SSH: a
+// password login (moxa/moxa by default) whose shell answers only the
+// listening-sockets command, from the simulated settings plus
+// Config.Listening.
 package thingspro
 
 import (
