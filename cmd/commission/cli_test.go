@@ -337,3 +337,31 @@ func TestExitCodesMatchREADME(t *testing.T) {
 		}
 	}
 }
+
+// TestREADMEListsDemoLogins: every simulated device's login is in the
+// README, and the default record folder is ignored by git.
+func TestREADMEListsDemoLogins(t *testing.T) {
+	lab, err := startLab(context.Background(), 50*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lab.Close()
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range lab.devices {
+		if !strings.Contains(string(b), "`"+d.User+"`") || !strings.Contains(string(b), "`"+d.Password+"`") {
+			t.Errorf("README lacks the %s demo login %s / %s", d.Family, d.User, d.Password)
+		}
+	}
+	for _, want := range []string{"go install github.com/commission-tool/commission/cmd/commission@latest", "Go 1.26"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("README lacks %q", want)
+		}
+	}
+	gi, err := os.ReadFile("../../.gitignore")
+	if err != nil || !regexp.MustCompile(`(?m)^/?commission-records/?$`).Match(gi) {
+		t.Errorf(".gitignore does not cover the default record folder: %q %v", gi, err)
+	}
+}

@@ -110,6 +110,21 @@ func startLab(ctx context.Context, restart time.Duration, firstLoginDone ...bool
 	return lab, nil
 }
 
+// candidates lists the simulated devices for the wizard's device list,
+// each with its login.
+func (l *demoLab) candidates() []tui.Candidate {
+	var cs []tui.Candidate
+	for _, d := range l.devices {
+		https := d.Ports["https"] // NPort, ThingsPro
+		if https == 0 {
+			https = d.Ports["config-https"]
+		}
+		cs = append(cs, tui.Candidate{Family: d.Family, Address: d.Address, Label: labels[d.Family], User: d.User,
+			Detail: "login " + d.User + " / " + d.Password + ", https " + strconv.Itoa(https)})
+	}
+	return cs
+}
+
 func (l *demoLab) Close() {
 	if l.gateway != nil {
 		l.gateway.Close()
@@ -176,18 +191,8 @@ func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		// Without an ssh-agent or key, the demo offers a throwaway key in
 		// its scratch folder rather than writing into ~/.ssh.
 		newKey: tmp + "/demo_ed25519",
-		discover: func(context.Context) ([]tui.Candidate, error) {
-			var cs []tui.Candidate
-			for _, d := range lab.devices {
-				https := d.Ports["https"] // NPort, ThingsPro
-				if https == 0 {
-					https = d.Ports["config-https"]
-				}
-				cs = append(cs, tui.Candidate{Family: d.Family, Address: d.Address, Label: labels[d.Family], User: d.User,
-					Detail: "login " + d.User + " / " + d.Password + ", https " + strconv.Itoa(https)})
-			}
-			return cs, nil
-		},
+		// The simulators are listed at start; the demo never broadcasts.
+		known: lab.candidates(),
 		ports: func(family, _ string) map[string]int {
 			for _, d := range lab.devices {
 				if d.Family == family {

@@ -14,6 +14,8 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+
+	"github.com/commission-tool/commission/internal/transport"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -76,12 +78,20 @@ one or from --fingerprint (it may be an impostor).
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if os.Getenv(loopbackOnlyEnv) == "1" {
+		transport.SetDestinationCheck(transport.LoopbackOnly)
+	}
 	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	if err != nil && !errors.Is(err, errQuiet) {
 		fmt.Fprintln(os.Stderr, "commission:", err)
 	}
 	os.Exit(int(codeOf(err)))
 }
+
+// loopbackOnlyEnv, set to 1, makes the process refuse every destination
+// outside 127.0.0.0/8 (no broadcast, no DNS query): CI's demo smoke test
+// and anyone trying the demo can prove nothing leaves the machine.
+const loopbackOnlyEnv = "COMMISSION_LOOPBACK_ONLY"
 
 // errQuiet marks an error whose message was already shown.
 var errQuiet = errors.New("already reported")

@@ -6,7 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/commission-tool/commission/internal/devices/nport"
@@ -19,16 +21,28 @@ import (
 
 const wizardHelp = `Usage: commission [wizard] [flags]
 
-Opens the guided wizard: pick a device (found on the local network over
-Moxa's UDP 4800 discovery, or typed by address), log in, walk every step of
-its hardening guide, restart it once to apply the changes, and write the
-commissioning record.
+Opens the guided wizard: pick a device (typed by address, given with
+--address, or found on the local network when you ask for it with "d" on
+the device list), log in, walk every step of its hardening guide, restart
+it once to apply the changes, and write the commissioning record.
+
+Nothing is sent before you choose a device or ask for discovery. Discovery
+sends one Moxa UDP 4800 request to the broadcast address of the interface
+you pick (or --broadcast); --no-discover turns it off, as scripts and
+plants that alarm on broadcasts want.
+
+--address HOST:PORT sends PORT to the family's main service (the HTTPS
+console or API); the other services keep their ports unless --port says
+otherwise. A typed address in the wizard takes the same forms.
 
 The wizard draws on stderr. Every step is journaled as it happens, so a
 crash or a closed laptop resumes where it stopped.
 
 Flags:
 `
+
+// defaultBroadcast is where discovery goes without a chosen interface.
+const defaultBroadcast = "255.255.255.255:4800"
 
 // app holds what the wizard needs beyond the device: where pins, journals
 // and records live, and how to find devices.
@@ -37,12 +51,17 @@ type app struct {
 	journalDir string
 	outDir     string
 	timeout    time.Duration
-	// discover lists candidate devices; ports gives per-family port overrides.
-	discover func(ctx context.Context) ([]tui.Candidate, error)
-	ports    func(family, address string) map[string]int
-	started  time.Time
-	mode     string
-	keyFile  string // --key; empty: ssh-agent, then the usual key files
+	// known are devices listed at start without sending anything.
+	known []tui.Candidate
+	// discover looks for devices, only when the technician asks; nil
+	// turns discovery off. ports gives per-family port overrides.
+	discover func(ctx context.Context, from tui.Interface) ([]tui.Candidate, error)
+	// discoverSends says what one discovery sends, for the confirm screen.
+	discoverSends string
+	ports         func(family, address string) map[string]int
+	started       time.Time
+	mode          string
+	keyFile       string // --key; empty: ssh-agent, then the usual key files
 	// newKey is where a new signing key goes when the technician agrees.
 	newKey string
 }
@@ -58,16 +77,39 @@ func (a *app) newKeyPath() string {
 func runWizard(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("wizard", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, wizardHelp); fs.PrintDefaults() }
+	fs.Usage = func() { fmt.Fprint(fs.Output(), wizardHelp); fs.PrintDefaults() }
 	out := fs.String("out", "commission-records", "folder for the record bundles")
 	pinsPath := fs.String("pins", "", "file of pinned TLS fingerprints (default: the user's commission config folder)")
 	timeout := fs.Duration("timeout", 2*time.Second, "timeout for each network operation")
 	keyFile := fs.String("key", "", "private key file that signs the record (default: ssh-agent, then ~/.ssh/id_ed25519, id_rsa)")
-	if err := fs.Parse(args); err != nil {
+	family := fs.String("device", "", "with --address: the device family ("+strings.Join(families, ", ")+")")
+	address := fs.String("address", "", "the device to commission, HOST or HOST:PORT (PORT goes to its HTTPS console or API); listed at start")
+	noDiscover := fs.Bool("no-discover", false, "never send a discovery broadcast (the device is typed or given with --address)")
+	broadcast := fs.String("broadcast", defaultBroadcast, "where discovery sends when no interface is chosen, HOST:PORT")
+	if _, err := parseFlags(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
 		return withCode(ExitError, err)
+	}
+	if fs.NArg() > 0 {
+		return usageErr("the wizard takes no arguments, only flags (got %q)", fs.Arg(0))
+	}
+	var known []tui.Candidate
+	if *address != "" || *family != "" {
+		if *address == "" || *family == "" {
+			return usageErr("--address and --device go together: give the device's family and address")
+		}
+		if _, ok := lookupFamily(*family); !ok {
+			return usageErr("unknown device family %q: use one of %s", *family, strings.Join(families, ", "))
+		}
+		if _, _, err := parseAddress(*address); err != nil {
+			return withCode(ExitError, err)
+		}
+		known = []tui.Candidate{{Family: *family, Address: *address, Label: *address, Detail: "given with --address"}}
+	}
+	if _, _, err := net.SplitHostPort(*broadcast); err != nil {
+		return usageErr("--broadcast %q: give HOST:PORT, such as 192.168.127.255:4800", *broadcast)
 	}
 	pins, err := openPins(*pinsPath)
 	if err != nil {
@@ -78,27 +120,94 @@ func runWizard(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		return withCode(ExitError, fmt.Errorf("prepare the session journal folder: %w", err))
 	}
 	a := &app{pins: pins, journalDir: jdir, outDir: *out, timeout: *timeout, mode: "wizard", keyFile: *keyFile,
-		discover: func(ctx context.Context) ([]tui.Candidate, error) {
-			found, err := nport.Discover(ctx, []string{"255.255.255.255:4800"}, 2*time.Second)
-			var cs []tui.Candidate
-			for _, f := range found {
-				cs = append(cs, tui.Candidate{Family: "nport", Label: f.Model + " " + f.MAC, Address: f.IP, Detail: "found over UDP 4800"})
-			}
-			return cs, err
-		},
-		ports: func(string, string) map[string]int { return nil },
+		known: known, ports: func(string, string) map[string]int { return nil }}
+	if !*noDiscover {
+		a.discover = moxaDiscovery(*broadcast, 2*time.Second)
+		a.discoverSends = "one Moxa discovery request (UDP, 8 bytes) to the broadcast address of the interface you pick, or to " + *broadcast
 	}
 	return a.runTUI(ctx, stdin, stdout, stderr)
 }
 
-// runTUI runs the wizard on stderr and prints the outcome on stdout.
-func (a *app) runTUI(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) error {
+// moxaDiscovery asks for NPorts over UDP 4800: to the directed broadcast
+// address of the chosen interface, or to fallback without one. The
+// destination is a parameter so that tests use loopback.
+func moxaDiscovery(fallback string, wait time.Duration) func(ctx context.Context, from tui.Interface) ([]tui.Candidate, error) {
+	return func(ctx context.Context, from tui.Interface) ([]tui.Candidate, error) {
+		dst := fallback
+		if b := interfaceBroadcast(from); b != "" {
+			_, port, _ := net.SplitHostPort(fallback)
+			dst = net.JoinHostPort(b, port)
+		}
+		found, err := nport.Discover(ctx, []string{dst}, wait)
+		var cs []tui.Candidate
+		for _, f := range found {
+			cs = append(cs, tui.Candidate{Family: "nport", Label: f.Model + " " + f.MAC, Address: f.IP, Detail: "found over UDP 4800 via " + dst})
+		}
+		return cs, err
+	}
+}
+
+// interfaceBroadcast is the directed broadcast address of the interface
+// whose IPv4 address is from.Address ("" when it has none).
+func interfaceBroadcast(from tui.Interface) string {
+	if from.Address == "" {
+		return ""
+	}
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return ""
+	}
+	for _, ifc := range ifs {
+		addrs, _ := ifc.Addrs()
+		for _, ad := range addrs {
+			ipn, ok := ad.(*net.IPNet)
+			if !ok || ipn.IP.To4() == nil || ipn.IP.String() != from.Address {
+				continue
+			}
+			ip, mask := ipn.IP.To4(), net.IP(ipn.Mask).To4()
+			if mask == nil {
+				return ""
+			}
+			b := make(net.IP, 4)
+			for i := range b {
+				b[i] = ip[i] | ^mask[i]
+			}
+			return b.String()
+		}
+	}
+	return ""
+}
+
+// localInterfaces lists the up, broadcast-capable IPv4 interfaces that
+// discovery may send from.
+func localInterfaces() ([]tui.Interface, error) {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return nil, fmt.Errorf("list the network interfaces: %w", err)
+	}
+	var out []tui.Interface
+	for _, ifc := range ifs {
+		if ifc.Flags&net.FlagUp == 0 || ifc.Flags&net.FlagBroadcast == 0 || ifc.Flags&net.FlagLoopback != 0 {
+			continue
+		}
+		addrs, _ := ifc.Addrs()
+		for _, ad := range addrs {
+			if ipn, ok := ad.(*net.IPNet); ok && ipn.IP.To4() != nil {
+				out = append(out, tui.Interface{Name: ifc.Name, Address: ipn.IP.String()})
+			}
+		}
+	}
+	return out, nil
+}
+
+// config wires the wizard to this app.
+func (a *app) config() tui.Config {
 	cfg := tui.Config{
-		Candidates: a.discover,
-		Families:   families,
-		Connect:    a.connect,
-		Trust:      a.pins.Trust,
-		Finish:     a.finish,
+		Known:    a.known,
+		Families: families,
+		Connect:  a.connect,
+		Trust:    a.pins.Trust,
+		Finish:   a.finish,
 		SigningKey: func() tui.KeyStatus {
 			ks := keyStatus(a.keyFile)
 			if !ks.Found && a.newKey != "" {
@@ -109,14 +218,36 @@ func (a *app) runTUI(ctx context.Context, stdin io.Reader, stdout, stderr io.Wri
 		Version: version,
 		NoColor: os.Getenv("NO_COLOR") != "",
 	}
+	if a.discover != nil {
+		cfg.Discover = a.discover
+		cfg.Interfaces = localInterfaces
+		cfg.DiscoverSends = a.discoverSends
+	}
 	if offer, err := a.resumeOffer(); err == nil && offer != nil {
 		cfg.Resume = offer
 	}
-	sum, err := tui.Run(ctx, cfg, stdin, stderr)
-	if err != nil {
+	return cfg
+}
+
+// runTUI runs the wizard on stderr and prints the outcome on stdout.
+func (a *app) runTUI(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) error {
+	sum, err := tui.Run(ctx, a.config(), stdin, stderr)
+	fmt.Fprintln(stdout, sum.String())
+	return wizardOutcome(sum, err)
+}
+
+// wizardOutcome is the exit status of a wizard session: a STOP on a
+// changed certificate or host key ends with ExitTrustChanged.
+func wizardOutcome(sum tui.Summary, err error) error {
+	switch {
+	case sum.Stopped || errors.Is(err, tui.ErrTrustChanged):
+		if err == nil {
+			err = tui.ErrTrustChanged
+		}
+		return withCode(ExitTrustChanged, fmt.Errorf("the session stopped: %w", err))
+	case err != nil:
 		return withCode(ExitError, err)
 	}
-	fmt.Fprintln(stdout, sum.String())
 	return nil
 }
 
@@ -136,11 +267,22 @@ func (a *app) resumeOffer() (*tui.ResumeOffer, error) {
 
 // connect opens a session on the target with a journal beside it.
 func (a *app) connect(ctx context.Context, t tui.Target, rep steps.Reporter) (tui.Session, error) {
-	tg := target{Family: t.Family, Address: t.Address, User: t.User, Password: t.Password, NewPassword: t.NewPassword,
-		Ports: a.ports(t.Family, t.Address), Pins: a.pins, Timeout: a.timeout}
+	f, ok := lookupFamily(t.Family)
+	if !ok {
+		return nil, fmt.Errorf("unknown device family %q", t.Family)
+	}
+	host, port, err := parseAddress(t.Address)
+	if err != nil {
+		return nil, err
+	}
+	ports, err := targetPorts(f, port, a.ports(t.Family, host))
+	if err != nil {
+		return nil, err
+	}
+	tg := target{Family: t.Family, Address: host, User: t.User, Password: t.Password, NewPassword: t.NewPassword,
+		Ports: ports, Pins: a.pins, Timeout: a.timeout}
 	var restored []steps.Result
 	var j *record.Journal
-	var err error
 	_, guide, err := stepMetas(t.Family)
 	if err != nil {
 		return nil, err

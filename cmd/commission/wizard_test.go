@@ -7,15 +7,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
-	"github.com/charmbracelet/colorprofile"
-	"github.com/charmbracelet/x/ansi"
-	"github.com/charmbracelet/x/exp/teatest/v2"
 
+	"github.com/commission-tool/commission/internal/peertest"
 	"github.com/commission-tool/commission/internal/probe"
 	"github.com/commission-tool/commission/internal/record"
 	"github.com/commission-tool/commission/internal/record/bundle"
@@ -23,80 +20,44 @@ import (
 	"github.com/commission-tool/commission/internal/steps"
 	"github.com/commission-tool/commission/internal/transport"
 	"github.com/commission-tool/commission/internal/tui"
+	"github.com/commission-tool/commission/internal/tui/tuitest"
 )
 
-// frame keeps the wizard's last whole frame for assertions.
-type frame struct {
-	inner tea.Model
-	mu    *sync.Mutex
-	last  *string
-}
-
-func (f frame) Init() tea.Cmd { return f.inner.Init() }
-func (f frame) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
-	m, cmd := f.inner.Update(msg)
-	f.inner = m
-	return f, cmd
-}
-func (f frame) View() tea.View {
-	v := f.inner.View()
-	f.mu.Lock()
-	*f.last = v.Content
-	f.mu.Unlock()
-	return v
-}
-
+// driver drives the real wizard through the shared harness (tuitest)
+// with the few moves these end-to-end tests need.
 type driver struct {
-	t    *testing.T
-	tm   *teatest.TestModel
-	mu   sync.Mutex
-	last string
+	*tuitest.Driver
+	t *testing.T
+	// first is the text of the overview's first step, seen when the
+	// overview opened with the cursor on it.
+	first string
 }
 
-func (d *driver) screen() string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return ansi.Strip(d.last)
+// startWizard runs the wizard model of cfg at 80x24 without colours.
+func startWizard(t *testing.T, cfg tui.Config) *driver {
+	m := tui.New(cfg)
+	t.Cleanup(func() { m.Close() })
+	return &driver{Driver: tuitest.Start(t, m), t: t}
 }
+
+func (d *driver) screen() string { return d.Screen() }
 
 func (d *driver) waitFor(timeout time.Duration, want ...string) {
 	d.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		s := d.screen()
-		ok := true
-		for _, w := range want {
-			ok = ok && strings.Contains(s, w)
-		}
-		if ok {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	d.t.Fatalf("screen never showed %q; last screen:\n%s", want, d.screen())
+	d.WaitForWithin(timeout, want...)
 }
 
-func (d *driver) waitFocus(title string) {
+func (d *driver) waitFocus(title string) { d.t.Helper(); d.WaitFocus(title) }
+func (d *driver) key(code rune)          { d.Key(code) }
+func (d *driver) press(s string)         { d.Press(s) }
+func (d *driver) typ(s string)           { d.TM.Type(s) }
+
+// yes answers "y" on a yes/no screen once it accepts keys.
+func (d *driver) yes(want ...string) {
 	d.t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		for _, l := range strings.Split(d.screen(), "\n") {
-			if strings.Contains(l, "┃") && strings.Contains(l, title) {
-				return
-			}
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	d.t.Fatalf("field %q never had the focus:\n%s", title, d.screen())
+	d.WaitArmed(want...)
+	d.Press("y")
 }
-
-func (d *driver) key(code rune) { d.tm.Send(tea.KeyPressMsg{Code: code}) }
-func (d *driver) press(s string) {
-	for _, r := range s {
-		d.tm.Send(tea.KeyPressMsg{Code: r, Text: string(r)})
-	}
-}
-func (d *driver) typ(s string) { d.tm.Type(s) }
 
 // cursorLine is the overview line under the cursor.
 func (d *driver) cursorLine() string {
@@ -108,8 +69,27 @@ func (d *driver) cursorLine() string {
 	return ""
 }
 
+// stepText is an overview line without its outcome badge.
+func stepText(line string) string {
+	line = strings.TrimLeft(line, " >")
+	if len(line) > 13 {
+		line = line[13:]
+	}
+	return strings.TrimSpace(line)
+}
+
+// overview waits for the overview and remembers its first step (the
+// cursor starts there).
+func (d *driver) overview(timeout time.Duration, want ...string) {
+	d.t.Helper()
+	d.waitFor(timeout, append([]string{"decided"}, want...)...)
+	if d.first == "" {
+		d.first = stepText(d.cursorLine())
+	}
+}
+
 // open moves the overview cursor to the step whose title starts with
-// title and opens it.
+// title and opens it. It waits on frames, never on time.
 func (d *driver) open(title string) {
 	d.t.Helper()
 	d.waitFor(10*time.Second, "decided")
@@ -117,10 +97,10 @@ func (d *driver) open(title string) {
 	if len(prefix) > 28 {
 		prefix = prefix[:28]
 	}
-	for range 40 {
-		d.key(tea.KeyUp)
-	}
-	time.Sleep(30 * time.Millisecond)
+	d.key(tea.KeyHome)
+	d.Until(5*time.Second, "the cursor on the first step", func(string) bool {
+		return d.first != "" && strings.Contains(d.cursorLine(), d.first)
+	})
 	for range 45 {
 		if strings.Contains(d.cursorLine(), prefix) {
 			d.key(tea.KeyEnter)
@@ -129,10 +109,7 @@ func (d *driver) open(title string) {
 		}
 		before := d.cursorLine()
 		d.key(tea.KeyDown)
-		deadline := time.Now().Add(2 * time.Second)
-		for d.cursorLine() == before && time.Now().Before(deadline) {
-			time.Sleep(5 * time.Millisecond)
-		}
+		d.Until(2*time.Second, "the cursor moving down (step "+title+" not found)", func(string) bool { return d.cursorLine() != before })
 	}
 	d.t.Fatalf("step %q not found on the overview:\n%s", title, d.screen())
 }
@@ -176,30 +153,23 @@ func TestWizardHardensFactoryNPort_Simulator(t *testing.T) {
 	out := filepath.Join(tmp, "records")
 	dev := lab.devices[0]
 	a := &app{pins: pins, journalDir: filepath.Join(tmp, "sessions"), outDir: out, timeout: 2 * time.Second, mode: "wizard", keyFile: keyPath,
-		discover: func(context.Context) ([]tui.Candidate, error) {
-			return []tui.Candidate{{Family: "nport", Address: dev.Address, Label: "Simulated NPort 5150A"}}, nil
-		},
+		known: []tui.Candidate{{Family: "nport", Address: dev.Address, Label: "Simulated NPort 5150A"}},
 		ports: func(string, string) map[string]int { return dev.Ports },
 	}
 	os.MkdirAll(a.journalDir, 0o700)
-	cfg := tui.Config{Candidates: a.discover, Families: families, Connect: a.connect, Trust: pins.Trust,
-		Finish: a.finish, SigningKey: func() tui.KeyStatus { return keyStatus(keyPath) }, Version: "test", NoColor: true}
-	d := &driver{t: t}
-	m := tui.New(cfg)
-	d.tm = teatest.NewTestModel(t, frame{inner: m, mu: &d.mu, last: &d.last}, teatest.WithInitialTermSize(80, 24),
-		teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.Ascii)))
-	t.Cleanup(func() { m.Close() })
+	cfg := a.config()
+	cfg.SigningKey, cfg.Version, cfg.NoColor = func() tui.KeyStatus { return keyStatus(keyPath) }, "test", true
+	d := startWizard(t, cfg)
 
-	// Choose the discovered device, log in, confirm the certificate.
+	// Choose the listed device, log in, confirm the certificate.
 	d.waitFor(5*time.Second, "commission")
 	d.key(tea.KeyEnter)
 	d.waitFor(5*time.Second, "Choose the device", "Simulated NPort 5150A")
 	d.key(tea.KeyEnter)
 	d.waitFor(5*time.Second, "Password")
 	d.fill([2]string{"User", ""}, [2]string{"Password", "moxa"})
-	d.waitFor(5*time.Second, "Confirm the device's certificate", "SHA256:")
-	d.press("y")
-	d.waitFor(10*time.Second, "decided", "NPort 5150A")
+	d.yes("Confirm the device's certificate", "SHA256:")
+	d.overview(10*time.Second, "NPort 5150A")
 
 	fix := func(title string, fields ...[2]string) {
 		t.Helper()
@@ -208,8 +178,7 @@ func TestWizardHardensFactoryNPort_Simulator(t *testing.T) {
 		if len(fields) > 0 {
 			d.fill(fields...)
 		}
-		d.waitFor(5*time.Second, "This will change on the device")
-		d.press("y")
+		d.yes("This will change on the device")
 		d.waitFor(20*time.Second, "Change sent")
 		d.key(tea.KeyEscape)
 	}
@@ -231,6 +200,7 @@ func TestWizardHardensFactoryNPort_Simulator(t *testing.T) {
 	// One restart verifies everything.
 	d.waitFor(5*time.Second, "waiting for restart")
 	d.press("r")
+	d.yes("Restart the device now?")
 	d.waitFor(60*time.Second, "Verified against a fresh read", "fixed", "enter back to the overview")
 	if strings.Contains(d.screen(), "✗") {
 		t.Fatalf("a step failed verification:\n%s", d.screen())
@@ -262,9 +232,10 @@ func TestWizardHardensFactoryNPort_Simulator(t *testing.T) {
 	d.key(tea.KeyEnter)
 	d.fill([2]string{"Technician", "Ada Field"}, [2]string{"E-mail", "tech@plant.example"},
 		[2]string{"Company", "Acme Integrators"}, [2]string{"Site", "Plant 3"})
+	d.yes("Sign the record as", "Ada Field")
 	d.waitFor(15*time.Second, "The record is written")
 	d.press("q")
-	d.tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
+	d.Final(10 * time.Second)
 
 	// The record: every step decided, the NPort restarted once, signed.
 	if n := lab.nport.Restarts(); n != 1 {
@@ -285,6 +256,10 @@ func TestWizardHardensFactoryNPort_Simulator(t *testing.T) {
 	for _, s := range rec.Steps {
 		switch s.Outcome {
 		case steps.Compliant, steps.Fixed, steps.Waived, steps.Attested:
+		case steps.NotApplicable: // the model lacks the feature; the reason says so
+			if s.Reason == "" {
+				t.Errorf("%s: not applicable without a reason", s.ID)
+			}
 		default:
 			t.Errorf("%s: %s (%s)", s.ID, s.Outcome, s.Reason)
 		}
@@ -307,8 +282,8 @@ func TestWizardHardensFactoryNPort_Simulator(t *testing.T) {
 		return nil
 	})
 	// ssh-keygen accepts the signature.
-	if _, err := exec.LookPath("ssh-keygen"); err == nil {
-		cmd := exec.Command("ssh-keygen", "-Y", "verify", "-f", "allowed_signers", "-I", "tech@plant.example",
+	if keygen, ok := peertest.Optional(t, "ssh-keygen"); ok {
+		cmd := exec.Command(keygen, "-Y", "verify", "-f", "allowed_signers", "-I", "tech@plant.example",
 			"-n", "commissioning-record@commission.tool", "-s", "record.json.sig")
 		cmd.Dir = dirs[0]
 		cmd.Stdin, _ = os.Open(filepath.Join(dirs[0], "record.json"))
@@ -355,13 +330,7 @@ func TestWizardConnectsEveryFamily_Simulator(t *testing.T) {
 				t.Fatal(err)
 			}
 			a := &app{pins: pins, journalDir: tmp, outDir: tmp, timeout: 2 * time.Second, mode: "wizard",
-				discover: func(context.Context) ([]tui.Candidate, error) {
-					var cs []tui.Candidate
-					for _, d := range lab.devices {
-						cs = append(cs, tui.Candidate{Family: d.Family, Address: d.Address, Label: labels[d.Family], User: d.User})
-					}
-					return cs, nil
-				},
+				known: lab.candidates(),
 				ports: func(family, _ string) map[string]int {
 					for _, d := range lab.devices {
 						if d.Family == family {
@@ -371,26 +340,23 @@ func TestWizardConnectsEveryFamily_Simulator(t *testing.T) {
 					return nil
 				},
 			}
-			cfg := tui.Config{Candidates: a.discover, Families: families, Connect: a.connect, Trust: pins.Trust, Finish: a.finish, Version: "test", NoColor: true}
-			d := &driver{t: t}
-			m := tui.New(cfg)
-			d.tm = teatest.NewTestModel(t, frame{inner: m, mu: &d.mu, last: &d.last}, teatest.WithInitialTermSize(80, 24),
-				teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.Ascii)))
-			t.Cleanup(func() { m.Close() })
+			cfg := a.config()
+			cfg.SigningKey, cfg.Version, cfg.NoColor = nil, "test", true
+			d := startWizard(t, cfg)
 			d.waitFor(5*time.Second, "commission")
 			d.key(tea.KeyEnter)
 			d.waitFor(5*time.Second, "Choose the device", labels[dev.Family])
 			for range i {
 				d.key(tea.KeyDown)
 			}
-			time.Sleep(50 * time.Millisecond)
+			d.Until(5*time.Second, "the cursor on "+labels[dev.Family], func(string) bool { return strings.Contains(d.cursorLine(), labels[dev.Family]) })
 			d.key(tea.KeyEnter)
 			d.waitFor(5*time.Second, "Password")
 			d.waitFocus("User")
 			d.waitFor(5*time.Second, "> "+dev.User) // the candidate's login is proposed
 			d.fill([2]string{"User", ""}, [2]string{"Password", dev.Password})
-			d.waitFor(10*time.Second, "Confirm the device's certificate")
-			d.press("y")
+			d.WaitForWithin(10*time.Second, "Confirm the device's certificate")
+			d.yes("Confirm the device's certificate")
 			if dev.Family == "thingspro" {
 				d.waitFor(10*time.Second, "requires a new password")
 				d.fill([2]string{"User", ""}, [2]string{"Password", dev.Password},
