@@ -173,7 +173,7 @@ const mainMenu = "\r\n<< Main Menu >>\r\n" +
 	"  (v) View settings\r\n  (s) Save/Restart\r\n  (q) Quit\r\n\r\nKey in your selection: "
 
 func (d *Device) banner() string {
-	return fmt.Sprintf("\r\n"+strings.Repeat("-", 77)+"\r\nModel name       : %s\r\nMAC address      : %s\r\nSerial No.       : %s\r\nFirmware version : %s\r\nSystem uptime    : %s\r\n\r\n",
+	return fmt.Sprintf("\r\n\r\n"+strings.Repeat("-", 77)+"\r\nModel name       : %s\r\nMAC address      : %s\r\nSerial No.       : %s\r\nFirmware version : %s\r\nSystem uptime    : %s\r\n\r\n",
 		d.cfg.Model, strings.ToUpper(net.HardwareAddr(d.mac[:]).String()), d.cfg.Serial, d.cfg.Firmware,
 		uptime(d.cfg.Now().Sub(d.started)))
 }

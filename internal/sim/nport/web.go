@@ -78,6 +78,13 @@ func (d *Device) serverHeader() string {
 
 // ServeHTTP is the web console.
 func (d *Device) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.ProtoMajor == 1 && r.ProtoMinor == 0 {
+		// a real unit answers HTTP/1.1 whatever the request said (nmap's
+		// probes send HTTP/1.0 and match "HTTP/1.1 200"); net/http writes
+		// the status line with the request's version
+		r.Proto, r.ProtoMinor = "HTTP/1.1", 1
+		w.Header().Set("Connection", "close")
+	}
 	w.Header().Set("Server", d.serverHeader())
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
@@ -182,7 +189,7 @@ func (d *Device) loginPage(w http.ResponseWriter, msg string) {
 	banner := d.effective.LoginMessage
 	d.mu.Unlock()
 	var b strings.Builder
-	b.WriteString("<html><head><title>NPort Web Console</title></head><body>\n<h2>NPort Web Console</h2>\n")
+	b.WriteString("<HTML><HEAD><TITLE>NPort Web Console</TITLE></HEAD><body>\n<h2>NPort Web Console</h2>\n")
 	if banner != "" {
 		fmt.Fprintf(&b, "<p class=\"message\">%s</p>\n", html.EscapeString(banner))
 	}
