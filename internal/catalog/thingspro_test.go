@@ -633,3 +633,35 @@ func TestThingsProDeactivationWaitsForProof_Simulator(t *testing.T) {
 		t.Errorf("admin: roles %v active %t, want inactive with its role kept", roles, active)
 	}
 }
+
+// TestThingsProGuardOwnAccount: the account the tool is logged in with
+// is never removed, deactivated or demoted, even when another proven
+// administrator remains.
+func TestThingsProGuardOwnAccount(t *testing.T) {
+	base := thingspro.State{User: "ops", Users: []thingspro.User{
+		{ID: 1, Name: "admin", Active: true, Roles: []string{thingspro.AdminRole}, RolesProven: true},
+		{ID: 2, Name: "ops", Active: true, Roles: []string{thingspro.AdminRole}, RolesProven: true},
+	}}
+	for _, c := range []struct {
+		name string
+		edit func(*thingspro.User)
+	}{
+		{"delete", func(u *thingspro.User) { u.Delete = true }},
+		{"deactivate", func(u *thingspro.User) { u.Active = false }},
+		{"demote", func(u *thingspro.User) { u.Roles = []string{"operator"} }},
+	} {
+		st := base.Clone()
+		c.edit(&st.Users[1])
+		if err := guardTPOwnAccount(st); err == nil || !strings.Contains(err.Error(), "logged in as ops") {
+			t.Errorf("%s the tool's own account: %v, want a refusal", c.name, err)
+		}
+		if err := guardTPLastAdmin(st); err != nil {
+			t.Errorf("%s ops with admin left: the last-admin guard refuses too (%v), so this test would not isolate the own-account guard", c.name, err)
+		}
+	}
+	st := base.Clone()
+	st.Users[0].Delete = true
+	if err := guardTPOwnAccount(st); err != nil {
+		t.Errorf("deleting another account: %v", err)
+	}
+}
