@@ -182,8 +182,24 @@ func (d *Driver) drop() {
 	d.mu.Unlock()
 }
 
-// Close logs out and releases connections.
-func (d *Driver) Close(ctx context.Context) {
+// FromOptions builds a driver from the shared devices.Options (the
+// lifecycle every family shares: New with no I/O, Open, Read, Stage,
+// Commit, Close). Nothing is sent until Open or Read.
+func FromOptions(o devices.Options) *Driver {
+	return New(Options{Address: o.Host, Ports: o.Ports, User: o.User, Password: o.Password, Pins: o.Pins,
+		Timeout: o.Timeout, Transcript: o.Transcript})
+}
+
+// Open connects and logs in. Read logs in by itself when Open was not
+// called; Open lets a caller learn early that the login works.
+func (d *Driver) Open(ctx context.Context) error {
+	_, err := d.ensure(ctx)
+	return err
+}
+
+// Close logs out and releases connections, bounded by ctx; it reports
+// ctx's error when the logout could not finish in time.
+func (d *Driver) Close(ctx context.Context) error {
 	d.mu.Lock()
 	s := d.sess
 	d.sess = nil
@@ -192,6 +208,10 @@ func (d *Driver) Close(ctx context.Context) {
 		s.logout(ctx)
 		s.http.Close()
 	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("log out: %w", err)
+	}
+	return nil
 }
 
 // Read reads every page the guide cares about, plus UDP 4800, SNMP and

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/commission-tool/commission/internal/devices"
 	"github.com/commission-tool/commission/internal/probe"
 	simnport "github.com/commission-tool/commission/internal/sim/nport"
 	"github.com/commission-tool/commission/internal/transport"
@@ -376,5 +377,29 @@ func TestFailedLoginRecordKept_Simulator(t *testing.T) {
 	}
 	if dev.FailedLogins() != n {
 		t.Fatal("the tool cleared the failure record")
+	}
+}
+
+func TestLifecycleFromSharedOptions(t *testing.T) {
+	dev, drv := startSim(t, simnport.Config{}, "admin", "moxa")
+	d := FromOptions(devices.Options{Host: dev.Host(), Ports: dev.Ports(), User: "admin", Password: "moxa", Pins: drv.o.Pins, Timeout: time.Second})
+	ctx := context.Background()
+	if err := d.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Read(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	bad := FromOptions(devices.Options{Host: dev.Host(), Ports: dev.Ports(), User: "admin", Password: "nope", Pins: drv.o.Pins, Timeout: time.Second})
+	if err := bad.Open(ctx); !errors.Is(err, ErrWrongPassword) {
+		t.Fatalf("open with a wrong password: %v", err)
+	}
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := bad.Close(done); err == nil {
+		t.Fatal("close with an ended context reported success")
 	}
 }
