@@ -54,8 +54,11 @@ type RESTOptions struct {
 	// what `commission capture` and the evidence record.
 	Observe func(RESTExchange)
 	// Secret reports whether a JSON, query or form key holds a secret.
-	// Nil: DefaultSecret, plus keys naming a token, cookie or session.
+	// Nil: RESTSecret.
 	Secret func(key string) bool
+	// Mask replaces secret values in the transcript and in Observe,
+	// default "***" (a capture uses transcript.Masked).
+	Mask string
 }
 
 // Auth is how a RESTClient authenticates: Basic or a bearer token.
@@ -144,15 +147,20 @@ func (r *RESTResponse) DecodeJSON(v any) error {
 	return nil
 }
 
-// RESTExchange is one request and its reply as Observe sees them, secrets
-// masked with "***".
+// RESTExchange is one request and its reply as Observe sees them, secret
+// values replaced by RESTOptions.Mask.
 type RESTExchange struct {
 	Method, URL string // URL: path and query
+	// BodyKind is "json", "form", "multipart", "raw" or "" (no body).
+	BodyKind string
+	// RequestBody is the masked body: JSON, a url-encoded form, or for
+	// multipart a description of its parts (files by name and size).
 	RequestBody string
 	Status      int // 0 when no reply came
 	ReplyHeader http.Header
-	ReplyBody   string
-	Error       string
+	// ReplyBody is the masked JSON reply, or "(N bytes, not JSON)".
+	ReplyBody string
+	Error     string
 }
 
 // HTTPStatusError is a reply with a status the caller did not accept. It
@@ -238,6 +246,9 @@ func NewRESTClient(o RESTOptions) (*RESTClient, error) {
 	if o.Secret == nil {
 		o.Secret = RESTSecret
 	}
+	if o.Mask == "" {
+		o.Mask = "***"
+	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	network, dialTimeout := o.Network, o.DialTimeout
 	tr := &http.Transport{
@@ -316,7 +327,7 @@ func (c *RESTClient) Delete(ctx context.Context, path string) (*RESTResponse, er
 // ("json: {...}" or "multipart: field=..., file=name (N bytes)"); the
 // Authorization header is never written, only its scheme and user.
 func (c *RESTClient) Do(ctx context.Context, rq RESTRequest) (*RESTResponse, error) {
-	body, ctype, shown, err := c.encode(rq)
+	body, ctype, kind, shown, err := c.encode(rq)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", rq.Method, rq.Path, err)
 	}
@@ -365,7 +376,7 @@ func (c *RESTClient) Do(ctx context.Context, rq RESTRequest) (*RESTResponse, err
 	if len(rq.Query) > 0 {
 		target += "?" + c.maskValues(rq.Query)
 	}
-	ex := RESTExchange{Method: rq.Method, URL: target, RequestBody: shown}
+	ex := RESTExchange{Method: rq.Method, URL: target, BodyKind: kind, RequestBody: shown}
 
 	resp, err := c.hc.Do(req)
 	if err != nil {
@@ -403,8 +414,8 @@ func accepted(status int, list []int) bool {
 	return slices.Contains(list, status)
 }
 
-// encode builds the body and what the transcript shows of it.
-func (c *RESTClient) encode(rq RESTRequest) (body []byte, ctype, shown string, err error) {
+// encode builds the body, and its kind and masked form for the transcript.
+func (c *RESTClient) encode(rq RESTRequest) (body []byte, ctype, kind, shown string, err error) {
 	n := 0
 	for _, set := range []bool{rq.JSON != nil, rq.Body != nil, len(rq.Parts) > 0} {
 		if set {
@@ -412,20 +423,20 @@ func (c *RESTClient) encode(rq RESTRequest) (body []byte, ctype, shown string, e
 		}
 	}
 	if n > 1 {
-		return nil, "", "", errors.New("a request takes one body: JSON, Body or Parts")
+		return nil, "", "", "", errors.New("a request takes one body: JSON, Body or Parts")
 	}
 	switch {
 	case rq.JSON != nil:
 		if body, err = json.Marshal(rq.JSON); err != nil {
-			return nil, "", "", fmt.Errorf("encode request: %w", err)
+			return nil, "", "", "", fmt.Errorf("encode request: %w", err)
 		}
-		ctype, shown = "application/json", "json: "+c.maskBody(body)
+		ctype, kind, shown = "application/json", "json", c.maskBody(body)
 	case rq.Body != nil:
-		body, ctype = rq.Body, rq.ContentType
+		body, ctype, kind = rq.Body, rq.ContentType, "raw"
 		shown = c.maskBody(body)
 		if strings.HasPrefix(ctype, "application/x-www-form-urlencoded") {
 			if v, perr := url.ParseQuery(string(body)); perr == nil {
-				shown = "form: " + c.maskValues(v)
+				kind, shown = "form", c.maskValues(v)
 			}
 		}
 	case len(rq.Parts) > 0:
@@ -446,29 +457,29 @@ func (c *RESTClient) encode(rq RESTRequest) (body []byte, ctype, shown string, e
 			}
 			w, err := mw.CreatePart(h)
 			if err != nil {
-				return nil, "", "", fmt.Errorf("encode multipart: %w", err)
+				return nil, "", "", "", fmt.Errorf("encode multipart: %w", err)
 			}
 			if _, err := w.Write(p.Data); err != nil {
-				return nil, "", "", fmt.Errorf("encode multipart: %w", err)
+				return nil, "", "", "", fmt.Errorf("encode multipart: %w", err)
 			}
 			switch {
 			case p.FileName != "":
 				desc = append(desc, fmt.Sprintf("%s=file %s (%d bytes)", p.Field, printable(p.FileName), len(p.Data)))
 			case p.Secret || c.o.Secret(p.Field):
-				desc = append(desc, p.Field+"=***")
+				desc = append(desc, p.Field+"="+c.o.Mask)
 			default:
 				desc = append(desc, p.Field+"="+excerpt(string(p.Data)))
 			}
 		}
 		if err := mw.Close(); err != nil {
-			return nil, "", "", fmt.Errorf("encode multipart: %w", err)
+			return nil, "", "", "", fmt.Errorf("encode multipart: %w", err)
 		}
-		body, ctype, shown = b.Bytes(), mw.FormDataContentType(), "multipart: "+strings.Join(desc, ", ")
+		body, ctype, kind, shown = b.Bytes(), mw.FormDataContentType(), "multipart", strings.Join(desc, ", ")
 	}
 	if int64(len(body)) > c.o.MaxRequest {
-		return nil, "", "", fmt.Errorf("request body of %d bytes over the %d-byte limit: %w", len(body), c.o.MaxRequest, ErrTooLarge)
+		return nil, "", "", "", fmt.Errorf("request body of %d bytes over the %d-byte limit: %w", len(body), c.o.MaxRequest, ErrTooLarge)
 	}
-	return body, ctype, shown, nil
+	return body, ctype, kind, shown, nil
 }
 
 // classify turns a transport failure into the package's typed errors.
@@ -511,7 +522,7 @@ func (c *RESTClient) record(ex RESTExchange, auth Auth) {
 	}
 	line += " (" + auth.String() + ")"
 	if ex.RequestBody != "" {
-		line += " " + ex.RequestBody
+		line += " " + ex.BodyKind + ": " + ex.RequestBody
 	}
 	if ex.Error != "" {
 		line += " error"
@@ -532,7 +543,7 @@ func (c *RESTClient) maskValues(v url.Values) string {
 	for _, k := range keys {
 		for _, val := range v[k] {
 			if c.o.Secret(k) && val != "" {
-				val = "***"
+				val = c.o.Mask
 			}
 			parts = append(parts, url.QueryEscape(k)+"="+url.QueryEscape(val))
 		}
@@ -544,7 +555,7 @@ func (c *RESTClient) maskHeader(h http.Header) http.Header {
 	out := http.Header{}
 	for k, vs := range h {
 		if c.o.Secret(k) {
-			out[k] = []string{"***"}
+			out[k] = []string{c.o.Mask}
 			continue
 		}
 		out[k] = slices.Clone(vs)
@@ -553,7 +564,7 @@ func (c *RESTClient) maskHeader(h http.Header) http.Header {
 }
 
 // maskBody returns a JSON body with the values of secret keys replaced
-// by "***"; a body that is not JSON is shown only by its size.
+// by the mask; a body that is not JSON is shown only by its size.
 func (c *RESTClient) maskBody(b []byte) string {
 	if len(bytes.TrimSpace(b)) == 0 {
 		return ""
@@ -578,7 +589,7 @@ func (c *RESTClient) maskJSON(v any) any {
 		for k, x := range t {
 			if c.o.Secret(k) {
 				if s, ok := x.(string); !ok || s != "" {
-					x = "***"
+					x = c.o.Mask
 				}
 			} else {
 				x = c.maskJSON(x)

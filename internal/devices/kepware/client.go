@@ -6,11 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/commission-tool/commission/internal/devices"
 	"github.com/commission-tool/commission/internal/transport"
@@ -88,13 +86,13 @@ type client struct {
 }
 
 // newClient builds a client for base ("https://host:port"); it sends nothing.
-func newClient(base string, tlsConf *tls.Config, user, pass string, timeout time.Duration, tr io.Writer, observe func(transport.RESTExchange)) (*client, error) {
+func newClient(base string, tlsConf *tls.Config, user, pass string, c config) (*client, error) {
 	rc, err := transport.NewRESTClient(transport.RESTOptions{
 		BaseURL: base, Network: "tcp4", // Kepware does not listen on IPv6
-		Timeout: timeout, MaxBody: maxBody, TLS: tlsConf,
+		Timeout: c.Timeout, MaxBody: maxBody, TLS: tlsConf,
 		Auth:       transport.BasicAuth(user, pass),
 		Header:     http.Header{"Accept": {"application/json"}},
-		Transcript: tr, Observe: observe,
+		Transcript: c.Transcript, Observe: c.Observe, Mask: c.mask,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("kepware: %w", err)

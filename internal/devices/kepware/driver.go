@@ -65,6 +65,7 @@ type config struct {
 	Transcript                               io.Writer
 	Observe                                  func(transport.RESTExchange)
 	Progress                                 func(string)
+	mask                                     string // secret values in transcripts, default "***"
 }
 
 // Device is a Kepware server reached through the Configuration API. It
@@ -397,9 +398,9 @@ func (d *Device) defaultUserBlank(ctx context.Context) (bool, error) {
 // newAPI builds a client for the API port the options name.
 func (d *Device) newAPI(user, pass string) (*client, error) {
 	if d.o.UseHTTP {
-		return newClient("http://"+d.hostport(d.o.HTTPPort), nil, user, pass, d.o.Timeout, d.o.Transcript, d.o.Observe)
+		return newClient("http://"+d.hostport(d.o.HTTPPort), nil, user, pass, d.o)
 	}
-	return newClient("https://"+d.hostport(d.o.HTTPSPort), d.o.TLS, user, pass, d.o.Timeout, d.o.Transcript, d.o.Observe)
+	return newClient("https://"+d.hostport(d.o.HTTPSPort), d.o.TLS, user, pass, d.o)
 }
 
 // probe checks the ports and the HTTPS certificate from outside.
