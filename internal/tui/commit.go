@@ -25,7 +25,17 @@ func (m Model) viewRestart() string {
 	b.WriteString(s.Title.Render("Restart the device now?") + "\n\n")
 	b.WriteString(m.wrap(identityLine(m.sess.Identity()), 0) + "\n\n")
 	n := m.sess.Pending()
-	b.WriteString(m.wrap(plural(n, "staged change takes", "staged changes take")+" effect and is verified with a fresh read.", 0) + "\n\n")
+	b.WriteString(m.wrap(plural(n, "staged change takes", "staged changes take")+" effect and is verified with a fresh read:", 0) + "\n")
+	var staged []string
+	for _, r := range m.sess.Results() {
+		if r.Outcome == steps.Staged {
+			staged = append(staged, truncate("  "+m.stepLabel(r.StepID), m.width))
+		}
+	}
+	if len(staged) > 6 {
+		staged = append(staged[:5], s.Muted.Render(fmt.Sprintf("  … and %d more", len(staged)-5)))
+	}
+	b.WriteString(strings.Join(staged, "\n") + "\n\n")
 	b.WriteString(s.Warn.Render(m.wrap(m.timing().Restart, 0)) + "\n\n")
 	b.WriteString(m.wrap("Restart only when the plant can spare the device for that time.", 0) + "\n\n")
 	b.WriteString(m.armHelp(hint("y", "restart now"), hint("esc", "not now")))

@@ -173,7 +173,8 @@ func TestConfirmWordingPerFamily(t *testing.T) {
 	}}}
 	m, _ := staged(t, cfg)
 	m, _ = upd(t, m, runeKey('r'))
-	if got := plain(m); !strings.Contains(got, "its serial links drop for about 30 s.") || !strings.Contains(got, "1 staged change takes effect") {
+	if got := plain(m); !strings.Contains(got, "its serial links drop for about 30 s.") || !strings.Contains(got, "1 staged change takes effect") ||
+		!strings.Contains(got, "3.1 Disable the Telnet console") {
 		t.Fatalf("restart confirmation:\n%s", got)
 	}
 	m, _ = upd(t, m, tea.KeyPressMsg{Code: tea.KeyEscape})
