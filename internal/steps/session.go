@@ -23,11 +23,11 @@ func (e *RefusedError) Unwrap() error { return e.Err }
 // StaleError refuses a plan made on an older desired state (another change
 // was staged, or the device was read again, since the preview) whose
 // preview would now be different. Nothing was sent; preview the step again.
-type StaleError struct{ StepID string }
+type StaleError struct{ StepID, Title string }
 
 func (e *StaleError) Error() string {
-	return "refused, nothing was sent: the preview of " + e.StepID +
-		" was made before the last change or read of the device and no longer holds; preview it again"
+	return "refused, nothing was sent: the preview of \"" + e.Title +
+		"\" was made before the last change or read of the device and no longer holds; preview it again"
 }
 
 // ErrNotJournaled marks a change that was not sent because an event of the
@@ -420,7 +420,7 @@ func (s *Session[S]) Apply(ctx context.Context, id string) error {
 	} else {
 		p, to, err = s.makeLocked(step, pl.in)
 		if err == nil && !sameChanges(p.Changes, pl.Changes) {
-			err = &StaleError{StepID: id}
+			err = &StaleError{StepID: id, Title: step.Title}
 		}
 	}
 	if err != nil {
