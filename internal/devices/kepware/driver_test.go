@@ -442,3 +442,48 @@ func BenchmarkRead(b *testing.B) {
 		}
 	}
 }
+
+// TestTranscriptMasksPasswords_Simulator: the request transcript names
+// every request the driver sends, and no password set or used.
+func TestTranscriptMasksPasswords_Simulator(t *testing.T) {
+	sim, err := simkepware.Start(simkepware.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Close)
+	pins, _ := transport.OpenPins(filepath.Join(t.TempDir(), "kd"))
+	hp := sim.Host() + ":" + strconv.Itoa(sim.Ports()[simkepware.SvcConfigHTTPS])
+	if err := pins.Trust(hp, sim.Fingerprint()); err != nil {
+		t.Fatal(err)
+	}
+	var tr strings.Builder
+	dev := kepware.New(kepware.Options{Options: devices.Options{Host: sim.Host(), Ports: sim.Ports(), Password: simkepware.DefaultAdminPassword,
+		Pins: pins, Timeout: 2 * time.Second, Transcript: &tr}})
+	defer dev.Close(context.Background())
+	ctx := context.Background()
+	from, err := dev.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	to := from.Clone()
+	to.Groups = append(to.Groups, kepware.Group{Name: "OPC UA Clients", Enabled: true, Perms: map[string]bool{"IO_TAG_READ": true}})
+	to.Users = append(to.Users, kepware.User{Name: "ua-client", Group: "OPC UA Clients", Enabled: true})
+	to.SetSecret("user:ua-client", "Ua-Client-Passw0rd!")
+	to.SetSecret("user:Default User", "Default-User-Passw0rd!")
+	if err := dev.Stage(ctx, from, to); err != nil {
+		t.Fatal(err)
+	}
+	text := tr.String()
+	for _, secret := range []string{simkepware.DefaultAdminPassword, "Ua-Client-Passw0rd!", "Default-User-Passw0rd!"} {
+		if strings.Contains(text, secret) {
+			t.Errorf("transcript holds %q", secret)
+		}
+	}
+	for _, want := range []string{"GET /config/v1/about -> 200 (basic Administrator)", "GET /config/v1/about -> 200 (basic Default User)",
+		`POST /config/v1/admin/server_users -> 201 (basic Administrator) json: {`, `"libadminsettings.USERMANAGER_USER_PASSWORD":"***"`,
+		"PUT /config/v1/admin/server_users/Default%20User -> 200"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("transcript lacks %q:\n%s", want, text)
+		}
+	}
+}
