@@ -127,18 +127,16 @@ func verifyDir(dir, allowed, identity string) (bundle.Report, error) {
 	if identity != "" {
 		opts = append(opts, bundle.WithIdentity(identity))
 	}
-	// The family comes from record.json before it is verified: it only
-	// picks the catalog, and a record that claims another family fails
-	// that catalog's checks.
-	if r, _, err := record.Load(filepath.Join(dir, bundle.RecordFile)); err == nil {
-		if f, ok := lookupFamily(r.Device.Family); ok {
-			metas, _ := f.guide()
-			opts = append(opts, bundle.WithCatalog(metas))
-			if f.recheck != nil {
-				opts = append(opts, bundle.WithRecheck(f.recheck))
-			}
+	// The family named in record.json picks the catalog and the
+	// rechecker; a record that claims another family fails its checks.
+	opts = append(opts, bundle.WithFamily(func(name string) ([]steps.Meta, bundle.Recheck, bool) {
+		f, ok := lookupFamily(name)
+		if !ok {
+			return nil, nil, false
 		}
-	}
+		metas, _ := f.guide()
+		return metas, f.recheck, true
+	}))
 	return bundle.Verify(dir, opts...)
 }
 
@@ -186,11 +184,7 @@ func runPrint(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	if !rep.Trusted && !*untrusted {
 		return withCode(ExitUntrusted, fmt.Errorf("%s: the signer was checked only against the bundle's own allowed_signers; give the plant's with --allowed-signers (or --untrusted)", dir))
 	}
-	r, _, err := record.Load(filepath.Join(dir, bundle.RecordFile))
-	if err != nil {
-		return withCode(ExitError, err)
-	}
-	data, err := pdf.Render(r, rep.RecordSHA256, *paper)
+	data, err := pdf.Render(rep.Record, rep.RecordSHA256, *paper)
 	if err != nil {
 		return withCode(ExitError, fmt.Errorf("render the PDF: %w", err))
 	}

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/commission-tool/commission/internal/steps"
@@ -111,11 +112,18 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
 // trailing data or a file over MaxRecordSize is an error. It returns the
 // record and the file's exact bytes (what a signature covers).
 func Load(path string) (Record, []byte, error) {
-	f, err := os.Open(path)
+	// Opened without blocking, so a FIFO in its place cannot hang the
+	// reader; only a regular file is read.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return Record{}, nil, fmt.Errorf("load record: %w", err)
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err != nil {
+		return Record{}, nil, fmt.Errorf("load record: %w", err)
+	} else if !fi.Mode().IsRegular() {
+		return Record{}, nil, fmt.Errorf("load record: %s is not a regular file", filepath.Base(path))
+	}
 	data, err := io.ReadAll(io.LimitReader(f, MaxRecordSize+1))
 	if err != nil {
 		return Record{}, nil, fmt.Errorf("load record: %w", err)

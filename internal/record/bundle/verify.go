@@ -88,6 +88,9 @@ type Report struct {
 	// (Check holds it to the steps); Headline is it as printed.
 	Status   record.Status
 	Headline string
+	// Record is record.json as read and decoded (check Problems before
+	// trusting it).
+	Record   record.Record
 	Problems []Problem
 }
 
@@ -119,8 +122,20 @@ type config struct {
 	identity string
 	catalog  []steps.Meta
 	recheck  Recheck
+	family   Family
 	at       time.Time
 }
+
+// Family finds, for the device family a record names, its catalog and
+// its rechecker; ok is false for a family it does not know.
+type Family func(name string) (catalog []steps.Meta, recheck Recheck, ok bool)
+
+// WithFamily lets Verify pick the catalog and rechecker by the family
+// record.json names, once it has read the file (so that the file is read
+// once, bounded, and only if it is a regular file). A record that claims
+// another family fails that family's checks. WithCatalog and WithRecheck,
+// if given, win.
+func WithFamily(f Family) Option { return func(c *config) { c.family = f } }
 
 // Option adjusts Verify.
 type Option func(*config)
@@ -247,7 +262,19 @@ func Verify(dir string, opts ...Option) (Report, error) {
 	}
 
 	// The record itself: consistency (integrity) and status (completeness).
+	rep.Record = r
 	rep.Status, rep.Headline = r.Status, record.Headline(r)
+	if cfg.family != nil {
+		if cat, rc, ok := cfg.family(r.Device.Family); ok {
+			if cfg.catalog == nil {
+				cfg.catalog = cat
+			}
+			if cfg.recheck == nil {
+				cfg.recheck = rc
+			}
+		}
+		rep.CatalogChecked = cfg.catalog != nil
+	}
 	catalog := cfg.catalog
 	if catalog == nil {
 		for _, s := range r.Steps {
