@@ -75,6 +75,15 @@ func (a *app) newKeyPath() string {
 }
 
 func runWizard(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	a, err := newWizardApp(args, stderr)
+	if err != nil || a == nil {
+		return err
+	}
+	return a.runTUI(ctx, stdin, stdout, stderr)
+}
+
+// newWizardApp reads the wizard's flags; a nil app and error is --help.
+func newWizardApp(args []string, stderr io.Writer) (*app, error) {
 	fs := flag.NewFlagSet("wizard", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(fs.Output(), wizardHelp); fs.PrintDefaults() }
@@ -86,38 +95,39 @@ func runWizard(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	address := fs.String("address", "", "the device to commission, HOST or HOST:PORT (PORT goes to its HTTPS console or API); listed at start")
 	noDiscover := fs.Bool("no-discover", false, "never send a discovery broadcast (the device is typed or given with --address)")
 	broadcast := fs.String("broadcast", defaultBroadcast, "where discovery sends when no interface is chosen, HOST:PORT")
-	if _, err := parseFlags(fs, args); err != nil {
+	rest, err := parseFlags(fs, args)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return nil
+			return nil, nil
 		}
-		return withCode(ExitError, err)
+		return nil, withCode(ExitError, err)
 	}
-	if fs.NArg() > 0 {
-		return usageErr("the wizard takes no arguments, only flags (got %q)", fs.Arg(0))
+	if len(rest) > 0 {
+		return nil, usageErr("the wizard takes no arguments, only flags (got %q)", rest[0])
 	}
 	var known []tui.Candidate
 	if *address != "" || *family != "" {
 		if *address == "" || *family == "" {
-			return usageErr("--address and --device go together: give the device's family and address")
+			return nil, usageErr("--address and --device go together: give the device's family and address")
 		}
 		if _, ok := lookupFamily(*family); !ok {
-			return usageErr("unknown device family %q: use one of %s", *family, strings.Join(families, ", "))
+			return nil, usageErr("unknown device family %q: use one of %s", *family, strings.Join(families, ", "))
 		}
 		if _, _, err := parseAddress(*address); err != nil {
-			return withCode(ExitError, err)
+			return nil, withCode(ExitError, err)
 		}
 		known = []tui.Candidate{{Family: *family, Address: *address, Label: *address, Detail: "given with --address"}}
 	}
-	if _, _, err := net.SplitHostPort(*broadcast); err != nil {
-		return usageErr("--broadcast %q: give HOST:PORT, such as 192.168.127.255:4800", *broadcast)
+	if _, port, err := parseAddress(*broadcast); err != nil || port == 0 {
+		return nil, usageErr("--broadcast %q: give an address and a port, such as 192.168.127.255:4800", *broadcast)
 	}
 	pins, err := openPins(*pinsPath)
 	if err != nil {
-		return withCode(ExitError, err)
+		return nil, withCode(ExitError, err)
 	}
 	jdir, err := record.DefaultDir()
 	if err != nil {
-		return withCode(ExitError, fmt.Errorf("prepare the session journal folder: %w", err))
+		return nil, withCode(ExitError, fmt.Errorf("prepare the session journal folder: %w", err))
 	}
 	a := &app{pins: pins, journalDir: jdir, outDir: *out, timeout: *timeout, mode: "wizard", keyFile: *keyFile,
 		known: known, ports: func(string, string) map[string]int { return nil }}
@@ -125,7 +135,7 @@ func runWizard(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		a.discover = moxaDiscovery(*broadcast, 2*time.Second)
 		a.discoverSends = "one Moxa discovery request (UDP, 8 bytes) to the broadcast address of the interface you pick, or to " + *broadcast
 	}
-	return a.runTUI(ctx, stdin, stdout, stderr)
+	return a, nil
 }
 
 // moxaDiscovery asks for NPorts over UDP 4800: to the directed broadcast
