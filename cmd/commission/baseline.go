@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -52,7 +53,7 @@ type driftSide struct {
 type driftStep struct {
 	ID     string     `json:"id"`
 	Title  string     `json:"title"`
-	Status string     `json:"status"` // unchanged, drifted, new (a step the baseline's guide did not have)
+	Status string     `json:"status"` // unchanged, drifted, manual (shown, not compared), new (a step the baseline's guide did not have)
 	Before *driftSide `json:"before,omitempty"`
 	Now    *driftSide `json:"now,omitempty"`
 	What   string     `json:"what,omitempty"` // what differs
@@ -68,6 +69,7 @@ type driftReport struct {
 	Steps        []driftStep      `json:"steps"`
 	Drifted      int              `json:"drifted"`
 	Unchanged    int              `json:"unchanged"`
+	Manual       int              `json:"manual"` // manual steps, shown and not compared
 }
 
 func runBaseline(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -238,6 +240,13 @@ func compareBaseline(rec record.Record, live auditReport) driftReport {
 		st := driftStep{ID: s.ID, Title: s.Title, Before: before}
 		lf, ok := now[s.ID]
 		switch {
+		case s.Kind == steps.Manual && ok:
+			// A manual step's observation is evidence for a person (the
+			// device's log, which every login adds to), not a setting:
+			// it is shown, not compared. The firmware is compared with
+			// the device's identity.
+			st.Now = &driftSide{Outcome: liveClass(lf), Observed: lf.Observed}
+			st.Status = "manual"
 		case !ok:
 			st.Status, st.What = "drifted", "the live audit has no such step"
 		default:
@@ -246,7 +255,7 @@ func compareBaseline(rec record.Record, live auditReport) driftReport {
 			if st.Now.Outcome != before.Outcome {
 				diffs = append(diffs, fmt.Sprintf("outcome %s -> %s", before.Outcome, st.Now.Outcome))
 			}
-			if st.Now.Observed != before.Observed {
+			if withoutClock(st.Now.Observed) != withoutClock(before.Observed) {
 				diffs = append(diffs, "observed")
 			}
 			st.Status = "unchanged"
@@ -268,17 +277,32 @@ func compareBaseline(rec record.Record, live auditReport) driftReport {
 			rep.Drifted++
 		case "unchanged":
 			rep.Unchanged++
+		case "manual":
+			rep.Manual++
 		}
 	}
 	return rep
 }
 
+// clockReading matches a date with a time of day (RFC 3339 and the
+// like), such as a device's clock or its last NTP sync.
+var clockReading = regexp.MustCompile(`\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?`)
+
+// withoutClock is an observation without its clock readings: the time a
+// device shows moves on between two reads and is not a setting, so it
+// is not drift (a wrong clock shows as the step's outcome).
+func withoutClock(observed string) string {
+	return clockReading.ReplaceAllString(observed, "<time>")
+}
+
 // identityDrift says how the live device differs from the one signed:
-// another model, serial or MAC address is another device.
+// another model, serial or MAC address is another device; another
+// firmware is a change.
 func identityDrift(signed, now devices.Identity) string {
 	var diffs []string
 	for _, f := range []struct{ name, a, b string }{
 		{"model", signed.Model, now.Model}, {"serial", signed.Serial, now.Serial}, {"MAC", signed.MAC, now.MAC},
+		{"firmware", signed.Firmware, now.Firmware},
 	} {
 		if f.a != "" && f.b != "" && f.a != f.b {
 			diffs = append(diffs, fmt.Sprintf("%s %s -> %s", f.name, devices.Printable(f.a), devices.Printable(f.b)))
@@ -294,7 +318,7 @@ func printDrift(w io.Writer, rep driftReport) {
 		rep.Baseline, rep.Signed.UTC().Format(time.RFC3339), rep.RecordSHA256)
 	for _, s := range rep.Steps {
 		fmt.Fprintf(w, "%-9s %s  %s\n", s.Status, s.ID, devices.Printable(s.Title))
-		if s.Status == "unchanged" {
+		if s.Status == "unchanged" || s.Status == "manual" {
 			continue
 		}
 		if s.What != "" {
@@ -307,5 +331,5 @@ func printDrift(w io.Writer, rep driftReport) {
 			fmt.Fprintf(w, "          now:     %s: %s\n", s.Now.Outcome, devices.Printable(s.Now.Observed))
 		}
 	}
-	fmt.Fprintf(w, "\n%d step(s) drifted, %d unchanged\n", rep.Drifted, rep.Unchanged)
+	fmt.Fprintf(w, "\n%d step(s) drifted, %d unchanged, %d manual (not compared)\n", rep.Drifted, rep.Unchanged, rep.Manual)
 }
