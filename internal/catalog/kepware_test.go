@@ -281,11 +281,11 @@ func TestKepwareStaleProjectID(t *testing.T) {
 	}
 }
 
-// TestKepwareGuardKeepsOwnAccess: a plan that disables the tool's own
+// TestKepwareGuardKeepsOwnAccess_Simulator: a plan that disables the tool's own
 // account, moves it out of Administrators or disables Administrators is
 // refused by the catalog's guards, both directly and when the engine
 // plans it; changes to other accounts pass.
-func TestKepwareGuardKeepsOwnAccess(t *testing.T) {
+func TestKepwareGuardKeepsOwnAccess_Simulator(t *testing.T) {
 	_, dev := startKepware(t, simkepware.Config{Edge: true})
 	base := audit(t, dev).State()
 	runGuards := func(st kepware.State) error {
@@ -362,9 +362,9 @@ func TestKepwareGuardKeepsOwnAccess(t *testing.T) {
 	}
 }
 
-// TestKepwareRESTWriteEndpoint: a REST Server that accepts writes is a
+// TestKepwareRESTWriteEndpoint_Simulator: a REST Server that accepts writes is a
 // deviation; the fix turns the write endpoint off on the server.
-func TestKepwareRESTWriteEndpoint(t *testing.T) {
+func TestKepwareRESTWriteEndpoint_Simulator(t *testing.T) {
 	sim, dev := startKepware(t, simkepware.Config{})
 	s := audit(t, dev)
 	r := s.Result("kepware.6.4.rest-server-write")
@@ -389,9 +389,9 @@ func TestKepwareRESTWriteEndpoint(t *testing.T) {
 	}
 }
 
-// TestKepwareCertificateRules: an expired, SHA-1 or 1024-bit RSA
+// TestKepwareCertificateRules_Simulator: an expired, SHA-1 or 1024-bit RSA
 // certificate is a deviation that says why.
-func TestKepwareCertificateRules(t *testing.T) {
+func TestKepwareCertificateRules_Simulator(t *testing.T) {
 	for name, c := range map[string]struct {
 		cfg  simkepware.Config
 		want string

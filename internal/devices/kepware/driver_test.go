@@ -487,3 +487,37 @@ func TestTranscriptMasksPasswords_Simulator(t *testing.T) {
 		}
 	}
 }
+
+// TestLifecycle_Simulator: New sends nothing; Open logs in and reports a
+// missing host, pin store or wrong password; Close ends cleanly.
+func TestLifecycle_Simulator(t *testing.T) {
+	sim, err := simkepware.Start(simkepware.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Close)
+	ctx := context.Background()
+	if err := kepware.New(kepware.Options{}).Open(ctx); err == nil || !strings.Contains(err.Error(), "no host") {
+		t.Errorf("no host: %v", err)
+	}
+	if err := kepware.New(kepware.Options{Options: devices.Options{Host: sim.Host()}}).Open(ctx); err == nil || !strings.Contains(err.Error(), "pin store") {
+		t.Errorf("no pins: %v", err)
+	}
+	dev := newDev(t, sim, "Administrator", simkepware.DefaultAdminPassword)
+	if n := len(sim.Requests()); n != 0 {
+		t.Fatalf("New sent %d requests", n)
+	}
+	if err := dev.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if r := sim.Requests(); len(r) != 1 || r[0].Path != "/config/v1/about" || r[0].User != "Administrator" {
+		t.Errorf("Open sent %+v", r)
+	}
+	if err := dev.Close(ctx); err != nil {
+		t.Errorf("close: %v", err)
+	}
+	bad := newDev(t, sim, "Administrator", "wrong-password")
+	if err := bad.Open(ctx); !errors.Is(err, kepware.ErrUnauthorized) {
+		t.Errorf("wrong password: %v", err)
+	}
+}
