@@ -63,14 +63,14 @@ func (m Model) keyRestart(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 
 // startCommit runs the restart and verification in a tea.Cmd.
 func (m Model) startCommit() (tea.Model, tea.Cmd) {
-	m.commitIDs = nil
+	m.commit.ids = nil
 	for _, r := range m.sess.Results() {
 		if r.Outcome == steps.Staged {
-			m.commitIDs = append(m.commitIDs, r.StepID)
+			m.commit.ids = append(m.commit.ids, r.StepID)
 		}
 	}
-	m.commitLog = nil
-	m.commitDone = false
+	m.commit.log = nil
+	m.commit.done = false
 	m.screen = scrCommit
 	ctx, seq := m.startOp(commitTimeout)
 	m.layout()
@@ -86,16 +86,16 @@ func (m Model) commitContent() string {
 	}
 	s := m.st
 	var b strings.Builder
-	for _, l := range m.commitLog {
+	for _, l := range m.commit.log {
 		b.WriteString(s.Muted.Render("  "+truncate(l, m.width-3)) + "\n")
 	}
-	if m.commitDone {
+	if m.commit.done {
 		b.WriteString("\n" + s.Heading.Render("Verified against a fresh read") + "\n")
 		titles := map[string]string{}
 		for _, mt := range m.sess.Steps() {
 			titles[mt.ID] = devices.Printable(mt.Section) + " " + devices.Printable(mt.Title)
 		}
-		for _, id := range m.commitIDs {
+		for _, id := range m.commit.ids {
 			r := m.sess.Result(id)
 			badge := s.badge(r.Outcome)
 			b.WriteString(truncate(badge+strings.Repeat(" ", max(13-visibleWidth(badge), 1))+titles[id], m.width) + "\n")
@@ -114,7 +114,7 @@ func (m Model) viewCommit() string {
 	if m.busy {
 		secs := int(time.Since(m.opStart).Seconds())
 		b.WriteString(fmt.Sprintf("%s Restarting the device and verifying %s… %ds\n",
-			m.spin.View(), plural(len(m.commitIDs), "change", "changes"), secs))
+			m.spin.View(), plural(len(m.commit.ids), "change", "changes"), secs))
 	} else {
 		b.WriteString(s.Muted.Render("Done.") + "\n")
 	}

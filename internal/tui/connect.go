@@ -48,14 +48,14 @@ func (m Model) keyWelcome(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m.openCreds()
 	case key.Matches(k, m.keys.Enter):
 		m.screen = scrChoose
-		m.candCursor = 0
+		m.devs.cursor = 0
 	}
 	return m, nil
 }
 
 // chooseItems is the number of rows on the choose screen: every
 // candidate plus "type an address".
-func (m Model) chooseItems() int { return len(m.candidates) + 1 }
+func (m Model) chooseItems() int { return len(m.devs.candidates) + 1 }
 
 // canDiscover reports whether discovery is offered at all.
 func (m Model) canDiscover() bool { return m.cfg.Discover != nil || m.cfg.Candidates != nil }
@@ -73,25 +73,25 @@ func (m Model) viewChoose() string {
 	var b strings.Builder
 	b.WriteString(s.Title.Render("Choose the device") + "\n\n")
 	switch {
-	case m.candLoading:
+	case m.devs.loading:
 		b.WriteString(m.spin.View() + " Waiting for answers to the discovery…\n\n")
-	case m.candErr != "":
-		b.WriteString(s.Warn.Render(m.wrap("Discovery did not work: "+m.candErr, 0)) + "\n\n")
-	case m.canDiscover() && !m.discovered:
+	case m.devs.err != "":
+		b.WriteString(s.Warn.Render(m.wrap("Discovery did not work: "+m.devs.err, 0)) + "\n\n")
+	case m.canDiscover() && !m.devs.discovered:
 		b.WriteString(m.wrap("Nothing has been sent to the network. Type the device's address, or press d to "+
 			"look for devices (you choose the interface first).", 0) + "\n\n")
-	case !m.canDiscover() && len(m.candidates) == 0:
+	case !m.canDiscover() && len(m.devs.candidates) == 0:
 		b.WriteString(m.wrap("Discovery is off: type the device's address.", 0) + "\n\n")
 	}
 	room := max(m.height-9, 3)
 	first := 0
-	if m.candCursor >= room {
-		first = m.candCursor - room + 1
+	if m.devs.cursor >= room {
+		first = m.devs.cursor - room + 1
 	}
 	for i := first; i < m.chooseItems() && i < first+room; i++ {
 		var row string
-		if i < len(m.candidates) {
-			c := m.candidates[i]
+		if i < len(m.devs.candidates) {
+			c := m.devs.candidates[i]
 			row = fmt.Sprintf("%s  %s  %s", devices.Printable(c.Label), devices.Printable(c.Address), s.Muted.Render(devices.Printable(c.Family)))
 			if d := devices.Printable(c.Detail); d != "" {
 				row += s.Muted.Render("  " + d)
@@ -100,7 +100,7 @@ func (m Model) viewChoose() string {
 			row = "Type an address…"
 		}
 		row = truncate(row, m.width-3)
-		if i == m.candCursor {
+		if i == m.devs.cursor {
 			b.WriteString(s.Selected.Render("> "+row) + "\n")
 		} else {
 			b.WriteString("  " + row + "\n")
@@ -110,7 +110,7 @@ func (m Model) viewChoose() string {
 		b.WriteString(m.clip(st, 2) + "\n")
 	}
 	k := m.keys
-	k.Discover.SetEnabled(m.canDiscover() && !m.candLoading)
+	k.Discover.SetEnabled(m.canDiscover() && !m.devs.loading)
 	b.WriteString("\n" + m.help(k.Move, hint("enter", "choose"), k.Discover, k.Back, k.Quit))
 	return b.String()
 }
@@ -120,21 +120,21 @@ func (m Model) keyChoose(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(k, m.keys.Quit):
 		return m.quit()
 	case key.Matches(k, m.keys.Back):
-		if m.candLoading {
+		if m.devs.loading {
 			m.cancelOp()
-			m.candLoading = false
+			m.devs.loading = false
 			return m, nil
 		}
 		m.screen = scrWelcome
 	case key.Matches(k, m.keys.Up):
-		m.candCursor = max(m.candCursor-1, 0)
+		m.devs.cursor = max(m.devs.cursor-1, 0)
 	case key.Matches(k, m.keys.Down):
-		m.candCursor = min(m.candCursor+1, m.chooseItems()-1)
-	case m.canDiscover() && !m.candLoading && key.Matches(k, m.keys.Discover):
+		m.devs.cursor = min(m.devs.cursor+1, m.chooseItems()-1)
+	case m.canDiscover() && !m.devs.loading && key.Matches(k, m.keys.Discover):
 		return m.openDiscover()
 	case key.Matches(k, m.keys.Enter):
-		if m.candCursor < len(m.candidates) {
-			c := m.candidates[m.candCursor]
+		if m.devs.cursor < len(m.devs.candidates) {
+			c := m.devs.candidates[m.devs.cursor]
 			user := m.target.User
 			if c.User != "" {
 				user = c.User
@@ -151,14 +151,14 @@ func (m Model) keyChoose(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 // a command (it asks the operating system).
 func (m Model) openDiscover() (tea.Model, tea.Cmd) {
 	m.screen = scrDiscover
-	m.ifaceCursor = 0
-	m.candErr = ""
+	m.devs.ifaceCursor = 0
+	m.devs.err = ""
 	arm := m.arm()
 	if m.cfg.Interfaces == nil || m.cfg.Discover == nil {
-		m.ifaces, m.ifaceLoaded = nil, true
+		m.devs.ifaces, m.devs.ifaceLoaded = nil, true
 		return m, arm
 	}
-	m.ifaceLoaded = false
+	m.devs.ifaceLoaded = false
 	list := m.cfg.Interfaces
 	return m, tea.Batch(arm, func() tea.Msg {
 		ifs, err := list()
@@ -167,20 +167,20 @@ func (m Model) openDiscover() (tea.Model, tea.Cmd) {
 }
 
 func (m Model) onInterfaces(msg interfacesMsg) (tea.Model, tea.Cmd) {
-	m.ifaceLoaded = true
-	m.ifaces = msg.list
-	m.ifaceErr = ""
+	m.devs.ifaceLoaded = true
+	m.devs.ifaces = msg.list
+	m.devs.ifaceErr = ""
 	if msg.err != nil {
-		m.ifaceErr = devices.Printable(msg.err.Error())
+		m.devs.ifaceErr = devices.Printable(msg.err.Error())
 	}
-	m.ifaceCursor = min(m.ifaceCursor, max(len(m.ifaces)-1, 0))
+	m.devs.ifaceCursor = min(m.devs.ifaceCursor, max(len(m.devs.ifaces)-1, 0))
 	return m, nil
 }
 
 // chosenInterface is the interface under the cursor, if any.
 func (m Model) chosenInterface() (Interface, bool) {
-	if m.ifaceCursor < len(m.ifaces) {
-		return m.ifaces[m.ifaceCursor], true
+	if m.devs.ifaceCursor < len(m.devs.ifaces) {
+		return m.devs.ifaces[m.devs.ifaceCursor], true
 	}
 	return Interface{}, false
 }
@@ -191,19 +191,19 @@ func (m Model) viewDiscover() string {
 	b.WriteString(s.Title.Render("Look for devices on the network") + "\n\n")
 	pickIface := m.cfg.Interfaces != nil && m.cfg.Discover != nil
 	switch {
-	case pickIface && !m.ifaceLoaded:
+	case pickIface && !m.devs.ifaceLoaded:
 		b.WriteString(m.spin.View() + " Listing this computer's interfaces…\n")
-	case pickIface && m.ifaceErr != "":
-		b.WriteString(s.Bad.Render(m.wrap("The interfaces could not be listed: "+m.ifaceErr, 0)) + "\n")
-	case pickIface && len(m.ifaces) == 0:
+	case pickIface && m.devs.ifaceErr != "":
+		b.WriteString(s.Bad.Render(m.wrap("The interfaces could not be listed: "+m.devs.ifaceErr, 0)) + "\n")
+	case pickIface && len(m.devs.ifaces) == 0:
 		b.WriteString(s.Warn.Render(m.wrap("No interface with an IPv4 address to send from. Type the address instead.", 0)) + "\n")
 	case pickIface:
 		b.WriteString("Send from:\n")
 		room := max(m.height-12, 2)
-		first := max(m.ifaceCursor-room+1, 0)
-		for i := first; i < len(m.ifaces) && i < first+room; i++ {
-			row := truncate(devices.Printable(m.ifaces[i].Name)+"  "+devices.Printable(m.ifaces[i].Address), m.width-3)
-			if i == m.ifaceCursor {
+		first := max(m.devs.ifaceCursor-room+1, 0)
+		for i := first; i < len(m.devs.ifaces) && i < first+room; i++ {
+			row := truncate(devices.Printable(m.devs.ifaces[i].Name)+"  "+devices.Printable(m.devs.ifaces[i].Address), m.width-3)
+			if i == m.devs.ifaceCursor {
 				b.WriteString(s.Selected.Render("> "+row) + "\n")
 			} else {
 				b.WriteString("  " + row + "\n")
@@ -215,7 +215,7 @@ func (m Model) viewDiscover() string {
 	if ifc, ok := m.chosenInterface(); ok {
 		from = devices.Printable(ifc.Name) + " (" + devices.Printable(ifc.Address) + ")"
 	}
-	ready := !pickIface || (m.ifaceLoaded && len(m.ifaces) > 0)
+	ready := !pickIface || (m.devs.ifaceLoaded && len(m.devs.ifaces) > 0)
 	if ready {
 		b.WriteString(m.wrap("This sends "+m.discoverSends()+" from "+from+". Devices on that network answer; "+
 			"some plants alarm on broadcasts, so ask first.", 0) + "\n\n")
@@ -246,11 +246,11 @@ func (m Model) keyDiscover(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		move = 1
 	}
 	if move != 0 {
-		c := min(max(m.ifaceCursor+move, 0), max(len(m.ifaces)-1, 0))
-		if c == m.ifaceCursor {
+		c := min(max(m.devs.ifaceCursor+move, 0), max(len(m.devs.ifaces)-1, 0))
+		if c == m.devs.ifaceCursor {
 			return m, nil
 		}
-		m.ifaceCursor = c
+		m.devs.ifaceCursor = c
 		return m, m.arm()
 	}
 	if !m.armed {
@@ -258,7 +258,7 @@ func (m Model) keyDiscover(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	}
 	switch {
 	case key.Matches(k, m.keys.Yes):
-		if pickIface && (!m.ifaceLoaded || len(m.ifaces) == 0) {
+		if pickIface && (!m.devs.ifaceLoaded || len(m.devs.ifaces) == 0) {
 			return m, nil
 		}
 		return m.discover()
@@ -271,9 +271,9 @@ func (m Model) discover() (tea.Model, tea.Cmd) {
 	ifc, _ := m.chosenInterface()
 	ctx, seq := m.startOp(discoverTimeout)
 	m.busy = false // the list stays usable; candLoading shows the wait
-	m.candLoading = true
-	m.discovered = true
-	m.candErr = ""
+	m.devs.loading = true
+	m.devs.discovered = true
+	m.devs.err = ""
 	m.screen = scrChoose
 	disc, old := m.cfg.Discover, m.cfg.Candidates
 	return m, tea.Batch(m.spin.Tick, func() tea.Msg {
@@ -289,27 +289,27 @@ func (m Model) discover() (tea.Model, tea.Cmd) {
 }
 
 func (m Model) onCandidates(msg candidatesMsg) (tea.Model, tea.Cmd) {
-	if msg.seq != m.opSeq || !m.candLoading {
+	if msg.seq != m.opSeq || !m.devs.loading {
 		return m, nil
 	}
-	m.candLoading = false
+	m.devs.loading = false
 	if m.opCancel != nil {
 		m.opCancel()
 		m.opCancel = nil
 	}
 	seen := map[string]bool{}
-	for _, c := range m.candidates {
+	for _, c := range m.devs.candidates {
 		seen[c.Family+" "+c.Address] = true
 	}
 	for _, c := range msg.list {
 		if !seen[c.Family+" "+c.Address] {
-			m.candidates = append(m.candidates, c)
+			m.devs.candidates = append(m.devs.candidates, c)
 			seen[c.Family+" "+c.Address] = true
 		}
 	}
 	switch {
 	case msg.err != nil:
-		m.candErr = devices.Printable(msg.err.Error())
+		m.devs.err = devices.Printable(msg.err.Error())
 	case len(msg.list) == 0:
 		m.notice = "No device answered the discovery."
 	}
@@ -410,7 +410,7 @@ func (m Model) openCreds() (tea.Model, tea.Cmd) {
 		}},
 		{Key: "password", Title: "Password", Limit: 128, Secret: true},
 	}
-	if m.needNewPassword {
+	if m.login.needNewPassword {
 		fields = append(fields,
 			fieldSpec{Key: "newpassword", Title: "New password (the device asks for one at first login)", Limit: 128, Secret: true,
 				Validate: func(s string) error {
@@ -509,21 +509,21 @@ func (m Model) onConnected(msg connectedMsg) (tea.Model, tea.Cmd) {
 		return m.openCredsKeepErr()
 	case err == nil:
 		m.sess = msg.sess
-		m.target.Password, m.target.NewPassword, m.needNewPassword = "", "", false
+		m.target.Password, m.target.NewPassword, m.login.needNewPassword = "", "", false
 		m.screen = scrOverview
-		m.ovCursor = 0
+		m.ov.cursor = 0
 		return m, nil
 	case errors.As(err, &chg):
 		return m.stop(err, chg), nil
 	case errors.As(err, &unk):
 		host, fp := unk.UnknownFingerprint()
-		m.fpHost, m.fpPrint = devices.Printable(host), devices.Printable(fp)
+		m.trust.host, m.trust.print = devices.Printable(host), devices.Printable(fp)
 		m.screen = scrFingerprint
 		return m, m.arm()
 	default:
 		var pc passwordChangeRequired
 		if errors.As(err, &pc) && pc.PasswordChangeRequired() {
-			m.needNewPassword = true
+			m.login.needNewPassword = true
 		}
 		m.errText = devices.Printable(err.Error(), true)
 		return m.openCredsKeepErr()
@@ -534,11 +534,11 @@ func (m Model) viewFingerprint() string {
 	s := m.st
 	var b strings.Builder
 	b.WriteString(s.Title.Render("Confirm the device's certificate") + "\n\n")
-	b.WriteString(m.wrap("This is the first time this tool talks to "+m.fpHost+" over TLS. "+
+	b.WriteString(m.wrap("This is the first time this tool talks to "+m.trust.host+" over TLS. "+
 		"Compare this fingerprint with the one the device shows (on its web console or label). "+
 		"Trust it only if they match.", 0) + "\n\n")
 	b.WriteString("  SHA-256 fingerprint:\n")
-	b.WriteString(s.Heading.Render(m.wrap(m.fpPrint, 2)) + "\n\n")
+	b.WriteString(s.Heading.Render(m.wrap(m.trust.print, 2)) + "\n\n")
 	if m.errText != "" {
 		b.WriteString(s.Bad.Render(m.wrap(m.errText, 0)) + "\n\n")
 	}
@@ -561,12 +561,12 @@ func (m Model) keyFingerprint(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		_, seq := m.startOp(connectTimeout)
-		trust, host, fp := m.cfg.Trust, m.fpHost, m.fpPrint
+		trust, host, fp := m.cfg.Trust, m.trust.host, m.trust.print
 		return m, tea.Batch(m.spin.Tick, func() tea.Msg {
 			return trustedMsg{seq: seq, err: trust(host, fp)}
 		})
 	case key.Matches(k, m.keys.No):
-		m.fpHost, m.fpPrint = "", ""
+		m.trust.host, m.trust.print = "", ""
 		return m.openCreds()
 	}
 	return m, nil
@@ -580,15 +580,15 @@ func (m Model) onTrusted(msg trustedMsg) (tea.Model, tea.Cmd) {
 		m.errText = "the fingerprint could not be pinned: " + devices.Printable(msg.err.Error())
 		return m, nil
 	}
-	m.fpHost, m.fpPrint = "", ""
+	m.trust.host, m.trust.print = "", ""
 	return m.connect()
 }
 
 func (m Model) viewStop() string {
 	s := m.st
 	host, pinned, seen := "", "", ""
-	if len(m.stopText) == 3 {
-		host, pinned, seen = m.stopText[0], m.stopText[1], m.stopText[2]
+	if len(m.stopScr.text) == 3 {
+		host, pinned, seen = m.stopScr.text[0], m.stopScr.text[1], m.stopScr.text[2]
 	}
 	w := max(m.width-6, 30)
 	body := "STOP: the device's certificate or host key has changed\n\n" +
@@ -611,7 +611,7 @@ func (m Model) stop(err error, chg TrustChangedError) Model {
 	m.form = nil
 	m.confirmQuit = false
 	m.target.Password, m.target.NewPassword = "", ""
-	m.stopText = []string{devices.Printable(subject), devices.Printable(pinned), devices.Printable(seen)}
-	m.stopErrVal = &StoppedError{Subject: m.stopText[0], Pinned: m.stopText[1], Seen: m.stopText[2], Cause: err}
+	m.stopScr.text = []string{devices.Printable(subject), devices.Printable(pinned), devices.Printable(seen)}
+	m.stopErrVal = &StoppedError{Subject: m.stopScr.text[0], Pinned: m.stopScr.text[1], Seen: m.stopScr.text[2], Cause: err}
 	return m
 }

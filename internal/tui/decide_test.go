@@ -78,15 +78,15 @@ func TestDecisionScreensIgnoreKeysUntilArmed(t *testing.T) {
 		m, _ = upd(t, m, tea.KeyPressMsg{Code: tea.KeyEnter})
 		m.busy, m.opSeq = true, m.opSeq+1
 		m, _ = upd(t, m, planMsg{seq: m.opSeq, id: "nport.3.1.telnet", changes: []steps.Change{{Setting: "Telnet", From: "on", To: "off"}}})
-		if m.stepMode != stepPreview {
-			t.Fatalf("mode %d", m.stepMode)
+		if m.step.mode != stepPreview {
+			t.Fatalf("mode %d", m.step.mode)
 		}
 		m, _ = upd(t, m, yes)
-		if m.stepMode != stepPreview {
+		if m.step.mode != stepPreview {
 			t.Fatal("a y typed before the preview armed applied it")
 		}
 		m, _ = upd(t, armNow(t, m), yes)
-		if m.stepMode != stepBusy || m.busyWhat != "Applying the change…" {
+		if m.step.mode != stepBusy || m.step.busyWhat != "Applying the change…" {
 			t.Fatal("an armed y did not apply")
 		}
 	})
@@ -115,15 +115,15 @@ func TestDecisionScreensIgnoreKeysUntilArmed(t *testing.T) {
 		next, _ := m.finishFormDone(map[string]string{"technician": "Ada", "email": "a@b.example", "company": "C", "site": "S"})
 		m = next.(Model)
 		m.form = nil // the form's own Enter would have closed it
-		if m.sumMode != sumConfirm {
-			t.Fatalf("mode %d", m.sumMode)
+		if m.sum.mode != sumConfirm {
+			t.Fatalf("mode %d", m.sum.mode)
 		}
 		m, _ = upd(t, m, yes)
-		if m.sumMode != sumConfirm {
+		if m.sum.mode != sumConfirm {
 			t.Fatal("a y typed before the read-back armed signed")
 		}
 		m, _ = upd(t, armNow(t, m), yes)
-		if m.sumMode != sumBusy || !m.finishing {
+		if m.sum.mode != sumBusy || !m.sum.finishing {
 			t.Fatal("an armed y did not sign")
 		}
 	})
@@ -153,11 +153,11 @@ func TestDecisionScreensIgnoreKeysUntilArmed(t *testing.T) {
 			t.Fatalf("d went to screen %d", m.screen)
 		}
 		m, _ = upd(t, m, yes)
-		if m.candLoading {
+		if m.devs.loading {
 			t.Fatal("a y typed before the discovery screen armed sent the discovery")
 		}
 		m, _ = upd(t, armNow(t, m), yes)
-		if !m.candLoading || m.screen != scrChoose {
+		if !m.devs.loading || m.screen != scrChoose {
 			t.Fatal("an armed y did not start the discovery")
 		}
 	})
@@ -180,7 +180,7 @@ func TestConfirmWordingPerFamily(t *testing.T) {
 	m, _ = upd(t, m, tea.KeyPressMsg{Code: tea.KeyEscape})
 	m, _ = upd(t, m, tea.KeyPressMsg{Code: tea.KeyEnter})
 	m.busy, m.opSeq = true, m.opSeq+1
-	m, _ = upd(t, m, planMsg{seq: m.opSeq, id: m.stepID, changes: []steps.Change{{Setting: "Firewall rule 502/tcp", From: "allow", To: "(deleted)"}}})
+	m, _ = upd(t, m, planMsg{seq: m.opSeq, id: m.step.id, changes: []steps.Change{{Setting: "Firewall rule 502/tcp", From: "allow", To: "(deleted)"}}})
 	got := plain(armNow(t, m))
 	for _, w := range []string{"This deletes: Firewall rule 502/tcp. The rule is gone at once.", "The NPort keeps the change until its Save/Restart.", "y apply"} {
 		if !strings.Contains(got, w) {

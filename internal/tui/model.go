@@ -118,7 +118,7 @@ type Model struct {
 	keys   keyMap
 
 	width, height int
-	screen        screen
+	screen        screen // which screen's state below is shown
 	spin          spinner.Model
 	vp            viewport.Model
 
@@ -133,59 +133,90 @@ type Model struct {
 	// current one has been on screen for armDelay.
 	armGen int
 	armed  bool
-	// needNewPassword: the device asked for a new password at first login.
-	needNewPassword bool
 
 	errText string // an error for the technician, shown on the current screen
 	notice  string // a neutral message, shown on the current screen
 
-	// connecting
+	target     Target
+	sess       Session
+	stopped    bool
+	stopErrVal *StoppedError
+	finished   bool
+	finishRes  FinishResult
+
+	confirmQuit bool
+
+	// Each screen's own state.
+	devs    deviceList
+	login   loginScreen
+	trust   trustScreen
+	stopScr stopScreen
+	ov      overviewScreen
+	step    stepScreen
+	commit  commitScreen
+	sum     summaryScreen
+}
+
+// deviceList is the device list and its discovery screen.
+type deviceList struct {
 	candidates  []Candidate
-	candLoading bool
-	candErr     string
-	candCursor  int
+	loading     bool // a discovery is waiting for answers
+	err         string
+	cursor      int
+	discovered  bool // a discovery was sent in this session
 	ifaces      []Interface
 	ifaceErr    string
 	ifaceCursor int
 	ifaceLoaded bool
-	discovered  bool // a discovery was sent in this session
-	target      Target
-	fpHost      string
-	fpPrint     string
-	stopText    []string
-	stopped     bool
-	stopErrVal  *StoppedError
+}
 
-	// session
-	sess     Session
-	ovCursor int
+// loginScreen is the address and credentials forms.
+type loginScreen struct {
+	needNewPassword bool // the device asked for a new password at first login
+}
 
-	// step screen
-	stepID     string
-	stepMode   stepMode
+// trustScreen asks to trust an unknown certificate.
+type trustScreen struct {
+	host, print string
+}
+
+// stopScreen ends the session on a changed certificate or host key.
+type stopScreen struct {
+	text []string // subject, pinned, seen
+}
+
+// overviewScreen lists the steps by group.
+type overviewScreen struct {
+	cursor int
+}
+
+// stepScreen is one step: details, inputs, preview, reason, attestation.
+type stepScreen struct {
+	id         string
+	mode       stepMode
 	values     steps.Values
 	changes    []steps.Change
 	reasonKind steps.Outcome
 	busyWhat   string // what the busy step screen waits for
 	pvOff      int    // the preview table's scroll offset
+}
 
-	// restart and verify
-	commitLog  []string
-	commitIDs  []string
-	commitDone bool
+// commitScreen is the restart and the verification after it.
+type commitScreen struct {
+	log  []string
+	ids  []string
+	done bool
+}
 
-	// summary
-	sumMode    sumMode
+// summaryScreen is the summary and the signing of the record.
+type summaryScreen struct {
+	mode       sumMode
 	info       FinishInfo // the form's answers, read back before signing
 	keyStat    *KeyStatus
 	keyKnown   bool // the signing-key lookup answered
 	keyLooking bool // the signing-key lookup runs
 	keyAsked   bool // the finish form had the key's field
-	// finishing: the busy summary is writing the record (not looking up the key).
-	finishing   bool
-	finished    bool
-	finishRes   FinishResult
-	confirmQuit bool
+	finishing  bool // the busy summary is writing the record (not looking up the key)
 }
 
 // New builds the wizard. Call Close after the program has ended.
@@ -197,9 +228,9 @@ func newModel(ctx context.Context, cfg Config) Model {
 	m := Model{
 		cfg: cfg, ctx: ctx, cancel: cancel, hub: newHub(), st: st, keys: newKeyMap(),
 		width: 80, height: 24,
-		spin:       spinner.New(spinner.WithSpinner(spinner.Line), spinner.WithStyle(st.Info)),
-		vp:         viewport.New(viewport.WithWidth(78), viewport.WithHeight(10)),
-		candidates: append([]Candidate(nil), cfg.Known...),
+		spin: spinner.New(spinner.WithSpinner(spinner.Line), spinner.WithStyle(st.Info)),
+		vp:   viewport.New(viewport.WithWidth(78), viewport.WithHeight(10)),
+		devs: deviceList{candidates: append([]Candidate(nil), cfg.Known...)},
 	}
 	return m
 }
@@ -319,7 +350,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.onEvents(msg)
 		return m, m.hub.listen()
 	case spinner.TickMsg:
-		if !m.busy && !m.candLoading {
+		if !m.busy && !m.devs.loading {
 			return m, nil
 		}
 		var cmd tea.Cmd
@@ -433,10 +464,10 @@ func (m Model) formCancelled() (tea.Model, tea.Cmd) {
 	case scrCreds:
 		return m.openAddress()
 	case scrStep:
-		m.stepMode = stepView
+		m.step.mode = stepView
 		m.layout()
 	case scrSummary:
-		m.sumMode = sumView
+		m.sum.mode = sumView
 	}
 	return m, nil
 }
@@ -458,9 +489,9 @@ func (m Model) formView(used int) string {
 func (m *Model) onEvents(evs eventsMsg) {
 	for _, e := range evs {
 		if e.Kind == steps.DeviceProgress && e.Message != "" {
-			m.commitLog = append(m.commitLog, devices.Printable(e.Message))
-			if len(m.commitLog) > 200 {
-				m.commitLog = m.commitLog[len(m.commitLog)-200:]
+			m.commit.log = append(m.commit.log, devices.Printable(e.Message))
+			if len(m.commit.log) > 200 {
+				m.commit.log = m.commit.log[len(m.commit.log)-200:]
 			}
 		}
 	}

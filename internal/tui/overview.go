@@ -99,7 +99,7 @@ func (m Model) viewOverview() string {
 	order := stepOrder(rows)
 	cur := -1
 	if len(order) > 0 {
-		cur = order[min(m.ovCursor, len(order)-1)]
+		cur = order[min(m.ov.cursor, len(order)-1)]
 	}
 	curRow := 0
 	for i, r := range rows {
@@ -149,7 +149,7 @@ func (m Model) currentStep() (steps.Meta, bool) {
 	if len(order) == 0 {
 		return steps.Meta{}, false
 	}
-	return ms[order[min(m.ovCursor, len(order)-1)]], true
+	return ms[order[min(m.ov.cursor, len(order)-1)]], true
 }
 
 func (m Model) keyOverview(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
@@ -165,13 +165,13 @@ func (m Model) keyOverview(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		}
 		return m.quit()
 	case key.Matches(k, m.keys.Up):
-		m.ovCursor = max(m.ovCursor-1, 0)
+		m.ov.cursor = max(m.ov.cursor-1, 0)
 	case key.Matches(k, m.keys.Down):
-		m.ovCursor = max(min(m.ovCursor+1, n-1), 0)
+		m.ov.cursor = max(min(m.ov.cursor+1, n-1), 0)
 	case key.Matches(k, m.keys.Home):
-		m.ovCursor = 0
+		m.ov.cursor = 0
 	case key.Matches(k, m.keys.End):
-		m.ovCursor = max(n-1, 0)
+		m.ov.cursor = max(n-1, 0)
 	case key.Matches(k, m.keys.NextOpen):
 		cur, ok := m.currentStep()
 		if !ok {
@@ -185,7 +185,7 @@ func (m Model) keyOverview(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			m.errText, m.notice = "", "Every step is decided."
 			return m, nil
 		}
-		m.ovCursor = m.cursorOf(id)
+		m.ov.cursor = m.cursorOf(id)
 	case key.Matches(k, m.keys.Enter):
 		if mt, ok := m.currentStep(); ok {
 			return m.openStep(mt.ID)
@@ -216,5 +216,5 @@ func (m Model) cursorOf(id string) int {
 			return i
 		}
 	}
-	return m.ovCursor
+	return m.ov.cursor
 }

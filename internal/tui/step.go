@@ -31,9 +31,9 @@ const noteKey = ".note"
 
 func (m Model) openStep(id string) (tea.Model, tea.Cmd) {
 	m.screen = scrStep
-	m.stepID = id
-	m.stepMode = stepView
-	m.values, m.changes = nil, nil
+	m.step.id = id
+	m.step.mode = stepView
+	m.step.values, m.step.changes = nil, nil
 	m.errText, m.notice = "", ""
 	m.layout()
 	m.vp.GotoTop()
@@ -42,17 +42,17 @@ func (m Model) openStep(id string) (tea.Model, tea.Cmd) {
 
 func (m Model) meta() steps.Meta {
 	for _, mt := range m.sess.Steps() {
-		if mt.ID == m.stepID {
+		if mt.ID == m.step.id {
 			return mt
 		}
 	}
-	return steps.Meta{ID: m.stepID, Title: m.stepID}
+	return steps.Meta{ID: m.step.id, Title: m.step.id}
 }
 
 // can reports which actions the step offers now.
 func (m Model) can() (fix, attest, decide bool) {
 	mt := m.meta()
-	o := m.sess.Result(m.stepID).Outcome
+	o := m.sess.Result(m.step.id).Outcome
 	switch o {
 	case steps.Compliant, steps.Fixed, steps.Attested, steps.Waived, steps.NotApplicable, steps.Staged:
 		return false, false, false
@@ -67,7 +67,7 @@ func (m Model) stepDetails() string {
 	}
 	s := m.st
 	mt := m.meta()
-	r := m.sess.Result(m.stepID)
+	r := m.sess.Result(m.step.id)
 	var b strings.Builder
 	srs := ""
 	if len(mt.SRs) > 0 {
@@ -173,7 +173,7 @@ func (m Model) timing() Timing {
 
 func (m Model) stepHeader() string {
 	mt := m.meta()
-	r := m.sess.Result(m.stepID)
+	r := m.sess.Result(m.step.id)
 	return truncate(m.st.Title.Render(devices.Printable(mt.Section)+" "+devices.Printable(mt.Title))+"  "+m.st.badge(r.Outcome), m.width)
 }
 
@@ -181,7 +181,7 @@ func (m Model) viewStep() string {
 	s := m.st
 	var b strings.Builder
 	b.WriteString(m.stepHeader() + "\n\n")
-	switch m.stepMode {
+	switch m.step.mode {
 	case stepView:
 		b.WriteString(m.vp.View() + "\n")
 		if st := m.statusLine(); st != "" {
@@ -193,22 +193,22 @@ func (m Model) viewStep() string {
 		k.Attest.SetEnabled(attest)
 		k.Waive.SetEnabled(decide)
 		k.NotApplicable.SetEnabled(decide)
-		k.Edit.SetEnabled(fix && m.values != nil)
+		k.Edit.SetEnabled(fix && m.step.values != nil)
 		b.WriteString(m.help(k.Fix, k.Edit, k.Attest, k.Waive, k.NotApplicable, k.NextOpen, hint("↑/↓", "scroll"), k.Back))
 	case stepPreview:
 		t := m.timing()
 		var tail strings.Builder
-		if del := deletes(m.changes); len(del) > 0 {
+		if del := deletes(m.step.changes); len(del) > 0 {
 			tail.WriteString(s.Warn.Render(m.wrap("This deletes: "+strings.Join(del, ", ")+". "+t.Delete, 0)) + "\n\n")
 		}
 		tail.WriteString(m.wrap(t.Apply, 0) + "\n\n")
 		tail.WriteString(m.armHelp(hint("y", "apply"), m.keys.Edit, hint("esc", "cancel")))
 		// The table gives way to the wording and the keys, never the reverse.
 		room := max(m.height-lipgloss.Height(b.String())-lipgloss.Height(tail.String())-2, 2)
-		table := strings.Split(strings.TrimRight(m.changeLines(m.changes), "\n"), "\n")
+		table := strings.Split(strings.TrimRight(m.changeLines(m.step.changes), "\n"), "\n")
 		if len(table) > room {
 			// Scrolls with ↑/↓; the last line says what is out of sight.
-			off := min(m.pvOff, len(table)-(room-1))
+			off := min(m.step.pvOff, len(table)-(room-1))
 			below := len(table) - off - (room - 1)
 			table = append(table[off:off+room-1:off+room-1], s.Muted.Render(
 				fmt.Sprintf("  ↑/↓ scroll: %d lines above, %d below", off, below)))
@@ -217,12 +217,12 @@ func (m Model) viewStep() string {
 		b.WriteString(strings.Join(table, "\n") + "\n\n")
 		b.WriteString(tail.String())
 	case stepBusy:
-		b.WriteString(m.spin.View() + " " + m.busyWhat + "\n")
+		b.WriteString(m.spin.View() + " " + m.step.busyWhat + "\n")
 	default:
 		if m.errText != "" {
 			b.WriteString(s.Bad.Render(m.wrap(m.errText, 0)) + "\n\n")
 		}
-		if m.stepMode == stepAttest && m.meta().Attest != "" {
+		if m.step.mode == stepAttest && m.meta().Attest != "" {
 			b.WriteString(m.clip(m.wrap(m.meta().Attest, 0), 4) + "\n\n")
 		}
 		b.WriteString(m.formView(lipgloss.Height(b.String())))
@@ -231,16 +231,16 @@ func (m Model) viewStep() string {
 }
 
 func (m Model) keyStep(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
-	switch m.stepMode {
+	switch m.step.mode {
 	case stepBusy:
 		return m, nil
 	case stepPreview:
 		switch {
 		case key.Matches(k, m.keys.Up):
-			m.pvOff = max(m.pvOff-1, 0)
+			m.step.pvOff = max(m.step.pvOff-1, 0)
 			return m, nil
 		case key.Matches(k, m.keys.Down):
-			m.pvOff = min(m.pvOff+1, max(len(m.changes)*3, 0))
+			m.step.pvOff = min(m.step.pvOff+1, max(len(m.step.changes)*3, 0))
 			return m, nil
 		}
 		if !m.armed {
@@ -252,7 +252,7 @@ func (m Model) keyStep(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		case key.Matches(k, m.keys.Edit):
 			return m.openInputs()
 		case key.Matches(k, m.keys.Back), key.Matches(k, m.keys.No):
-			m.stepMode = stepView
+			m.step.mode = stepView
 			m.notice = "Cancelled; nothing was sent."
 			m.layout()
 		}
@@ -265,9 +265,9 @@ func (m Model) keyStep(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.errText, m.notice = "", ""
 		return m, nil
 	case fix && key.Matches(k, m.keys.Fix):
-		m.values = nil
+		m.step.values = nil
 		return m.openInputs()
-	case fix && m.values != nil && key.Matches(k, m.keys.Edit):
+	case fix && m.step.values != nil && key.Matches(k, m.keys.Edit):
 		return m.openInputs()
 	case attest && key.Matches(k, m.keys.Attest):
 		return m.openAttest()
@@ -276,7 +276,7 @@ func (m Model) keyStep(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case decide && key.Matches(k, m.keys.NotApplicable):
 		return m.openReason(steps.NotApplicable)
 	case key.Matches(k, m.keys.NextOpen):
-		if id, ok := m.nextOpen(m.stepID); ok {
+		if id, ok := m.nextOpen(m.step.id); ok {
 			return m.openStep(id)
 		}
 		m.notice = "Every step is decided."
@@ -309,14 +309,14 @@ func inputFields(mt steps.Meta, vals steps.Values) []fieldSpec {
 func (m Model) openInputs() (tea.Model, tea.Cmd) {
 	mt := m.meta()
 	m.errText, m.notice = "", ""
-	vals := m.values
+	vals := m.step.values
 	if vals == nil {
-		vals = m.sess.Defaults(m.stepID)
+		vals = m.sess.Defaults(m.step.id)
 	}
 	if len(mt.Inputs) == 0 {
 		return m.plan(steps.Values{})
 	}
-	m.stepMode = stepInputs
+	m.step.mode = stepInputs
 	m.openForm(inputFields(mt, vals)...)
 	return m, nil
 }
@@ -324,11 +324,11 @@ func (m Model) openInputs() (tea.Model, tea.Cmd) {
 func (m Model) openAttest() (tea.Model, tea.Cmd) {
 	mt := m.meta()
 	m.errText, m.notice = "", ""
-	vals := m.values
+	vals := m.step.values
 	if vals == nil {
-		vals = m.sess.Defaults(m.stepID)
+		vals = m.sess.Defaults(m.step.id)
 	}
-	m.stepMode = stepAttest
+	m.step.mode = stepAttest
 	fields := inputFields(mt, vals)
 	fields = append(fields, fieldSpec{Key: noteKey, Title: "Note (optional)", Limit: 500, Multiline: true})
 	m.openForm(fields...)
@@ -337,8 +337,8 @@ func (m Model) openAttest() (tea.Model, tea.Cmd) {
 
 func (m Model) openReason(o steps.Outcome) (tea.Model, tea.Cmd) {
 	m.errText, m.notice = "", ""
-	m.stepMode = stepReason
-	m.reasonKind = o
+	m.step.mode = stepReason
+	m.step.reasonKind = o
 	title := "Why do you waive this step?"
 	if o == steps.NotApplicable {
 		title = "Why does this step not apply here?"
@@ -355,13 +355,13 @@ func (m Model) openReason(o steps.Outcome) (tea.Model, tea.Cmd) {
 }
 
 func (m Model) stepFormDone(v map[string]string) (tea.Model, tea.Cmd) {
-	switch m.stepMode {
+	switch m.step.mode {
 	case stepReason:
 		// Recording a decision writes the journal (fsync): a command.
 		_, seq := m.startOp(applyTimeout)
-		m.stepMode = stepBusy
-		m.busyWhat = "Recording the decision…"
-		sess, id, kind, reason := m.sess, m.stepID, m.reasonKind, v["reason"]
+		m.step.mode = stepBusy
+		m.step.busyWhat = "Recording the decision…"
+		sess, id, kind, reason := m.sess, m.step.id, m.step.reasonKind, v["reason"]
 		return m, tea.Batch(m.spin.Tick, func() tea.Msg {
 			var err error
 			if kind == steps.NotApplicable {
@@ -374,11 +374,11 @@ func (m Model) stepFormDone(v map[string]string) (tea.Model, tea.Cmd) {
 	case stepAttest:
 		note := v[noteKey]
 		delete(v, noteKey)
-		m.values = steps.Values(v)
+		m.step.values = steps.Values(v)
 		ctx, seq := m.startOp(applyTimeout)
-		m.stepMode = stepBusy
-		m.busyWhat = "Recording the attestation…"
-		sess, id, in := m.sess, m.stepID, steps.Values(v)
+		m.step.mode = stepBusy
+		m.step.busyWhat = "Recording the attestation…"
+		sess, id, in := m.sess, m.step.id, steps.Values(v)
 		return m, tea.Batch(m.spin.Tick, func() tea.Msg {
 			return opDoneMsg{seq: seq, kind: opAttest, id: id, err: sess.Attest(ctx, id, in, note)}
 		})
@@ -389,11 +389,11 @@ func (m Model) stepFormDone(v map[string]string) (tea.Model, tea.Cmd) {
 
 // plan asks the engine for the preview in a command; nothing is sent.
 func (m Model) plan(in steps.Values) (tea.Model, tea.Cmd) {
-	m.values = in
+	m.step.values = in
 	_, seq := m.startOp(applyTimeout)
-	m.stepMode = stepBusy
-	m.busyWhat = "Preparing the preview…"
-	sess, id := m.sess, m.stepID
+	m.step.mode = stepBusy
+	m.step.busyWhat = "Preparing the preview…"
+	sess, id := m.sess, m.step.id
 	return m, tea.Batch(m.spin.Tick, func() tea.Msg {
 		cs, err := sess.Plan(id, in)
 		return planMsg{seq: seq, id: id, changes: cs, err: err}
@@ -402,35 +402,35 @@ func (m Model) plan(in steps.Values) (tea.Model, tea.Cmd) {
 
 // onPlanned shows the preview, armed, or the refusal.
 func (m Model) onPlanned(msg planMsg) (tea.Model, tea.Cmd) {
-	if !m.endOp(msg.seq) || msg.id != m.stepID || m.screen != scrStep {
+	if !m.endOp(msg.seq) || msg.id != m.step.id || m.screen != scrStep {
 		return m, nil
 	}
 	var refused *steps.RefusedError
 	switch err := msg.err; {
 	case errors.As(err, &refused):
-		m.stepMode = stepView
+		m.step.mode = stepView
 		m.errText = "Refused, nothing was sent: " + devices.Printable(refused.Err.Error(), true) +
 			"\nPress e to edit the inputs."
 		m.layout()
 		return m, nil
 	case err != nil:
-		m.stepMode = stepView
+		m.step.mode = stepView
 		m.errText = devices.Printable(err.Error(), true)
 		m.layout()
 		return m, nil
 	}
-	m.changes = msg.changes
-	m.stepMode = stepPreview
-	m.pvOff = 0
+	m.step.changes = msg.changes
+	m.step.mode = stepPreview
+	m.step.pvOff = 0
 	return m, m.arm()
 }
 
 // apply sends the planned change in a tea.Cmd.
 func (m Model) apply() (tea.Model, tea.Cmd) {
 	ctx, seq := m.startOp(applyTimeout)
-	m.stepMode = stepBusy
-	m.busyWhat = "Applying the change…"
-	sess, id := m.sess, m.stepID
+	m.step.mode = stepBusy
+	m.step.busyWhat = "Applying the change…"
+	sess, id := m.sess, m.step.id
 	return m, tea.Batch(m.spin.Tick, func() tea.Msg {
 		return opDoneMsg{seq: seq, kind: opApply, id: id, err: sess.Apply(ctx, id)}
 	})
@@ -448,7 +448,7 @@ func (m Model) onOpDone(msg opDoneMsg) (tea.Model, tea.Cmd) {
 	}
 	switch msg.kind {
 	case opApply:
-		m.stepMode = stepView
+		m.step.mode = stepView
 		if msg.err != nil {
 			m.errText = "The change failed and is not verified: " + devices.Printable(msg.err.Error(), true)
 			m.layout()
@@ -465,18 +465,18 @@ func (m Model) onOpDone(msg opDoneMsg) (tea.Model, tea.Cmd) {
 		m.notice = notice
 		m.layout()
 	case opDecide:
-		m.stepMode = stepView
+		m.step.mode = stepView
 		if msg.err != nil {
 			e := devices.Printable(msg.err.Error(), true)
-			nm, cmd := m.openReason(m.reasonKind)
+			nm, cmd := m.openReason(m.step.reasonKind)
 			mm := nm.(Model)
 			mm.errText = e
 			return mm, cmd
 		}
-		m.notice = "Recorded as " + strings.ReplaceAll(string(m.reasonKind), "_", " ") + "."
+		m.notice = "Recorded as " + strings.ReplaceAll(string(m.step.reasonKind), "_", " ") + "."
 		m.layout()
 	case opAttest:
-		m.stepMode = stepView
+		m.step.mode = stepView
 		if msg.err != nil {
 			m.errText = devices.Printable(msg.err.Error(), true)
 		} else {
@@ -484,7 +484,7 @@ func (m Model) onOpDone(msg opDoneMsg) (tea.Model, tea.Cmd) {
 		}
 		m.layout()
 	case opCommit:
-		m.commitDone = true
+		m.commit.done = true
 		if msg.err != nil {
 			m.errText = devices.Printable(msg.err.Error(), true)
 		}

@@ -26,24 +26,24 @@ const (
 
 func (m Model) openSummary() (tea.Model, tea.Cmd) {
 	m.screen = scrSummary
-	m.sumMode = sumView
+	m.sum.mode = sumView
 	m.errText, m.notice = "", ""
 	if m.finished {
-		m.sumMode = sumDone
+		m.sum.mode = sumDone
 	}
 	m.layout()
 	m.vp.GotoTop()
-	if m.finished || m.keyKnown || m.keyLooking {
+	if m.finished || m.sum.keyKnown || m.sum.keyLooking {
 		return m, nil
 	}
 	sk := m.cfg.SigningKey
 	if sk == nil {
-		m.keyKnown = true
+		m.sum.keyKnown = true
 		return m, nil
 	}
 	// Looking for the signing key touches the ssh-agent socket and key
 	// files: a command, started as soon as the summary shows.
-	m.keyLooking = true
+	m.sum.keyLooking = true
 	return m, func() tea.Msg {
 		ks := sk()
 		return keyStatusMsg{status: &ks}
@@ -129,15 +129,15 @@ func (m Model) viewSummary() string {
 	s := m.st
 	var b strings.Builder
 	b.WriteString(s.Title.Render("Summary") + "\n\n")
-	switch m.sumMode {
+	switch m.sum.mode {
 	case sumView:
 		b.WriteString(m.vp.View() + "\n")
 		switch {
-		case m.keyLooking:
+		case m.sum.keyLooking:
 			b.WriteString(m.spin.View() + " Looking for your signing key…\n")
-		case m.keyStat != nil && m.keyStat.Found:
-			b.WriteString(truncate(s.Muted.Render("Signing key: "+devices.Printable(m.keyStat.Description)), m.width) + "\n")
-		case m.keyStat != nil:
+		case m.sum.keyStat != nil && m.sum.keyStat.Found:
+			b.WriteString(truncate(s.Muted.Render("Signing key: "+devices.Printable(m.sum.keyStat.Description)), m.width) + "\n")
+		case m.sum.keyStat != nil:
 			b.WriteString(truncate(s.Muted.Render("Signing key: none found yet; you can create one"), m.width) + "\n")
 		}
 		if st := m.statusLine(); st != "" {
@@ -155,16 +155,16 @@ func (m Model) viewSummary() string {
 		row := func(label, v string) {
 			b.WriteString(truncate(fmt.Sprintf("  %-11s %s", label, devices.Printable(v)), m.width) + "\n")
 		}
-		row("Technician", m.info.Technician)
-		row("E-mail", m.info.Email)
-		row("Company", m.info.Company)
-		row("Site", m.info.Site)
-		if m.keyStat != nil {
+		row("Technician", m.sum.info.Technician)
+		row("E-mail", m.sum.info.Email)
+		row("Company", m.sum.info.Company)
+		row("Site", m.sum.info.Site)
+		if m.sum.keyStat != nil {
 			switch {
-			case !m.keyStat.Found:
-				row("Key", "a new Ed25519 key at "+m.keyStat.CreatePath)
+			case !m.sum.keyStat.Found:
+				row("Key", "a new Ed25519 key at "+m.sum.keyStat.CreatePath)
 			default:
-				row("Key", m.keyStat.Description)
+				row("Key", m.sum.keyStat.Description)
 			}
 		}
 		b.WriteString("\n" + m.wrap("Device: "+identityLine(m.sess.Identity()), 0) + "\n\n")
@@ -172,7 +172,7 @@ func (m Model) viewSummary() string {
 			"Check every line.", 0) + "\n\n")
 		b.WriteString(m.armHelp(hint("y", "sign and write the record"), hint("e", "edit"), hint("esc", "back")))
 	case sumBusy:
-		if m.finishing {
+		if m.sum.finishing {
 			b.WriteString(m.spin.View() + " Writing and signing the record…\n")
 		} else {
 			b.WriteString(m.spin.View() + " Looking for your signing key…\n")
@@ -189,12 +189,12 @@ func (m Model) viewSummary() string {
 }
 
 func (m Model) keySummary(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
-	switch m.sumMode {
+	switch m.sum.mode {
 	case sumBusy:
 		return m, nil
 	case sumConfirm:
 		if key.Matches(k, m.keys.Back) {
-			m.sumMode = sumView
+			m.sum.mode = sumView
 			return m, nil
 		}
 		if !m.armed {
@@ -206,7 +206,7 @@ func (m Model) keySummary(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		case key.Matches(k, m.keys.Edit):
 			return m.openFinishForm()
 		case key.Matches(k, m.keys.No):
-			m.sumMode = sumView
+			m.sum.mode = sumView
 		}
 		return m, nil
 	case sumDone:
@@ -232,7 +232,7 @@ func (m Model) keySummary(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		}
 		// The form opens at once, so typeahead reaches it, whether the
 		// key lookup has answered or not.
-		m.finishing = false
+		m.sum.finishing = false
 		return m.openFinishForm()
 	default:
 		m.scroll(k)
@@ -242,17 +242,17 @@ func (m Model) keySummary(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 
 // openFinishForm asks who signs; the key's field comes with the key.
 func (m Model) openFinishForm() (tea.Model, tea.Cmd) {
-	m.sumMode = sumForm
-	in := m.info
+	m.sum.mode = sumForm
+	in := m.sum.info
 	fields := []fieldSpec{
 		{Key: "technician", Title: "Technician", Limit: 120, Validate: required("technician's name"), Value: in.Technician},
 		{Key: "email", Title: "E-mail (your signing identity)", Limit: 120, Validate: validEmail, Value: in.Email},
 		{Key: "company", Title: "Company", Limit: 120, Validate: required("company"), Value: in.Company},
 		{Key: "site", Title: "Site", Limit: 120, Validate: required("site"), Value: in.Site},
 	}
-	m.keyAsked = m.keyKnown
-	if m.keyKnown {
-		fields = append(fields, keyFields(m.keyStat)...)
+	m.sum.keyAsked = m.sum.keyKnown
+	if m.sum.keyKnown {
+		fields = append(fields, keyFields(m.sum.keyStat)...)
 	}
 	m.openForm(fields...)
 	return m, nil
@@ -262,12 +262,12 @@ func (m Model) openFinishForm() (tea.Model, tea.Cmd) {
 // not change under the technician's fingers: when it was opened before
 // the key was known, the key's own form follows it.
 func (m Model) onKeyStatus(ks *KeyStatus) (tea.Model, tea.Cmd) {
-	m.keyLooking = false
-	if m.keyKnown {
+	m.sum.keyLooking = false
+	if m.sum.keyKnown {
 		return m, nil
 	}
-	m.keyStat, m.keyKnown = ks, true
-	if m.screen == scrSummary && m.sumMode == sumBusy && !m.finishing {
+	m.sum.keyStat, m.sum.keyKnown = ks, true
+	if m.screen == scrSummary && m.sum.mode == sumBusy && !m.sum.finishing {
 		return m.afterFinishForm()
 	}
 	return m, nil
@@ -276,17 +276,17 @@ func (m Model) onKeyStatus(ks *KeyStatus) (tea.Model, tea.Cmd) {
 // afterFinishForm asks for the key's field if the form did not, then
 // reads the answers back.
 func (m Model) afterFinishForm() (tea.Model, tea.Cmd) {
-	if !m.keyKnown {
-		m.sumMode, m.finishing = sumBusy, false
+	if !m.sum.keyKnown {
+		m.sum.mode, m.sum.finishing = sumBusy, false
 		return m, m.spin.Tick
 	}
-	if fs := keyFields(m.keyStat); len(fs) > 0 && !m.keyAsked {
-		m.keyAsked = true
-		m.sumMode = sumForm
+	if fs := keyFields(m.sum.keyStat); len(fs) > 0 && !m.sum.keyAsked {
+		m.sum.keyAsked = true
+		m.sum.mode = sumForm
 		m.openForm(fs...)
 		return m, nil
 	}
-	m.sumMode = sumConfirm
+	m.sum.mode = sumConfirm
 	return m, m.arm()
 }
 
@@ -327,26 +327,26 @@ func keyFields(ks *KeyStatus) []fieldSpec {
 
 func (m Model) finishFormDone(v map[string]string) (tea.Model, tea.Cmd) {
 	if _, ok := v["technician"]; ok {
-		m.info.Technician = strings.TrimSpace(v["technician"])
-		m.info.Email = strings.TrimSpace(v["email"])
-		m.info.Company = strings.TrimSpace(v["company"])
-		m.info.Site = strings.TrimSpace(v["site"])
+		m.sum.info.Technician = strings.TrimSpace(v["technician"])
+		m.sum.info.Email = strings.TrimSpace(v["email"])
+		m.sum.info.Company = strings.TrimSpace(v["company"])
+		m.sum.info.Site = strings.TrimSpace(v["site"])
 	}
 	if p, ok := v["passphrase"]; ok {
-		m.info.Passphrase = p
+		m.sum.info.Passphrase = p
 	}
 	if c, ok := v["createkey"]; ok {
-		m.info.CreateKey = c == createYes
+		m.sum.info.CreateKey = c == createYes
 	}
 	return m.afterFinishForm()
 }
 
 // writeRecord signs and writes the record in a command.
 func (m Model) writeRecord() (tea.Model, tea.Cmd) {
-	info := m.info
-	m.info.Passphrase = "" // kept only for this one use
+	info := m.sum.info
+	m.sum.info.Passphrase = "" // kept only for this one use
 	ctx, seq := m.startOp(finishTimeout)
-	m.sumMode, m.finishing = sumBusy, true
+	m.sum.mode, m.sum.finishing = sumBusy, true
 	fin, sess := m.cfg.Finish, m.sess
 	return m, tea.Batch(m.spin.Tick, func() tea.Msg {
 		res, err := fin(ctx, sess, info)
@@ -359,14 +359,14 @@ func (m Model) onFinished(msg finishedMsg) (tea.Model, tea.Cmd) {
 		return m, nil
 	}
 	if msg.err != nil {
-		m.sumMode = sumView
+		m.sum.mode = sumView
 		m.errText = "The record was not written: " + devices.Printable(msg.err.Error(), true)
 		m.layout()
 		return m, nil
 	}
 	m.finished = true
 	m.finishRes = msg.res
-	m.sumMode = sumDone
+	m.sum.mode = sumDone
 	return m, nil
 }
 

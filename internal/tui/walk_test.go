@@ -38,8 +38,8 @@ func TestOverviewHomeEndNextOpen(t *testing.T) {
 	// On a step, n opens the next open step.
 	m, _ = upd(t, m, tea.KeyPressMsg{Code: tea.KeyEnter})
 	m, _ = upd(t, m, runeKey('n'))
-	if m.screen != scrStep || m.stepID != "nport.4.1.allowlist" {
-		t.Fatalf("n on a step opened %q", m.stepID)
+	if m.screen != scrStep || m.step.id != "nport.4.1.allowlist" {
+		t.Fatalf("n on a step opened %q", m.step.id)
 	}
 }
 
@@ -95,7 +95,7 @@ func TestReasonIsMultiline(t *testing.T) {
 		t.Fatalf("reason field:\n%s", got)
 	}
 	m, cmd := upd(t, m, tea.KeyPressMsg{Code: tea.KeyEnter})
-	if m.stepMode != stepBusy || cmd == nil {
+	if m.step.mode != stepBusy || cmd == nil {
 		t.Fatal("enter did not record the reason")
 	}
 	// The decision runs in a command (it writes the journal), not in Update.
@@ -129,7 +129,7 @@ func TestNewScreensFit80x24(t *testing.T) {
 	for i := range 12 {
 		cs = append(cs, steps.Change{Setting: "Setting " + strings.Repeat("x", i*4), From: "old value", To: strings.Repeat("new ", i)})
 	}
-	m, _ = upd(t, m, planMsg{seq: m.opSeq, id: m.stepID, changes: cs})
+	m, _ = upd(t, m, planMsg{seq: m.opSeq, id: m.step.id, changes: cs})
 	m = armNow(t, m)
 	checkFits(t, "long preview", m)
 	if got := plain(m); !strings.Contains(got, "Setting") || !strings.Contains(got, "After") || !strings.Contains(got, "y apply") || !strings.Contains(got, "0 lines above") {
