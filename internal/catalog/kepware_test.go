@@ -12,7 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/commission-tool/commission/internal/devices"
+	"github.com/commission-tool/commission/internal/access"
+
 	"github.com/commission-tool/commission/internal/devices/kepware"
 	simkepware "github.com/commission-tool/commission/internal/sim/kepware"
 	"github.com/commission-tool/commission/internal/steps"
@@ -35,7 +36,7 @@ func startKepware(t *testing.T, cfg simkepware.Config) (*simkepware.Device, *kep
 	if err := pins.Trust(hp, sim.Fingerprint()); err != nil {
 		t.Fatal(err)
 	}
-	dev := kepware.New(kepware.Options{Options: devices.Options{Host: sim.Host(), Ports: p, User: "Administrator",
+	dev := kepware.New(kepware.Options{Options: access.Options{Host: sim.Host(), Ports: p, User: "Administrator",
 		Password: simkepware.DefaultAdminPassword, Pins: pins, Timeout: 2 * time.Second, Since: time.Now().Add(-time.Minute)}})
 	t.Cleanup(func() { dev.Close(context.Background()) })
 	return sim, dev
@@ -425,5 +426,23 @@ func TestKepwareWordingSaysWhenChangesTakeEffect(t *testing.T) {
 		if st.Plan != nil && !strings.Contains(st.Caution, "at once") {
 			t.Errorf("%s changes the server but does not say when the change takes effect: %q", st.ID, st.Caution)
 		}
+	}
+}
+
+// TestKepwareEventLogSaysWhenItStopped_Simulator: the event log step
+// says whether the whole window was read, and when the paging stopped.
+func TestKepwareEventLogSaysWhenItStopped_Simulator(t *testing.T) {
+	sim, dev := startKepware(t, simkepware.Config{})
+	r := audit(t, dev).Result("kepware.7.1.event-log")
+	if r.Before == nil || !strings.Contains(strings.Join(r.Before.Notes, " "), "the whole event log since") {
+		t.Errorf("complete read: %+v", r.Before)
+	}
+	at := time.Now().Add(-30 * time.Second)
+	for i := range 2100 {
+		sim.AddEvent(at.Add(time.Duration(i)*time.Millisecond), "Security", "Test", "failed login")
+	}
+	r = audit(t, dev).Result("kepware.7.1.event-log")
+	if r.Before == nil || !strings.Contains(strings.Join(r.Before.Notes, " "), "not the whole window: stopped after 10 pages") {
+		t.Errorf("bounded read: %+v", r.Before)
 	}
 }
