@@ -20,6 +20,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/commission-tool/commission/internal/access"
+
 	"github.com/commission-tool/commission/internal/devices"
 	"github.com/commission-tool/commission/internal/transcript"
 	"github.com/commission-tool/commission/internal/transport"
@@ -182,10 +184,10 @@ func (d *Driver) drop() {
 	d.mu.Unlock()
 }
 
-// FromOptions builds a driver from the shared devices.Options (the
+// FromOptions builds a driver from the shared access.Options (the
 // lifecycle every family shares: New with no I/O, Open, Read, Stage,
 // Commit, Close). Nothing is sent until Open or Read.
-func FromOptions(o devices.Options) *Driver {
+func FromOptions(o access.Options) *Driver {
 	return New(Options{Address: o.Host, Ports: o.Ports, User: o.User, Password: o.Password, Pins: o.Pins,
 		Timeout: o.Timeout, Transcript: o.Transcript})
 }

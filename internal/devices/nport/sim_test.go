@@ -9,7 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/commission-tool/commission/internal/devices"
+	"github.com/commission-tool/commission/internal/access"
+
 	"github.com/commission-tool/commission/internal/probe"
 	simnport "github.com/commission-tool/commission/internal/sim/nport"
 	"github.com/commission-tool/commission/internal/transport"
@@ -382,7 +383,7 @@ func TestFailedLoginRecordKept_Simulator(t *testing.T) {
 
 func TestLifecycleFromSharedOptions(t *testing.T) {
 	dev, drv := startSim(t, simnport.Config{}, "admin", "moxa")
-	d := FromOptions(devices.Options{Host: dev.Host(), Ports: dev.Ports(), User: "admin", Password: "moxa", Pins: drv.o.Pins, Timeout: time.Second})
+	d := FromOptions(access.Options{Host: dev.Host(), Ports: dev.Ports(), User: "admin", Password: "moxa", Pins: drv.o.Pins, Timeout: time.Second})
 	ctx := context.Background()
 	if err := d.Open(ctx); err != nil {
 		t.Fatal(err)
@@ -393,7 +394,7 @@ func TestLifecycleFromSharedOptions(t *testing.T) {
 	if err := d.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	bad := FromOptions(devices.Options{Host: dev.Host(), Ports: dev.Ports(), User: "admin", Password: "nope", Pins: drv.o.Pins, Timeout: time.Second})
+	bad := FromOptions(access.Options{Host: dev.Host(), Ports: dev.Ports(), User: "admin", Password: "nope", Pins: drv.o.Pins, Timeout: time.Second})
 	if err := bad.Open(ctx); !errors.Is(err, ErrWrongPassword) {
 		t.Fatalf("open with a wrong password: %v", err)
 	}
