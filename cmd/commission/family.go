@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/commission-tool/commission/internal/access"
 	"github.com/commission-tool/commission/internal/catalog"
 	"github.com/commission-tool/commission/internal/devices"
 	"github.com/commission-tool/commission/internal/devices/kepware"
@@ -178,7 +179,7 @@ func openNPort(t target, rep steps.Reporter) (engine, error) {
 }
 
 func openThingsPro(t target, rep steps.Reporter) (engine, error) {
-	drv := thingspro.New(thingspro.Options{Options: devices.Options{Host: t.Address, User: t.User, Password: t.Password,
+	drv := thingspro.New(thingspro.Options{Options: access.Options{Host: t.Address, User: t.User, Password: t.Password,
 		NewPassword: t.NewPassword, Pins: t.Pins, Ports: t.Ports, Timeout: t.Timeout}})
 	return &closing{engine: steps.NewSession(catalog.ThingsPro(), drv, rep), close: func() {
 		ctx, cancel := context.WithTimeout(context.Background(), t.Timeout)
@@ -188,7 +189,7 @@ func openThingsPro(t target, rep steps.Reporter) (engine, error) {
 }
 
 func openKepware(t target, rep steps.Reporter) (engine, error) {
-	drv := kepware.New(kepware.Options{Options: devices.Options{Host: t.Address, User: t.User, Password: t.Password,
+	drv := kepware.New(kepware.Options{Options: access.Options{Host: t.Address, User: t.User, Password: t.Password,
 		Pins: t.Pins, Ports: t.Ports, Timeout: t.Timeout, Since: t.Since}})
 	return &closing{engine: steps.NewSession(catalog.Kepware(), drv, rep), close: func() {
 		ctx, cancel := context.WithTimeout(context.Background(), t.Timeout)

@@ -10,7 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/commission-tool/commission/internal/devices"
+	"github.com/commission-tool/commission/internal/access"
+
 	"github.com/commission-tool/commission/internal/devices/thingspro"
 	"github.com/commission-tool/commission/internal/probe"
 	simthingspro "github.com/commission-tool/commission/internal/sim/thingspro"
@@ -41,7 +42,7 @@ func tpSession(t *testing.T, sim *simthingspro.Device, user, pw string) (*steps.
 	if err := ps.Trust(sim.Addr(simthingspro.PortHTTPS), transport.Fingerprint(sim.CertDER())); err != nil {
 		t.Fatal(err)
 	}
-	drv, err := thingspro.Connect(context.Background(), thingspro.Options{Options: devices.Options{Host: sim.Host(), User: user, Password: pw,
+	drv, err := thingspro.Connect(context.Background(), thingspro.Options{Options: access.Options{Host: sim.Host(), User: user, Password: pw,
 		NewPassword: tpNewAdminPW, Pins: ps, Ports: sim.Ports(), Timeout: 2 * time.Second}})
 	if err != nil {
 		t.Fatalf("connect: %v", err)

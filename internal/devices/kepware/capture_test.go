@@ -11,7 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/commission-tool/commission/internal/devices"
+	"github.com/commission-tool/commission/internal/access"
+
 	"github.com/commission-tool/commission/internal/devices/kepware"
 	simkepware "github.com/commission-tool/commission/internal/sim/kepware"
 	"github.com/commission-tool/commission/internal/transcript"
@@ -37,7 +38,7 @@ func TestCaptureReplays_Simulator(t *testing.T) {
 	}
 	now := time.Now().UTC().Truncate(time.Second)
 	clock := func() time.Time { return now }
-	o := kepware.Options{Options: devices.Options{Host: sim.Host(), Ports: p, User: "Administrator", Password: simkepware.DefaultAdminPassword,
+	o := kepware.Options{Options: access.Options{Host: sim.Host(), Ports: p, User: "Administrator", Password: simkepware.DefaultAdminPassword,
 		Pins: pins, Timeout: 2 * time.Second, Since: now.Add(-3 * time.Hour)}, Now: clock}
 	rec := transcript.NewRecorder()
 	live, err := kepware.Capture(context.Background(), o, rec)
@@ -74,7 +75,7 @@ func TestCaptureReplays_Simulator(t *testing.T) {
 	srv := httptest.NewServer(rp)
 	t.Cleanup(srv.Close)
 	port, _ := strconv.Atoi(srv.URL[strings.LastIndex(srv.URL, ":")+1:])
-	replay := kepware.New(kepware.Options{Options: devices.Options{Host: "127.0.0.1", Ports: map[string]int{kepware.SvcConfigHTTP: port},
+	replay := kepware.New(kepware.Options{Options: access.Options{Host: "127.0.0.1", Ports: map[string]int{kepware.SvcConfigHTTP: port},
 		User: "Administrator", Password: "any", Timeout: 2 * time.Second, Since: o.Since}, UseHTTP: true, Now: clock})
 	defer replay.Close(context.Background())
 	got, err := replay.Read(context.Background())

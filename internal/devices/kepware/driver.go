@@ -18,6 +18,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/commission-tool/commission/internal/access"
+
 	"github.com/commission-tool/commission/internal/devices"
 	"github.com/commission-tool/commission/internal/probe"
 	"github.com/commission-tool/commission/internal/transport"
@@ -32,13 +34,13 @@ const (
 )
 
 // Options says how to reach one Kepware server: the shared
-// devices.Options (Host, Ports keyed SvcConfigHTTPS, SvcConfigHTTP,
+// access.Options (Host, Ports keyed SvcConfigHTTPS, SvcConfigHTTP,
 // SvcOPCUA and SvcRESTServer, User, Password, Pins, Timeout, Transcript,
 // Since, Progress) and what only Kepware needs. Zero values take the
 // defaults: ports 57512, 57412, 49320 and 39320, user "Administrator",
 // timeout 5s, the event log of the last 24 hours.
 type Options struct {
-	devices.Options
+	access.Options
 	// TLS, when set, verifies the HTTPS port instead of the pinned
 	// configuration built from Pins.
 	TLS *tls.Config

@@ -10,7 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/commission-tool/commission/internal/devices"
+	"github.com/commission-tool/commission/internal/access"
+
 	"github.com/commission-tool/commission/internal/devices/kepware"
 	simkepware "github.com/commission-tool/commission/internal/sim/kepware"
 	"github.com/commission-tool/commission/internal/transport"
@@ -47,7 +48,7 @@ func newDevWith(tb testing.TB, sim *simkepware.Device, user, pw string, since ti
 	if err := pins.Trust(hp, sim.Fingerprint()); err != nil {
 		tb.Fatal(err)
 	}
-	dev := kepware.New(kepware.Options{Options: devices.Options{Host: sim.Host(), Ports: p, User: user, Password: pw,
+	dev := kepware.New(kepware.Options{Options: access.Options{Host: sim.Host(), Ports: p, User: user, Password: pw,
 		Pins: pins, Timeout: 2 * time.Second, Since: since}})
 	tb.Cleanup(func() { dev.Close(context.Background()) })
 	return dev
@@ -399,7 +400,7 @@ func TestErrors(t *testing.T) {
 		p := sim.Ports()
 		pins, _ := transport.OpenPins(filepath.Join(t.TempDir(), "kd"))
 		hp := sim.Host() + ":" + strconv.Itoa(p[simkepware.SvcConfigHTTPS])
-		d2 := kepware.New(kepware.Options{Options: devices.Options{Host: sim.Host(), Ports: map[string]int{kepware.SvcConfigHTTPS: p[simkepware.SvcConfigHTTPS]}, Password: "x", Timeout: time.Second},
+		d2 := kepware.New(kepware.Options{Options: access.Options{Host: sim.Host(), Ports: map[string]int{kepware.SvcConfigHTTPS: p[simkepware.SvcConfigHTTPS]}, Password: "x", Timeout: time.Second},
 			TLS: transport.PinnedTLS(pins, hp)})
 		defer d2.Close(ctx)
 		_, err := d2.Read(ctx)
@@ -457,7 +458,7 @@ func TestTranscriptMasksPasswords_Simulator(t *testing.T) {
 		t.Fatal(err)
 	}
 	var tr strings.Builder
-	dev := kepware.New(kepware.Options{Options: devices.Options{Host: sim.Host(), Ports: sim.Ports(), Password: simkepware.DefaultAdminPassword,
+	dev := kepware.New(kepware.Options{Options: access.Options{Host: sim.Host(), Ports: sim.Ports(), Password: simkepware.DefaultAdminPassword,
 		Pins: pins, Timeout: 2 * time.Second, Transcript: &tr}})
 	defer dev.Close(context.Background())
 	ctx := context.Background()
@@ -500,7 +501,7 @@ func TestLifecycle_Simulator(t *testing.T) {
 	if err := kepware.New(kepware.Options{}).Open(ctx); err == nil || !strings.Contains(err.Error(), "no host") {
 		t.Errorf("no host: %v", err)
 	}
-	if err := kepware.New(kepware.Options{Options: devices.Options{Host: sim.Host()}}).Open(ctx); err == nil || !strings.Contains(err.Error(), "pin store") {
+	if err := kepware.New(kepware.Options{Options: access.Options{Host: sim.Host()}}).Open(ctx); err == nil || !strings.Contains(err.Error(), "pin store") {
 		t.Errorf("no pins: %v", err)
 	}
 	dev := newDev(t, sim, "Administrator", simkepware.DefaultAdminPassword)

@@ -18,6 +18,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/commission-tool/commission/internal/access"
+
 	"github.com/commission-tool/commission/internal/devices"
 	"github.com/commission-tool/commission/internal/probe"
 	"github.com/commission-tool/commission/internal/transport"
@@ -28,12 +30,12 @@ import (
 var DefaultPorts = map[string]int{"https": 8443, "http": 80, "ssh": 22, "discovery": 40404}
 
 // Options say how to reach and log in to a gateway: the fields every
-// family shares (devices.Options: Host, Ports by name "https", "http",
+// family shares (access.Options: Host, Ports by name "https", "http",
 // "ssh", "discovery", User (default DefaultUser), Password, NewPassword
 // for the forced first-login change, Pins, Timeout) and the gateway's
 // shell.
 type Options struct {
-	devices.Options
+	access.Options
 	// SSH, when set, logs in to the gateway's shell to list listening
 	// ports. Its Timeout defaults to Timeout.
 	SSH *sshconn.Config

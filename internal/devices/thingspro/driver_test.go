@@ -9,7 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/commission-tool/commission/internal/devices"
+	"github.com/commission-tool/commission/internal/access"
+
 	"github.com/commission-tool/commission/internal/devices/thingspro"
 	"github.com/commission-tool/commission/internal/probe"
 	simthingspro "github.com/commission-tool/commission/internal/sim/thingspro"
@@ -42,7 +43,7 @@ func pins(t testing.TB, sim *simthingspro.Device) *transport.PinStore {
 }
 
 func options(t testing.TB, sim *simthingspro.Device, user, pw string) thingspro.Options {
-	return thingspro.Options{Options: devices.Options{Host: sim.Host(), User: user, Password: pw, NewPassword: newPW, Pins: pins(t, sim),
+	return thingspro.Options{Options: access.Options{Host: sim.Host(), User: user, Password: pw, NewPassword: newPW, Pins: pins(t, sim),
 		Ports: sim.Ports(), Timeout: 2 * time.Second}}
 }
 

@@ -14,12 +14,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/commission-tool/commission/internal/access"
+
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 
 	"github.com/commission-tool/commission/internal/catalog"
-	"github.com/commission-tool/commission/internal/devices"
 	"github.com/commission-tool/commission/internal/devices/thingspro"
 	simthingspro "github.com/commission-tool/commission/internal/sim/thingspro"
 	"github.com/commission-tool/commission/internal/steps"
@@ -168,7 +169,7 @@ func TestContract(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = ps.Trust(sim.Addr(simthingspro.PortHTTPS), transport.Fingerprint(sim.CertDER()))
-	opts := thingspro.Options{Options: devices.Options{Host: sim.Host(), User: "admin", Password: "admin@123", NewPassword: "Contract-Test-2024!",
+	opts := thingspro.Options{Options: access.Options{Host: sim.Host(), User: "admin", Password: "admin@123", NewPassword: "Contract-Test-2024!",
 		Pins: ps, Ports: sim.Ports(), Timeout: 2 * time.Second}}
 
 	// a lockout first, on another account name

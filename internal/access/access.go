@@ -1,4 +1,8 @@
-package devices
+// Package access holds what every family's driver is built from: where the
+// device is, how to log in, which certificates are trusted, and how long to
+// wait. It is a leaf beside transport, so the engine and the wizard, which
+// know devices only by their identity, never reach transport through it.
+package access
 
 import (
 	"io"
@@ -40,13 +44,4 @@ type Options struct {
 	Since time.Time
 	// Progress, when set, receives short progress lines (device restarting, ...).
 	Progress func(string)
-}
-
-// EvidenceFile is one file a family offers as evidence for the record: a
-// certificate seen, a probe transcript, a device log, an API reply that
-// decided a step. Data must hold no secret.
-type EvidenceFile struct {
-	Name        string // file name inside the bundle's evidence folder, e.g. "tls-443.pem"
-	Description string // one line for the record and the PDF
-	Data        []byte
 }
