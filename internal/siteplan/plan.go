@@ -287,7 +287,8 @@ func findSecrets(c *checker, path []string, v any) {
 	case map[string]any:
 		for _, k := range sortedKeys(t) {
 			p := append(append([]string{}, path...), k)
-			if secretLike(k) {
+			stepID := len(path) == 2 && path[0] == "values" // a step id names a step, not a value
+			if !stepID && secretLike(k) {
 				c.add(p, "%q looks like a secret: a plan never holds one; a device's password comes from password_file, password_env or password_command, and new passwords are typed in the wizard", k)
 				continue
 			}

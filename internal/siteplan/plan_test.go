@@ -36,6 +36,7 @@ func testSchema() Schema {
 			{Name: "beta", Steps: []steps.Meta{
 				{ID: "beta.1.admin", Title: "Admin", Inputs: []steps.Input{{Key: "action", Label: "Action", Options: []string{"rename", "delete"}}}},
 				{ID: "beta.2.lifetime", Title: "Lifetime", Inputs: []steps.Input{{Key: "days", Label: "Days"}}},
+				{ID: "beta.3.password-policy", Title: "Policy", Inputs: []steps.Input{{Key: "min", Label: "Minimum length"}}},
 			}},
 		},
 	}
@@ -65,6 +66,8 @@ action = "delete"
 
 [values.beta."beta.2.lifetime"]
 days = 30
+[values.beta."beta.3.password-policy"]
+min = 16
 
 [[device]]
 family = "alpha"
@@ -104,6 +107,9 @@ func TestParseGoodPlan(t *testing.T) {
 	if v, _ := p.Values("beta", "beta.2.lifetime"); v["days"] != "30" {
 		t.Errorf("a number is taken as its text: %q", v["days"])
 	}
+	if v, _ := p.Values("beta", "beta.3.password-policy"); v["min"] != "16" {
+		t.Errorf("a step id is not a secret because it names passwords: %v", v)
+	}
 	if _, ok := p.Values("beta", "alpha.1.syslog"); ok {
 		t.Error("values are per family")
 	}
@@ -114,11 +120,11 @@ func TestParseGoodPlan(t *testing.T) {
 		t.Error("Values shares its map")
 	}
 	if len(p.Devices) != 2 || p.Devices[0].Credential.File != "secrets/line1.pw" || p.Devices[0].Ports["snmp"] != 1161 ||
-		p.Devices[1].Credential.Env != "BETA_PW" || p.Devices[0].Line != 26 || p.Devices[1].Line != 34 {
+		p.Devices[1].Credential.Env != "BETA_PW" || p.Devices[0].Line != 28 || p.Devices[1].Line != 36 {
 		t.Errorf("devices %+v", p.Devices)
 	}
 	w, ok := p.Waiver("alpha.4.telnet")
-	if !ok || w.Approver != "J. Smith, OT security" || w.ExpiresDate() != "2026-12-01" || w.Line != 40 {
+	if !ok || w.Approver != "J. Smith, OT security" || w.ExpiresDate() != "2026-12-01" || w.Line != 42 {
 		t.Errorf("waiver %+v %v (expiring today still holds)", w, ok)
 	}
 	if _, ok := p.Waiver("alpha.1.syslog"); ok {
