@@ -19,7 +19,8 @@ func (m Model) openRestart() (tea.Model, tea.Cmd) {
 	return m, m.arm()
 }
 
-func (m Model) viewRestart() string {
+// View draws the screen.
+func (scr restartScreen) View(m Model) string {
 	s := m.st
 	var b strings.Builder
 	b.WriteString(s.Title.Render("Restart the device now?") + "\n\n")
@@ -42,23 +43,24 @@ func (m Model) viewRestart() string {
 	return b.String()
 }
 
-func (m Model) keyRestart(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+// Update handles a key on the screen; transitions go through the root.
+func (scr *restartScreen) Update(m *Model, k tea.KeyPressMsg) tea.Cmd {
 	if key.Matches(k, m.keys.Back) {
 		m.screen = scrOverview
 		m.notice = "Not restarted; the changes stay staged."
-		return m, nil
+		return nil
 	}
 	if !m.armed {
-		return m, nil
+		return nil
 	}
 	switch {
 	case key.Matches(k, m.keys.Yes):
-		return m.startCommit()
+		return m.do(m.startCommit())
 	case key.Matches(k, m.keys.No):
 		m.screen = scrOverview
 		m.notice = "Not restarted; the changes stay staged."
 	}
-	return m, nil
+	return nil
 }
 
 // startCommit runs the restart and verification in a tea.Cmd.
@@ -107,14 +109,15 @@ func (m Model) commitContent() string {
 	return strings.TrimRight(b.String(), "\n")
 }
 
-func (m Model) viewCommit() string {
+// View draws the screen.
+func (scr commitScreen) View(m Model) string {
 	s := m.st
 	var b strings.Builder
 	b.WriteString(s.Title.Render("Restart and verify") + "\n")
 	if m.busy {
 		secs := int(time.Since(m.opStart).Seconds())
 		b.WriteString(fmt.Sprintf("%s Restarting the device and verifying %s… %ds\n",
-			m.spin.View(), plural(len(m.commit.ids), "change", "changes"), secs))
+			m.spin.View(), plural(len(scr.ids), "change", "changes"), secs))
 	} else {
 		b.WriteString(s.Muted.Render("Done.") + "\n")
 	}
@@ -130,15 +133,16 @@ func (m Model) viewCommit() string {
 	return b.String()
 }
 
-func (m Model) keyCommit(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+// Update handles a key on the screen; transitions go through the root.
+func (scr *commitScreen) Update(m *Model, k tea.KeyPressMsg) tea.Cmd {
 	if m.busy {
-		return m, nil
+		return nil
 	}
 	if key.Matches(k, m.keys.Enter, m.keys.Back, m.keys.Quit) {
 		m.screen = scrOverview
 		m.errText = ""
-		return m, nil
+		return nil
 	}
 	m.scroll(k)
-	return m, nil
+	return nil
 }

@@ -19,7 +19,8 @@ type unknownFingerprint interface {
 	UnknownFingerprint() (hostport, fingerprint string)
 }
 
-func (m Model) viewWelcome() string {
+// View draws the screen.
+func (scr welcomeScreen) View(m Model) string {
 	s := m.st
 	var b strings.Builder
 	b.WriteString(s.Title.Render("commission") + " " + s.Muted.Render(devices.Printable(m.cfg.Version)) + "\n\n")
@@ -35,22 +36,23 @@ func (m Model) viewWelcome() string {
 	return b.String()
 }
 
-func (m Model) keyWelcome(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+// Update handles a key on the screen; transitions go through the root.
+func (scr *welcomeScreen) Update(m *Model, k tea.KeyPressMsg) tea.Cmd {
 	switch {
 	case key.Matches(k, m.keys.Quit):
-		return m.quit()
+		return m.do(m.quit())
 	case m.cfg.Resume != nil && key.Matches(k, m.keys.Resume):
 		m.target = m.cfg.Resume.Target
 		m.target.ResumePath = m.cfg.Resume.Path
 		if m.target.Password != "" {
-			return m.connect()
+			return m.do(m.connect())
 		}
-		return m.openCreds()
+		return m.do(m.openCreds())
 	case key.Matches(k, m.keys.Enter):
 		m.screen = scrChoose
 		m.devs.cursor = 0
 	}
-	return m, nil
+	return nil
 }
 
 // chooseItems is the number of rows on the choose screen: every
@@ -68,30 +70,31 @@ func (m Model) discoverSends() string {
 	return "one UDP packet to 255.255.255.255:4800 (Moxa discovery)"
 }
 
-func (m Model) viewChoose() string {
+// View draws the screen.
+func (scr deviceList) View(m Model) string {
 	s := m.st
 	var b strings.Builder
 	b.WriteString(s.Title.Render("Choose the device") + "\n\n")
 	switch {
-	case m.devs.loading:
+	case scr.loading:
 		b.WriteString(m.spin.View() + " Waiting for answers to the discovery…\n\n")
-	case m.devs.err != "":
-		b.WriteString(s.Warn.Render(m.wrap("Discovery did not work: "+m.devs.err, 0)) + "\n\n")
-	case m.canDiscover() && !m.devs.discovered:
+	case scr.err != "":
+		b.WriteString(s.Warn.Render(m.wrap("Discovery did not work: "+scr.err, 0)) + "\n\n")
+	case m.canDiscover() && !scr.discovered:
 		b.WriteString(m.wrap("Nothing has been sent to the network. Type the device's address, or press d to "+
 			"look for devices (you choose the interface first).", 0) + "\n\n")
-	case !m.canDiscover() && len(m.devs.candidates) == 0:
+	case !m.canDiscover() && len(scr.candidates) == 0:
 		b.WriteString(m.wrap("Discovery is off: type the device's address.", 0) + "\n\n")
 	}
 	room := max(m.height-9, 3)
 	first := 0
-	if m.devs.cursor >= room {
-		first = m.devs.cursor - room + 1
+	if scr.cursor >= room {
+		first = scr.cursor - room + 1
 	}
 	for i := first; i < m.chooseItems() && i < first+room; i++ {
 		var row string
-		if i < len(m.devs.candidates) {
-			c := m.devs.candidates[i]
+		if i < len(scr.candidates) {
+			c := scr.candidates[i]
 			row = fmt.Sprintf("%s  %s  %s", devices.Printable(c.Label), devices.Printable(c.Address), s.Muted.Render(devices.Printable(c.Family)))
 			if d := devices.Printable(c.Detail); d != "" {
 				row += s.Muted.Render("  " + d)
@@ -100,7 +103,7 @@ func (m Model) viewChoose() string {
 			row = "Type an address…"
 		}
 		row = truncate(row, m.width-3)
-		if i == m.devs.cursor {
+		if i == scr.cursor {
 			b.WriteString(s.Selected.Render("> "+row) + "\n")
 		} else {
 			b.WriteString("  " + row + "\n")
@@ -110,41 +113,42 @@ func (m Model) viewChoose() string {
 		b.WriteString(m.clip(st, 2) + "\n")
 	}
 	k := m.keys
-	k.Discover.SetEnabled(m.canDiscover() && !m.devs.loading)
+	k.Discover.SetEnabled(m.canDiscover() && !scr.loading)
 	b.WriteString("\n" + m.help(k.Move, hint("enter", "choose"), k.Discover, k.Back, k.Quit))
 	return b.String()
 }
 
-func (m Model) keyChoose(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+// Update handles a key on the screen; transitions go through the root.
+func (scr *deviceList) Update(m *Model, k tea.KeyPressMsg) tea.Cmd {
 	switch {
 	case key.Matches(k, m.keys.Quit):
-		return m.quit()
+		return m.do(m.quit())
 	case key.Matches(k, m.keys.Back):
-		if m.devs.loading {
+		if scr.loading {
 			m.cancelOp()
-			m.devs.loading = false
-			return m, nil
+			scr.loading = false
+			return nil
 		}
 		m.screen = scrWelcome
 	case key.Matches(k, m.keys.Up):
-		m.devs.cursor = max(m.devs.cursor-1, 0)
+		scr.cursor = max(scr.cursor-1, 0)
 	case key.Matches(k, m.keys.Down):
-		m.devs.cursor = min(m.devs.cursor+1, m.chooseItems()-1)
-	case m.canDiscover() && !m.devs.loading && key.Matches(k, m.keys.Discover):
-		return m.openDiscover()
+		scr.cursor = min(scr.cursor+1, m.chooseItems()-1)
+	case m.canDiscover() && !scr.loading && key.Matches(k, m.keys.Discover):
+		return m.do(m.openDiscover())
 	case key.Matches(k, m.keys.Enter):
-		if m.devs.cursor < len(m.devs.candidates) {
-			c := m.devs.candidates[m.devs.cursor]
+		if scr.cursor < len(scr.candidates) {
+			c := scr.candidates[scr.cursor]
 			user := m.target.User
 			if c.User != "" {
 				user = c.User
 			}
 			m.target = Target{Family: c.Family, Address: c.Address, User: user}
-			return m.openCreds()
+			return m.do(m.openCreds())
 		}
-		return m.openAddress()
+		return m.do(m.openAddress())
 	}
-	return m, nil
+	return nil
 }
 
 // openDiscover shows the discovery screen; the interfaces are listed in
@@ -185,25 +189,26 @@ func (m Model) chosenInterface() (Interface, bool) {
 	return Interface{}, false
 }
 
-func (m Model) viewDiscover() string {
+// ViewDiscover draws the discovery screen: the interface and what is sent.
+func (scr deviceList) ViewDiscover(m Model) string {
 	s := m.st
 	var b strings.Builder
 	b.WriteString(s.Title.Render("Look for devices on the network") + "\n\n")
 	pickIface := m.cfg.Interfaces != nil && m.cfg.Discover != nil
 	switch {
-	case pickIface && !m.devs.ifaceLoaded:
+	case pickIface && !scr.ifaceLoaded:
 		b.WriteString(m.spin.View() + " Listing this computer's interfaces…\n")
-	case pickIface && m.devs.ifaceErr != "":
-		b.WriteString(s.Bad.Render(m.wrap("The interfaces could not be listed: "+m.devs.ifaceErr, 0)) + "\n")
-	case pickIface && len(m.devs.ifaces) == 0:
+	case pickIface && scr.ifaceErr != "":
+		b.WriteString(s.Bad.Render(m.wrap("The interfaces could not be listed: "+scr.ifaceErr, 0)) + "\n")
+	case pickIface && len(scr.ifaces) == 0:
 		b.WriteString(s.Warn.Render(m.wrap("No interface with an IPv4 address to send from. Type the address instead.", 0)) + "\n")
 	case pickIface:
 		b.WriteString("Send from:\n")
 		room := max(m.height-12, 2)
-		first := max(m.devs.ifaceCursor-room+1, 0)
-		for i := first; i < len(m.devs.ifaces) && i < first+room; i++ {
-			row := truncate(devices.Printable(m.devs.ifaces[i].Name)+"  "+devices.Printable(m.devs.ifaces[i].Address), m.width-3)
-			if i == m.devs.ifaceCursor {
+		first := max(scr.ifaceCursor-room+1, 0)
+		for i := first; i < len(scr.ifaces) && i < first+room; i++ {
+			row := truncate(devices.Printable(scr.ifaces[i].Name)+"  "+devices.Printable(scr.ifaces[i].Address), m.width-3)
+			if i == scr.ifaceCursor {
 				b.WriteString(s.Selected.Render("> "+row) + "\n")
 			} else {
 				b.WriteString("  " + row + "\n")
@@ -215,7 +220,7 @@ func (m Model) viewDiscover() string {
 	if ifc, ok := m.chosenInterface(); ok {
 		from = devices.Printable(ifc.Name) + " (" + devices.Printable(ifc.Address) + ")"
 	}
-	ready := !pickIface || (m.devs.ifaceLoaded && len(m.devs.ifaces) > 0)
+	ready := !pickIface || (scr.ifaceLoaded && len(scr.ifaces) > 0)
 	if ready {
 		b.WriteString(m.wrap("This sends "+m.discoverSends()+" from "+from+". Devices on that network answer; "+
 			"some plants alarm on broadcasts, so ask first.", 0) + "\n\n")
@@ -230,10 +235,11 @@ func (m Model) viewDiscover() string {
 	return b.String()
 }
 
-func (m Model) keyDiscover(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+// UpdateDiscover handles a key on the discovery screen.
+func (scr *deviceList) UpdateDiscover(m *Model, k tea.KeyPressMsg) tea.Cmd {
 	if key.Matches(k, m.keys.Back) {
 		m.screen = scrChoose
-		return m, nil
+		return nil
 	}
 	pickIface := m.cfg.Interfaces != nil && m.cfg.Discover != nil
 	// Moving to another interface changes what the screen says: the
@@ -246,24 +252,24 @@ func (m Model) keyDiscover(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		move = 1
 	}
 	if move != 0 {
-		c := min(max(m.devs.ifaceCursor+move, 0), max(len(m.devs.ifaces)-1, 0))
-		if c == m.devs.ifaceCursor {
-			return m, nil
+		c := min(max(scr.ifaceCursor+move, 0), max(len(scr.ifaces)-1, 0))
+		if c == scr.ifaceCursor {
+			return nil
 		}
-		m.devs.ifaceCursor = c
-		return m, m.arm()
+		scr.ifaceCursor = c
+		return m.arm()
 	}
 	if !m.armed {
-		return m, nil
+		return nil
 	}
 	switch {
 	case key.Matches(k, m.keys.Yes):
-		if pickIface && (!m.devs.ifaceLoaded || len(m.devs.ifaces) == 0) {
-			return m, nil
+		if pickIface && (!scr.ifaceLoaded || len(scr.ifaces) == 0) {
+			return nil
 		}
-		return m.discover()
+		return m.do(m.discover())
 	}
-	return m, nil
+	return nil
 }
 
 // discover runs the discovery in a command and goes back to the list.
@@ -439,7 +445,8 @@ type passwordChangeRequired interface {
 	PasswordChangeRequired() bool
 }
 
-func (m Model) viewFormScreen() string {
+// View draws the screen.
+func (scr loginScreen) View(m Model) string {
 	s := m.st
 	var b strings.Builder
 	switch m.screen {
@@ -483,18 +490,20 @@ func (m Model) openCredsKeepErr() (tea.Model, tea.Cmd) {
 	return nm, cmd
 }
 
-func (m Model) viewConnecting() string {
+// ViewConnecting draws the wait for the connection.
+func (scr loginScreen) ViewConnecting(m Model) string {
 	return m.st.Title.Render("Connecting") + "\n\n" +
 		m.spin.View() + " Connecting to " + devices.Printable(m.target.Address) + " and reading its settings…\n\n" +
 		m.help(hint("esc", "cancel"))
 }
 
-func (m Model) keyConnecting(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+// UpdateConnecting lets esc cancel the connection.
+func (scr *loginScreen) UpdateConnecting(m *Model, k tea.KeyPressMsg) tea.Cmd {
 	if key.Matches(k, m.keys.Back) {
 		m.cancelOp()
-		return m.openCreds()
+		return m.do(m.openCreds())
 	}
-	return m, nil
+	return nil
 }
 
 func (m Model) onConnected(msg connectedMsg) (tea.Model, tea.Cmd) {
@@ -530,15 +539,16 @@ func (m Model) onConnected(msg connectedMsg) (tea.Model, tea.Cmd) {
 	}
 }
 
-func (m Model) viewFingerprint() string {
+// View draws the screen.
+func (scr trustScreen) View(m Model) string {
 	s := m.st
 	var b strings.Builder
 	b.WriteString(s.Title.Render("Confirm the device's certificate") + "\n\n")
-	b.WriteString(m.wrap("This is the first time this tool talks to "+m.trust.host+" over TLS. "+
+	b.WriteString(m.wrap("This is the first time this tool talks to "+scr.host+" over TLS. "+
 		"Compare this fingerprint with the one the device shows (on its web console or label). "+
 		"Trust it only if they match.", 0) + "\n\n")
 	b.WriteString("  SHA-256 fingerprint:\n")
-	b.WriteString(s.Heading.Render(m.wrap(m.trust.print, 2)) + "\n\n")
+	b.WriteString(s.Heading.Render(m.wrap(scr.print, 2)) + "\n\n")
 	if m.errText != "" {
 		b.WriteString(s.Bad.Render(m.wrap(m.errText, 0)) + "\n\n")
 	}
@@ -550,26 +560,27 @@ func (m Model) viewFingerprint() string {
 	return b.String()
 }
 
-func (m Model) keyFingerprint(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+// Update handles a key on the screen; transitions go through the root.
+func (scr *trustScreen) Update(m *Model, k tea.KeyPressMsg) tea.Cmd {
 	if m.busy || !m.armed {
-		return m, nil
+		return nil
 	}
 	switch {
 	case key.Matches(k, m.keys.Yes):
 		if m.cfg.Trust == nil {
 			m.errText = "this build cannot pin certificates"
-			return m, nil
+			return nil
 		}
 		_, seq := m.startOp(connectTimeout)
-		trust, host, fp := m.cfg.Trust, m.trust.host, m.trust.print
-		return m, tea.Batch(m.spin.Tick, func() tea.Msg {
+		trust, host, fp := m.cfg.Trust, scr.host, scr.print
+		return tea.Batch(m.spin.Tick, func() tea.Msg {
 			return trustedMsg{seq: seq, err: trust(host, fp)}
 		})
 	case key.Matches(k, m.keys.No):
-		m.trust.host, m.trust.print = "", ""
-		return m.openCreds()
+		scr.host, scr.print = "", ""
+		return m.do(m.openCreds())
 	}
-	return m, nil
+	return nil
 }
 
 func (m Model) onTrusted(msg trustedMsg) (tea.Model, tea.Cmd) {
@@ -584,11 +595,20 @@ func (m Model) onTrusted(msg trustedMsg) (tea.Model, tea.Cmd) {
 	return m.connect()
 }
 
-func (m Model) viewStop() string {
+// Update ends the session on q, enter or esc: there is no way back.
+func (scr *stopScreen) Update(m *Model, k tea.KeyPressMsg) tea.Cmd {
+	if key.Matches(k, m.keys.Quit, m.keys.Enter, m.keys.Back) {
+		return m.do(m.quit())
+	}
+	return nil
+}
+
+// View draws the screen.
+func (scr stopScreen) View(m Model) string {
 	s := m.st
 	host, pinned, seen := "", "", ""
-	if len(m.stopScr.text) == 3 {
-		host, pinned, seen = m.stopScr.text[0], m.stopScr.text[1], m.stopScr.text[2]
+	if len(scr.text) == 3 {
+		host, pinned, seen = scr.text[0], scr.text[1], scr.text[2]
 	}
 	w := max(m.width-6, 30)
 	body := "STOP: the device's certificate or host key has changed\n\n" +

@@ -146,16 +146,24 @@ type Model struct {
 
 	confirmQuit bool
 
-	// Each screen's own state.
+	// The screens, each with its own state, Update and View.
+	welcome welcomeScreen
 	devs    deviceList
 	login   loginScreen
 	trust   trustScreen
 	stopScr stopScreen
 	ov      overviewScreen
 	step    stepScreen
+	restart restartScreen
 	commit  commitScreen
 	sum     summaryScreen
 }
+
+// welcomeScreen is the first screen, with the resume offer.
+type welcomeScreen struct{}
+
+// restartScreen asks for a deliberate yes before the device restarts.
+type restartScreen struct{}
 
 // deviceList is the device list and its discovery screen.
 type deviceList struct {
@@ -325,6 +333,13 @@ func (m *Model) cancelOp() {
 	m.busy = false
 }
 
+// do lets a screen's Update take a transition of the root: it keeps the
+// root the transition returns and hands on its command.
+func (m *Model) do(next tea.Model, cmd tea.Cmd) tea.Cmd {
+	*m = next.(Model)
+	return cmd
+}
+
 func (m Model) quit() (tea.Model, tea.Cmd) {
 	m.cancelOp()
 	m.hub.close()
@@ -396,33 +411,33 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	if !ok {
 		return m, nil
 	}
+	// The root only routes: each screen handles its own keys.
+	var cmd tea.Cmd
 	switch m.screen {
 	case scrWelcome:
-		return m.keyWelcome(k)
+		cmd = m.welcome.Update(&m, k)
 	case scrChoose:
-		return m.keyChoose(k)
+		cmd = m.devs.Update(&m, k)
 	case scrDiscover:
-		return m.keyDiscover(k)
+		cmd = m.devs.UpdateDiscover(&m, k)
 	case scrConnecting:
-		return m.keyConnecting(k)
+		cmd = m.login.UpdateConnecting(&m, k)
 	case scrFingerprint:
-		return m.keyFingerprint(k)
+		cmd = m.trust.Update(&m, k)
 	case scrStop:
-		if key.Matches(k, m.keys.Quit, m.keys.Enter, m.keys.Back) {
-			return m.quit()
-		}
+		cmd = m.stopScr.Update(&m, k)
 	case scrOverview:
-		return m.keyOverview(k)
+		cmd = m.ov.Update(&m, k)
 	case scrStep:
-		return m.keyStep(k)
+		cmd = m.step.Update(&m, k)
 	case scrRestart:
-		return m.keyRestart(k)
+		cmd = m.restart.Update(&m, k)
 	case scrCommit:
-		return m.keyCommit(k)
+		cmd = m.commit.Update(&m, k)
 	case scrSummary:
-		return m.keySummary(k)
+		cmd = m.sum.Update(&m, k)
 	}
-	return m, nil
+	return m, cmd
 }
 
 // updateForm hands msg to the screen's form and routes its outcome.
@@ -505,29 +520,29 @@ func (m Model) View() tea.View {
 	var body string
 	switch m.screen {
 	case scrWelcome:
-		body = m.viewWelcome()
+		body = m.welcome.View(m)
 	case scrChoose:
-		body = m.viewChoose()
+		body = m.devs.View(m)
 	case scrDiscover:
-		body = m.viewDiscover()
+		body = m.devs.ViewDiscover(m)
 	case scrAddress, scrCreds:
-		body = m.viewFormScreen()
+		body = m.login.View(m)
 	case scrConnecting:
-		body = m.viewConnecting()
+		body = m.login.ViewConnecting(m)
 	case scrFingerprint:
-		body = m.viewFingerprint()
+		body = m.trust.View(m)
 	case scrStop:
-		body = m.viewStop()
+		body = m.stopScr.View(m)
 	case scrOverview:
-		body = m.viewOverview()
+		body = m.ov.View(m)
 	case scrStep:
-		body = m.viewStep()
+		body = m.step.View(m)
 	case scrRestart:
-		body = m.viewRestart()
+		body = m.restart.View(m)
 	case scrCommit:
-		body = m.viewCommit()
+		body = m.commit.View(m)
 	case scrSummary:
-		body = m.viewSummary()
+		body = m.sum.View(m)
 	}
 	if m.confirmQuit {
 		q := m.st.Warn.Render(m.quitQuestion())

@@ -74,7 +74,8 @@ func (s styles) bar(done, total, w int) string {
 	return "[" + s.OK.Render(strings.Repeat("█", fill)) + s.Muted.Render(strings.Repeat("░", w-fill)) + "]"
 }
 
-func (m Model) viewOverview() string {
+// View draws the screen.
+func (scr overviewScreen) View(m Model) string {
 	s := m.st
 	ms := m.sess.Steps()
 	rs := m.sess.Results()
@@ -99,7 +100,7 @@ func (m Model) viewOverview() string {
 	order := stepOrder(rows)
 	cur := -1
 	if len(order) > 0 {
-		cur = order[min(m.ov.cursor, len(order)-1)]
+		cur = order[min(scr.cursor, len(order)-1)]
 	}
 	curRow := 0
 	for i, r := range rows {
@@ -152,30 +153,31 @@ func (m Model) currentStep() (steps.Meta, bool) {
 	return ms[order[min(m.ov.cursor, len(order)-1)]], true
 }
 
-func (m Model) keyOverview(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+// Update handles a key on the screen; transitions go through the root.
+func (scr *overviewScreen) Update(m *Model, k tea.KeyPressMsg) tea.Cmd {
 	if m.busy {
-		return m, nil
+		return nil
 	}
 	n := len(m.sess.Steps())
 	switch {
 	case key.Matches(k, m.keys.Quit):
 		if m.sess.Pending() > 0 {
 			m.confirmQuit = true
-			return m, m.arm()
+			return m.arm()
 		}
-		return m.quit()
+		return m.do(m.quit())
 	case key.Matches(k, m.keys.Up):
-		m.ov.cursor = max(m.ov.cursor-1, 0)
+		scr.cursor = max(scr.cursor-1, 0)
 	case key.Matches(k, m.keys.Down):
-		m.ov.cursor = max(min(m.ov.cursor+1, n-1), 0)
+		scr.cursor = max(min(scr.cursor+1, n-1), 0)
 	case key.Matches(k, m.keys.Home):
-		m.ov.cursor = 0
+		scr.cursor = 0
 	case key.Matches(k, m.keys.End):
-		m.ov.cursor = max(n-1, 0)
+		scr.cursor = max(n-1, 0)
 	case key.Matches(k, m.keys.NextOpen):
 		cur, ok := m.currentStep()
 		if !ok {
-			return m, nil
+			return nil
 		}
 		id, ok := cur.ID, isOpen(m.sess.Result(cur.ID).Outcome)
 		if next, found := m.nextOpen(cur.ID); found {
@@ -183,29 +185,29 @@ func (m Model) keyOverview(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		}
 		if !ok {
 			m.errText, m.notice = "", "Every step is decided."
-			return m, nil
+			return nil
 		}
-		m.ov.cursor = m.cursorOf(id)
+		scr.cursor = m.cursorOf(id)
 	case key.Matches(k, m.keys.Enter):
 		if mt, ok := m.currentStep(); ok {
-			return m.openStep(mt.ID)
+			return m.do(m.openStep(mt.ID))
 		}
 	case key.Matches(k, m.keys.Restart):
 		if m.sess.Pending() == 0 {
 			m.errText, m.notice = "", "Nothing is waiting for a restart."
-			return m, nil
+			return nil
 		}
-		return m.openRestart()
+		return m.do(m.openRestart())
 	case key.Matches(k, m.keys.Recheck):
 		ctx, seq := m.startOp(applyTimeout)
 		sess := m.sess
-		return m, tea.Batch(m.spin.Tick, func() tea.Msg {
+		return tea.Batch(m.spin.Tick, func() tea.Msg {
 			return opDoneMsg{seq: seq, kind: opRecheck, err: sess.Recheck(ctx)}
 		})
 	case key.Matches(k, m.keys.Finish):
-		return m.openSummary()
+		return m.do(m.openSummary())
 	}
-	return m, nil
+	return nil
 }
 
 // cursorOf is the overview cursor position of step id.

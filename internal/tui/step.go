@@ -177,11 +177,12 @@ func (m Model) stepHeader() string {
 	return truncate(m.st.Title.Render(devices.Printable(mt.Section)+" "+devices.Printable(mt.Title))+"  "+m.st.badge(r.Outcome), m.width)
 }
 
-func (m Model) viewStep() string {
+// View draws the screen.
+func (scr stepScreen) View(m Model) string {
 	s := m.st
 	var b strings.Builder
 	b.WriteString(m.stepHeader() + "\n\n")
-	switch m.step.mode {
+	switch scr.mode {
 	case stepView:
 		b.WriteString(m.vp.View() + "\n")
 		if st := m.statusLine(); st != "" {
@@ -193,22 +194,22 @@ func (m Model) viewStep() string {
 		k.Attest.SetEnabled(attest)
 		k.Waive.SetEnabled(decide)
 		k.NotApplicable.SetEnabled(decide)
-		k.Edit.SetEnabled(fix && m.step.values != nil)
+		k.Edit.SetEnabled(fix && scr.values != nil)
 		b.WriteString(m.help(k.Fix, k.Edit, k.Attest, k.Waive, k.NotApplicable, k.NextOpen, hint("↑/↓", "scroll"), k.Back))
 	case stepPreview:
 		t := m.timing()
 		var tail strings.Builder
-		if del := deletes(m.step.changes); len(del) > 0 {
+		if del := deletes(scr.changes); len(del) > 0 {
 			tail.WriteString(s.Warn.Render(m.wrap("This deletes: "+strings.Join(del, ", ")+". "+t.Delete, 0)) + "\n\n")
 		}
 		tail.WriteString(m.wrap(t.Apply, 0) + "\n\n")
 		tail.WriteString(m.armHelp(hint("y", "apply"), m.keys.Edit, hint("esc", "cancel")))
 		// The table gives way to the wording and the keys, never the reverse.
 		room := max(m.height-lipgloss.Height(b.String())-lipgloss.Height(tail.String())-2, 2)
-		table := strings.Split(strings.TrimRight(m.changeLines(m.step.changes), "\n"), "\n")
+		table := strings.Split(strings.TrimRight(m.changeLines(scr.changes), "\n"), "\n")
 		if len(table) > room {
 			// Scrolls with ↑/↓; the last line says what is out of sight.
-			off := min(m.step.pvOff, len(table)-(room-1))
+			off := min(scr.pvOff, len(table)-(room-1))
 			below := len(table) - off - (room - 1)
 			table = append(table[off:off+room-1:off+room-1], s.Muted.Render(
 				fmt.Sprintf("  ↑/↓ scroll: %d lines above, %d below", off, below)))
@@ -217,12 +218,12 @@ func (m Model) viewStep() string {
 		b.WriteString(strings.Join(table, "\n") + "\n\n")
 		b.WriteString(tail.String())
 	case stepBusy:
-		b.WriteString(m.spin.View() + " " + m.step.busyWhat + "\n")
+		b.WriteString(m.spin.View() + " " + scr.busyWhat + "\n")
 	default:
 		if m.errText != "" {
 			b.WriteString(s.Bad.Render(m.wrap(m.errText, 0)) + "\n\n")
 		}
-		if m.step.mode == stepAttest && m.meta().Attest != "" {
+		if scr.mode == stepAttest && m.meta().Attest != "" {
 			b.WriteString(m.clip(m.wrap(m.meta().Attest, 0), 4) + "\n\n")
 		}
 		b.WriteString(m.formView(lipgloss.Height(b.String())))
@@ -230,60 +231,61 @@ func (m Model) viewStep() string {
 	return b.String()
 }
 
-func (m Model) keyStep(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
-	switch m.step.mode {
+// Update handles a key on the screen; transitions go through the root.
+func (scr *stepScreen) Update(m *Model, k tea.KeyPressMsg) tea.Cmd {
+	switch scr.mode {
 	case stepBusy:
-		return m, nil
+		return nil
 	case stepPreview:
 		switch {
 		case key.Matches(k, m.keys.Up):
-			m.step.pvOff = max(m.step.pvOff-1, 0)
-			return m, nil
+			scr.pvOff = max(scr.pvOff-1, 0)
+			return nil
 		case key.Matches(k, m.keys.Down):
-			m.step.pvOff = min(m.step.pvOff+1, max(len(m.step.changes)*3, 0))
-			return m, nil
+			scr.pvOff = min(scr.pvOff+1, max(len(scr.changes)*3, 0))
+			return nil
 		}
 		if !m.armed {
-			return m, nil
+			return nil
 		}
 		switch {
 		case key.Matches(k, m.keys.Yes):
-			return m.apply()
+			return m.do(m.apply())
 		case key.Matches(k, m.keys.Edit):
-			return m.openInputs()
+			return m.do(m.openInputs())
 		case key.Matches(k, m.keys.Back), key.Matches(k, m.keys.No):
-			m.step.mode = stepView
+			scr.mode = stepView
 			m.notice = "Cancelled; nothing was sent."
 			m.layout()
 		}
-		return m, nil
+		return nil
 	}
 	fix, attest, decide := m.can()
 	switch {
 	case key.Matches(k, m.keys.Back), key.Matches(k, m.keys.Quit):
 		m.screen = scrOverview
 		m.errText, m.notice = "", ""
-		return m, nil
+		return nil
 	case fix && key.Matches(k, m.keys.Fix):
-		m.step.values = nil
-		return m.openInputs()
-	case fix && m.step.values != nil && key.Matches(k, m.keys.Edit):
-		return m.openInputs()
+		scr.values = nil
+		return m.do(m.openInputs())
+	case fix && scr.values != nil && key.Matches(k, m.keys.Edit):
+		return m.do(m.openInputs())
 	case attest && key.Matches(k, m.keys.Attest):
-		return m.openAttest()
+		return m.do(m.openAttest())
 	case decide && key.Matches(k, m.keys.Waive):
-		return m.openReason(steps.Waived)
+		return m.do(m.openReason(steps.Waived))
 	case decide && key.Matches(k, m.keys.NotApplicable):
-		return m.openReason(steps.NotApplicable)
+		return m.do(m.openReason(steps.NotApplicable))
 	case key.Matches(k, m.keys.NextOpen):
-		if id, ok := m.nextOpen(m.step.id); ok {
-			return m.openStep(id)
+		if id, ok := m.nextOpen(scr.id); ok {
+			return m.do(m.openStep(id))
 		}
 		m.notice = "Every step is decided."
-		return m, nil
+		return nil
 	}
 	m.scroll(k)
-	return m, nil
+	return nil
 }
 
 // inputFields builds form fields for a step's inputs, prefilled with

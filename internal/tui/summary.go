@@ -125,19 +125,20 @@ func containsOutcome(os []steps.Outcome, o steps.Outcome) bool {
 	return false
 }
 
-func (m Model) viewSummary() string {
+// View draws the screen.
+func (scr summaryScreen) View(m Model) string {
 	s := m.st
 	var b strings.Builder
 	b.WriteString(s.Title.Render("Summary") + "\n\n")
-	switch m.sum.mode {
+	switch scr.mode {
 	case sumView:
 		b.WriteString(m.vp.View() + "\n")
 		switch {
-		case m.sum.keyLooking:
+		case scr.keyLooking:
 			b.WriteString(m.spin.View() + " Looking for your signing key…\n")
-		case m.sum.keyStat != nil && m.sum.keyStat.Found:
-			b.WriteString(truncate(s.Muted.Render("Signing key: "+devices.Printable(m.sum.keyStat.Description)), m.width) + "\n")
-		case m.sum.keyStat != nil:
+		case scr.keyStat != nil && scr.keyStat.Found:
+			b.WriteString(truncate(s.Muted.Render("Signing key: "+devices.Printable(scr.keyStat.Description)), m.width) + "\n")
+		case scr.keyStat != nil:
 			b.WriteString(truncate(s.Muted.Render("Signing key: none found yet; you can create one"), m.width) + "\n")
 		}
 		if st := m.statusLine(); st != "" {
@@ -155,16 +156,16 @@ func (m Model) viewSummary() string {
 		row := func(label, v string) {
 			b.WriteString(truncate(fmt.Sprintf("  %-11s %s", label, devices.Printable(v)), m.width) + "\n")
 		}
-		row("Technician", m.sum.info.Technician)
-		row("E-mail", m.sum.info.Email)
-		row("Company", m.sum.info.Company)
-		row("Site", m.sum.info.Site)
-		if m.sum.keyStat != nil {
+		row("Technician", scr.info.Technician)
+		row("E-mail", scr.info.Email)
+		row("Company", scr.info.Company)
+		row("Site", scr.info.Site)
+		if scr.keyStat != nil {
 			switch {
-			case !m.sum.keyStat.Found:
-				row("Key", "a new Ed25519 key at "+m.sum.keyStat.CreatePath)
+			case !scr.keyStat.Found:
+				row("Key", "a new Ed25519 key at "+scr.keyStat.CreatePath)
 			default:
-				row("Key", m.sum.keyStat.Description)
+				row("Key", scr.keyStat.Description)
 			}
 		}
 		b.WriteString("\n" + m.wrap("Device: "+identityLine(m.sess.Identity()), 0) + "\n\n")
@@ -172,7 +173,7 @@ func (m Model) viewSummary() string {
 			"Check every line.", 0) + "\n\n")
 		b.WriteString(m.armHelp(hint("y", "sign and write the record"), hint("e", "edit"), hint("esc", "back")))
 	case sumBusy:
-		if m.sum.finishing {
+		if scr.finishing {
 			b.WriteString(m.spin.View() + " Writing and signing the record…\n")
 		} else {
 			b.WriteString(m.spin.View() + " Looking for your signing key…\n")
@@ -188,56 +189,57 @@ func (m Model) viewSummary() string {
 	return b.String()
 }
 
-func (m Model) keySummary(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
-	switch m.sum.mode {
+// Update handles a key on the screen; transitions go through the root.
+func (scr *summaryScreen) Update(m *Model, k tea.KeyPressMsg) tea.Cmd {
+	switch scr.mode {
 	case sumBusy:
-		return m, nil
+		return nil
 	case sumConfirm:
 		if key.Matches(k, m.keys.Back) {
-			m.sum.mode = sumView
-			return m, nil
+			scr.mode = sumView
+			return nil
 		}
 		if !m.armed {
-			return m, nil
+			return nil
 		}
 		switch {
 		case key.Matches(k, m.keys.Yes):
-			return m.writeRecord()
+			return m.do(m.writeRecord())
 		case key.Matches(k, m.keys.Edit):
-			return m.openFinishForm()
+			return m.do(m.openFinishForm())
 		case key.Matches(k, m.keys.No):
-			m.sum.mode = sumView
+			scr.mode = sumView
 		}
-		return m, nil
+		return nil
 	case sumDone:
 		if key.Matches(k, m.keys.Quit, m.keys.Enter) {
-			return m.quit()
+			return m.do(m.quit())
 		}
-		return m, nil
+		return nil
 	}
 	switch {
 	case key.Matches(k, m.keys.Quit):
 		if m.sess.Pending() > 0 {
 			m.confirmQuit = true
-			return m, m.arm()
+			return m.arm()
 		}
-		return m.quit()
+		return m.do(m.quit())
 	case key.Matches(k, m.keys.Back):
 		m.screen = scrOverview
 		m.errText, m.notice = "", ""
 	case key.Matches(k, m.keys.Enter):
 		if m.cfg.Finish == nil {
 			m.errText = "this build cannot write records"
-			return m, nil
+			return nil
 		}
 		// The form opens at once, so typeahead reaches it, whether the
 		// key lookup has answered or not.
-		m.sum.finishing = false
-		return m.openFinishForm()
+		scr.finishing = false
+		return m.do(m.openFinishForm())
 	default:
 		m.scroll(k)
 	}
-	return m, nil
+	return nil
 }
 
 // openFinishForm asks who signs; the key's field comes with the key.
