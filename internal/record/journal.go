@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/commission-tool/commission/internal/devices"
+	"github.com/commission-tool/commission/internal/secret"
 	"github.com/commission-tool/commission/internal/steps"
 )
 
@@ -28,22 +29,10 @@ const JournalExt = ".jsonl"
 // MaxJournalLine bounds one line of a journal when it is read back.
 const MaxJournalLine = 1 << 20
 
-// secretWords are the fragments of an input name that mark it as secret.
-// An input whose key contains one of them never reaches a journal or a
-// record, whatever the step says.
-var secretWords = []string{"password", "secret", "passphrase", "community", "key"}
-
-// SecretKey reports whether an input key names a secret (it contains
-// "password", "secret", "passphrase", "community" or "key", in any case).
-func SecretKey(k string) bool {
-	k = strings.ToLower(k)
-	for _, w := range secretWords {
-		if strings.Contains(k, w) {
-			return true
-		}
-	}
-	return false
-}
+// SecretKey reports whether an input key names a secret, by the one list
+// of internal/secret. Such an input never reaches a journal or a record,
+// whatever the step says.
+func SecretKey(k string) bool { return secret.Name(k) }
 
 // publicValues returns a copy of in without secret-named keys; nil when
 // nothing is left.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/commission-tool/commission/internal/devices"
+	"github.com/commission-tool/commission/internal/secret"
 )
 
 // ErrUnknownStep is returned for a step id the catalog does not hold.
@@ -379,11 +380,12 @@ func (s *Session[S]) Cancel(id string) error {
 	return nil
 }
 
-// public drops secret inputs.
+// public drops secret inputs: those the step marks Secret and those whose
+// name the one list of internal/secret calls secret.
 func public(m Meta, in Values) Values {
 	out := Values{}
 	for _, inp := range m.Inputs {
-		if v, ok := in[inp.Key]; ok && !inp.Secret {
+		if v, ok := in[inp.Key]; ok && !inp.Secret && !secret.Name(inp.Key) {
 			out[inp.Key] = v
 		}
 	}

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/commission-tool/commission/internal/secret"
 )
 
 // DefaultMaxBody bounds a response body unless the caller says otherwise.
@@ -100,16 +102,9 @@ func NewHTTPClient(o HTTPOptions) *HTTPClient {
 	return &HTTPClient{c: c, tr: tr, o: o}
 }
 
-// DefaultSecret is the default test for secret form keys.
-func DefaultSecret(key string) bool {
-	k := strings.ToLower(key)
-	for _, s := range []string{"pass", "pw", "community", "secret", "key", "challenge"} {
-		if strings.Contains(k, s) {
-			return true
-		}
-	}
-	return false
-}
+// DefaultSecret is the default test for secret form keys: the one list
+// of internal/secret.
+func DefaultSecret(key string) bool { return secret.Name(key) }
 
 // Close drops idle connections.
 func (h *HTTPClient) Close() { h.tr.CloseIdleConnections() }
