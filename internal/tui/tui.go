@@ -4,7 +4,22 @@
 //
 // It knows no simulator and no device driver. It drives an engine session
 // through the Session interface, and every call that touches the network
-// runs inside a tea.Cmd so the screen never waits on a device.
+// or the disk (connect, plan, apply, waive, attest, restart, the signing
+// key, the record) runs inside a tea.Cmd so the screen never waits.
+//
+// Each screen is a type with its own state, Update and View (welcome,
+// device list with discovery, login, trust, STOP, overview, step, restart,
+// commit, summary with signing); the root Model routes keys and frames
+// and holds what the screens share. One style sheet (styles.go), one
+// keymap (keys.go), one form component (form.go).
+//
+// Two rules keep typeahead honest. A form moves its focus inside the
+// Update that handles the Enter, never in a command, so keys queued
+// behind it (a paste, a password manager, a scanner) reach the field they
+// were typed for. A yes/no screen that decides something (trust, apply,
+// delete, restart, discovery, signing, quitting with staged changes)
+// ignores keys until it has been on screen for armDelay, so keys typed for
+// the screen before never answer it.
 package tui
 
 import (
