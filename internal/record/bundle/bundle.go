@@ -13,14 +13,20 @@
 //	                  record.json's evidence list with its SHA-256
 //
 // Every file is written atomically. The signature covers record.json;
-// record.json covers the evidence files through their digests. record.pdf
-// and oscal-ar.json are derived from record.json and carry its digest.
+// record.json names its signer (identity and key fingerprint) and covers
+// the evidence files through their digests. record.pdf and oscal-ar.json
+// are pure functions of record.json's bytes (Derived): Verify renders
+// them again and compares them byte for byte.
 //
-// A plant checks a bundle without this tool with:
+// A plant checks a bundle with `commission verify --allowed-signers
+// <its own allowed_signers> DIR`, or without this tool with:
 //
-//	ssh-keygen -Y verify -f allowed_signers -I <identity> \
+//	ssh-keygen -Y verify -f <its own allowed_signers> -I <identity> \
 //	  -n commissioning-record@commission.tool -s record.json.sig < record.json
 //	sha256sum evidence/*   (and compare with record.json's evidence list)
+//
+// The bundle's own allowed_signers only says whom the bundle claims as
+// its signer; anyone can write one for any key.
 package bundle
 
 import (

@@ -60,7 +60,7 @@ func verifyWithin(t *testing.T, dir string, opts ...Option) Report {
 	return Report{}
 }
 
-func TestTrustIsTheplantsNotTheBundles(t *testing.T) {
+func TestTrustIsThePlantsNotTheBundles(t *testing.T) {
 	r := sampleRecord()
 	tech := newEd25519(t)
 	plant := plantFile(t, tech.PublicKey())
