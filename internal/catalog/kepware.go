@@ -18,6 +18,19 @@ import (
 // KepwareGuide names the guide the Kepware catalog follows.
 const KepwareGuide = "PTC Kepware, Secure Deployment Guide, sections 3 to 8"
 
+// Kepware timing, in the technician's words, for the wizard's confirm
+// screens (tui.Timing): the server applies each change when it accepts
+// it, and has no serial links; each step's Caution says what it interrupts.
+const (
+	// KepwareApplyTiming is shown before a change is sent.
+	KepwareApplyTiming = "Kepware applies the change as soon as you press y: nothing restarts. " +
+		"The step's caution says what it interrupts (OPC UA or OPC DA sessions, REST or MQTT agents, Configuration API clients). A fresh read then verifies it."
+	// KepwareCommitTiming is shown before the verifying read.
+	KepwareCommitTiming = "Nothing restarts: the changes are already in effect on the server. The tool reads it again through the Configuration API and verifies each one."
+	// KepwareDeleteTiming is shown before a deletion (the tool deletes nothing on Kepware today).
+	KepwareDeleteTiming = "Kepware deletes it at once and the tool cannot bring it back: clients that relied on it are refused from then on."
+)
+
 // KepwarePasswordRules are the guide's: at least 14 characters mixing
 // upper and lower case, digits and special characters, not a common one.
 var KepwarePasswordRules = PasswordRules{MinLength: 14, MaxLength: 512, Classes: 4, CheckCommon: true}

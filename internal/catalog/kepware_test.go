@@ -427,6 +427,12 @@ func TestKepwareWordingSaysWhenChangesTakeEffect(t *testing.T) {
 			t.Errorf("%s changes the server but does not say when the change takes effect: %q", st.ID, st.Caution)
 		}
 	}
+	for _, text := range []string{KepwareApplyTiming, KepwareCommitTiming, KepwareDeleteTiming} {
+		low := strings.ToLower(text)
+		if strings.Contains(low, "serial") || strings.Contains(low, "at the restart") || !strings.Contains(low, "at once") && !strings.Contains(low, "nothing restarts") {
+			t.Errorf("timing %q", text)
+		}
+	}
 }
 
 // TestKepwareEventLogSaysWhenItStopped_Simulator: the event log step
