@@ -139,3 +139,31 @@ func TestTypeaheadFinishFormAndReadBack(t *testing.T) {
 		t.Fatalf("finish info = %+v, want %+v", got, want)
 	}
 }
+
+func TestTypeaheadFinishFormCreatesKey(t *testing.T) {
+	f := newFake()
+	cfg := testConfig(f)
+	var mu sync.Mutex
+	var got []FinishInfo
+	cfg.Finish = func(_ context.Context, _ Session, fi FinishInfo) (FinishResult, error) {
+		mu.Lock()
+		got = append(got, fi)
+		mu.Unlock()
+		return FinishResult{Dir: "/tmp/rec"}, nil
+	}
+	cfg.SigningKey = func() KeyStatus { return KeyStatus{Found: false, CreatePath: "/home/ada/.ssh/id_ed25519"} }
+	h := start(t, cfg, f)
+	h.connect()
+	h.press("f")
+	h.waitFor("Signing key: none found yet")
+	h.burst("{enter}Ada{enter}ada@vendor.example{enter}Acme{enter}Plant 3{enter}{enter}y")
+	h.waitArmed("Sign the record as", "a new Ed25519 key at /home/ada/.ssh/id_ed25519", "Site        Plant 3")
+	h.press("y")
+	h.waitFor("The record is written")
+	mu.Lock()
+	defer mu.Unlock()
+	want := FinishInfo{Technician: "Ada", Email: "ada@vendor.example", Company: "Acme", Site: "Plant 3", CreateKey: true}
+	if len(got) != 1 || got[0] != want {
+		t.Fatalf("finish info = %+v, want %+v", got, want)
+	}
+}
