@@ -186,7 +186,9 @@ func lastRestart(path string) time.Time {
 	return restart
 }
 
+// verifyCommand is how the plant checks the bundle: against its own
+// allowed_signers file, which lists the signers it trusts.
 func verifyCommand(dir string) string {
-	return fmt.Sprintf("commission verify %s   (or: cd %s && ssh-keygen -Y verify -f allowed_signers -I IDENTITY -n commissioning-record@commission.tool -s record.json.sig < record.json)",
+	return fmt.Sprintf("commission verify --allowed-signers PLANT_ALLOWED_SIGNERS %s   (or: cd %s && ssh-keygen -Y verify -f PLANT_ALLOWED_SIGNERS -I IDENTITY -n commissioning-record@commission.tool -s record.json.sig < record.json)",
 		filepath.ToSlash(dir), filepath.ToSlash(dir))
 }
