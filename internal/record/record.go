@@ -71,7 +71,7 @@ type Status struct {
 
 // Observations is a snapshot of the device state the checks ran on.
 type Observations struct {
-	At    time.Time       `json:"at"`    // when the device was read
+	At    time.Time       `json:"at"`    // when the snapshot was taken for the record; the state is the session's last read
 	State json.RawMessage `json:"state"` // the family's State as JSON; secrets excluded (json:"-")
 }
 
