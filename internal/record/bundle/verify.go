@@ -48,6 +48,8 @@ const (
 	maxAllowed = 1 << 20
 	maxPDF     = 32 << 20
 	maxOSCAL   = 32 << 20
+	// maxEvidenceFiles bounds the evidence folder's listing.
+	maxEvidenceFiles = 4096
 )
 
 // Problem is one failed check, about one file of the bundle.
@@ -320,7 +322,7 @@ func Verify(dir string, opts ...Option) (Report, error) {
 	if ei, err := root.Lstat(EvidenceDir); err == nil && !ei.IsDir() {
 		fail(EvidenceDir, "not a folder")
 	} else if err == nil {
-		entries, err := fs.ReadDir(root.FS(), EvidenceDir)
+		entries, err := listDir(root, EvidenceDir, maxEvidenceFiles)
 		if err != nil {
 			fail(EvidenceDir, "%v", err)
 		}
@@ -523,6 +525,25 @@ func hashIn(root *os.Root, name string) (string, error) {
 		return "", fmt.Errorf("larger than %d bytes", maxEvidence)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// listDir lists at most limit entries of a folder in the bundle, sorted
+// by name; more is an error.
+func listDir(root *os.Root, name string, limit int) ([]fs.DirEntry, error) {
+	f, err := root.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	entries, err := f.ReadDir(limit + 1)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	if len(entries) > limit {
+		return nil, fmt.Errorf("holds more than %d files", limit)
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
+	return entries, nil
 }
 
 func describe(err error) error {
