@@ -297,7 +297,7 @@ func readSecretLine(r io.Reader) (string, error) {
 	}
 	line = strings.TrimRight(line, "\r\n")
 	if line == "" {
-		return "", errors.New("no password on standard input: pipe it in, such as printf '%s\\n' \"$PASS\" | commission audit ...")
+		return "", errors.New("no password on standard input: pipe it in, such as printf '%s\\n' \"$PASS\" | commission audit")
 	}
 	return line, nil
 }
