@@ -57,12 +57,12 @@ type parser struct {
 	opt         *option  // open option
 	optHasValue bool
 	optB        strings.Builder
-	follow    []*control // radios and checkboxes waiting for their text
-	followB   strings.Builder
-	followDep int
-	inForm    int
-	inTitle   bool
-	inHead    bool
+	follow      []*control // radios and checkboxes waiting for their text
+	followB     strings.Builder
+	followDep   int
+	inForm      int
+	inTitle     bool
+	inHead      bool
 }
 
 // parsePage parses body as the page at u. It runs in time linear in the
