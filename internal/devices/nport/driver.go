@@ -438,11 +438,15 @@ func readAccounts(p *page) ([]Account, error) {
 		if len(r) <= max(ai, ni, li) {
 			continue
 		}
-		a := Account{Name: devices.Printable(r[ni].Text), Admin: sameText(r[li].Text, quirks.ReadWrite) || sameText(r[li].Text, "Administrator") || sameText(r[li].Text, "Admin")}
+		level := r[li].Text
+		if c, ok := first(r[li].Controls, "select"); ok {
+			level = selectedText(c)
+		}
+		a := Account{Name: devices.Printable(r[ni].Text), Admin: slices.ContainsFunc(quirks.AdminLevels, func(w string) bool { return sameText(w, level) })}
 		if c, ok := first(r[ai].Controls, "checkbox"); ok {
 			a.Active = c.Checked
 		} else {
-			a.Active = slices.ContainsFunc([]string{"Yes", "Active", "V", "Enable", "Enabled", "On", "✓"}, func(w string) bool { return sameText(w, r[ai].Text) })
+			a.Active = slices.ContainsFunc(quirks.ActiveWords, func(w string) bool { return sameText(w, r[ai].Text) })
 		}
 		out = append(out, a)
 	}
