@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/commission-tool/commission/internal/devices"
+	"github.com/commission-tool/commission/internal/printable"
 	"github.com/commission-tool/commission/internal/transport"
 )
 
@@ -20,7 +20,7 @@ const maxBanner = 8192
 
 // Banner connects to the telnet console at hostport, reads the banner up
 // to the login prompt and returns the model and firmware it shows, both
-// cleaned with devices.Printable. It sends nothing but option refusals.
+// cleaned with printable.String. It sends nothing but option refusals.
 func Banner(ctx context.Context, hostport string, timeout time.Duration) (model, firmware string, err error) {
 	if timeout <= 0 {
 		timeout = transport.DefaultTimeout
@@ -56,11 +56,11 @@ func parseBanner(text string) (model, firmware string) {
 		if !ok {
 			continue
 		}
-		switch devices.Printable(k) {
+		switch printable.String(k) {
 		case quirks.BannerModel:
-			model = devices.Printable(v)
+			model = printable.String(v)
 		case quirks.BannerFirmware:
-			firmware = devices.Printable(v)
+			firmware = printable.String(v)
 		}
 	}
 	return model, firmware

@@ -8,7 +8,7 @@ import (
 
 	"github.com/gosnmp/gosnmp"
 
-	"github.com/commission-tool/commission/internal/devices"
+	"github.com/commission-tool/commission/internal/printable"
 	"github.com/commission-tool/commission/internal/transcript"
 )
 
@@ -34,7 +34,7 @@ func Capture(ctx context.Context, o Options) (State, error) {
 		o.Recorder.Note("console generation: " + st.Generation + " (server " + st.Server + ")")
 	}
 	if err != nil {
-		o.Recorder.Note("the walk stopped: " + devices.Printable(err.Error()))
+		o.Recorder.Note("the walk stopped: " + printable.String(err.Error()))
 		return st, err
 	}
 	return st, nil
@@ -61,10 +61,10 @@ func captureSNMP(ctx context.Context, rec *transcript.Recorder, host string, por
 			var s string
 			switch x := pv.Value.(type) {
 			case []byte:
-				s = devices.Printable(string(x))
+				s = printable.String(string(x))
 			case nil:
 			default:
-				s = devices.Printable(fmt.Sprint(x))
+				s = printable.String(fmt.Sprint(x))
 			}
 			vals = append(vals, transcript.Value{OID: pv.Name, Value: s})
 		}

@@ -23,6 +23,7 @@ import (
 	"github.com/commission-tool/commission/internal/access"
 
 	"github.com/commission-tool/commission/internal/devices"
+	"github.com/commission-tool/commission/internal/printable"
 	"github.com/commission-tool/commission/internal/transcript"
 	"github.com/commission-tool/commission/internal/transport"
 )
@@ -342,7 +343,7 @@ func (d *Driver) readPages(ctx context.Context, s *session, st *State) error {
 			err = sp.read(f, st)
 		}
 		if err != nil {
-			return fmt.Errorf("%s: %w", sp.menu, err)
+			return fmt.Errorf("%s: %w: the page differs from what this tool knows, so nothing was changed; run `commission capture` and send the transcript", sp.menu, err)
 		}
 	}
 	return nil
@@ -354,7 +355,7 @@ func (d *Driver) readPages(ctx context.Context, s *session, st *State) error {
 func readOverview(p *page, id *devices.Identity) {
 	put := func(dst *string, v string) {
 		if *dst == "" && v != "" {
-			*dst = devices.Printable(v)
+			*dst = printable.String(v)
 		}
 	}
 	field := func(key string) *string {
@@ -442,7 +443,7 @@ func readAccounts(p *page) ([]Account, error) {
 		if c, ok := first(r[li].Controls, "select"); ok {
 			level = selectedText(c)
 		}
-		a := Account{Name: devices.Printable(r[ni].Text), Admin: slices.ContainsFunc(quirks.AdminLevels, func(w string) bool { return sameText(w, level) })}
+		a := Account{Name: printable.String(r[ni].Text), Admin: slices.ContainsFunc(quirks.AdminLevels, func(w string) bool { return sameText(w, level) })}
 		if c, ok := first(r[ai].Controls, "checkbox"); ok {
 			a.Active = c.Checked
 		} else {
@@ -460,7 +461,7 @@ func accountLink(p *page, name string) (string, error) {
 		return "", err
 	}
 	for _, r := range rows {
-		if len(r) > ni && devices.Printable(r[ni].Text) == name {
+		if len(r) > ni && printable.String(r[ni].Text) == name {
 			for _, c := range r {
 				if len(c.Links) > 0 {
 					return p.resolve(c.Links[0].Href)
@@ -476,7 +477,7 @@ func readLog(p *page) []string {
 	var out []string
 	for _, b := range p.Blocks {
 		for _, l := range strings.Split(b, "\n") {
-			if l = devices.Printable(l); l != "" {
+			if l = printable.String(l); l != "" {
 				out = append(out, l)
 			}
 		}

@@ -12,7 +12,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/commission-tool/commission/internal/devices"
+	"github.com/commission-tool/commission/internal/printable"
 	"github.com/commission-tool/commission/internal/transcript"
 	"github.com/commission-tool/commission/internal/transport"
 )
@@ -197,7 +197,7 @@ func Discover(ctx context.Context, targets []string, timeout time.Duration) ([]F
 		}
 		seen[r.From.String()] = true
 		f.Address = r.From.String()
-		f.Model = devices.Printable(f.Model)
+		f.Model = printable.String(f.Model)
 		out = append(out, f)
 	}
 	if err != nil && !errors.Is(err, context.DeadlineExceeded) {

@@ -16,7 +16,7 @@ var ErrLockedOut = errors.New("the account is locked after too many failed login
 var ErrTooManySessions = errors.New("the console has reached its maximum number of logged-in users: log out elsewhere or wait for the auto logout")
 
 // DeviceError is a submit the device rejected, with the device's own
-// message (cleaned with devices.Printable).
+// message (cleaned with printable.String).
 type DeviceError struct {
 	Page    string
 	Message string

@@ -10,7 +10,7 @@ import (
 
 	"github.com/gosnmp/gosnmp"
 
-	"github.com/commission-tool/commission/internal/devices"
+	"github.com/commission-tool/commission/internal/printable"
 	"github.com/commission-tool/commission/internal/probe"
 	"github.com/commission-tool/commission/internal/transport"
 )
@@ -143,11 +143,11 @@ func snmpGet(ctx context.Context, host string, port int, timeout time.Duration, 
 		switch v.Name {
 		case oidSysDescr:
 			if b, ok := v.Value.([]byte); ok {
-				info.descr = devices.Printable(string(b))
+				info.descr = printable.String(string(b))
 			}
 		case oidSysObjectID:
 			if s, ok := v.Value.(string); ok {
-				info.objectID = devices.Printable(s)
+				info.objectID = printable.String(s)
 			}
 		}
 	}

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/commission-tool/commission/internal/devices"
+	"github.com/commission-tool/commission/internal/printable"
 	"github.com/commission-tool/commission/internal/transport"
 )
 
@@ -80,7 +80,7 @@ func TestAccessListFixture(t *testing.T) {
 		t.Fatal("wrote a list of 2 rows as if it had 16")
 	}
 	// the device's error message is cleaned of escapes
-	if len(p.Errors) != 1 || devices.Printable(p.Errors[0]) != "Bad <mask>[31m" {
+	if len(p.Errors) != 1 || printable.String(p.Errors[0]) != "Bad <mask>[31m" {
 		t.Fatalf("errors %q", p.Errors)
 	}
 }
@@ -131,6 +131,24 @@ func TestDSCI(t *testing.T) {
 	f, err := parseDiscovery(b)
 	if err != nil || f.Model != "NPort 5110A" || f.IP != "192.168.127.254" || f.MAC != "00:90:e8:aa:aa:aa" {
 		t.Fatalf("%+v %v", f, err)
+	}
+	// a longer reply is accepted, as public tools accept it
+	long := append(append([]byte(nil), b...), 0, 0, 0, 0, 0, 0)
+	long[3] = byte(len(long))
+	if g, err := parseDiscovery(long); err != nil || g.IP != f.IP {
+		t.Fatalf("30-byte reply: %+v %v", g, err)
+	}
+	if _, err := parseDiscovery(b[:20]); err == nil {
+		t.Fatal("a 20-byte reply accepted")
+	}
+	// every model of the reference's table is known
+	for hw, model := range map[uint16]string{0x0504: "NPort 5410", 0x0534: "NPort 5430", 0x1534: "NPort 5430I", 0x0312: "NPort 5230",
+		0x0322: "NPort 5210", 0x0332: "NPort 5232", 0x1332: "NPort 5232I", 0x5618: "NPort 5610-8", 0x5613: "NPort 5610-16",
+		0x5638: "NPort 5630-8", 0x5633: "NPort 5630-16", 0x5700: "NPort 5610-8-DT", 0x5702: "NPort 5650-8-DT",
+		0x5703: "NPort 5650I-8-DT", 0x5710: "NPort 5610-8-DTL", 0x5110: "NPort 5110", 0x511A: "NPort 5110A"} {
+		if got := hwidModel(hw); got != model {
+			t.Errorf("HWID %#04x: %q, want %q", hw, got, model)
+		}
 	}
 	b[1] = 4
 	if _, err := parseDiscovery(b); err == nil {

@@ -12,7 +12,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/commission-tool/commission/internal/devices"
+	"github.com/commission-tool/commission/internal/printable"
 	"github.com/commission-tool/commission/internal/transcript"
 	"github.com/commission-tool/commission/internal/transport"
 )
@@ -204,7 +204,7 @@ func login(ctx context.Context, hc *transport.HTTPClient, base *url.URL, user, p
 	if resp.Status != http.StatusOK {
 		return nil, fmt.Errorf("open the login page: HTTP status %d", resp.Status)
 	}
-	s.server = devices.Printable(resp.Header.Get("Server"))
+	s.server = printable.String(resp.Header.Get("Server"))
 	s.local = resp.Local
 	if len(lp.Frames) > 0 && !hasLoginForm(lp) {
 		// a frameset first: the login form is in one of its frames
@@ -285,7 +285,7 @@ func (s *session) refusal(p *page) error {
 		if len(p.Errors) > 0 {
 			msg = p.Errors[0]
 		}
-		if msg = devices.Printable(msg); len(msg) > 200 {
+		if msg = printable.String(msg); len(msg) > 200 {
 			msg = msg[:200]
 		}
 		if msg == "" {
@@ -409,11 +409,11 @@ func (s *session) interstitial(ctx context.Context, p *page) (*page, error) {
 	for _, f := range p.Forms {
 		for _, c := range f.Controls {
 			if c.Type == "submit" || c.Type == "button" || c.Type == "image" {
-				buttons = append(buttons, devices.Printable(c.Value))
+				buttons = append(buttons, printable.String(c.Value))
 			}
 		}
 	}
-	return nil, &InterstitialError{URL: p.URL.Redacted(), Title: devices.Printable(p.Title), Buttons: buttons}
+	return nil, &InterstitialError{URL: p.URL.Redacted(), Title: printable.String(p.Title), Buttons: buttons}
 }
 
 // press submits f as if btn were clicked, with the form's own method.
@@ -472,7 +472,7 @@ func failureLines(p *page) []string {
 			var cells []string
 			for _, c := range r {
 				if c.Text != "" && len(c.Controls) == 0 {
-					cells = append(cells, devices.Printable(c.Text))
+					cells = append(cells, printable.String(c.Text))
 				}
 			}
 			if len(cells) > 1 {
@@ -482,7 +482,7 @@ func failureLines(p *page) []string {
 	}
 	for _, b := range p.Blocks {
 		for _, l := range strings.Split(b, "\n") {
-			if l = devices.Printable(l); l != "" {
+			if l = printable.String(l); l != "" {
 				out = append(out, l)
 			}
 		}
@@ -650,7 +650,7 @@ func (s *session) submit(ctx context.Context, p *page, f *form, button, pageName
 		return nil, fmt.Errorf("%s: the submit did not complete, the change may or may not be saved: %w", pageName, err)
 	}
 	if len(rp.Errors) > 0 {
-		return rp, &DeviceError{Page: pageName, Message: devices.Printable(rp.Errors[0])}
+		return rp, &DeviceError{Page: pageName, Message: printable.String(rp.Errors[0])}
 	}
 	if resp.Status != http.StatusOK {
 		return rp, fmt.Errorf("%s: HTTP status %d", pageName, resp.Status)

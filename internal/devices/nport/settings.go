@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/commission-tool/commission/internal/devices"
+	"github.com/commission-tool/commission/internal/printable"
 )
 
 // settingsPage is one settings page of the console: how to read it into
@@ -38,7 +38,7 @@ func (e *errs) boolean(f *form, label string, dst *bool) {
 func (e *errs) str(f *form, label string, dst *string) {
 	v, err := f.value(label)
 	e.add(err)
-	*dst = devices.Printable(v, true)
+	*dst = printable.String(v, true)
 }
 
 func (e *errs) num(f *form, label string, dst *int) {
@@ -47,7 +47,7 @@ func (e *errs) num(f *form, label string, dst *int) {
 	if err == nil {
 		n, err := strconv.Atoi(v)
 		if err != nil {
-			e.add(fmt.Errorf("%q is not a number: %q", label, devices.Printable(v)))
+			e.add(fmt.Errorf("%q is not a number: %q", label, printable.String(v)))
 		}
 		*dst = n
 	}
@@ -172,7 +172,7 @@ func portPage(n int) settingsPage {
 		menu: "Port " + strconv.Itoa(n),
 		read: func(f *form, st *State) error {
 			v, err := f.value(quirks.OperationMode)
-			st.Ports = append(st.Ports, SerialPort{Number: n, Mode: devices.Printable(v)})
+			st.Ports = append(st.Ports, SerialPort{Number: n, Mode: printable.String(v)})
 			return err
 		},
 		differs: func(a, b State) bool { return portMode(a, n) != portMode(b, n) },

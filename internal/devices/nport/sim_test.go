@@ -404,3 +404,44 @@ func TestLifecycleFromSharedOptions(t *testing.T) {
 		t.Fatal("close with an ended context reported success")
 	}
 }
+
+// TestFactoryCommunityOverV1 turns v2c off on the agent: the factory
+// community must still be found, over v1.
+func TestFactoryCommunityOverV1(t *testing.T) {
+	_, drv := startSim(t, simnport.Config{}, "admin", "moxa")
+	ctx := context.Background()
+	from, err := drv.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	to := from.Clone()
+	to.SNMP.V2, to.SNMP.V3 = false, false
+	if err := drv.Stage(ctx, from, to); err != nil {
+		t.Fatal(err)
+	}
+	if err := drv.Commit(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	st, err := drv.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.SNMP.V2 || !st.SNMP.V1 || !st.SNMP.DefaultCommunities {
+		t.Fatalf("v1 only: %+v", st.SNMP)
+	}
+}
+
+// TestDSCICheckMadeWithServiceOff: with Moxa Service off the discovery
+// gets no answer, and the community request is still sent.
+func TestDSCICheckMadeWithServiceOff(t *testing.T) {
+	dev, _ := startSim(t, simnport.Config{}, "admin", "moxa")
+	info, err := readDSCI(context.Background(), dev.Addr("moxa-udp"), 200*time.Millisecond, nil)
+	if err != nil || !info.asked || info.leak {
+		t.Fatalf("service on: %+v %v", info, err)
+	}
+	dev.Harden(simnport.HardenOptions{})
+	info, err = readDSCI(context.Background(), dev.Addr("moxa-udp"), 200*time.Millisecond, nil)
+	if err == nil || !info.asked || info.leak {
+		t.Fatalf("service off: %+v %v", info, err)
+	}
+}

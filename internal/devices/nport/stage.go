@@ -9,7 +9,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/commission-tool/commission/internal/devices"
+	"github.com/commission-tool/commission/internal/printable"
 	"github.com/commission-tool/commission/internal/transport"
 )
 
@@ -171,7 +171,7 @@ func rowSelect(p *page, account string) bool {
 			for _, ctl := range c.Controls {
 				if ctl.Type == "radio" && !ctl.Disabled && ctl.Name != "" {
 					all = append(all, ctl)
-					if devices.Printable(r[ni].Text) == account {
+					if printable.String(r[ni].Text) == account {
 						sel = ctl
 					}
 				}
