@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/commission-tool/commission/internal/devices"
+	"github.com/commission-tool/commission/internal/printable"
 	"github.com/commission-tool/commission/internal/record"
 	"github.com/commission-tool/commission/internal/steps"
 	"github.com/commission-tool/commission/internal/transport"
@@ -268,7 +269,7 @@ func recordAudit(out string, rep auditReport, eng engine, s signing) (string, er
 
 func printAudit(w io.Writer, rep auditReport) {
 	id := rep.Device
-	fmt.Fprintf(w, "%s %s at %s (%s)\n%s\n\n", devices.Printable(id.Model), devices.Printable(id.Firmware), devices.Printable(id.Address), devices.Printable(id.MAC), rep.Guide)
+	fmt.Fprintf(w, "%s %s at %s (%s)\n%s\n\n", printable.String(id.Model), printable.String(id.Firmware), printable.String(id.Address), printable.String(id.MAC), rep.Guide)
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "OUTCOME\tGUIDE\tSTEP\tOBSERVED")
 	for _, s := range rep.Steps {

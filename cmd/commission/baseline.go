@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/commission-tool/commission/internal/devices"
+	"github.com/commission-tool/commission/internal/printable"
 	"github.com/commission-tool/commission/internal/record"
 	"github.com/commission-tool/commission/internal/record/bundle"
 	"github.com/commission-tool/commission/internal/steps"
@@ -305,7 +306,7 @@ func identityDrift(signed, now devices.Identity) string {
 		{"firmware", signed.Firmware, now.Firmware},
 	} {
 		if f.a != "" && f.b != "" && f.a != f.b {
-			diffs = append(diffs, fmt.Sprintf("%s %s -> %s", f.name, devices.Printable(f.a), devices.Printable(f.b)))
+			diffs = append(diffs, fmt.Sprintf("%s %s -> %s", f.name, printable.String(f.a), printable.String(f.b)))
 		}
 	}
 	return strings.Join(diffs, ", ")
@@ -314,10 +315,10 @@ func identityDrift(signed, now devices.Identity) string {
 func printDrift(w io.Writer, rep driftReport) {
 	id := rep.Device
 	fmt.Fprintf(w, "%s %s at %s, compared with %s (signed %s, record.json sha256 %s)\n\n",
-		devices.Printable(id.Model), devices.Printable(id.Firmware), devices.Printable(id.Address),
+		printable.String(id.Model), printable.String(id.Firmware), printable.String(id.Address),
 		rep.Baseline, rep.Signed.UTC().Format(time.RFC3339), rep.RecordSHA256)
 	for _, s := range rep.Steps {
-		fmt.Fprintf(w, "%-9s %s  %s\n", s.Status, s.ID, devices.Printable(s.Title))
+		fmt.Fprintf(w, "%-9s %s  %s\n", s.Status, s.ID, printable.String(s.Title))
 		if s.Status == "unchanged" || s.Status == "manual" {
 			continue
 		}
@@ -325,10 +326,10 @@ func printDrift(w io.Writer, rep driftReport) {
 			fmt.Fprintf(w, "          differs: %s\n", s.What)
 		}
 		if s.Before != nil {
-			fmt.Fprintf(w, "          before:  %s: %s\n", s.Before.Outcome, devices.Printable(s.Before.Observed))
+			fmt.Fprintf(w, "          before:  %s: %s\n", s.Before.Outcome, printable.String(s.Before.Observed))
 		}
 		if s.Now != nil {
-			fmt.Fprintf(w, "          now:     %s: %s\n", s.Now.Outcome, devices.Printable(s.Now.Observed))
+			fmt.Fprintf(w, "          now:     %s: %s\n", s.Now.Outcome, printable.String(s.Now.Observed))
 		}
 	}
 	fmt.Fprintf(w, "\n%d step(s) drifted, %d unchanged, %d manual (not compared)\n", rep.Drifted, rep.Unchanged, rep.Manual)

@@ -8,8 +8,8 @@ import (
 	"io"
 	"time"
 
-	"github.com/commission-tool/commission/internal/devices"
 	"github.com/commission-tool/commission/internal/devices/nport"
+	"github.com/commission-tool/commission/internal/printable"
 	"github.com/commission-tool/commission/internal/transcript"
 	"github.com/commission-tool/commission/internal/transport"
 )
@@ -106,7 +106,7 @@ func runCapture(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		o.Recorder = rec
 		st, err = nport.Capture(ctx, o)
 	}
-	man := transcript.Manifest{Family: fam.name, Target: devices.Printable(*address), Created: time.Now().UTC(), Tool: "commission " + version}
+	man := transcript.Manifest{Family: fam.name, Target: printable.String(*address), Created: time.Now().UTC(), Tool: "commission " + version}
 	if werr := rec.Write(*out, man); werr != nil {
 		return withCode(ExitError, werr)
 	}
@@ -115,7 +115,7 @@ func runCapture(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return withCode(ExitError, fmt.Errorf("the walk stopped early (the transcript holds what was seen): %w", err))
 	}
 	fmt.Fprintf(stdout, "%s %s, firmware %s, console generation %s, %d failed logins listed by the device\n",
-		devices.Printable(st.Identity.Model), devices.Printable(st.Identity.MAC), devices.Printable(st.Identity.Firmware),
+		printable.String(st.Identity.Model), printable.String(st.Identity.MAC), printable.String(st.Identity.Firmware),
 		st.Generation, len(st.FailedLogins))
 	return nil
 }

@@ -22,7 +22,7 @@ import (
 // This file is the only place outside tests that imports a simulator: the
 // demo command starts them. The layering test keeps it that way.
 
-const demoHelp = `Usage: commission demo [--headless]
+const demoHelp = `Usage: commission demo [--headless [--count N]]
 
 Starts simulated devices on this laptop's loopback interface (a factory-
 default Moxa NPort 5150A and a PTC Kepware server with a default project)
@@ -151,11 +151,15 @@ func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	headless := fs.Bool("headless", false, "start the simulators only and print one JSON line per device")
 	out := fs.String("out", "commission-records", "folder for the record bundles")
 	restart := fs.Duration("restart-delay", 1500*time.Millisecond, "how long a simulated device takes to restart")
+	count := fs.Int("count", 1, "with --headless: start this many of each simulated device (1 to 200), for inventory audits")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
 		return withCode(ExitError, err)
+	}
+	if *count < 1 || *count > 200 || *count > 1 && !*headless {
+		return usageErr("--count goes with --headless and is from 1 to 200")
 	}
 	lab, err := startLab(ctx, *restart, *headless)
 	if err != nil {
@@ -163,9 +167,18 @@ func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 	defer lab.Close()
 	if *headless {
+		devs := lab.devices
+		for range *count - 1 { // more of each, for audit --inventory
+			more, err := startLab(ctx, *restart, true)
+			if err != nil {
+				return withCode(ExitError, err)
+			}
+			defer more.Close()
+			devs = append(devs, more.devices...)
+		}
 		enc := json.NewEncoder(stdout)
 		enc.SetEscapeHTML(false)
-		for _, d := range lab.devices {
+		for _, d := range devs {
 			if err := enc.Encode(d); err != nil {
 				return withCode(ExitError, fmt.Errorf("write: %w", err))
 			}

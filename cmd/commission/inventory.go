@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/commission-tool/commission/internal/devices"
+	"github.com/commission-tool/commission/internal/printable"
 	"github.com/commission-tool/commission/internal/siteplan"
 	"github.com/commission-tool/commission/internal/steps"
 	"github.com/commission-tool/commission/internal/transport"
@@ -204,7 +205,7 @@ func (r *inventoryRun) auditAll(ctx context.Context, devs []siteplan.Device, pin
 				enc.Encode(l)
 				fmt.Fprintf(stderr, "[%d/%d] %s\n", done, len(devs), progressLine(devs[i], l))
 				if notes.Len() > 0 {
-					fmt.Fprint(stderr, indentText(devices.Printable(notes.String())))
+					fmt.Fprint(stderr, indentText(printable.String(notes.String())))
 				}
 				outMu.Unlock()
 			}
@@ -219,7 +220,7 @@ func (r *inventoryRun) auditAll(ctx context.Context, devs []siteplan.Device, pin
 }
 
 func progressLine(d siteplan.Device, l inventoryLine) string {
-	who := d.Family + " " + devices.Printable(d.Label())
+	who := d.Family + " " + printable.String(d.Label())
 	switch l.Status {
 	case "error", "stop":
 		return fmt.Sprintf("%s: %s: %s (%d ms)", who, strings.ToUpper(l.Status), l.Error, l.Millis)
@@ -243,7 +244,7 @@ func (r *inventoryRun) auditDevice(ctx context.Context, d siteplan.Device, pins 
 		if l.Exit == ExitTrustChanged {
 			l.Status = "stop"
 		}
-		l.Error = devices.Printable(err.Error())
+		l.Error = printable.String(err.Error())
 		l.Millis = time.Since(start).Milliseconds()
 		return l
 	}
@@ -313,7 +314,7 @@ func printInventorySummary(w io.Writer, lines []inventoryLine) {
 		}
 		addr := l.Address
 		if l.Name != "" {
-			addr += " (" + devices.Printable(l.Name) + ")"
+			addr += " (" + printable.String(l.Name) + ")"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\n", l.Family, addr, l.Status, len(l.Deviations), len(l.Errors), msg)
 	}

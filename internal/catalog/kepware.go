@@ -11,6 +11,7 @@ import (
 
 	"github.com/commission-tool/commission/internal/devices"
 	"github.com/commission-tool/commission/internal/devices/kepware"
+	"github.com/commission-tool/commission/internal/printable"
 	"github.com/commission-tool/commission/internal/probe"
 	"github.com/commission-tool/commission/internal/steps"
 )
@@ -339,7 +340,7 @@ func roleGroups(s kstate, r kepRole) (good, bad []string) {
 				users++
 			}
 		}
-		name := devices.Printable(g.Name)
+		name := printable.String(g.Name)
 		switch x := excess(g, r.forbid); {
 		case !g.Enabled:
 			bad = append(bad, name+" (disabled)")
@@ -363,7 +364,7 @@ func validateKepName(v string) error {
 		return errors.New("Kepware refuses names that start with an underscore")
 	case len([]rune(v)) > 31:
 		return errors.New("use at most 31 characters")
-	case devices.Printable(v) != v || strings.ContainsAny(v, "\"'<>&/\\"):
+	case printable.String(v) != v || strings.ContainsAny(v, "\"'<>&/\\"):
 		return errors.New(`use letters, digits, spaces, dot, dash and underscore only`)
 	}
 	return nil
@@ -464,7 +465,7 @@ func uaAnonymousStep() steps.Step[kstate] {
 
 func endpointText(e kepware.UAEndpoint) string {
 	dep := e.Deprecated()
-	return fmt.Sprintf("%s (port %d, %s): Basic256Sha256 %d, deprecated offered: %s", devices.Printable(e.Name), e.Port, onOff(e.Enabled), e.Basic256Sha256, listOrNone(dep))
+	return fmt.Sprintf("%s (port %d, %s): Basic256Sha256 %d, deprecated offered: %s", printable.String(e.Name), e.Port, onOff(e.Enabled), e.Basic256Sha256, listOrNone(dep))
 }
 
 func uaEndpointsStep() steps.Step[kstate] {
@@ -495,7 +496,7 @@ func uaEndpointsStep() steps.Step[kstate] {
 			}
 			var ch []steps.Change
 			for _, e := range s.UAEndpoints {
-				ch = append(ch, steps.Change{Setting: "UA endpoint " + devices.Printable(e.Name), From: endpointText(e), To: "Basic256Sha256 Sign and Encrypt only"})
+				ch = append(ch, steps.Change{Setting: "UA endpoint " + printable.String(e.Name), From: endpointText(e), To: "Basic256Sha256 Sign and Encrypt only"})
 			}
 			return steps.Plan[kstate]{Changes: ch, Mutate: func(d *kstate) error {
 				for i := range d.UAEndpoints {
@@ -537,7 +538,7 @@ func clientStep(id, section, coll, what string, schemes []string, why string) st
 		if user == "" {
 			user = "(none)"
 		}
-		return fmt.Sprintf("%s: %s, user %s", devices.Printable(a.Name), devices.Printable(a.URL), devices.Printable(user))
+		return fmt.Sprintf("%s: %s, user %s", printable.String(a.Name), printable.String(a.URL), printable.String(user))
 	}
 	return steps.Step[kstate]{
 		Meta: steps.Meta{ID: id, Section: section, Group: groupTLS,
@@ -571,7 +572,7 @@ func clientStep(id, section, coll, what string, schemes []string, why string) st
 					f.Compliant = false
 				}
 				if a.TLSVersion == 1 || a.TLSVersion == 2 {
-					f.Notes = append(f.Notes, devices.Printable(a.Name)+" pins TLS 1.0/1.1: use the default or TLS 1.2")
+					f.Notes = append(f.Notes, printable.String(a.Name)+" pins TLS 1.0/1.1: use the default or TLS 1.2")
 				}
 			}
 			f.Observed = strings.Join(parts, "; ")
@@ -629,7 +630,7 @@ func restClientStep() steps.Step[kstate] {
 func restServersText(as []kepware.Agent, f func(kepware.Agent) string) string {
 	var parts []string
 	for _, a := range as {
-		parts = append(parts, devices.Printable(a.Name)+": "+f(a))
+		parts = append(parts, printable.String(a.Name)+": "+f(a))
 	}
 	return strings.Join(parts, "; ")
 }
@@ -727,7 +728,7 @@ func parseOrigins(v string) (string, error) {
 		if strings.Contains(o, "*") {
 			return "", errors.New("do not use '*': list the site's own origins, such as https://hmi.plant.example")
 		}
-		if !hasScheme(o, "https", "http") || strings.Count(o, "/") > 2 || devices.Printable(o) != o || strings.ContainsAny(o, " \"'<>") {
+		if !hasScheme(o, "https", "http") || strings.Count(o, "/") > 2 || printable.String(o) != o || strings.ContainsAny(o, " \"'<>") {
 			return "", fmt.Errorf("%q is not an origin: use scheme://host[:port], such as https://hmi.plant.example", o)
 		}
 		out = append(out, o)
@@ -833,7 +834,7 @@ func certificateStep() steps.Step[kstate] {
 			c := s.Observed.APICert
 			f := steps.Finding{Applicable: true, Expected: "not expired, valid 30 more days, signed with SHA-256 or better, RSA keys of 2048 bits or more; CA-signed preferred"}
 			if c == nil {
-				msg := devices.Printable(s.Observed.TLS.Error)
+				msg := printable.String(s.Observed.TLS.Error)
 				if msg == "" {
 					msg = "the certificate could not be read"
 				}
@@ -841,9 +842,9 @@ func certificateStep() steps.Step[kstate] {
 				return f
 			}
 			f.Observed = fmt.Sprintf("%s, valid until %s, signature %s, %s %d-bit key, SHA-256 %s",
-				devices.Printable(c.Subject), c.NotAfter.Format("2006-01-02"), devices.Printable(c.SigAlg), devices.Printable(c.KeyAlg), c.KeyBits, c.SHA256Hex)
+				printable.String(c.Subject), c.NotAfter.Format("2006-01-02"), printable.String(c.SigAlg), printable.String(c.KeyAlg), c.KeyBits, c.SHA256Hex)
 			for _, p := range c.Problems {
-				f.Notes = append(f.Notes, "deviation: "+devices.Printable(p))
+				f.Notes = append(f.Notes, "deviation: "+printable.String(p))
 			}
 			soon := !c.NotAfter.After(time.Now().AddDate(0, 0, 30))
 			if soon && len(c.Problems) == 0 {
@@ -887,7 +888,7 @@ func eventLogStep() steps.Step[kstate] {
 			sec := s.SecurityEvents()
 			var lines []string
 			for _, e := range sec {
-				lines = append(lines, e.Time.Format("2006-01-02 15:04:05")+" "+devices.Printable(e.Message))
+				lines = append(lines, e.Time.Format("2006-01-02 15:04:05")+" "+printable.String(e.Message))
 			}
 			if len(lines) > 10 {
 				lines = lines[len(lines)-10:]
@@ -898,7 +899,7 @@ func eventLogStep() steps.Step[kstate] {
 			if s.EventLog.Complete {
 				f.Notes = append(f.Notes, fmt.Sprintf("the whole event log since %s was read (%d page(s))", s.Since.Format("2006-01-02 15:04"), s.EventLog.Pages))
 			} else {
-				f.Notes = append(f.Notes, "not the whole window: "+devices.Printable(s.EventLog.Note))
+				f.Notes = append(f.Notes, "not the whole window: "+printable.String(s.EventLog.Note))
 			}
 			return f
 		},
@@ -941,7 +942,7 @@ func upgradeStep() steps.Step[kstate] {
 			Inputs: []steps.Input{advisoryOwner("PTC")}},
 		Check: func(s kstate) steps.Finding {
 			return steps.Finding{Applicable: true,
-				Observed: fmt.Sprintf("%s %s", devices.Printable(s.Identity.Model), devices.Printable(s.Identity.Firmware)),
+				Observed: fmt.Sprintf("%s %s", printable.String(s.Identity.Model), printable.String(s.Identity.Firmware)),
 				Expected: "the latest release, or a plan to install it"}
 		},
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/commission-tool/commission/internal/devices"
 	"github.com/commission-tool/commission/internal/devices/nport"
+	"github.com/commission-tool/commission/internal/printable"
 	"github.com/commission-tool/commission/internal/probe"
 	"github.com/commission-tool/commission/internal/steps"
 )
@@ -166,11 +167,11 @@ func httpsStep() steps.Step[nstate] {
 			if c := s.Observed.Cert; c != nil && len(c.Problems) > 0 {
 				f.Compliant = false
 				for _, p := range c.Problems {
-					f.Notes = append(f.Notes, "certificate deviation: "+devices.Printable(p)+": replace the certificate (import one from the plant's CA)")
+					f.Notes = append(f.Notes, "certificate deviation: "+printable.String(p)+": replace the certificate (import one from the plant's CA)")
 				}
 			}
 			if c := s.Observed.TLS.Cert; c != nil {
-				f.Notes = append(f.Notes, fmt.Sprintf("certificate %s, issued by %s, valid until %s, signature %s", devices.Printable(c.Subject), devices.Printable(c.Issuer), c.NotAfter.Format("2006-01-02"), c.SignatureAlgorithm))
+				f.Notes = append(f.Notes, fmt.Sprintf("certificate %s, issued by %s, valid until %s, signature %s", printable.String(c.Subject), printable.String(c.Issuer), c.NotAfter.Format("2006-01-02"), c.SignatureAlgorithm))
 				if c.SelfSigned {
 					f.Notes = append(f.Notes, "the certificate is self-signed: the tool pinned its fingerprint; import a certificate from the plant's CA when one is available")
 				}
@@ -300,7 +301,7 @@ func quoteOrNone(s string) string {
 	if s == "" {
 		return "(none)"
 	}
-	return devices.Printable(s)
+	return printable.String(s)
 }
 
 func dhcpStep() steps.Step[nstate] {
@@ -312,7 +313,7 @@ func dhcpStep() steps.Step[nstate] {
 			Caution: "The tool keeps the address it reaches the device on, so the device does not move."},
 		Check: func(s nstate) steps.Finding {
 			return steps.Finding{Applicable: true, Compliant: s.Network.Config == "Static",
-				Observed: fmt.Sprintf("IP configuration: %s (%s)", devices.Printable(s.Network.Config), devices.Printable(s.Network.IP)),
+				Observed: fmt.Sprintf("IP configuration: %s (%s)", printable.String(s.Network.Config), printable.String(s.Network.IP)),
 				Expected: "IP configuration: Static"}
 		},
 		Plan: func(s nstate, _ steps.Values) (steps.Plan[nstate], error) {
@@ -366,7 +367,7 @@ func opModesStep() steps.Step[nstate] {
 			var parts []string
 			for _, p := range s.Ports {
 				n := strconv.Itoa(p.Number)
-				parts = append(parts, fmt.Sprintf("port %d: %s (%s)", p.Number, devices.Printable(p.Mode),
+				parts = append(parts, fmt.Sprintf("port %d: %s (%s)", p.Number, printable.String(p.Mode),
 					portText(s, "realcom-data-"+n, "realcom-cmd-"+n, "tcp-server-"+n)))
 			}
 			return steps.Finding{Applicable: true, Observed: strings.Join(parts, "; "),
@@ -386,7 +387,7 @@ func accountsText(s nstate) string {
 		if !a.Active {
 			act = ", inactive"
 		}
-		parts = append(parts, fmt.Sprintf("%s (%s%s)", devices.Printable(a.Name), lvl, act))
+		parts = append(parts, fmt.Sprintf("%s (%s%s)", printable.String(a.Name), lvl, act))
 	}
 	return strings.Join(parts, ", ")
 }
@@ -410,7 +411,7 @@ func validateAccountName(v string) error {
 		return errors.New(`"admin" is the default account: choose a personal name`)
 	case len(v) > 16:
 		return errors.New("use at most 16 characters")
-	case devices.Printable(v) != v || strings.ContainsAny(v, " \"'<>&"):
+	case printable.String(v) != v || strings.ContainsAny(v, " \"'<>&"):
 		return errors.New("use letters, digits, dot, dash and underscore only")
 	}
 	return nil
@@ -609,7 +610,7 @@ func validateBanner(v string) error {
 		return errors.New("enter the site's approved warning text")
 	case len([]rune(v)) > 240:
 		return fmt.Errorf("the device accepts at most 240 characters; this text has %d", len([]rune(v)))
-	case devices.Printable(v) != v:
+	case printable.String(v) != v:
 		return errors.New("remove control characters from the text")
 	}
 	return nil
@@ -788,7 +789,7 @@ func logReviewStep() steps.Step[nstate] {
 			}
 			clean := make([]string, len(tail))
 			for i, l := range tail {
-				clean[i] = devices.Printable(l)
+				clean[i] = printable.String(l)
 			}
 			f := steps.Finding{Applicable: true,
 				Observed: fmt.Sprintf("%d log lines, %d failed logins; latest: %s", len(s.LogLines), fails, strings.Join(clean, " | ")),
@@ -796,7 +797,7 @@ func logReviewStep() steps.Step[nstate] {
 			if len(s.FailedLogins) > 0 {
 				f.Notes = append(f.Notes, fmt.Sprintf("at login the device showed its failed-login record (%d entries); the tool kept it and did not clear it:", len(s.FailedLogins)))
 				for _, l := range s.FailedLogins {
-					f.Notes = append(f.Notes, "failed login: "+devices.Printable(l))
+					f.Notes = append(f.Notes, "failed login: "+printable.String(l))
 				}
 			}
 			return f
@@ -824,7 +825,7 @@ func firmwareStep() steps.Step[nstate] {
 			Caution: "The tool does not upgrade firmware itself: download it from moxa.com, check its SHA-512 (next step), upload it in Upgrade Firmware, then check again."},
 		Check: func(s nstate) steps.Finding {
 			model, fw := s.Identity.Model, s.Identity.Firmware
-			f := steps.Finding{Applicable: true, Observed: fmt.Sprintf("%s firmware %s", devices.Printable(model), devices.Printable(fw)),
+			f := steps.Finding{Applicable: true, Observed: fmt.Sprintf("%s firmware %s", printable.String(model), printable.String(fw)),
 				Expected: "firmware at or above the guide's minimum, with no advisory that a newer firmware fixes"}
 			if fw == "" {
 				f.Observed += " (the firmware version could not be read)"

@@ -12,6 +12,7 @@ import (
 
 	"github.com/commission-tool/commission/internal/devices"
 	"github.com/commission-tool/commission/internal/devices/thingspro"
+	"github.com/commission-tool/commission/internal/printable"
 	"github.com/commission-tool/commission/internal/probe"
 	"github.com/commission-tool/commission/internal/steps"
 )
@@ -652,11 +653,11 @@ func tpCertStep() steps.Step[tstate] {
 			c := s.Observed.TLS.Cert
 			f := steps.Finding{Applicable: true, Expected: "issued by the plant's CA (not " + defaultIssuer + "), SHA-256 or better, valid now, SAN with " + s.GatewayAddr.String()}
 			if c == nil {
-				f.Observed = "no certificate seen on the HTTPS port: " + devices.Printable(s.Observed.TLS.Error)
+				f.Observed = "no certificate seen on the HTTPS port: " + printable.String(s.Observed.TLS.Error)
 				return f
 			}
 			f.Observed = fmt.Sprintf("file %s; issued by %s to %s, valid until %s, signature %s, SANs %s", s.HTTP.CertFileName,
-				devices.Printable(c.Issuer), devices.Printable(c.Subject), c.NotAfter.Format("2006-01-02"), c.SignatureAlgorithm, devices.Printable(strings.Join(c.SANs, " ")))
+				printable.String(c.Issuer), printable.String(c.Subject), c.NotAfter.Format("2006-01-02"), c.SignatureAlgorithm, printable.String(strings.Join(c.SANs, " ")))
 			covered := !s.GatewayAddr.IsValid()
 			for _, san := range c.SANs {
 				if a, err := netip.ParseAddr(strings.TrimPrefix(san, "IP:")); err == nil && a == s.GatewayAddr {
@@ -699,12 +700,12 @@ func tpCertStep() steps.Step[tstate] {
 			}
 			from := s.HTTP.CertFileName
 			if c := s.Observed.TLS.Cert; c != nil {
-				from = devices.Printable(c.Issuer)
+				from = printable.String(c.Issuer)
 			}
 			certPEM, keyPEM := in["cert"], p.KeyPEM
 			return steps.Plan[tstate]{
 				Changes: []steps.Change{{Setting: "HTTPS certificate", From: from,
-					To: tpTo(fmt.Sprintf("%s issued by %s, valid until %s", devices.Printable(p.Cert.Subject.String()), devices.Printable(p.Cert.Issuer.String()), p.Cert.NotAfter.Format("2006-01-02")), "cert")}},
+					To: tpTo(fmt.Sprintf("%s issued by %s, valid until %s", printable.String(p.Cert.Subject.String()), printable.String(p.Cert.Issuer.String()), p.Cert.NotAfter.Format("2006-01-02")), "cert")}},
 				Mutate: func(d *tstate) error {
 					d.NewCert = &thingspro.CertImport{CertPEM: certPEM, KeyPEM: keyPEM}
 					return nil

@@ -5,13 +5,10 @@
 // (nport, thingspro, kepware) with its driver and its quirks table.
 package devices
 
-import (
-	"strings"
-	"unicode"
-)
+import "github.com/commission-tool/commission/internal/printable"
 
 // Identity is who a device says it is. Every string in it has been
-// passed through Printable by the driver that filled it.
+// passed through printable.String by the driver that filled it.
 type Identity struct {
 	Family   string   `json:"family"`             // "nport", "thingspro", "kepware"
 	Model    string   `json:"model"`              // e.g. "NPort 5150A"
@@ -23,40 +20,8 @@ type Identity struct {
 	Sources  []string `json:"sources,omitempty"` // where each fact came from, e.g. "udp4800", "snmp", "telnet"
 }
 
-// MaxField bounds any single string taken from a device.
-const MaxField = 512
-
-// Printable strips control characters (including ESC, so no terminal
-// escape sequence survives), invalid UTF-8 and surrounding space from a
-// string that came from a device, and bounds its length. Tabs become
-// spaces; newlines are kept only when keepNewlines is true.
-func Printable(s string, keepNewlines ...bool) string {
-	keepNL := len(keepNewlines) > 0 && keepNewlines[0]
-	var b strings.Builder
-	n := 0
-	for _, r := range strings.ToValidUTF8(s, "") {
-		if n >= MaxField*4 {
-			break
-		}
-		switch {
-		case r == '\n' && keepNL:
-			b.WriteRune(r)
-		case r == '\t':
-			b.WriteByte(' ')
-		case r == unicode.ReplacementChar:
-			continue
-		case unicode.IsControl(r) || (r >= 0x80 && r <= 0x9f):
-			continue
-		case unicode.Is(unicode.Cf, r): // bidi overrides and other format characters
-			continue
-		default:
-			b.WriteRune(r)
-		}
-		n++
-	}
-	out := strings.TrimSpace(b.String())
-	if !keepNL && len(out) > MaxField {
-		out = out[:MaxField]
-	}
-	return strings.ToValidUTF8(out, "")
-}
+// Printable is printable.String.
+//
+// Deprecated: call printable.String; this alias stays only until every
+// caller has moved.
+func Printable(s string, keepNewlines ...bool) string { return printable.String(s, keepNewlines...) }

@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/commission-tool/commission/internal/devices"
+	"github.com/commission-tool/commission/internal/printable"
 	"github.com/commission-tool/commission/internal/transport"
 )
 
@@ -64,7 +64,7 @@ func Run(ctx context.Context, host string, targets []Target, timeout time.Durati
 	ip, err := resolve(ctx, host, timeout)
 	if err != nil {
 		for i, t := range targets {
-			results[i] = Result{Name: t.Name, Network: t.Network, Port: t.Port, State: Failed, Detail: devices.Printable(err.Error())}
+			results[i] = Result{Name: t.Name, Network: t.Network, Port: t.Port, State: Failed, Detail: printable.String(err.Error())}
 		}
 		return results
 	}
@@ -99,14 +99,14 @@ func resolve(ctx context.Context, host string, timeout time.Duration) (string, e
 	if ip := net.ParseIP(h); ip != nil {
 		return ip.String(), nil
 	}
-	if strings.ContainsAny(h, " /:@?#%") || len(h) > 253 || devices.Printable(h) != h {
-		return "", fmt.Errorf("invalid host %q", devices.Printable(h))
+	if strings.ContainsAny(h, " /:@?#%") || len(h) > 253 || printable.String(h) != h {
+		return "", fmt.Errorf("invalid host %q", printable.String(h))
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	addrs, err := net.DefaultResolver.LookupIPAddr(ctx, h)
 	if err != nil {
-		return "", fmt.Errorf("invalid host %q: %w", devices.Printable(h), err)
+		return "", fmt.Errorf("invalid host %q: %w", printable.String(h), err)
 	}
 	for _, a := range addrs {
 		if a.IP.To4() != nil {
@@ -114,7 +114,7 @@ func resolve(ctx context.Context, host string, timeout time.Duration) (string, e
 		}
 	}
 	if len(addrs) == 0 {
-		return "", fmt.Errorf("invalid host %q: no address", devices.Printable(h))
+		return "", fmt.Errorf("invalid host %q: no address", printable.String(h))
 	}
 	return addrs[0].IP.String(), nil
 }
@@ -141,7 +141,7 @@ func probeOne(parent context.Context, ip string, t Target, timeout time.Duration
 		}
 		r.State, r.Detail = probeUDP(ctx, parent, addr, t, timeout)
 	default:
-		r.State, r.Detail = Failed, fmt.Sprintf("unknown network %q", devices.Printable(t.Network))
+		r.State, r.Detail = Failed, fmt.Sprintf("unknown network %q", printable.String(t.Network))
 	}
 	return r
 }
@@ -257,11 +257,11 @@ func Summary(results []Result) string {
 	parts := make([]string, 0, len(results))
 	for _, r := range results {
 		s := fmt.Sprintf("%d/%s %s", r.Port, r.Network, r.State)
-		if name := devices.Printable(r.Name); name != "" {
+		if name := printable.String(r.Name); name != "" {
 			s = name + " " + s
 		}
 		if r.Detail != "" && (r.State == Failed || r.Detail == DetailClosedByPeer) {
-			s += " (" + devices.Printable(r.Detail) + ")"
+			s += " (" + printable.String(r.Detail) + ")"
 		}
 		parts = append(parts, s)
 	}

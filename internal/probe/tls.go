@@ -14,7 +14,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/commission-tool/commission/internal/devices"
+	"github.com/commission-tool/commission/internal/printable"
 	"github.com/commission-tool/commission/internal/transport"
 )
 
@@ -76,7 +76,7 @@ func TLS(ctx context.Context, host string, port int, timeout time.Duration) TLSR
 	}
 	ip, err := resolve(ctx, host, timeout)
 	if err != nil {
-		rep.Error = devices.Printable(err.Error())
+		rep.Error = printable.String(err.Error())
 		return rep
 	}
 	serverName := ""
@@ -118,7 +118,7 @@ func joinErrors(errs []error) string {
 		if err == nil {
 			continue
 		}
-		msg := devices.Printable(err.Error())
+		msg := printable.String(err.Error())
 		if !seen[msg] {
 			seen[msg] = true
 			parts = append(parts, tlsVersions[i].name+": "+msg)
@@ -197,12 +197,12 @@ func CertFromPEM(pemBytes []byte) (*CertInfo, error) {
 }
 
 // Inspect describes cert. Every string taken from the certificate passes
-// through devices.Printable.
+// through printable.String.
 func Inspect(cert *x509.Certificate) CertInfo {
 	sum := sha256.Sum256(cert.Raw)
 	ci := CertInfo{
-		Subject:            devices.Printable(cert.Subject.String()),
-		Issuer:             devices.Printable(cert.Issuer.String()),
+		Subject:            printable.String(cert.Subject.String()),
+		Issuer:             printable.String(cert.Issuer.String()),
 		SelfSigned:         selfSigned(cert),
 		NotBefore:          cert.NotBefore.UTC(),
 		NotAfter:           cert.NotAfter.UTC(),
@@ -212,16 +212,16 @@ func Inspect(cert *x509.Certificate) CertInfo {
 		PEM:                string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw})),
 	}
 	for _, n := range cert.DNSNames {
-		ci.SANs = append(ci.SANs, devices.Printable(n))
+		ci.SANs = append(ci.SANs, printable.String(n))
 	}
 	for _, ip := range cert.IPAddresses {
 		ci.SANs = append(ci.SANs, ip.String())
 	}
 	for _, e := range cert.EmailAddresses {
-		ci.SANs = append(ci.SANs, devices.Printable(e))
+		ci.SANs = append(ci.SANs, printable.String(e))
 	}
 	for _, u := range cert.URIs {
-		ci.SANs = append(ci.SANs, devices.Printable(u.String()))
+		ci.SANs = append(ci.SANs, printable.String(u.String()))
 	}
 	return ci
 }

@@ -15,7 +15,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/commission-tool/commission/internal/devices"
+	"github.com/commission-tool/commission/internal/printable"
 	"github.com/commission-tool/commission/internal/secret"
 	"github.com/commission-tool/commission/internal/steps"
 )
@@ -446,14 +446,14 @@ func scanJournal(r io.Reader) (scanned, error) {
 	return sc, nil
 }
 
-// cleanHeader passes the header's strings through devices.Printable: a
+// cleanHeader passes the header's strings through printable.String: a
 // journal is a file anyone with the account could edit, and its header is
 // shown when the wizard offers to resume.
 func cleanHeader(h Header) Header {
-	h.Family = devices.Printable(h.Family)
-	h.Address = devices.Printable(h.Address)
-	h.Guide = devices.Printable(h.Guide)
-	h.Session = devices.Printable(h.Session)
+	h.Family = printable.String(h.Family)
+	h.Address = printable.String(h.Address)
+	h.Guide = printable.String(h.Guide)
+	h.Session = printable.String(h.Session)
 	return h
 }
 

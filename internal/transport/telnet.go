@@ -86,7 +86,7 @@ func (t *Telnet) deadline(ctx context.Context) time.Time {
 // ReadUntil reads data until it contains one of patterns (or, with no
 // patterns, until the deadline or EOF), at most max bytes (4096 when 0).
 // It returns everything read, including the pattern. Text is returned
-// raw: the caller cleans it with devices.Printable before showing it.
+// raw: the caller cleans it with printable.String before showing it.
 func (t *Telnet) ReadUntil(ctx context.Context, max int, patterns ...string) (string, error) {
 	if max <= 0 {
 		max = 4096

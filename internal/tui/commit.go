@@ -8,7 +8,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/commission-tool/commission/internal/devices"
+	"github.com/commission-tool/commission/internal/printable"
 	"github.com/commission-tool/commission/internal/steps"
 )
 
@@ -95,14 +95,14 @@ func (m Model) commitContent() string {
 		b.WriteString("\n" + s.Heading.Render("Verified against a fresh read") + "\n")
 		titles := map[string]string{}
 		for _, mt := range m.sess.Steps() {
-			titles[mt.ID] = devices.Printable(mt.Section) + " " + devices.Printable(mt.Title)
+			titles[mt.ID] = printable.String(mt.Section) + " " + printable.String(mt.Title)
 		}
 		for _, id := range m.commit.ids {
 			r := m.sess.Result(id)
 			badge := s.badge(r.Outcome)
 			b.WriteString(truncate(badge+strings.Repeat(" ", max(13-visibleWidth(badge), 1))+titles[id], m.width) + "\n")
 			if r.Outcome != steps.Fixed && r.Reason != "" {
-				b.WriteString(m.wrap(devices.Printable(r.Reason), 4) + "\n")
+				b.WriteString(m.wrap(printable.String(r.Reason), 4) + "\n")
 			}
 		}
 	}

@@ -11,7 +11,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 
-	"github.com/commission-tool/commission/internal/devices"
+	"github.com/commission-tool/commission/internal/printable"
 )
 
 // unknownFingerprint is a connect error for a certificate not yet pinned.
@@ -23,13 +23,13 @@ type unknownFingerprint interface {
 func (scr welcomeScreen) View(m Model) string {
 	s := m.st
 	var b strings.Builder
-	b.WriteString(s.Title.Render("commission") + " " + s.Muted.Render(devices.Printable(m.cfg.Version)) + "\n\n")
+	b.WriteString(s.Title.Render("commission") + " " + s.Muted.Render(printable.String(m.cfg.Version)) + "\n\n")
 	b.WriteString(m.wrap("This wizard walks the vendor's hardening guide for one device. It checks the device live, "+
 		"changes what you decide to change, restarts it once to make the changes effective, verifies them with a "+
 		"fresh read, and writes a signed commissioning record.", 0) + "\n\n")
 	b.WriteString(m.wrap("Nothing is sent to the device without a preview you confirm.", 0) + "\n\n")
 	if r := m.cfg.Resume; r != nil {
-		b.WriteString(s.Box.Render(s.Heading.Render("Unfinished session")+"\n"+devices.Printable(r.Label)+"\n"+
+		b.WriteString(s.Box.Render(s.Heading.Render("Unfinished session")+"\n"+printable.String(r.Label)+"\n"+
 			m.help(m.keys.Resume)+s.Muted.Render(" it, or ")+s.Key.Render("enter")+s.Muted.Render(" to start a new one")) + "\n\n")
 	}
 	b.WriteString(m.help(hint("enter", "start"), m.keys.Quit))
@@ -95,8 +95,8 @@ func (scr deviceList) View(m Model) string {
 		var row string
 		if i < len(scr.candidates) {
 			c := scr.candidates[i]
-			row = fmt.Sprintf("%s  %s  %s", devices.Printable(c.Label), devices.Printable(c.Address), s.Muted.Render(devices.Printable(c.Family)))
-			if d := devices.Printable(c.Detail); d != "" {
+			row = fmt.Sprintf("%s  %s  %s", printable.String(c.Label), printable.String(c.Address), s.Muted.Render(printable.String(c.Family)))
+			if d := printable.String(c.Detail); d != "" {
 				row += s.Muted.Render("  " + d)
 			}
 		} else {
@@ -175,7 +175,7 @@ func (m Model) onInterfaces(msg interfacesMsg) (tea.Model, tea.Cmd) {
 	m.devs.ifaces = msg.list
 	m.devs.ifaceErr = ""
 	if msg.err != nil {
-		m.devs.ifaceErr = devices.Printable(msg.err.Error())
+		m.devs.ifaceErr = printable.String(msg.err.Error())
 	}
 	m.devs.ifaceCursor = min(m.devs.ifaceCursor, max(len(m.devs.ifaces)-1, 0))
 	return m, nil
@@ -207,7 +207,7 @@ func (scr deviceList) ViewDiscover(m Model) string {
 		room := max(m.height-12, 2)
 		first := max(scr.ifaceCursor-room+1, 0)
 		for i := first; i < len(scr.ifaces) && i < first+room; i++ {
-			row := truncate(devices.Printable(scr.ifaces[i].Name)+"  "+devices.Printable(scr.ifaces[i].Address), m.width-3)
+			row := truncate(printable.String(scr.ifaces[i].Name)+"  "+printable.String(scr.ifaces[i].Address), m.width-3)
 			if i == scr.ifaceCursor {
 				b.WriteString(s.Selected.Render("> "+row) + "\n")
 			} else {
@@ -218,7 +218,7 @@ func (scr deviceList) ViewDiscover(m Model) string {
 	b.WriteString("\n")
 	from := "the interface the system picks"
 	if ifc, ok := m.chosenInterface(); ok {
-		from = devices.Printable(ifc.Name) + " (" + devices.Printable(ifc.Address) + ")"
+		from = printable.String(ifc.Name) + " (" + printable.String(ifc.Address) + ")"
 	}
 	ready := !pickIface || (scr.ifaceLoaded && len(scr.ifaces) > 0)
 	if ready {
@@ -315,7 +315,7 @@ func (m Model) onCandidates(msg candidatesMsg) (tea.Model, tea.Cmd) {
 	}
 	switch {
 	case msg.err != nil:
-		m.devs.err = devices.Printable(msg.err.Error())
+		m.devs.err = printable.String(msg.err.Error())
 	case len(msg.list) == 0:
 		m.notice = "No device answered the discovery."
 	}
@@ -453,8 +453,8 @@ func (scr loginScreen) View(m Model) string {
 	case scrAddress:
 		b.WriteString(s.Title.Render("Type the device's address") + "\n\n")
 	case scrCreds:
-		b.WriteString(s.Title.Render("Log in to "+devices.Printable(m.target.Address)) + " " +
-			s.Muted.Render(devices.Printable(m.target.Family)) + "\n\n")
+		b.WriteString(s.Title.Render("Log in to "+printable.String(m.target.Address)) + " " +
+			s.Muted.Render(printable.String(m.target.Family)) + "\n\n")
 	}
 	if m.errText != "" {
 		b.WriteString(s.Bad.Render(m.wrap(m.errText, 0)) + "\n\n")
@@ -493,7 +493,7 @@ func (m Model) openCredsKeepErr() (tea.Model, tea.Cmd) {
 // ViewConnecting draws the wait for the connection.
 func (scr loginScreen) ViewConnecting(m Model) string {
 	return m.st.Title.Render("Connecting") + "\n\n" +
-		m.spin.View() + " Connecting to " + devices.Printable(m.target.Address) + " and reading its settings…\n\n" +
+		m.spin.View() + " Connecting to " + printable.String(m.target.Address) + " and reading its settings…\n\n" +
 		m.help(hint("esc", "cancel"))
 }
 
@@ -526,7 +526,7 @@ func (m Model) onConnected(msg connectedMsg) (tea.Model, tea.Cmd) {
 		return m.stop(err, chg), nil
 	case errors.As(err, &unk):
 		host, fp := unk.UnknownFingerprint()
-		m.trust.host, m.trust.print = devices.Printable(host), devices.Printable(fp)
+		m.trust.host, m.trust.print = printable.String(host), printable.String(fp)
 		m.screen = scrFingerprint
 		return m, m.arm()
 	default:
@@ -534,7 +534,7 @@ func (m Model) onConnected(msg connectedMsg) (tea.Model, tea.Cmd) {
 		if errors.As(err, &pc) && pc.PasswordChangeRequired() {
 			m.login.needNewPassword = true
 		}
-		m.errText = devices.Printable(err.Error(), true)
+		m.errText = printable.String(err.Error(), true)
 		return m.openCredsKeepErr()
 	}
 }
@@ -588,7 +588,7 @@ func (m Model) onTrusted(msg trustedMsg) (tea.Model, tea.Cmd) {
 		return m, nil
 	}
 	if msg.err != nil {
-		m.errText = "the fingerprint could not be pinned: " + devices.Printable(msg.err.Error())
+		m.errText = "the fingerprint could not be pinned: " + printable.String(msg.err.Error())
 		return m, nil
 	}
 	m.trust.host, m.trust.print = "", ""
@@ -631,7 +631,7 @@ func (m Model) stop(err error, chg TrustChangedError) Model {
 	m.form = nil
 	m.confirmQuit = false
 	m.target.Password, m.target.NewPassword = "", ""
-	m.stopScr.text = []string{devices.Printable(subject), devices.Printable(pinned), devices.Printable(seen)}
+	m.stopScr.text = []string{printable.String(subject), printable.String(pinned), printable.String(seen)}
 	m.stopErrVal = &StoppedError{Subject: m.stopScr.text[0], Pinned: m.stopScr.text[1], Seen: m.stopScr.text[2], Cause: err}
 	return m
 }

@@ -13,7 +13,7 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/commission-tool/commission/internal/devices"
+	"github.com/commission-tool/commission/internal/printable"
 	"github.com/commission-tool/commission/internal/steps"
 )
 
@@ -504,7 +504,7 @@ func (m Model) formView(used int) string {
 func (m *Model) onEvents(evs eventsMsg) {
 	for _, e := range evs {
 		if e.Kind == steps.DeviceProgress && e.Message != "" {
-			m.commit.log = append(m.commit.log, devices.Printable(e.Message))
+			m.commit.log = append(m.commit.log, printable.String(e.Message))
 			if len(m.commit.log) > 200 {
 				m.commit.log = m.commit.log[len(m.commit.log)-200:]
 			}

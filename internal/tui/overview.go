@@ -9,6 +9,7 @@ import (
 	"charm.land/lipgloss/v2"
 
 	"github.com/commission-tool/commission/internal/devices"
+	"github.com/commission-tool/commission/internal/printable"
 	"github.com/commission-tool/commission/internal/steps"
 )
 
@@ -54,12 +55,12 @@ func stepOrder(rows []ovRow) []int {
 func identityLine(id devices.Identity) string {
 	var parts []string
 	for _, p := range []string{id.Model, id.Firmware, id.Address, id.Name, id.Serial} {
-		if p = devices.Printable(p); p != "" {
+		if p = printable.String(p); p != "" {
 			parts = append(parts, p)
 		}
 	}
 	if len(parts) == 0 {
-		return devices.Printable(id.Family)
+		return printable.String(id.Family)
 	}
 	return strings.Join(parts, " · ")
 }
@@ -86,7 +87,7 @@ func (scr overviewScreen) View(m Model) string {
 		}
 	}
 	var b strings.Builder
-	b.WriteString(truncate(s.Title.Render("commission")+" "+s.Muted.Render(devices.Printable(m.sess.Guide())), m.width) + "\n")
+	b.WriteString(truncate(s.Title.Render("commission")+" "+s.Muted.Render(printable.String(m.sess.Guide())), m.width) + "\n")
 	b.WriteString(truncate(identityLine(m.sess.Identity()), m.width) + "\n")
 	count := fmt.Sprintf(" %d/%d decided", decided, len(ms))
 	b.WriteString(s.bar(decided, len(ms), min(m.width-lipgloss.Width(count)-3, 50)) + count + "\n")
@@ -126,7 +127,7 @@ func (scr overviewScreen) View(m Model) string {
 		res := rs[r.step]
 		badge := s.badge(res.Outcome)
 		badge += strings.Repeat(" ", max(13-lipgloss.Width(badge), 1))
-		line := badge + devices.Printable(mt.Section) + " " + devices.Printable(mt.Title)
+		line := badge + printable.String(mt.Section) + " " + printable.String(mt.Title)
 		if r.step == cur {
 			b.WriteString(s.Selected.Render(truncate("> "+line, m.width)) + "\n")
 		} else {

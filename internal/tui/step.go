@@ -9,7 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 
-	"github.com/commission-tool/commission/internal/devices"
+	"github.com/commission-tool/commission/internal/printable"
 	"github.com/commission-tool/commission/internal/steps"
 )
 
@@ -83,13 +83,13 @@ func (m Model) stepDetails() string {
 		}
 		b.WriteString(s.Heading.Render(title) + "\n")
 		if f.Observed != "" {
-			b.WriteString(m.wrap("Observed: "+devices.Printable(f.Observed, true), 2) + "\n")
+			b.WriteString(m.wrap("Observed: "+printable.String(f.Observed, true), 2) + "\n")
 		}
 		if f.Expected != "" {
-			b.WriteString(m.wrap("Expected: "+devices.Printable(f.Expected, true), 2) + "\n")
+			b.WriteString(m.wrap("Expected: "+printable.String(f.Expected, true), 2) + "\n")
 		}
 		for _, n := range f.Notes {
-			b.WriteString(s.Warn.Render(m.wrap("Note: "+devices.Printable(n, true), 2)) + "\n")
+			b.WriteString(s.Warn.Render(m.wrap("Note: "+printable.String(n, true), 2)) + "\n")
 		}
 		b.WriteString("\n")
 	}
@@ -99,10 +99,10 @@ func (m Model) stepDetails() string {
 		b.WriteString(s.Heading.Render("Changes") + "\n" + m.changeLines(r.Changes) + "\n")
 	}
 	if r.Reason != "" {
-		b.WriteString(s.Heading.Render("Reason") + "\n" + m.wrap(devices.Printable(r.Reason, true), 2) + "\n\n")
+		b.WriteString(s.Heading.Render("Reason") + "\n" + m.wrap(printable.String(r.Reason, true), 2) + "\n\n")
 	}
 	if r.Evidence != "" {
-		b.WriteString(s.Heading.Render("Evidence") + "\n" + m.wrap(devices.Printable(r.Evidence, true), 2) + "\n\n")
+		b.WriteString(s.Heading.Render("Evidence") + "\n" + m.wrap(printable.String(r.Evidence, true), 2) + "\n\n")
 	}
 	if mt.Kind == steps.Manual && mt.Attest != "" {
 		b.WriteString(s.Heading.Render("What you confirm") + "\n" + m.wrap(mt.Attest, 2) + "\n\n")
@@ -127,7 +127,7 @@ func (m Model) changeLines(cs []steps.Change) string {
 	var b strings.Builder
 	b.WriteString("  " + m.st.Muted.Render(cell("Setting", col)+"  "+cell("Now", col)+"  "+cell("After", col)) + "\n")
 	for _, c := range cs {
-		set, from, to := devices.Printable(c.Setting), devices.Printable(c.From), devices.Printable(c.To)
+		set, from, to := printable.String(c.Setting), printable.String(c.From), printable.String(c.To)
 		if visibleWidth(set) <= col && visibleWidth(from) <= col && visibleWidth(to) <= col {
 			b.WriteString("  " + cell(set, col) + "  " + cell(from, col) + "  " + cell(to, col) + "\n")
 			continue
@@ -146,7 +146,7 @@ func deletes(cs []steps.Change) []string {
 	for _, c := range cs {
 		to := strings.ToLower(strings.TrimSpace(c.To))
 		if to == "" || to == "(none)" || to == "none" || strings.Contains(to, "delete") || strings.Contains(to, "remove") {
-			out = append(out, devices.Printable(c.Setting))
+			out = append(out, printable.String(c.Setting))
 		}
 	}
 	return out
@@ -174,7 +174,7 @@ func (m Model) timing() Timing {
 func (m Model) stepHeader() string {
 	mt := m.meta()
 	r := m.sess.Result(m.step.id)
-	return truncate(m.st.Title.Render(devices.Printable(mt.Section)+" "+devices.Printable(mt.Title))+"  "+m.st.badge(r.Outcome), m.width)
+	return truncate(m.st.Title.Render(printable.String(mt.Section)+" "+printable.String(mt.Title))+"  "+m.st.badge(r.Outcome), m.width)
 }
 
 // View draws the screen.
@@ -293,7 +293,7 @@ func (scr *stepScreen) Update(m *Model, k tea.KeyPressMsg) tea.Cmd {
 func inputFields(mt steps.Meta, vals steps.Values) []fieldSpec {
 	var fields []fieldSpec
 	for _, in := range mt.Inputs {
-		v := devices.Printable(vals[in.Key], in.Multiline)
+		v := printable.String(vals[in.Key], in.Multiline)
 		f := fieldSpec{Key: in.Key, Title: in.Label, Help: in.Help, Value: v, Validate: in.Validate,
 			Secret: in.Secret, Multiline: in.Multiline}
 		if len(in.Options) > 0 {
@@ -411,13 +411,13 @@ func (m Model) onPlanned(msg planMsg) (tea.Model, tea.Cmd) {
 	switch err := msg.err; {
 	case errors.As(err, &refused):
 		m.step.mode = stepView
-		m.errText = "Refused, nothing was sent: " + devices.Printable(refused.Err.Error(), true) +
+		m.errText = "Refused, nothing was sent: " + printable.String(refused.Err.Error(), true) +
 			"\nPress e to edit the inputs."
 		m.layout()
 		return m, nil
 	case err != nil:
 		m.step.mode = stepView
-		m.errText = devices.Printable(err.Error(), true)
+		m.errText = printable.String(err.Error(), true)
 		m.layout()
 		return m, nil
 	}
@@ -452,7 +452,7 @@ func (m Model) onOpDone(msg opDoneMsg) (tea.Model, tea.Cmd) {
 	case opApply:
 		m.step.mode = stepView
 		if msg.err != nil {
-			m.errText = "The change failed and is not verified: " + devices.Printable(msg.err.Error(), true)
+			m.errText = "The change failed and is not verified: " + printable.String(msg.err.Error(), true)
 			m.layout()
 			break
 		}
@@ -469,7 +469,7 @@ func (m Model) onOpDone(msg opDoneMsg) (tea.Model, tea.Cmd) {
 	case opDecide:
 		m.step.mode = stepView
 		if msg.err != nil {
-			e := devices.Printable(msg.err.Error(), true)
+			e := printable.String(msg.err.Error(), true)
 			nm, cmd := m.openReason(m.step.reasonKind)
 			mm := nm.(Model)
 			mm.errText = e
@@ -480,7 +480,7 @@ func (m Model) onOpDone(msg opDoneMsg) (tea.Model, tea.Cmd) {
 	case opAttest:
 		m.step.mode = stepView
 		if msg.err != nil {
-			m.errText = devices.Printable(msg.err.Error(), true)
+			m.errText = printable.String(msg.err.Error(), true)
 		} else {
 			m.notice = "Attested."
 		}
@@ -488,12 +488,12 @@ func (m Model) onOpDone(msg opDoneMsg) (tea.Model, tea.Cmd) {
 	case opCommit:
 		m.commit.done = true
 		if msg.err != nil {
-			m.errText = devices.Printable(msg.err.Error(), true)
+			m.errText = printable.String(msg.err.Error(), true)
 		}
 		m.layout()
 	case opRecheck:
 		if msg.err != nil {
-			m.errText = devices.Printable(msg.err.Error(), true)
+			m.errText = printable.String(msg.err.Error(), true)
 		} else {
 			m.notice = "Checked again."
 		}
@@ -514,7 +514,7 @@ func containsString(xs []string, x string) bool {
 func (m Model) stepLabel(id string) string {
 	for _, mt := range m.sess.Steps() {
 		if mt.ID == id {
-			return devices.Printable(mt.Section) + " " + devices.Printable(mt.Title)
+			return printable.String(mt.Section) + " " + printable.String(mt.Title)
 		}
 	}
 	return id

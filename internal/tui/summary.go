@@ -9,7 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 
-	"github.com/commission-tool/commission/internal/devices"
+	"github.com/commission-tool/commission/internal/printable"
 	"github.com/commission-tool/commission/internal/steps"
 )
 
@@ -77,10 +77,10 @@ func (m Model) summaryContent() string {
 		var lines []string
 		for _, r := range rs {
 			if containsOutcome(o, r.Outcome) {
-				l := "  " + s.badge(r.Outcome) + " " + devices.Printable(r.Meta.Section) + " " + devices.Printable(r.Meta.Title)
+				l := "  " + s.badge(r.Outcome) + " " + printable.String(r.Meta.Section) + " " + printable.String(r.Meta.Title)
 				lines = append(lines, truncate(l, m.width))
 				if r.Reason != "" {
-					lines = append(lines, m.wrap(devices.Printable(r.Reason, true), 4))
+					lines = append(lines, m.wrap(printable.String(r.Reason, true), 4))
 				}
 			}
 		}
@@ -137,7 +137,7 @@ func (scr summaryScreen) View(m Model) string {
 		case scr.keyLooking:
 			b.WriteString(m.spin.View() + " Looking for your signing key…\n")
 		case scr.keyStat != nil && scr.keyStat.Found:
-			b.WriteString(truncate(s.Muted.Render("Signing key: "+devices.Printable(scr.keyStat.Description)), m.width) + "\n")
+			b.WriteString(truncate(s.Muted.Render("Signing key: "+printable.String(scr.keyStat.Description)), m.width) + "\n")
 		case scr.keyStat != nil:
 			b.WriteString(truncate(s.Muted.Render("Signing key: none found yet; you can create one"), m.width) + "\n")
 		}
@@ -154,7 +154,7 @@ func (scr summaryScreen) View(m Model) string {
 	case sumConfirm:
 		b.WriteString(s.Heading.Render("Sign the record as") + "\n")
 		row := func(label, v string) {
-			b.WriteString(truncate(fmt.Sprintf("  %-11s %s", label, devices.Printable(v)), m.width) + "\n")
+			b.WriteString(truncate(fmt.Sprintf("  %-11s %s", label, printable.String(v)), m.width) + "\n")
 		}
 		row("Technician", scr.info.Technician)
 		row("E-mail", scr.info.Email)
@@ -180,9 +180,9 @@ func (scr summaryScreen) View(m Model) string {
 		}
 	case sumDone:
 		b.WriteString(s.OK.Render("The record is written and signed.") + "\n\n")
-		b.WriteString("Bundle:\n" + m.wrap(devices.Printable(m.finishRes.Dir), 2) + "\n\n")
+		b.WriteString("Bundle:\n" + m.wrap(printable.String(m.finishRes.Dir), 2) + "\n\n")
 		if m.finishRes.VerifyCommand != "" {
-			b.WriteString("Verify it with:\n" + m.wrap(devices.Printable(m.finishRes.VerifyCommand), 2) + "\n\n")
+			b.WriteString("Verify it with:\n" + m.wrap(printable.String(m.finishRes.VerifyCommand), 2) + "\n\n")
 		}
 		b.WriteString(m.help(m.keys.Quit))
 	}
@@ -312,7 +312,7 @@ func keyFields(ks *KeyStatus) []fieldSpec {
 		return nil
 	case !ks.Found:
 		return []fieldSpec{{Key: "createkey", Title: "No SSH key found to sign the record",
-			Help:    "Create a new Ed25519 key at " + devices.Printable(ks.CreatePath) + "?",
+			Help:    "Create a new Ed25519 key at " + printable.String(ks.CreatePath) + "?",
 			Options: []string{createYes, "no"}, Value: createYes,
 			Validate: func(s string) error {
 				if s != createYes {
@@ -321,7 +321,7 @@ func keyFields(ks *KeyStatus) []fieldSpec {
 				return nil
 			}}}
 	case ks.Encrypted:
-		return []fieldSpec{{Key: "passphrase", Title: "Passphrase of " + devices.Printable(ks.Description),
+		return []fieldSpec{{Key: "passphrase", Title: "Passphrase of " + printable.String(ks.Description),
 			Secret: true, Validate: required("key's passphrase")}}
 	}
 	return nil
@@ -362,7 +362,7 @@ func (m Model) onFinished(msg finishedMsg) (tea.Model, tea.Cmd) {
 	}
 	if msg.err != nil {
 		m.sum.mode = sumView
-		m.errText = "The record was not written: " + devices.Printable(msg.err.Error(), true)
+		m.errText = "The record was not written: " + printable.String(msg.err.Error(), true)
 		m.layout()
 		return m, nil
 	}

@@ -10,7 +10,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/commission-tool/commission/internal/devices"
+	"github.com/commission-tool/commission/internal/printable"
 	"github.com/commission-tool/commission/internal/transport"
 )
 
@@ -42,11 +42,11 @@ type APIError struct {
 }
 
 func (e *APIError) Error() string {
-	msg := devices.Printable(e.Message)
+	msg := printable.String(e.Message)
 	if msg == "" {
 		msg = http.StatusText(e.Status)
 	}
-	if d := devices.Printable(e.Description); d != "" && !strings.Contains(msg, d) {
+	if d := printable.String(e.Description); d != "" && !strings.Contains(msg, d) {
 		msg += ": " + d
 	}
 	return fmt.Sprintf("%s %s: the server answered %d: %s", e.Method, e.Path, e.Status, msg)
@@ -159,9 +159,9 @@ type MultiStatusError struct {
 func (e *MultiStatusError) Error() string {
 	var parts []string
 	for _, f := range e.Failed {
-		m := devices.Printable(f.Description)
+		m := printable.String(f.Description)
 		if m == "" {
-			m = devices.Printable(f.Message)
+			m = printable.String(f.Message)
 		}
 		parts = append(parts, m)
 	}
@@ -206,7 +206,7 @@ func (c *client) put(ctx context.Context, path string, body obj) error {
 	if len(strings.TrimSpace(string(data))) > 0 && decode(data, &r) == nil && len(r.NotApplied) > 0 {
 		var keys []string
 		for k := range r.NotApplied {
-			keys = append(keys, devices.Printable(k))
+			keys = append(keys, printable.String(k))
 		}
 		return fmt.Errorf("PUT %s: the server did not apply %s", path, strings.Join(keys, ", "))
 	}
@@ -218,7 +218,7 @@ type obj map[string]any
 
 func (o obj) str(k string) string {
 	if v, ok := o[k].(string); ok {
-		return devices.Printable(v)
+		return printable.String(v)
 	}
 	return ""
 }

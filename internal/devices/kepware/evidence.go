@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/commission-tool/commission/internal/devices"
+	"github.com/commission-tool/commission/internal/printable"
 	"github.com/commission-tool/commission/internal/probe"
 )
 
@@ -29,7 +30,7 @@ func (s State) Evidence() []devices.EvidenceFile {
 	if len(s.Events) > 0 {
 		var b strings.Builder
 		for _, e := range s.Events {
-			fmt.Fprintf(&b, "%s %-11s %s: %s\n", e.Time.UTC().Format(time.RFC3339), e.Kind, devices.Printable(e.Source), devices.Printable(e.Message))
+			fmt.Fprintf(&b, "%s %-11s %s: %s\n", e.Time.UTC().Format(time.RFC3339), e.Kind, printable.String(e.Source), printable.String(e.Message))
 		}
 		ev = append(ev, devices.EvidenceFile{Name: "event-log.txt", Description: "the server's event log since commissioning began", Data: []byte(b.String())})
 	}
@@ -53,7 +54,7 @@ func probeTranscript(ports map[string]probe.Result, tls probe.TLSReport) string 
 	var b strings.Builder
 	for _, n := range names {
 		r := ports[n]
-		fmt.Fprintf(&b, "%-16s %5d/%s %-8s %s\n", n, r.Port, r.Network, r.State, devices.Printable(r.Detail))
+		fmt.Fprintf(&b, "%-16s %5d/%s %-8s %s\n", n, r.Port, r.Network, r.State, printable.String(r.Detail))
 	}
 	vs := make([]string, 0, len(tls.Versions))
 	for v := range tls.Versions {
@@ -64,7 +65,7 @@ func probeTranscript(ports map[string]probe.Result, tls probe.TLSReport) string 
 		fmt.Fprintf(&b, "https port %d %s accepted: %t\n", tls.Port, v, tls.Versions[v])
 	}
 	if tls.Error != "" {
-		fmt.Fprintf(&b, "https port %d: %s\n", tls.Port, devices.Printable(tls.Error))
+		fmt.Fprintf(&b, "https port %d: %s\n", tls.Port, printable.String(tls.Error))
 	}
 	return b.String()
 }

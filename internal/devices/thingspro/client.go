@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/commission-tool/commission/internal/devices"
+	"github.com/commission-tool/commission/internal/printable"
 	"github.com/commission-tool/commission/internal/transport"
 )
 
@@ -43,7 +43,7 @@ func (mustChangeError) PasswordChangeRequired() bool { return true }
 type APIError struct {
 	Method, Path string
 	Status       int
-	Message      string // from the gateway, cleaned with devices.Printable
+	Message      string // from the gateway, cleaned with printable.String
 }
 
 func (e *APIError) Error() string {
@@ -95,14 +95,14 @@ func (e envelope) message() string {
 	}
 	if len(e.Error) > 0 {
 		if json.Unmarshal(e.Error, &inner) == nil && inner.Message != "" {
-			return devices.Printable(inner.Message)
+			return printable.String(inner.Message)
 		}
 		var s string
 		if json.Unmarshal(e.Error, &s) == nil {
-			return devices.Printable(s)
+			return printable.String(s)
 		}
 	}
-	return devices.Printable(e.Msg)
+	return printable.String(e.Msg)
 }
 
 // request is one API call's body.

@@ -21,6 +21,7 @@ import (
 	"github.com/commission-tool/commission/internal/access"
 
 	"github.com/commission-tool/commission/internal/devices"
+	"github.com/commission-tool/commission/internal/printable"
 	"github.com/commission-tool/commission/internal/probe"
 	"github.com/commission-tool/commission/internal/transport"
 	"github.com/commission-tool/commission/internal/transport/sshconn"
@@ -266,9 +267,9 @@ func (d *Driver) Read(ctx context.Context) (State, error) {
 	if err := d.c.get(ctx, "/device/general", &general); err != nil {
 		return State{}, fmt.Errorf("read the gateway's identity: %w", err)
 	}
-	s.Identity = devices.Identity{Family: "thingspro", Model: devices.Printable(general.ModelName),
-		Firmware: strings.TrimSpace("ThingsPro Edge " + devices.Printable(general.ThingsproVersion)),
-		Serial:   devices.Printable(general.SerialNumber), Name: devices.Printable(general.HostName),
+	s.Identity = devices.Identity{Family: "thingspro", Model: printable.String(general.ModelName),
+		Firmware: strings.TrimSpace("ThingsPro Edge " + printable.String(general.ThingsproVersion)),
+		Serial:   printable.String(general.SerialNumber), Name: printable.String(general.HostName),
 		Address: d.host, Sources: []string{"api"}}
 	s.ClientAddr = d.c.localAddr()
 	if d.defaultLogin != nil {
@@ -330,7 +331,7 @@ func (d *Driver) Read(ctx context.Context) (State, error) {
 		return State{}, fmt.Errorf("read the HTTP server: %w", err)
 	}
 	s.HTTP = HTTPServer{HTTPEnable: hs.HTTPEnable, HTTPPort: hs.HTTPPort, HTTPSEnable: hs.HTTPSEnable, HTTPSPort: hs.HTTPSPort,
-		CertFileName: devices.Printable(hs.CertFileName + hs.CertFilename)}
+		CertFileName: printable.String(hs.CertFileName + hs.CertFilename)}
 
 	var tm struct {
 		Time           string `json:"time"`
@@ -345,8 +346,8 @@ func (d *Driver) Read(ctx context.Context) (State, error) {
 	if err := d.c.get(ctx, "/device/time", &tm); err != nil {
 		return State{}, fmt.Errorf("read time settings: %w", err)
 	}
-	s.Time = Time{Zone: devices.Printable(tm.Timezone), Time: devices.Printable(tm.Time), NTP: tm.NTP.Enable,
-		Server: devices.Printable(tm.NTP.Server), Interval: tm.NTP.Interval, LastUpdate: devices.Printable(tm.LastUpdateTime)}
+	s.Time = Time{Zone: printable.String(tm.Timezone), Time: printable.String(tm.Time), NTP: tm.NTP.Enable,
+		Server: printable.String(tm.NTP.Server), Interval: tm.NTP.Interval, LastUpdate: printable.String(tm.LastUpdateTime)}
 
 	for _, k := range []struct{ path, kind string }{{"/device/ethernets", KindEthernet}, {"/device/cellulars", KindCellular}, {"/device/dhcpservers", KindDHCPServer}} {
 		var list []ifaceJSON
@@ -357,8 +358,8 @@ func (d *Driver) Read(ctx context.Context) (State, error) {
 			return State{}, fmt.Errorf("read %s: %w", k.kind, err)
 		}
 		for _, it := range list {
-			s.Interfaces = append(s.Interfaces, Interface{Kind: k.kind, ID: it.ID, Name: devices.Printable(it.DisplayName), Enable: it.Enable != nil && *it.Enable,
-				EnableUnknown: it.Enable == nil, IP: devices.Printable(it.IP)})
+			s.Interfaces = append(s.Interfaces, Interface{Kind: k.kind, ID: it.ID, Name: printable.String(it.DisplayName), Enable: it.Enable != nil && *it.Enable,
+				EnableUnknown: it.Enable == nil, IP: printable.String(it.IP)})
 		}
 	}
 	var wifiRaw json.RawMessage
@@ -373,8 +374,8 @@ func (d *Driver) Read(ctx context.Context) (State, error) {
 			list = []ifaceJSON{one}
 		}
 		for _, w := range list {
-			s.Interfaces = append(s.Interfaces, Interface{Kind: KindWiFi, ID: w.ID, Name: devices.Printable(w.DisplayName), Enable: w.Enable != nil && *w.Enable,
-				EnableUnknown: w.Enable == nil, Mode: devices.Printable(w.Mode)})
+			s.Interfaces = append(s.Interfaces, Interface{Kind: KindWiFi, ID: w.ID, Name: printable.String(w.DisplayName), Enable: w.Enable != nil && *w.Enable,
+				EnableUnknown: w.Enable == nil, Mode: printable.String(w.Mode)})
 		}
 	} else if !errors.Is(err, ErrNotFound) {
 		return State{}, fmt.Errorf("read Wi-Fi: %w", err)
@@ -393,8 +394,8 @@ func (d *Driver) Read(ctx context.Context) (State, error) {
 		return State{}, fmt.Errorf("read the firewall: %w", err)
 	}
 	for _, r := range rules {
-		s.Firewall = append(s.Firewall, FirewallRule{ID: r.ID, Name: devices.Printable(r.Name), Priority: r.Priority, Port: devices.Printable(r.GatewayPort),
-			Protocol: devices.Printable(r.Protocol), Source: devices.Printable(r.SourceIP), Action: devices.Printable(r.Action)})
+		s.Firewall = append(s.Firewall, FirewallRule{ID: r.ID, Name: printable.String(r.Name), Priority: r.Priority, Port: printable.String(r.GatewayPort),
+			Protocol: printable.String(r.Protocol), Source: printable.String(r.SourceIP), Action: printable.String(r.Action)})
 	}
 
 	var sysLog, evLog struct {
@@ -432,7 +433,7 @@ func (d *Driver) readCloud(ctx context.Context) ([]CloudApp, error) {
 	a := CloudApp{App: AppAzureDevice, Name: "Azure IoT Device"}
 	if err := d.c.get(ctx, "/azure-device", &az); err == nil {
 		a.Installed, a.Enabled = true, az.Provisioning.Enable
-		a.Auth = devices.Printable(az.Provisioning.AuthenticationType)
+		a.Auth = printable.String(az.Provisioning.AuthenticationType)
 		if a.Auth == "x509" && (az.Provisioning.Certificate.Cert == "" || az.Provisioning.Certificate.Key == "") {
 			a.Notes = append(a.Notes, "X.509 selected but no device certificate or key uploaded")
 			a.Auth = "none"
@@ -458,7 +459,7 @@ func (d *Driver) readCloud(ctx context.Context) ([]CloudApp, error) {
 		case edge.Provisioning.Source == "manual":
 			a.Auth = "connectionString"
 		default:
-			a.Auth = devices.Printable(edge.Provisioning.Method)
+			a.Auth = printable.String(edge.Provisioning.Method)
 		}
 	} else if !errors.Is(err, ErrNotFound) {
 		return nil, fmt.Errorf("read Azure IoT Edge: %w", err)
@@ -547,7 +548,7 @@ func (d *Driver) observe(ctx context.Context, s *State) {
 		if b, _ := pem.Decode([]byte(c.PEM)); b != nil {
 			if cert, err := x509.ParseCertificate(b.Bytes); err == nil {
 				ci := transport.DescribeCert(cert, time.Now())
-				ci.Subject = devices.Printable(ci.Subject)
+				ci.Subject = printable.String(ci.Subject)
 				s.Observed.Cert = &ci
 			}
 		}
@@ -555,7 +556,7 @@ func (d *Driver) observe(ctx context.Context, s *State) {
 	if cfg := d.sshConfig(); cfg != nil {
 		ls, newKey, err := d.shellListening(ctx, *cfg)
 		if err != nil {
-			s.ShellError = devices.Printable(err.Error())
+			s.ShellError = printable.String(err.Error())
 			return
 		}
 		s.Listening, s.ShellNewKey = ls, newKey

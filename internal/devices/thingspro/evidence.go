@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/commission-tool/commission/internal/devices"
+	"github.com/commission-tool/commission/internal/printable"
 	"github.com/commission-tool/commission/internal/probe"
 )
 
@@ -51,7 +52,7 @@ func probeTranscript(ports map[string]probe.Result, tls probe.TLSReport) string 
 	var b strings.Builder
 	for _, n := range names {
 		r := ports[n]
-		fmt.Fprintf(&b, "%-16s %5d/%s %-8s %s\n", n, r.Port, r.Network, r.State, devices.Printable(r.Detail))
+		fmt.Fprintf(&b, "%-16s %5d/%s %-8s %s\n", n, r.Port, r.Network, r.State, printable.String(r.Detail))
 	}
 	vs := make([]string, 0, len(tls.Versions))
 	for v := range tls.Versions {
@@ -62,7 +63,7 @@ func probeTranscript(ports map[string]probe.Result, tls probe.TLSReport) string 
 		fmt.Fprintf(&b, "https port %d %s accepted: %t\n", tls.Port, v, tls.Versions[v])
 	}
 	if tls.Error != "" {
-		fmt.Fprintf(&b, "https port %d: %s\n", tls.Port, devices.Printable(tls.Error))
+		fmt.Fprintf(&b, "https port %d: %s\n", tls.Port, printable.String(tls.Error))
 	}
 	return b.String()
 }

@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/commission-tool/commission/internal/devices"
+	"github.com/commission-tool/commission/internal/printable"
 )
 
 // Accounts: Moxa's schema types the role items of POST /users and
@@ -79,9 +79,9 @@ func (d *Driver) readAccounts(ctx context.Context) ([]User, []Role, error) {
 	var out []Role
 	names := map[int]string{}
 	for _, r := range roles {
-		nr := Role{ID: r.ID, Name: devices.Printable(r.Name)}
+		nr := Role{ID: r.ID, Name: printable.String(r.Name)}
 		for _, p := range r.Permissions {
-			nr.Permissions = append(nr.Permissions, devices.Printable(string(p)))
+			nr.Permissions = append(nr.Permissions, printable.String(string(p)))
 		}
 		names[r.ID] = nr.Name
 		out = append(out, nr)
@@ -99,7 +99,7 @@ func (d *Driver) readAccounts(ctx context.Context) ([]User, []Role, error) {
 
 // user converts a reply; roles given by id are named from names.
 func (u apiUser) user(names map[int]string) User {
-	nu := User{ID: u.ID, Name: devices.Printable(u.Name), Active: u.IsActive, RolesProven: true,
+	nu := User{ID: u.ID, Name: printable.String(u.Name), Active: u.IsActive, RolesProven: true,
 		PasswordChanged: u.ChangedPasswordAt != nil && *u.ChangedPasswordAt != ""}
 	for _, r := range u.Roles {
 		n := r.Name
@@ -109,7 +109,7 @@ func (u apiUser) user(names map[int]string) User {
 		if n == "" {
 			n = "role " + strconv.Itoa(r.ID)
 		}
-		nu.Roles = append(nu.Roles, devices.Printable(n))
+		nu.Roles = append(nu.Roles, printable.String(n))
 	}
 	return nu
 }
@@ -303,7 +303,7 @@ func (d *Driver) changeUser(ctx context.Context, id int, name string, change fun
 		if n == "" {
 			n = strings.Join(roleNames([]int{r.ID}, roles), "")
 		}
-		have = append(have, devices.Printable(n))
+		have = append(have, printable.String(n))
 	}
 	return &ProofError{User: name, Want: roleNames(w.roles, roles), Got: have}
 }

@@ -23,7 +23,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/commission-tool/commission/internal/devices"
+	"github.com/commission-tool/commission/internal/printable"
 	"github.com/commission-tool/commission/internal/record"
 	"github.com/commission-tool/commission/internal/steps"
 )
@@ -86,7 +86,7 @@ func token(s string) string {
 
 // line makes s a one-line, trimmed, non-empty string (OSCAL's string type).
 func line(s string) string {
-	s = strings.Join(strings.Fields(devices.Printable(s)), " ")
+	s = strings.Join(strings.Fields(printable.String(s)), " ")
 	if s == "" {
 		return "-"
 	}
@@ -325,7 +325,7 @@ func AssessmentResults(r record.Record, recordSHA256 string) ([]byte, error) {
 			Related: []relObs{{ObservationUUID: oid}},
 		}
 		if strings.TrimSpace(st.Reason) != "" {
-			f.Target.Status.Remarks = devices.Printable(st.Reason, true)
+			f.Target.Status.Remarks = printable.String(st.Reason, true)
 		}
 		for _, sr := range st.SRs {
 			f.Props = append(f.Props, p("control-id", ControlID(sr)))

@@ -24,7 +24,7 @@ import (
 	"codeberg.org/go-pdf/fpdf/contrib/barcode"
 	"github.com/boombuler/barcode/qr"
 
-	"github.com/commission-tool/commission/internal/devices"
+	"github.com/commission-tool/commission/internal/printable"
 	"github.com/commission-tool/commission/internal/record"
 	"github.com/commission-tool/commission/internal/record/sshsig"
 	"github.com/commission-tool/commission/internal/steps"
@@ -116,7 +116,7 @@ type doc struct {
 }
 
 // one is a device or record string made safe and one line.
-func one(s string) string { return strings.Join(strings.Fields(devices.Printable(s)), " ") }
+func one(s string) string { return strings.Join(strings.Fields(printable.String(s)), " ") }
 
 // text translates a cleaned string to the core fonts' code page.
 func (d *doc) text(s string) string { return d.tr(s) }
@@ -252,7 +252,7 @@ func (d *doc) status() {
 			f.MultiCell(d.width()-5, lineH, d.text("- "+one(st.Title)+" ("+label(st.Outcome)+")"), "", "L", false)
 		}
 	}
-	if reason := strings.TrimSpace(devices.Printable(r.Status.Reason, true)); reason != "" {
+	if reason := strings.TrimSpace(printable.String(r.Status.Reason, true)); reason != "" {
 		f.Ln(1)
 		f.SetFont("Helvetica", "B", 9)
 		f.MultiCell(d.width(), lineH, d.text("Signed with open steps. The technician's reason:"), "", "L", false)
@@ -492,7 +492,7 @@ func (d *doc) waivers() {
 	f := d.f
 	var started bool
 	for _, st := range d.r.Steps {
-		reason := strings.TrimSpace(devices.Printable(st.Reason, true))
+		reason := strings.TrimSpace(printable.String(st.Reason, true))
 		if st.Outcome == steps.Attested || (reason == "" && !st.Outcome.NeedsReason()) {
 			continue
 		}

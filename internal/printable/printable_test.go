@@ -1,8 +1,8 @@
-package devices
+package printable
 
 import "testing"
 
-func TestPrintableStripsEscapes(t *testing.T) {
+func TestStringStripsEscapes(t *testing.T) {
 	cases := map[string]string{
 		"NPort\x1b[2J\x1b[31m 5150A": "NPort[2J[31m 5150A",
 		"\x1b]0;pwned\x07Model":      "]0;pwnedModel",
@@ -12,11 +12,11 @@ func TestPrintableStripsEscapes(t *testing.T) {
 		"\u009b31mCSI":               "31mCSI",
 	}
 	for in, want := range cases {
-		if got := Printable(in); got != want {
-			t.Errorf("Printable(%q) = %q, want %q", in, got, want)
+		if got := String(in); got != want {
+			t.Errorf("String(%q) = %q, want %q", in, got, want)
 		}
 	}
-	if got := Printable("a\nb\x1b", true); got != "a\nb" {
+	if got := String("a\nb\x1b", true); got != "a\nb" {
 		t.Errorf("keepNewlines: got %q", got)
 	}
 }
