@@ -332,7 +332,8 @@ func TestCrashBeforeRestartIsNotFixed_Simulator(t *testing.T) {
 	}
 	_, err = record.OpenJournal(us[0].Path)
 	var held *record.HeldError
-	if !errors.As(err, &held) || !strings.Contains(err.Error(), fmt.Sprintf("pid %d", cmd.Process.Pid)) {
+	if !errors.As(err, &held) || !strings.Contains(err.Error(), fmt.Sprintf("pid %d", cmd.Process.Pid)) ||
+		!strings.Contains(err.Error(), "another commission process") {
 		t.Fatalf("second writer while the child lives: %v, want a *HeldError naming pid %d", err, cmd.Process.Pid)
 	}
 	_, err = record.CreateJournal(jdir, record.Header{Family: "nport", Address: env.Address})

@@ -24,6 +24,9 @@ func (e *HeldError) Error() string {
 	if h == "" {
 		h = "a process that has not written its id yet"
 	}
+	if strings.HasPrefix(h, fmt.Sprintf("pid %d ", os.Getpid())) {
+		return fmt.Sprintf("%s is already open in this wizard (%s); close that session first (lock file %s)", e.What, h, e.Lock)
+	}
 	return fmt.Sprintf("%s is in use by another commission process (%s); finish or quit that wizard first (lock file %s)", e.What, h, e.Lock)
 }
 
