@@ -95,3 +95,16 @@ func TestRefusalWords(t *testing.T) {
 		t.Errorf("a console page is no refusal: %v", err)
 	}
 }
+
+func TestSessionGone(t *testing.T) {
+	s := &session{prof: &Profiles[0]}
+	if !s.sessionGone(loginPage(t, `<h2>Session Expired</h2><a href="/">Login again</a>`)) {
+		t.Error("a Session Expired page")
+	}
+	if !s.sessionGone(loginPage(t, `<form><input type="hidden" name="FakeChallenge" value="1"></form>`)) {
+		t.Error("the login page")
+	}
+	if s.sessionGone(loginPage(t, `<form><table><tr><td>Password lifetime</td><td><input name="x" value="90"></td></tr></table></form><p>expired passwords must change</p>`)) {
+		t.Error("a settings page that mentions expiry")
+	}
+}

@@ -516,10 +516,16 @@ func (s *session) open(ctx context.Context, text string) (*page, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", text, err)
 	}
-	if hasLoginForm(p) || has(strings.ToLower(p.Text), s.prof.Expired) && len(p.Forms) == 0 {
+	if s.sessionGone(p) {
 		return nil, fmt.Errorf("open %s: %w (the login page came back)", text, errSessionEnded)
 	}
 	return p, nil
+}
+
+// sessionGone reports a page that says the session ended: the login
+// page, or a page without forms saying the session expired.
+func (s *session) sessionGone(p *page) bool {
+	return hasLoginForm(p) || len(p.Forms) == 0 && has(strings.ToLower(p.Text), s.prof.Expired)
 }
 
 // pageURL resolves a menu entry to a URL.

@@ -445,3 +445,21 @@ func TestDSCICheckMadeWithServiceOff(t *testing.T) {
 		t.Fatalf("service off: %+v %v", info, err)
 	}
 }
+
+// TestSessionExpiredPage: the security firmware answers a session it no
+// longer knows with a "Session Expired" page; the driver logs in again.
+func TestSessionExpiredPage(t *testing.T) {
+	dev, drv := startSim(t, simnport.Config{Generation: simnport.GenSec}, "admin", "moxa")
+	ctx := context.Background()
+	if _, err := drv.Read(ctx); err != nil {
+		t.Fatal(err)
+	}
+	dev.Harden(simnport.HardenOptions{AdminUser: "admin", AdminPassword: "moxa"}) // forgets every session
+	_, err := drv.Read(ctx)
+	if !errors.Is(err, errSessionEnded) {
+		t.Fatalf("read on a forgotten session: %v", err)
+	}
+	if _, err := drv.Read(ctx); err != nil {
+		t.Fatalf("the next read logs in again: %v", err)
+	}
+}

@@ -99,6 +99,11 @@ func (d *Device) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	user, token, ok := d.sessionFor(r)
 	if !ok {
+		if _, err := r.Cookie(cookieName); err == nil && d.cfg.Generation == GenSec {
+			// a cookie the console no longer knows
+			fmt.Fprint(w, "<html><head><title>NPort Web Console</title></head><body><h2>Session Expired</h2>\n<p><a href=\"/\" target=\"_top\">Login again</a></p></body></html>\n")
+			return
+		}
 		http.Redirect(w, r, "/", http.StatusFound)
 		return
 	}
