@@ -7,6 +7,8 @@ import (
 	"crypto/x509"
 	"fmt"
 	"time"
+
+	clean "github.com/commission-tool/commission/internal/printable"
 )
 
 // MinKeyBits is the smallest RSA key the tool accepts without a deviation.
@@ -17,7 +19,7 @@ const MinKeyBits = 2048
 type CertInfo struct {
 	Fingerprint string    `json:"fingerprint"`        // OpenSSH form, "SHA256:base64"
 	SHA256Hex   string    `json:"sha256_hex"`         // hex pairs, as browsers show it
-	Subject     string    `json:"subject"`            // the subject's common name or DN
+	Subject     string    `json:"subject"`            // the subject's common name or DN, made printable
 	NotBefore   time.Time `json:"not_before"`         // validity start
 	NotAfter    time.Time `json:"not_after"`          // expiry
 	SigAlg      string    `json:"signature_alg"`      // e.g. "SHA256-RSA"
@@ -35,13 +37,13 @@ func DescribeCert(c *x509.Certificate, now time.Time) CertInfo {
 	ci := CertInfo{
 		Fingerprint: fp,
 		SHA256Hex:   FingerprintHex(fp),
-		Subject:     c.Subject.CommonName,
+		Subject:     clean.String(c.Subject.CommonName),
 		NotBefore:   c.NotBefore.UTC(),
 		NotAfter:    c.NotAfter.UTC(),
 		SigAlg:      c.SignatureAlgorithm.String(),
 	}
 	if ci.Subject == "" {
-		ci.Subject = c.Subject.String()
+		ci.Subject = clean.String(c.Subject.String())
 	}
 	switch k := c.PublicKey.(type) {
 	case *rsa.PublicKey:
