@@ -1,11 +1,10 @@
 // Package devices holds what every device family shares: the identity a
-// driver reports and the cleaning of strings that come from a device.
+// driver reports and the evidence it offers. Strings from a device are
+// cleaned by package printable.
 //
 // It knows no UI and no simulator. Each family lives in a sub-package
 // (nport, thingspro, kepware) with its driver and its quirks table.
 package devices
-
-import "github.com/commission-tool/commission/internal/printable"
 
 // Identity is who a device says it is. Every string in it has been
 // passed through printable.String by the driver that filled it.
@@ -19,9 +18,3 @@ type Identity struct {
 	Address  string   `json:"address"`           // host the tool talked to
 	Sources  []string `json:"sources,omitempty"` // where each fact came from, e.g. "udp4800", "snmp", "telnet"
 }
-
-// Printable is printable.String.
-//
-// Deprecated: call printable.String; this alias stays only until every
-// caller has moved.
-func Printable(s string, keepNewlines ...bool) string { return printable.String(s, keepNewlines...) }

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/commission-tool/commission/internal/devices"
+	"github.com/commission-tool/commission/internal/printable"
 )
 
 // HeldError says that another process holds a journal or a device: one
@@ -91,7 +91,7 @@ func writeHolder(f *os.File) error {
 
 func readHolder(f *os.File) string {
 	b, _ := io.ReadAll(io.LimitReader(io.NewSectionReader(f, 0, maxHolder), maxHolder))
-	return devices.Printable(strings.TrimSpace(string(b)))
+	return printable.String(strings.TrimSpace(string(b)))
 }
 
 // release removes the lock file and drops the lock. Safe on nil.
