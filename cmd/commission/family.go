@@ -11,6 +11,7 @@ import (
 
 	"github.com/commission-tool/commission/internal/access"
 	"github.com/commission-tool/commission/internal/catalog"
+	tpcatalog "github.com/commission-tool/commission/internal/catalog/thingspro"
 	"github.com/commission-tool/commission/internal/devices"
 	"github.com/commission-tool/commission/internal/devices/kepware"
 	"github.com/commission-tool/commission/internal/devices/nport"
@@ -79,7 +80,7 @@ var familyTable = []family{
 	{name: "nport", guide: guideOf(catalog.NPort), recheck: recheckOf(catalog.NPort), open: openNPort, main: "https",
 		services: []string{"http", "https", "telnet", "snmp", "moxa-udp", "moxa-tcp", "moxa-tcp2",
 			"realcom-data-N", "realcom-cmd-N", "tcp-server-N", "udp-data-N"}},
-	{name: "thingspro", guide: guideOf(catalog.ThingsPro), recheck: recheckOf(catalog.ThingsPro), open: openThingsPro, main: "https",
+	{name: "thingspro", guide: guideOf(tpcatalog.Catalog), recheck: recheckOf(tpcatalog.Catalog), open: openThingsPro, main: "https",
 		services: []string{"https", "http", "ssh", "discovery"}},
 	{name: "kepware", guide: guideOf(catalog.Kepware), recheck: recheckOf(catalog.Kepware), open: openKepware, main: kepware.SvcConfigHTTPS,
 		services: []string{kepware.SvcConfigHTTPS, kepware.SvcConfigHTTP, kepware.SvcOPCUA, kepware.SvcRESTServer}},
@@ -181,7 +182,7 @@ func openNPort(t target, rep steps.Reporter) (engine, error) {
 func openThingsPro(t target, rep steps.Reporter) (engine, error) {
 	drv := thingspro.New(thingspro.Options{Options: access.Options{Host: t.Address, User: t.User, Password: t.Password,
 		NewPassword: t.NewPassword, Pins: t.Pins, Ports: t.Ports, Timeout: t.Timeout}})
-	return &closing{engine: steps.NewSession(catalog.ThingsPro(), drv, rep), close: func() {
+	return &closing{engine: steps.NewSession(tpcatalog.Catalog(), drv, rep), close: func() {
 		ctx, cancel := context.WithTimeout(context.Background(), t.Timeout)
 		defer cancel()
 		_ = drv.Close(ctx)

@@ -29,3 +29,11 @@ func isCommon(pw string) bool {
 	base := strings.TrimRight(p, "0123456789!@#$%^&*-_.")
 	return len(base) >= 4 && commonSet()[base]
 }
+
+// OnOff is how the guides and the consoles word a setting's state.
+func OnOff(b bool) string {
+	if b {
+		return "Enabled"
+	}
+	return "Disabled"
+}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/commission-tool/commission/internal/printable"
 	"github.com/commission-tool/commission/internal/steps"
 )
 
@@ -203,4 +204,22 @@ func required(instruction string) func(string) error {
 func advisoryOwner(vendor string) steps.Input {
 	return steps.Input{Key: "owner", Label: "Who follows the advisories", Help: "a role or a name",
 		Validate: required("name the role or person who follows " + vendor + "'s advisories")}
+}
+
+// ValidateAccountName checks a new personal account's name: not empty,
+// not the default "admin", at most 16 characters, and no character a
+// console would mangle.
+func ValidateAccountName(v string) error {
+	v = strings.TrimSpace(v)
+	switch {
+	case v == "":
+		return errors.New("enter an account name, such as the technician's or operator's own name")
+	case strings.EqualFold(v, "admin"):
+		return errors.New(`"admin" is the default account: choose a personal name`)
+	case len(v) > 16:
+		return errors.New("use at most 16 characters")
+	case printable.String(v) != v || strings.ContainsAny(v, " \"'<>&"):
+		return errors.New("use letters, digits, dot, dash and underscore only")
+	}
+	return nil
 }

@@ -20,7 +20,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 
-	"github.com/commission-tool/commission/internal/catalog"
+	tpcatalog "github.com/commission-tool/commission/internal/catalog/thingspro"
 	"github.com/commission-tool/commission/internal/devices/thingspro"
 	simthingspro "github.com/commission-tool/commission/internal/sim/thingspro"
 	"github.com/commission-tool/commission/internal/steps"
@@ -183,7 +183,7 @@ func TestContract(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer drv.Close(context.Background())
-	s := steps.NewSession(catalog.ThingsPro(), drv, nil)
+	s := steps.NewSession(tpcatalog.Catalog(), drv, nil)
 	if err := s.Open(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +228,7 @@ func TestContract(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ops.Close(context.Background())
-	s2 := steps.NewSession(catalog.ThingsPro(), ops, nil)
+	s2 := steps.NewSession(tpcatalog.Catalog(), ops, nil)
 	if err := s2.Open(ctx); err != nil {
 		t.Fatal(err)
 	}

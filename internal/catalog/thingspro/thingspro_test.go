@@ -1,4 +1,4 @@
-package catalog
+package thingspro
 
 import (
 	"context"
@@ -11,8 +11,9 @@ import (
 	"time"
 
 	"github.com/commission-tool/commission/internal/access"
-
-	"github.com/commission-tool/commission/internal/devices/thingspro"
+	"github.com/commission-tool/commission/internal/catalog"
+	"github.com/commission-tool/commission/internal/catalog/catalogtest"
+	device "github.com/commission-tool/commission/internal/devices/thingspro"
 	"github.com/commission-tool/commission/internal/probe"
 	simthingspro "github.com/commission-tool/commission/internal/sim/thingspro"
 	"github.com/commission-tool/commission/internal/steps"
@@ -21,9 +22,9 @@ import (
 
 // These tests drive the real ThingsPro driver against the simulator on loopback.
 
-const tpNewAdminPW = "Factory-Change-2024!"
+const newAdminPW = "Factory-Change-2024!"
 
-func tpSim(t *testing.T) *simthingspro.Device {
+func startSim(t *testing.T) *simthingspro.Device {
 	t.Helper()
 	d, err := simthingspro.Start(simthingspro.Config{})
 	if err != nil {
@@ -33,7 +34,7 @@ func tpSim(t *testing.T) *simthingspro.Device {
 	return d
 }
 
-func tpSession(t *testing.T, sim *simthingspro.Device, user, pw string) (*steps.Session[thingspro.State], *thingspro.Driver) {
+func session(t *testing.T, sim *simthingspro.Device, user, pw string) (*steps.Session[device.State], *device.Driver) {
 	t.Helper()
 	ps, err := transport.OpenPins(filepath.Join(t.TempDir(), "known_devices"))
 	if err != nil {
@@ -42,13 +43,13 @@ func tpSession(t *testing.T, sim *simthingspro.Device, user, pw string) (*steps.
 	if err := ps.Trust(sim.Addr(simthingspro.PortHTTPS), transport.Fingerprint(sim.CertDER())); err != nil {
 		t.Fatal(err)
 	}
-	drv, err := thingspro.Connect(context.Background(), thingspro.Options{Options: access.Options{Host: sim.Host(), User: user, Password: pw,
-		NewPassword: tpNewAdminPW, Pins: ps, Ports: sim.Ports(), Timeout: 2 * time.Second}})
+	drv, err := device.Connect(context.Background(), device.Options{Options: access.Options{Host: sim.Host(), User: user, Password: pw,
+		NewPassword: newAdminPW, Pins: ps, Ports: sim.Ports(), Timeout: 2 * time.Second}})
 	if err != nil {
 		t.Fatalf("connect: %v", err)
 	}
 	t.Cleanup(func() { drv.Close(context.Background()) })
-	s := steps.NewSession(ThingsPro(), drv, nil)
+	s := steps.NewSession(Catalog(), drv, nil)
 	if err := s.Open(context.Background()); err != nil {
 		t.Fatalf("open: %v", err)
 	}
@@ -56,9 +57,12 @@ func tpSession(t *testing.T, sim *simthingspro.Device, user, pw string) (*steps.
 }
 
 func TestThingsProCatalogShape(t *testing.T) {
-	cat := ThingsPro()
+	cat := Catalog()
 	seen := map[string]bool{}
-	groups := map[string]bool{groupAccounts: true, groupServices: true, groupAllowList: true, groupTLS: true, groupLogging: true, groupFirmware: true}
+	groups := map[string]bool{}
+	for _, g := range catalog.Groups {
+		groups[g] = true
+	}
 	sections := map[string]bool{}
 	for _, st := range cat.Steps {
 		switch {
@@ -87,7 +91,7 @@ func TestThingsProCatalogShape(t *testing.T) {
 	}
 }
 
-func tpOutcomes(s *steps.Session[thingspro.State]) map[string]steps.Outcome {
+func outcomes(s *steps.Session[device.State]) map[string]steps.Outcome {
 	m := map[string]steps.Outcome{}
 	for _, r := range s.Results() {
 		m[r.StepID] = r.Outcome
@@ -96,9 +100,9 @@ func tpOutcomes(s *steps.Session[thingspro.State]) map[string]steps.Outcome {
 }
 
 func TestThingsProAuditFactory(t *testing.T) {
-	sim := tpSim(t)
-	s, _ := tpSession(t, sim, "admin", "admin@123")
-	got := tpOutcomes(s)
+	sim := startSim(t)
+	s, _ := session(t, sim, "admin", "admin@123")
+	got := outcomes(s)
 	want := map[string]steps.Outcome{
 		"thingspro.1.1.personal-account": steps.Deviation,
 		"thingspro.1.2.default-account":  steps.Compliant, // the forced change at first login changed it
@@ -139,11 +143,11 @@ func TestThingsProAuditFactory(t *testing.T) {
 }
 
 func TestThingsProAuditHardened(t *testing.T) {
-	sim := tpSim(t)
+	sim := startSim(t)
 	if err := sim.Harden(simthingspro.HardenOptions{User: "tech1", Password: "Harden-Test-Pass-2024!"}); err != nil {
 		t.Fatal(err)
 	}
-	s, _ := tpSession(t, sim, "tech1", "Harden-Test-Pass-2024!")
+	s, _ := session(t, sim, "tech1", "Harden-Test-Pass-2024!")
 	for _, r := range s.Results() {
 		if r.Meta.Kind == steps.Automatic && r.Outcome != steps.Compliant && r.Outcome != steps.NotApplicable {
 			t.Errorf("%s = %s after Harden (observed %+v)", r.StepID, r.Outcome, r.Before)
@@ -151,7 +155,7 @@ func TestThingsProAuditHardened(t *testing.T) {
 	}
 }
 
-func tpPlan(t *testing.T, s *steps.Session[thingspro.State], id string, in steps.Values) {
+func planApply(t *testing.T, s *steps.Session[device.State], id string, in steps.Values) {
 	t.Helper()
 	if in == nil {
 		in = steps.Values{}
@@ -170,8 +174,8 @@ func tpPlan(t *testing.T, s *steps.Session[thingspro.State], id string, in steps
 }
 
 func TestThingsProScriptedSession(t *testing.T) {
-	sim := tpSim(t)
-	s, _ := tpSession(t, sim, "admin", "admin@123")
+	sim := startSim(t)
+	s, _ := session(t, sim, "admin", "admin@123")
 	ctx := context.Background()
 	ca, err := sim.PlantCA()
 	if err != nil {
@@ -182,15 +186,15 @@ func TestThingsProScriptedSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	pw := "Personal-Pass-2024!"
-	tpPlan(t, s, "thingspro.1.1.personal-account", steps.Values{"name": "jdoe", "role": "operator", "password": pw, "confirm": pw})
-	tpPlan(t, s, "thingspro.1.2.default-account", steps.Values{"action": "change-password", "password": "Admin-Vault-2024!x", "confirm": "Admin-Vault-2024!x"})
+	planApply(t, s, "thingspro.1.1.personal-account", steps.Values{"name": "jdoe", "role": "operator", "password": pw, "confirm": pw})
+	planApply(t, s, "thingspro.1.2.default-account", steps.Values{"action": "change-password", "password": "Admin-Vault-2024!x", "confirm": "Admin-Vault-2024!x"})
 	for _, id := range []string{"thingspro.2.1.1.cellular", "thingspro.2.1.2.dhcp-server", "thingspro.2.1.3.lan", "thingspro.2.1.4.wifi",
 		"thingspro.2.2.1.http", "thingspro.2.2.2.local-console", "thingspro.2.2.3.nat", "thingspro.2.2.4.sd-card", "thingspro.2.3.1.proxy"} {
-		tpPlan(t, s, id, nil)
+		planApply(t, s, id, nil)
 	}
-	tpPlan(t, s, "thingspro.3.3.firewall", steps.Values{"delete": "83"}) // the technician's decision
-	tpPlan(t, s, "thingspro.3.1.time", steps.Values{"zone": "Europe/Berlin", "server": "pool.ntp.org"})
-	tpPlan(t, s, "thingspro.3.2.https-cert", steps.Values{"cert": certPEM, "key": keyPEM})
+	planApply(t, s, "thingspro.3.3.firewall", steps.Values{"delete": "83"}) // the technician's decision
+	planApply(t, s, "thingspro.3.1.time", steps.Values{"zone": "Europe/Berlin", "server": "pool.ntp.org"})
+	planApply(t, s, "thingspro.3.2.https-cert", steps.Values{"cert": certPEM, "key": keyPEM})
 	if err := s.Commit(ctx); err != nil {
 		t.Fatalf("commit: %v", err)
 	}
@@ -230,12 +234,12 @@ func TestThingsProScriptedSession(t *testing.T) {
 		t.Errorf("recheck after the certificate import: %v", err)
 	}
 	// the same kind of signed record as the NPort
-	recordSession(t, ThingsPro(), s, pw, "Admin-Vault-2024!x", "admin@123")
+	catalogtest.RecordSession(t, Catalog(), s, pw, "Admin-Vault-2024!x", "admin@123")
 }
 
 func TestThingsProFaultMidApply(t *testing.T) {
-	sim := tpSim(t)
-	s, _ := tpSession(t, sim, "admin", "admin@123")
+	sim := startSim(t)
+	s, _ := session(t, sim, "admin", "admin@123")
 	ctx := context.Background()
 	pw := "Personal-Pass-2024!"
 	// a new role is created first, then the user: fail the second call
@@ -244,7 +248,7 @@ func TestThingsProFaultMidApply(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := s.Apply(ctx, "thingspro.1.1.personal-account")
-	var ae *thingspro.APIError
+	var ae *device.APIError
 	if !errors.As(err, &ae) || ae.Status != 500 {
 		t.Fatalf("apply with a 500: %v", err)
 	}
@@ -258,8 +262,8 @@ func TestThingsProFaultMidApply(t *testing.T) {
 }
 
 func TestThingsProGuardsAndInputs(t *testing.T) {
-	sim := tpSim(t)
-	s, _ := tpSession(t, sim, "admin", "admin@123")
+	sim := startSim(t)
+	s, _ := session(t, sim, "admin", "admin@123")
 	var refused *steps.RefusedError
 	if _, err := s.Plan("thingspro.1.2.default-account", steps.Values{"action": "delete"}); !errors.As(err, &refused) {
 		t.Errorf("deleting the account the tool uses: %v, want refused", err)
@@ -267,7 +271,7 @@ func TestThingsProGuardsAndInputs(t *testing.T) {
 	st := s.State()
 	st.Users[0].Delete = true
 	st.User = "someone-else"
-	if err := guardTPLastAdmin(st); err == nil {
+	if err := guardLastAdmin(st); err == nil {
 		t.Error("deleting the last administrator was not refused")
 	}
 	st = s.State()
@@ -276,12 +280,12 @@ func TestThingsProGuardsAndInputs(t *testing.T) {
 	} else {
 		st.Interfaces[i].Enable = false
 	}
-	if err := guardTPManagementLAN(st); err == nil {
+	if err := guardManagementLAN(st); err == nil {
 		t.Error("turning off the laptop's LAN was not refused")
 	}
 	st = s.State()
-	st.Services[thingspro.SvcHTTPS] = false
-	if err := guardTPKeepHTTPS(st); err == nil {
+	st.Services[device.SvcHTTPS] = false
+	if err := guardKeepHTTPS(st); err == nil {
 		t.Error("turning HTTPS off was not refused")
 	}
 
@@ -314,14 +318,14 @@ func TestThingsProGuardsAndInputs(t *testing.T) {
 }
 
 func TestThingsProFirewallAgainstListening(t *testing.T) {
-	s := thingspro.State{HTTP: thingspro.HTTPServer{HTTPSPort: 8443}, GatewayAddr: netip.MustParseAddr("192.168.4.127"),
-		Firewall: []thingspro.FirewallRule{
+	s := device.State{HTTP: device.HTTPServer{HTTPSPort: 8443}, GatewayAddr: netip.MustParseAddr("192.168.4.127"),
+		Firewall: []device.FirewallRule{
 			{ID: 1, Port: "8443", Protocol: "tcp", Action: "allow"},
 			{ID: 2, Port: "502", Protocol: "tcp", Action: "allow"},
 			{ID: 3, Port: "1502", Protocol: "tcp", Action: "forward"},
 			{ID: 4, Port: "4840", Protocol: "tcp", Action: "allow"},
 		},
-		Listening: []thingspro.Listener{
+		Listening: []device.Listener{
 			{Proto: "tcp", Addr: netip.IPv4Unspecified(), Port: 8443},
 			{Proto: "tcp", Addr: netip.MustParseAddr("127.0.0.1"), Port: 502}, // loopback only
 			{Proto: "tcp", Addr: netip.IPv4Unspecified(), Port: 4840},
@@ -336,13 +340,13 @@ func TestThingsProFirewallAgainstListening(t *testing.T) {
 	if !strings.Contains(got[2].Why, "nothing listens") || !got[2].Idle || !strings.Contains(got[3].Why, "forward") || got[3].Idle {
 		t.Errorf("flags = %v", got)
 	}
-	f := tpFirewallStep().Check(s)
+	f := firewall().Check(s)
 	if f.Compliant {
 		t.Error("firewall with stale rules reported compliant")
 	}
 }
 
-func tpSimWith(t *testing.T, cfg simthingspro.Config) *simthingspro.Device {
+func simWith(t *testing.T, cfg simthingspro.Config) *simthingspro.Device {
 	t.Helper()
 	d, err := simthingspro.Start(cfg)
 	if err != nil {
@@ -352,7 +356,7 @@ func tpSimWith(t *testing.T, cfg simthingspro.Config) *simthingspro.Device {
 	return d
 }
 
-func tpRuleIDsOf(s thingspro.State) []int {
+func ruleIDsOf(s device.State) []int {
 	var ids []int
 	for _, r := range s.Firewall {
 		ids = append(ids, r.ID)
@@ -364,8 +368,8 @@ func tpRuleIDsOf(s thingspro.State) []int {
 // the firewall step proposes no deletion; the rule is the technician's
 // decision, and the decision is carried out.
 func TestThingsProFirewallNoGuess_Simulator(t *testing.T) {
-	sim := tpSim(t)
-	s, _ := tpSession(t, sim, "admin", "admin@123")
+	sim := startSim(t)
+	s, _ := session(t, sim, "admin", "admin@123")
 	r := s.Result("thingspro.3.3.firewall")
 	if r.Outcome != steps.Deviation || r.Before == nil || !strings.Contains(strings.Join(r.Before.Notes, " "), "could not be checked") {
 		t.Fatalf("firewall before: %s %+v", r.Outcome, r.Before)
@@ -377,15 +381,15 @@ func TestThingsProFirewallNoGuess_Simulator(t *testing.T) {
 	if _, err := s.Plan("thingspro.3.3.firewall", steps.Values{"delete": "99"}); err == nil || !strings.Contains(err.Error(), "#83") {
 		t.Errorf("an unknown rule id: %v", err)
 	}
-	if ids := tpRuleIDsOf(s.State()); len(ids) != 1 {
+	if ids := ruleIDsOf(s.State()); len(ids) != 1 {
 		t.Fatalf("rules after refused plans: %v", ids)
 	}
-	tpPlan(t, s, "thingspro.3.3.firewall", steps.Values{"delete": "83"})
+	planApply(t, s, "thingspro.3.3.firewall", steps.Values{"delete": "83"})
 	if err := s.Commit(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if got := s.Result("thingspro.3.3.firewall"); got.Outcome != steps.Fixed || len(tpRuleIDsOf(s.State())) != 0 {
-		t.Errorf("after the technician's decision: %s, rules %v", got.Outcome, tpRuleIDsOf(s.State()))
+	if got := s.Result("thingspro.3.3.firewall"); got.Outcome != steps.Fixed || len(ruleIDsOf(s.State())) != 0 {
+		t.Errorf("after the technician's decision: %s, rules %v", got.Outcome, ruleIDsOf(s.State()))
 	}
 }
 
@@ -407,8 +411,8 @@ func TestThingsProFirewallSSHCheck_Simulator(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			sim := tpSimWith(t, simthingspro.Config{SSHOn: true, Listening: c.listening})
-			s, _ := tpSession(t, sim, "admin", "admin@123")
+			sim := simWith(t, simthingspro.Config{SSHOn: true, Listening: c.listening})
+			s, _ := session(t, sim, "admin", "admin@123")
 			f := s.Result("thingspro.3.3.firewall").Before
 			if f == nil || !strings.Contains(strings.Join(f.Notes, " "), "give the gateway's SSH login in this step") {
 				t.Fatalf("the step does not offer the SSH check: %+v", f)
@@ -437,7 +441,7 @@ func TestThingsProFirewallSSHCheck_Simulator(t *testing.T) {
 				}
 				st = s.State()
 			}
-			if kept := len(tpRuleIDsOf(st)) == 1; kept != c.kept {
+			if kept := len(ruleIDsOf(st)) == 1; kept != c.kept {
 				t.Errorf("rule 83 kept = %t, want %t (listening %v)", kept, c.kept, st.Listening)
 			}
 			if c.applyErr == "" {
@@ -467,7 +471,7 @@ func TestThingsProCertProblems_Simulator(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			sim := tpSim(t)
+			sim := startSim(t)
 			ca, err := sim.PlantCA()
 			if err != nil {
 				t.Fatal(err)
@@ -480,7 +484,7 @@ func TestThingsProCertProblems_Simulator(t *testing.T) {
 			if err := sim.ServeCert(certPEM, keyPEM); err != nil {
 				t.Fatal(err)
 			}
-			s, _ := tpSession(t, sim, "admin", "admin@123")
+			s, _ := session(t, sim, "admin", "admin@123")
 			r := s.Result("thingspro.3.2.https-cert")
 			if r.Before == nil {
 				t.Fatalf("no finding: %s", r.Reason)
@@ -506,28 +510,28 @@ func TestThingsProCertProblems_Simulator(t *testing.T) {
 // is refused while the only administrator left is one only planned, not
 // read back from the gateway.
 func TestThingsProGuardNeedsProof(t *testing.T) {
-	base := thingspro.State{User: "ops", Users: []thingspro.User{
-		{ID: 1, Name: "admin", Active: true, Roles: []string{thingspro.AdminRole}, RolesProven: true},
-		{Name: "ops", Active: true, Roles: []string{thingspro.AdminRole}}, // planned, not proven
+	base := device.State{User: "ops", Users: []device.User{
+		{ID: 1, Name: "admin", Active: true, Roles: []string{device.AdminRole}, RolesProven: true},
+		{Name: "ops", Active: true, Roles: []string{device.AdminRole}}, // planned, not proven
 	}}
 	for _, c := range []struct {
 		name string
-		edit func(*thingspro.State)
+		edit func(*device.State)
 	}{
-		{"delete", func(s *thingspro.State) { s.Users[0].Delete = true }},
-		{"deactivate", func(s *thingspro.State) { s.Users[0].Active = false }},
+		{"delete", func(s *device.State) { s.Users[0].Delete = true }},
+		{"deactivate", func(s *device.State) { s.Users[0].Active = false }},
 	} {
 		st := base.Clone()
 		c.edit(&st)
-		if err := guardTPLastAdmin(st); err == nil || !strings.Contains(err.Error(), "not proven") {
+		if err := guardLastAdmin(st); err == nil || !strings.Contains(err.Error(), "not proven") {
 			t.Errorf("%s admin while ops is unproven: %v, want a refusal", c.name, err)
 		}
 		st.Users[1].RolesProven = true
-		if err := guardTPLastAdmin(st); err != nil {
+		if err := guardLastAdmin(st); err != nil {
 			t.Errorf("%s admin once ops is proven: %v", c.name, err)
 		}
 	}
-	if err := guardTPLastAdmin(base); err != nil {
+	if err := guardLastAdmin(base); err != nil {
 		t.Errorf("nothing removed: %v", err)
 	}
 }
@@ -535,19 +539,19 @@ func TestThingsProGuardNeedsProof(t *testing.T) {
 // TestThingsProUnknownIsNotCompliant: a setting the gateway did not
 // report is a deviation that says so, never compliant.
 func TestThingsProUnknownIsNotCompliant(t *testing.T) {
-	st := thingspro.State{Services: map[string]bool{thingspro.SvcProvision: false, thingspro.SvcLocalConsole: false},
-		Unknown:    map[string]string{thingspro.SvcDiscovery: "the reply of /system/discovery does not say whether it is on"},
-		Observed:   thingspro.Observed{Ports: map[string]probe.Result{"discovery": {State: probe.Closed}}},
-		Interfaces: []thingspro.Interface{{Kind: thingspro.KindWiFi, ID: 1, Name: "Wi-Fi1", EnableUnknown: true}}}
-	if f := tpProxyStep().Check(st); f.Compliant || !strings.Contains(f.Observed, "discovery: unknown") {
+	st := device.State{Services: map[string]bool{device.SvcProvision: false, device.SvcLocalConsole: false},
+		Unknown:    map[string]string{device.SvcDiscovery: "the reply of /system/discovery does not say whether it is on"},
+		Observed:   device.Observed{Ports: map[string]probe.Result{"discovery": {State: probe.Closed}}},
+		Interfaces: []device.Interface{{Kind: device.KindWiFi, ID: 1, Name: "Wi-Fi1", EnableUnknown: true}}}
+	if f := proxy().Check(st); f.Compliant || !strings.Contains(f.Observed, "discovery: unknown") {
 		t.Errorf("proxy with discovery unknown: %+v", f)
 	}
-	wifi := tpInterfaceStep("x", "2.1.4", thingspro.KindWiFi, "t", "w", nil)
+	wifi := interfaceOff(device.KindWiFi)
 	if f := wifi.Check(st); f.Compliant || !strings.Contains(f.Observed, "unknown") {
 		t.Errorf("Wi-Fi with enable unknown: %+v", f)
 	}
-	st.Unknown[thingspro.SvcSSH] = "the reply of /system/sshserver does not say whether it is on"
-	ssh := tpServiceStep("x", "2.2.5", "t", "w", nil, thingspro.SvcSSH, "SSH server", "")
+	st.Unknown[device.SvcSSH] = "the reply of /system/sshserver does not say whether it is on"
+	ssh := serviceOff(device.SvcSSH, "SSH server", "")
 	if f := ssh.Check(st); f.Compliant || !f.Applicable {
 		t.Errorf("SSH unknown: %+v", f)
 	}
@@ -557,8 +561,8 @@ func TestThingsProUnknownIsNotCompliant(t *testing.T) {
 // automatic step says that the change applies at once and what it
 // interrupts, never a restart or serial links.
 func TestThingsProPreviewsSayWhenAndWhat_Simulator(t *testing.T) {
-	sim := tpSimWith(t, simthingspro.Config{SSHOn: true})
-	s, _ := tpSession(t, sim, "admin", "admin@123")
+	sim := simWith(t, simthingspro.Config{SSHOn: true})
+	s, _ := session(t, sim, "admin", "admin@123")
 	ca, _ := sim.PlantCA()
 	certPEM, keyPEM, _ := ca.Issue("gw", simthingspro.IssueOptions{Hosts: []string{sim.Host()}})
 	pw := "Personal-Pass-2024!"
@@ -592,7 +596,7 @@ func TestThingsProPreviewsSayWhenAndWhat_Simulator(t *testing.T) {
 	if planned < 12 {
 		t.Errorf("only %d steps planned", planned)
 	}
-	for _, text := range []string{ThingsProApplyTiming, ThingsProCommitTiming} {
+	for _, text := range []string{Timing().Apply, Timing().Commit} {
 		if !strings.Contains(text, "Nothing restarts") && !strings.Contains(text, "nothing restarts") {
 			t.Errorf("timing %q", text)
 		}
@@ -604,11 +608,11 @@ func TestThingsProPreviewsSayWhenAndWhat_Simulator(t *testing.T) {
 // default admin go; once the commit's read proves it, the personal
 // administrator deactivates admin, and admin keeps its role.
 func TestThingsProDeactivationWaitsForProof_Simulator(t *testing.T) {
-	sim := tpSim(t)
-	s, _ := tpSession(t, sim, "admin", "admin@123")
+	sim := startSim(t)
+	s, _ := session(t, sim, "admin", "admin@123")
 	ctx := context.Background()
 	pw := "Personal-Admin-2024!"
-	tpPlan(t, s, "thingspro.1.1.personal-account", steps.Values{"name": "ops", "role": thingspro.AdminRole, "password": pw, "confirm": pw})
+	planApply(t, s, "thingspro.1.1.personal-account", steps.Values{"name": "ops", "role": device.AdminRole, "password": pw, "confirm": pw})
 	var refused *steps.RefusedError
 	for _, action := range []string{"deactivate", "delete"} {
 		_, err := s.Plan("thingspro.1.2.default-account", steps.Values{"action": action})
@@ -622,8 +626,8 @@ func TestThingsProDeactivationWaitsForProof_Simulator(t *testing.T) {
 	if u, ok := s.State().UserByName("ops"); !ok || !u.RolesProven || !u.Admin() {
 		t.Fatalf("ops after the commit: %+v", u)
 	}
-	s2, _ := tpSession(t, sim, "ops", pw)
-	tpPlan(t, s2, "thingspro.1.2.default-account", steps.Values{"action": "deactivate"})
+	s2, _ := session(t, sim, "ops", pw)
+	planApply(t, s2, "thingspro.1.2.default-account", steps.Values{"action": "deactivate"})
 	if err := s2.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -639,30 +643,30 @@ func TestThingsProDeactivationWaitsForProof_Simulator(t *testing.T) {
 // is never removed, deactivated or demoted, even when another proven
 // administrator remains.
 func TestThingsProGuardOwnAccount(t *testing.T) {
-	base := thingspro.State{User: "ops", Users: []thingspro.User{
-		{ID: 1, Name: "admin", Active: true, Roles: []string{thingspro.AdminRole}, RolesProven: true},
-		{ID: 2, Name: "ops", Active: true, Roles: []string{thingspro.AdminRole}, RolesProven: true},
+	base := device.State{User: "ops", Users: []device.User{
+		{ID: 1, Name: "admin", Active: true, Roles: []string{device.AdminRole}, RolesProven: true},
+		{ID: 2, Name: "ops", Active: true, Roles: []string{device.AdminRole}, RolesProven: true},
 	}}
 	for _, c := range []struct {
 		name string
-		edit func(*thingspro.User)
+		edit func(*device.User)
 	}{
-		{"delete", func(u *thingspro.User) { u.Delete = true }},
-		{"deactivate", func(u *thingspro.User) { u.Active = false }},
-		{"demote", func(u *thingspro.User) { u.Roles = []string{"operator"} }},
+		{"delete", func(u *device.User) { u.Delete = true }},
+		{"deactivate", func(u *device.User) { u.Active = false }},
+		{"demote", func(u *device.User) { u.Roles = []string{"operator"} }},
 	} {
 		st := base.Clone()
 		c.edit(&st.Users[1])
-		if err := guardTPOwnAccount(st); err == nil || !strings.Contains(err.Error(), "logged in as ops") {
+		if err := guardOwnAccount(st); err == nil || !strings.Contains(err.Error(), "logged in as ops") {
 			t.Errorf("%s the tool's own account: %v, want a refusal", c.name, err)
 		}
-		if err := guardTPLastAdmin(st); err != nil {
+		if err := guardLastAdmin(st); err != nil {
 			t.Errorf("%s ops with admin left: the last-admin guard refuses too (%v), so this test would not isolate the own-account guard", c.name, err)
 		}
 	}
 	st := base.Clone()
 	st.Users[0].Delete = true
-	if err := guardTPOwnAccount(st); err != nil {
+	if err := guardOwnAccount(st); err != nil {
 		t.Errorf("deleting another account: %v", err)
 	}
 }
