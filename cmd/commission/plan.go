@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/commission-tool/commission/internal/siteplan"
+	"github.com/commission-tool/commission/internal/steps"
 	"github.com/commission-tool/commission/internal/transport"
 )
 
@@ -131,3 +132,35 @@ func runPlan(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Wr
 	}
 	return usageErr("unknown plan subcommand %q: use init or check", rest[0])
 }
+
+// plannedEngine fills a session's input defaults from a site plan: the
+// plan's value wins over the one the device proposes, and the
+// technician can still change it. The wizard's --plan wraps its engine
+// with it (not wired yet: wizard.go and internal/tui own that).
+type plannedEngine struct {
+	engine
+	plan *siteplan.Plan
+}
+
+// Defaults is the device's proposal with the plan's values on top.
+func (p *plannedEngine) Defaults(id string) steps.Values {
+	out := steps.Values{}
+	for k, v := range p.engine.Defaults(id) {
+		out[k] = v
+	}
+	for k, v := range p.FromPlan(id) {
+		out[k] = v
+	}
+	return out
+}
+
+// FromPlan is what the plan gives for a step, so that the wizard can
+// mark those inputs "from the site plan" and record a change made in
+// the field as such.
+func (p *plannedEngine) FromPlan(id string) steps.Values {
+	v, _ := p.plan.Values(p.Family(), id)
+	return v
+}
+
+// PlanDigest is the SHA-256 of the plan, for the record.
+func (p *plannedEngine) PlanDigest() string { return p.plan.Digest() }

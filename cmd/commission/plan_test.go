@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/commission-tool/commission/internal/steps"
 )
 
 func runPlanArgs(args ...string) (string, string, ExitCode) {
@@ -149,5 +151,42 @@ func TestPlanValuesPassTheStepsOwnValidation(t *testing.T) {
 	}
 	if _, err := planSchema().Parse("p.toml", []byte(strings.Replace(plan, "deactivate", "shred", 1))); err == nil || !strings.Contains(err.Error(), "p.toml:5: What to do with admin: choose one of") {
 		t.Errorf("an option outside the list: %v", err)
+	}
+}
+
+// fakeDefaults is an engine whose device proposes defaults.
+type fakeDefaults struct {
+	engine
+	family string
+	props  map[string]steps.Values
+}
+
+func (f fakeDefaults) Family() string                  { return f.family }
+func (f fakeDefaults) Defaults(id string) steps.Values { return f.props[id] }
+
+func TestPlannedEngineFillsDefaultsFromThePlan(t *testing.T) {
+	p, err := planSchema().Parse("p.toml", []byte("schema = \"commission.plan/v1\"\n[values.nport.\"nport.3.1.syslog\"]\nserver = \"192.168.127.10\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev := fakeDefaults{family: "nport", props: map[string]steps.Values{
+		"nport.3.1.syslog":        {"server": "0.0.0.0"},
+		"nport.3.2.login-message": {"message": "device proposal"},
+	}}
+	e := &plannedEngine{engine: dev, plan: p}
+	if got := e.Defaults("nport.3.1.syslog"); got["server"] != "192.168.127.10" {
+		t.Errorf("the plan's value does not win: %v", got)
+	}
+	if got := e.Defaults("nport.3.2.login-message"); got["message"] != "device proposal" {
+		t.Errorf("a step the plan does not name keeps the device's proposal: %v", got)
+	}
+	if got := e.FromPlan("nport.3.1.syslog"); got["server"] != "192.168.127.10" || len(e.FromPlan("nport.3.2.login-message")) != 0 {
+		t.Errorf("FromPlan %v", got)
+	}
+	if dev.props["nport.3.1.syslog"]["server"] != "0.0.0.0" {
+		t.Error("Defaults changed the device's map")
+	}
+	if e.PlanDigest() != p.Digest() || len(e.PlanDigest()) != 64 {
+		t.Errorf("digest %q", e.PlanDigest())
 	}
 }
