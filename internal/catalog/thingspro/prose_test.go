@@ -83,3 +83,22 @@ func TestStepsFollowTheGuide(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkCatalog: building the catalog from the parsed prose, as every
+// session and every verify does.
+func BenchmarkCatalog(b *testing.B) {
+	for b.Loop() {
+		if len(Catalog().Steps) == 0 {
+			b.Fatal("no steps")
+		}
+	}
+}
+
+// BenchmarkLoadProse: parsing steps.toml, done once per process.
+func BenchmarkLoadProse(b *testing.B) {
+	for b.Loop() {
+		if _, err := catalog.LoadProse(proseTOML); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
