@@ -1,6 +1,7 @@
 package transcript
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,7 +12,9 @@ import (
 
 // Replay is an http.Handler that answers from a transcript's HTTP
 // exchanges. A request is matched to a recorded one by method, path,
-// query and form body, where a recorded Masked value matches anything; a
+// query and body (a url-encoded form, or JSON compared as values, so key
+// order and spacing do not matter), where a recorded Masked value matches
+// anything; a
 // request that matches nothing gets 599 and is listed in Mismatches, so a
 // test sees what the client sent differently. An exchange whose reply
 // came after redirects is answered with a 303 to its final URL first.
@@ -130,7 +133,84 @@ func matches(rec *Request, r *http.Request, body string) bool {
 	if !sameForm(ru.RawQuery, r.URL.RawQuery) {
 		return false
 	}
-	return sameForm(rec.Body, body)
+	return sameBody(rec.Body, body)
+}
+
+// sameBody compares a recorded body with a live one: as JSON values when
+// the recorded body is JSON, else as url-encoded forms.
+func sameBody(rec, live string) bool {
+	if rec == live {
+		return true
+	}
+	if rv, ok := decodeJSON(rec); ok {
+		lv, ok := decodeJSON(live)
+		return ok && sameJSON(rv, lv)
+	}
+	return sameForm(rec, live)
+}
+
+// decodeJSON decodes s when it is one JSON object or array, numbers kept
+// as their literals.
+func decodeJSON(s string) (any, bool) {
+	t := strings.TrimSpace(s)
+	if t == "" || (t[0] != '{' && t[0] != '[') {
+		return nil, false
+	}
+	d := json.NewDecoder(strings.NewReader(t))
+	d.UseNumber()
+	var v any
+	if d.Decode(&v) != nil {
+		return nil, false
+	}
+	if _, err := d.Token(); err != io.EOF {
+		return nil, false // trailing data
+	}
+	return v, true
+}
+
+// sameJSON compares two decoded JSON values; a recorded Masked string
+// matches any live value, of any type.
+func sameJSON(rec, live any) bool {
+	if s, ok := rec.(string); ok && s == Masked {
+		return true
+	}
+	switch r := rec.(type) {
+	case map[string]any:
+		l, ok := live.(map[string]any)
+		if !ok || len(l) != len(r) {
+			return false
+		}
+		for k, rv := range r {
+			lv, ok := l[k]
+			if !ok || !sameJSON(rv, lv) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		l, ok := live.([]any)
+		if !ok || len(l) != len(r) {
+			return false
+		}
+		for i := range r {
+			if !sameJSON(r[i], l[i]) {
+				return false
+			}
+		}
+		return true
+	case json.Number:
+		l, ok := live.(json.Number)
+		if !ok {
+			return false
+		}
+		if r == l {
+			return true
+		}
+		a, err1 := r.Float64()
+		b, err2 := l.Float64()
+		return err1 == nil && err2 == nil && a == b
+	}
+	return rec == live // string, bool, nil
 }
 
 // sameForm compares two url-encoded forms in order; a recorded Masked

@@ -92,3 +92,46 @@ func TestReplayMatchesWithMaskedWildcards(t *testing.T) {
 		t.Fatalf("unused %q", u)
 	}
 }
+
+func TestReplayMatchesJSONBodies(t *testing.T) {
+	ex := []Exchange{
+		{Kind: "http", Request: &Request{Method: "POST", URL: "/api/v1/auth", Body: `{"acceptEULA":true,"name":"admin","password":"` + Masked + `"}`},
+			Response: &Response{Status: 200, Body: `{"data":{"token":"` + Masked + `"}}`}},
+		{Kind: "http", Request: &Request{Method: "PUT", URL: "/api/v1/x", Body: `{"a":[1,{"b":"c"}],"n":2.50,"k":"` + Masked + `"}`},
+			Response: &Response{Status: 204}},
+	}
+	rp := NewReplay(ex)
+	srv := httptest.NewServer(rp)
+	defer srv.Close()
+	send := func(method, path, body string) int {
+		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, c := range []struct {
+		method, path, body string
+		want               int
+	}{
+		{"POST", "/api/v1/auth", `{"name": "admin", "password": "real one", "acceptEULA": true}`, 200}, // other order, spacing, masked value
+		{"POST", "/api/v1/auth", `{"name":"root","password":"x","acceptEULA":true}`, 599},              // a different user
+		{"POST", "/api/v1/auth", `{"name":"admin","password":"x"}`, 599},                               // a key missing
+		{"POST", "/api/v1/auth", `{"name":"admin","password":"x","acceptEULA":true,"extra":1}`, 599},   // a key more
+		{"POST", "/api/v1/auth", `{"name":"admin","password":"x","acceptEULA":"true"}`, 599},           // another type
+		{"PUT", "/api/v1/x", `{"k":{"any":"shape"},"n":2.5,"a":[1,{"b":"c"}]}`, 204},                    // masked matches any type; 2.50 = 2.5
+		{"PUT", "/api/v1/x", `{"k":1,"n":2.5,"a":[{"b":"c"},1]}`, 599},                                  // array order counts
+		{"PUT", "/api/v1/x", `{"k":1,"n":2.5,"a":[1,{"b":"c"}]} trailing`, 599},
+	} {
+		if got := send(c.method, c.path, c.body); got != c.want {
+			t.Errorf("%s %s %s: %d, want %d", c.method, c.path, c.body, got, c.want)
+		}
+	}
+	if m := rp.Mismatches(); len(m) != 6 {
+		t.Errorf("mismatches %q, want 6", m)
+	}
+}

@@ -3,27 +3,9 @@ package kepware
 import (
 	"context"
 	"fmt"
-	"maps"
 
 	"github.com/commission-tool/commission/internal/transcript"
-	"github.com/commission-tool/commission/internal/transport"
 )
-
-// Record returns an Observe hook that adds every Configuration API
-// exchange to rec as an "http" exchange, secrets already masked with
-// transcript.Masked (set Options.Observe to it).
-func Record(rec *transcript.Recorder) func(transport.RESTExchange) {
-	return func(e transport.RESTExchange) {
-		x := transcript.Exchange{Kind: "http",
-			Request: &transcript.Request{Method: e.Method, URL: e.URL, Body: e.RequestBody},
-			Response: &transcript.Response{Status: e.Status, Body: e.ReplyBody, Error: e.Error,
-				Header: maps.Clone(map[string][]string(e.ReplyHeader))}}
-		if e.BodyKind != "" {
-			x.Note = e.BodyKind + " body"
-		}
-		rec.Add(x)
-	}
-}
 
 // Capture reads the server once, as an audit does, and records every API
 // exchange in rec: what `commission capture --device kepware` writes.
@@ -31,7 +13,7 @@ func Record(rec *transcript.Recorder) func(transport.RESTExchange) {
 // masked wherever it would appear.
 func Capture(ctx context.Context, o Options, rec *transcript.Recorder) (State, error) {
 	rec.Secret(o.Password)
-	o.Observe = Record(rec)
+	o.Observe = transcript.REST(rec, "")
 	d := New(o)
 	d.o.mask = transcript.Masked
 	defer d.Close(ctx)
