@@ -200,7 +200,7 @@ func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if err != nil {
 		return withCode(ExitError, err)
 	}
-	a := &app{pins: pins, journalDir: tmp, outDir: *out, timeout: 2 * time.Second, mode: "wizard",
+	a := &app{pins: pins, journalDir: tmp, outDir: *out, timeout: 2 * time.Second, mode: "wizard", simulated: true,
 		// Without an ssh-agent or key, the demo offers a throwaway key in
 		// its scratch folder rather than writing into ~/.ssh.
 		newKey: tmp + "/demo_ed25519",

@@ -18,6 +18,7 @@ import (
 	"github.com/commission-tool/commission/internal/devices/thingspro"
 	"github.com/commission-tool/commission/internal/steps"
 	"github.com/commission-tool/commission/internal/transport"
+	"github.com/commission-tool/commission/internal/tui"
 )
 
 // engine is the family-independent face of a steps.Session.
@@ -73,17 +74,23 @@ type family struct {
 	// services are the names --port accepts; a name ending in "-N"
 	// stands for one per serial port (realcom-data-1, ...).
 	services []string
+	// timing is what the family's changes do to the running device, for
+	// the wizard's confirm screens.
+	timing tui.Timing
 }
 
 // familyTable lists the supported families in the order the wizard shows them.
 var familyTable = []family{
 	{name: "nport", guide: guideOf(catalog.NPort), recheck: recheckOf(catalog.NPort), open: openNPort, main: "https",
 		services: []string{"http", "https", "telnet", "snmp", "moxa-udp", "moxa-tcp", "moxa-tcp2",
-			"realcom-data-N", "realcom-cmd-N", "tcp-server-N", "udp-data-N"}},
+			"realcom-data-N", "realcom-cmd-N", "tcp-server-N", "udp-data-N"},
+		timing: tui.Timing{Apply: catalog.NPortApplyTiming, Restart: catalog.NPortRestartTiming, Delete: catalog.NPortDeleteTiming}},
 	{name: "thingspro", guide: guideOf(tpcatalog.Catalog), recheck: recheckOf(tpcatalog.Catalog), open: openThingsPro, main: "https",
-		services: []string{"https", "http", "ssh", "discovery"}},
+		services: []string{"https", "http", "ssh", "discovery"},
+		timing:   tpTiming()},
 	{name: "kepware", guide: guideOf(catalog.Kepware), recheck: recheckOf(catalog.Kepware), open: openKepware, main: kepware.SvcConfigHTTPS,
-		services: []string{kepware.SvcConfigHTTPS, kepware.SvcConfigHTTP, kepware.SvcOPCUA, kepware.SvcRESTServer}},
+		services: []string{kepware.SvcConfigHTTPS, kepware.SvcConfigHTTP, kepware.SvcOPCUA, kepware.SvcRESTServer},
+		timing:   tui.Timing{Apply: catalog.KepwareApplyTiming, Restart: catalog.KepwareCommitTiming, Delete: catalog.KepwareDeleteTiming}},
 }
 
 // knows reports whether service is one of the family's port names.
@@ -269,4 +276,24 @@ func portArgs(ports map[string]int) []string {
 		out = append(out, "--port", fmt.Sprintf("%s=%d", k, ports[k]))
 	}
 	return out
+}
+
+// tpTiming is the ThingsPro catalog's wording; the gateway's verifying read
+// stands where other families restart.
+func tpTiming() tui.Timing {
+	t := tpcatalog.Timing()
+	restart := t.Restart
+	if restart == "" {
+		restart = t.Commit
+	}
+	return tui.Timing{Apply: t.Apply, Restart: restart, Delete: t.Delete}
+}
+
+// timings maps each family to its confirm-screen wording.
+func timings() map[string]tui.Timing {
+	m := make(map[string]tui.Timing, len(familyTable))
+	for _, f := range familyTable {
+		m[f.name] = f.timing
+	}
+	return m
 }

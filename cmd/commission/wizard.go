@@ -64,6 +64,8 @@ type app struct {
 	keyFile       string // --key; empty: ssh-agent, then the usual key files
 	// newKey is where a new signing key goes when the technician agrees.
 	newKey string
+	// simulated marks a demo session: its record says SIMULATED DEVICE.
+	simulated bool
 }
 
 func (a *app) newKeyPath() string {
@@ -227,6 +229,7 @@ func (a *app) config() tui.Config {
 		},
 		Version: version,
 		NoColor: os.Getenv("NO_COLOR") != "",
+		Timing:  timings(),
 	}
 	if a.discover != nil {
 		cfg.Discover = a.discover
@@ -350,8 +353,9 @@ func (a *app) finish(ctx context.Context, s tui.Session, f tui.FinishInfo) (tui.
 	rec := record.Build(record.Meta{
 		Tool: record.Tool{Name: "commission", Version: version}, Mode: a.mode,
 		Device: eng.Identity(), Guide: eng.Guide(),
-		Technician: record.Technician{Name: f.Technician, Company: f.Company}, Site: f.Site,
-		Started: a.started, Finished: time.Now().UTC(),
+		Technician: record.Technician{Name: f.Technician, Email: f.Email, Company: f.Company}, Site: f.Site,
+		Simulated: a.simulated,
+		Started:   a.started, Finished: time.Now().UTC(),
 	}, eng.Results(), eng.Steps())
 	if errs := record.Check(rec, eng.Steps()); len(errs) > 0 {
 		return tui.FinishResult{}, fmt.Errorf("the record is not consistent, so it was not written: %w", errors.Join(errs...))

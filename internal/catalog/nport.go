@@ -913,3 +913,14 @@ func guardLastAdmin(p nstate) error {
 	}
 	return nil
 }
+
+// NPort confirm-screen wording (tui.Timing): the NPort holds every
+// submitted setting until one Save/Restart, which drops its serial links.
+const (
+	// NPortApplyTiming is shown before a change is sent.
+	NPortApplyTiming = "The NPort stores this change but keeps running its old settings until the Save/Restart at the end; nothing is interrupted now."
+	// NPortRestartTiming is shown before the Save/Restart.
+	NPortRestartTiming = "The NPort saves every staged change and restarts: its serial links and every console session drop until it is back (usually under a minute). The tool then logs in again and verifies each change."
+	// NPortDeleteTiming is shown before a deletion (an account, an allow-list rule).
+	NPortDeleteTiming = "The NPort removes it at the Save/Restart; it cannot be brought back by the tool."
+)

@@ -1,0 +1,21 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// Every family gives the wizard's confirm screens its own wording, and only
+// a family that restarts says a change waits for the restart.
+func TestEveryFamilyHasConfirmWording(t *testing.T) {
+	tm := timings()
+	for _, f := range familyTable {
+		w, ok := tm[f.name]
+		if !ok || w.Apply == "" || w.Restart == "" || w.Delete == "" {
+			t.Errorf("%s: confirm wording missing: %+v", f.name, w)
+		}
+		if f.name != "nport" && strings.Contains(strings.ToLower(w.Apply+w.Restart), "takes effect at the restart") {
+			t.Errorf("%s: wording says changes wait for a restart: %+v", f.name, w)
+		}
+	}
+}
