@@ -123,8 +123,8 @@ func TestReplayMatchesJSONBodies(t *testing.T) {
 		{"POST", "/api/v1/auth", `{"name":"admin","password":"x"}`, 599},                               // a key missing
 		{"POST", "/api/v1/auth", `{"name":"admin","password":"x","acceptEULA":true,"extra":1}`, 599},   // a key more
 		{"POST", "/api/v1/auth", `{"name":"admin","password":"x","acceptEULA":"true"}`, 599},           // another type
-		{"PUT", "/api/v1/x", `{"k":{"any":"shape"},"n":2.5,"a":[1,{"b":"c"}]}`, 204},                    // masked matches any type; 2.50 = 2.5
-		{"PUT", "/api/v1/x", `{"k":1,"n":2.5,"a":[{"b":"c"},1]}`, 599},                                  // array order counts
+		{"PUT", "/api/v1/x", `{"k":{"any":"shape"},"n":2.5,"a":[1,{"b":"c"}]}`, 204},                   // masked matches any type; 2.50 = 2.5
+		{"PUT", "/api/v1/x", `{"k":1,"n":2.5,"a":[{"b":"c"},1]}`, 599},                                 // array order counts
 		{"PUT", "/api/v1/x", `{"k":1,"n":2.5,"a":[1,{"b":"c"}]} trailing`, 599},
 	} {
 		if got := send(c.method, c.path, c.body); got != c.want {
