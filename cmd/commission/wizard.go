@@ -270,9 +270,34 @@ func (a *app) resumeOffer() (*tui.ResumeOffer, error) {
 	if err != nil || len(us) == 0 {
 		return nil, err
 	}
-	u := us[0]
+	// The newest journal with a readable header; the others that are
+	// damaged beyond resume are named, never skipped in silence.
+	var u *record.Unfinished
+	var lost []string
+	for i := range us {
+		if d := us[i].Damage; d != nil && d.Line <= 1 {
+			lost = append(lost, us[i].Path)
+			continue
+		}
+		if u == nil {
+			u = &us[i]
+		}
+	}
+	if u == nil {
+		return &tui.ResumeOffer{Label: "damaged session journals that cannot be resumed: " + strings.Join(lost, ", ")}, nil
+	}
+	label := fmt.Sprintf("%s at %s, started %s, %d steps decided", u.Header.Family, u.Header.Address, u.Header.Started.Local().Format("2006-01-02 15:04"), u.Decided)
+	if n := len(u.AwaitingRestart); n > 0 {
+		label += fmt.Sprintf("; %d changes were sent and still await the restart", n)
+	}
+	if u.Damage != nil {
+		label += "; " + u.Damage.Error() + " (resume continues from there)"
+	}
+	if len(lost) > 0 {
+		label += "; cannot be resumed: " + strings.Join(lost, ", ")
+	}
 	return &tui.ResumeOffer{
-		Label:  fmt.Sprintf("%s at %s, started %s, %d steps decided", u.Header.Family, u.Header.Address, u.Header.Started.Local().Format("2006-01-02 15:04"), u.Decided),
+		Label:  label,
 		Target: tui.Target{Family: u.Header.Family, Address: u.Header.Address},
 		Path:   u.Path,
 	}, nil
@@ -304,11 +329,16 @@ func (a *app) connect(ctx context.Context, t tui.Target, rep steps.Reporter) (tu
 		if _, err := os.Stat(t.ResumePath); err != nil {
 			return nil, fmt.Errorf("the unfinished session's journal is gone: %w", err)
 		}
-		_, restored, err = record.Replay(t.ResumePath)
+		var damage *record.DamagedError
+		_, restored, damage, err = record.ReplayPartial(t.ResumePath)
 		if err != nil {
 			return nil, fmt.Errorf("read the unfinished session: %w", err)
 		}
-		j, err = record.OpenJournal(t.ResumePath)
+		if damage != nil {
+			j, err = record.ResumeDamaged(t.ResumePath) // the offer named the damage
+		} else {
+			j, err = record.OpenJournal(t.ResumePath)
+		}
 	} else {
 		j, err = record.CreateJournal(a.journalDir, record.Header{Family: t.Family, Address: t.Address, Guide: guide, Started: time.Now().UTC()})
 	}
