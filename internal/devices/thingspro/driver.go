@@ -44,6 +44,11 @@ type Options struct {
 	// step (the firewall step). Default: SSH.KnownHosts, else
 	// "known_hosts" beside the pin store's file.
 	KnownHosts string
+	// Observe, when set, receives every API exchange, masked (capture).
+	Observe func(transport.RESTExchange)
+	// mask replaces secret values for Transcript and Observe (capture
+	// sets transcript.Masked); default "***".
+	mask string
 }
 
 // Driver is one gateway. It implements steps.Device[State] and the
@@ -90,8 +95,8 @@ func New(o Options) *Driver {
 		d.addr = a
 	}
 	d.https = net.JoinHostPort(o.Host, strconv.Itoa(d.port("https")))
-	d.c, d.newErr = newClient(transport.RESTOptions{BaseURL: "https://" + d.https + "/api/v1", Timeout: o.Timeout,
-		TLS: transport.PinnedTLS(o.Pins, d.https), Transcript: o.Transcript}, o.User, o.Password)
+	d.c, d.newErr = newClient(transport.RESTOptions{BaseURL: "https://" + d.https + apiPath, Timeout: o.Timeout,
+		TLS: transport.PinnedTLS(o.Pins, d.https), Transcript: o.Transcript, Observe: o.Observe, Mask: o.mask}, o.User, o.Password)
 	return d
 }
 
