@@ -70,7 +70,8 @@ Devices: nport (Moxa NPort 5000), thingspro (Moxa ThingsPro Edge), kepware (PTC 
 Exit codes: 0 all good; 1 deviations found (audit) or verification failed
 (verify); 2 error (bad flags, unreachable device, wrong credentials);
 3 STOP: the device's certificate or SSH host key differs from the pinned
-one or from --fingerprint (it may be an impostor).
+one or from --fingerprint (it may be an impostor); 4 verify: intact, but
+checked only against the bundle's own signer (give --allowed-signers).
 `)
 	return b.String()
 }

@@ -172,6 +172,7 @@ func TestSampleBundleVerifiesThroughTheCLI_Simulator(t *testing.T) {
 			Technician: record.Technician{Name: "Ada Field", Company: "Acme Integrators", Email: sampleIdentity},
 			Site:       "Plant 3, line 2 (sample)", Started: started, Finished: finished,
 			Restarted:  restarted,
+			Simulated:  true, // the sample is a simulator session and must say so
 			Waivers:    map[string]record.Waiver{"nport.4.2.firmware-hash": {Approver: "J. Meyer, OT security lead", Expires: "2027-06-30"}},
 			Acceptance: &record.Acceptance{Name: "J. Meyer", Role: "OT security lead, Plant 3"},
 		}, eng.Results(), eng.Steps())
@@ -198,7 +199,7 @@ func TestSampleBundleVerifiesThroughTheCLI_Simulator(t *testing.T) {
 	if err != nil || codeOf(err) != ExitOK {
 		t.Fatalf("commission verify on the sample: %v (exit %d)\n%s%s", err, codeOf(err), stdout.String(), stderr.String())
 	}
-	for _, want := range []string{"integrity: OK", "trusted by the plant's", "rendered again", "completeness: COMMISSIONED"} {
+	for _, want := range []string{"integrity: OK", "trusted by the plant's", "rendered again", "completeness: SIMULATED DEVICE - NOT A COMMISSIONING RECORD"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("verify output lacks %q:\n%s", want, stdout.String())
 		}
