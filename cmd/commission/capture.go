@@ -6,19 +6,23 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
+	"github.com/commission-tool/commission/internal/access"
+	"github.com/commission-tool/commission/internal/devices/kepware"
 	"github.com/commission-tool/commission/internal/devices/nport"
+	"github.com/commission-tool/commission/internal/devices/thingspro"
 	"github.com/commission-tool/commission/internal/printable"
 	"github.com/commission-tool/commission/internal/transcript"
 	"github.com/commission-tool/commission/internal/transport"
 )
 
-const captureHelp = `Usage: commission capture --device nport --address HOST --user USER --password-stdin --out DIR [flags]
+const captureHelp = `Usage: commission capture --device nport|thingspro|kepware --address HOST --user USER --password-stdin --out DIR [flags]
 
-A read-only walk of the device's console: every page the tool reads, with
-its requests and replies, plus the UDP 4800 replies and the SNMP system
-group. Nothing is changed: no setting is submitted and the failed-login
+A read-only walk of the device's console or API: every page or API reply
+the tool reads, with its requests and replies (for an NPort also the UDP
+4800 replies and the SNMP system group). Nothing is changed: no setting is submitted and the failed-login
 record is left as it is. Passwords, challenges, login answers, cookies and
 tokens are masked. The folder it writes (manifest.json and one numbered
 file per exchange) is what to send back when the tool does not know a
@@ -32,7 +36,7 @@ func runCapture(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	fs := flag.NewFlagSet("capture", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { io.WriteString(stderr, captureHelp); fs.PrintDefaults() }
-	device := fs.String("device", "nport", "device family (capture knows: nport)")
+	device := fs.String("device", "nport", "device family: "+strings.Join(captureFamilies(), ", "))
 	address := fs.String("address", "", "the device's IP address or host name, optionally HOST:PORT of its HTTPS console")
 	user := fs.String("user", "", "the account to log in with")
 	pwStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input (required)")
@@ -54,8 +58,8 @@ func runCapture(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	switch {
 	case len(rest) > 0:
 		return usageErr("capture takes no arguments, only flags (got %q): see commission capture --help", rest[0])
-	case !known || fam.name != "nport":
-		return usageErr("capture knows the nport family only (got %q)", *device)
+	case !known || fam.capture == nil:
+		return usageErr("capture does not know the device family %q: use one of %s", *device, strings.Join(captureFamilies(), ", "))
 	case *address == "":
 		return usageErr("--address is required: the device's IP address")
 	case *user == "":
@@ -90,9 +94,9 @@ func runCapture(ctx context.Context, args []string, stdin io.Reader, stdout, std
 			return withCode(ExitError, err)
 		}
 	}
+	ct := captureTarget{Host: host, Ports: tports, User: *user, Password: pw, Pins: pins, Timeout: *timeout}
 	rec := transcript.NewRecorder()
-	o := nport.Options{Address: host, Ports: tports, User: *user, Password: pw, Pins: pins, Timeout: *timeout, Recorder: rec}
-	st, err := nport.Capture(ctx, o)
+	summary, err := fam.capture(ctx, ct, rec)
 	var unknown *transport.UnknownFingerprintError
 	if errors.As(err, &unknown) {
 		hp, fp := unknown.UnknownFingerprint()
@@ -103,8 +107,7 @@ func runCapture(ctx context.Context, args []string, stdin io.Reader, stdout, std
 			return withCode(ExitError, err)
 		}
 		rec = transcript.NewRecorder()
-		o.Recorder = rec
-		st, err = nport.Capture(ctx, o)
+		summary, err = fam.capture(ctx, ct, rec)
 	}
 	man := transcript.Manifest{Family: fam.name, Target: printable.String(*address), Created: time.Now().UTC(), Tool: "commission " + version}
 	if werr := rec.Write(*out, man); werr != nil {
@@ -114,8 +117,60 @@ func runCapture(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if err != nil {
 		return withCode(ExitError, fmt.Errorf("the walk stopped early (the transcript holds what was seen): %w", err))
 	}
-	fmt.Fprintf(stdout, "%s %s, firmware %s, console generation %s, %d failed logins listed by the device\n",
-		printable.String(st.Identity.Model), printable.String(st.Identity.MAC), printable.String(st.Identity.Firmware),
-		st.Generation, len(st.FailedLogins))
+	fmt.Fprintln(stdout, summary)
 	return nil
+}
+
+// captureTarget is what a family's capture walk is given.
+type captureTarget struct {
+	Host     string
+	Ports    map[string]int
+	User     string
+	Password string
+	Pins     *transport.PinStore
+	Timeout  time.Duration
+}
+
+// captureFamilies lists the families whose entry can capture.
+func captureFamilies() []string {
+	var names []string
+	for _, f := range familyTable {
+		if f.capture != nil {
+			names = append(names, f.name)
+		}
+	}
+	return names
+}
+
+func captureNPort(ctx context.Context, t captureTarget, rec *transcript.Recorder) (string, error) {
+	o := nport.Options{Address: t.Host, Ports: t.Ports, User: t.User, Password: t.Password, Pins: t.Pins, Timeout: t.Timeout, Recorder: rec}
+	st, err := nport.Capture(ctx, o)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s %s, firmware %s, console generation %s, %d failed logins listed by the device",
+		printable.String(st.Identity.Model), printable.String(st.Identity.MAC), printable.String(st.Identity.Firmware),
+		st.Generation, len(st.FailedLogins)), nil
+}
+
+func sharedOptions(t captureTarget) access.Options {
+	return access.Options{Host: t.Host, Ports: t.Ports, User: t.User, Password: t.Password, Pins: t.Pins, Timeout: t.Timeout}
+}
+
+func captureThingsPro(ctx context.Context, t captureTarget, rec *transcript.Recorder) (string, error) {
+	st, err := thingspro.Capture(ctx, thingspro.Options{Options: sharedOptions(t)}, rec)
+	if err != nil {
+		return "", err
+	}
+	id := st.Identity
+	return fmt.Sprintf("%s, firmware %s", printable.String(id.Model), printable.String(id.Firmware)), nil
+}
+
+func captureKepware(ctx context.Context, t captureTarget, rec *transcript.Recorder) (string, error) {
+	st, err := kepware.Capture(ctx, kepware.Options{Options: sharedOptions(t)}, rec)
+	if err != nil {
+		return "", err
+	}
+	id := st.Identity
+	return fmt.Sprintf("%s, version %s", printable.String(id.Model), printable.String(id.Firmware)), nil
 }

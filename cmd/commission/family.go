@@ -17,6 +17,7 @@ import (
 	"github.com/commission-tool/commission/internal/devices/nport"
 	"github.com/commission-tool/commission/internal/devices/thingspro"
 	"github.com/commission-tool/commission/internal/steps"
+	"github.com/commission-tool/commission/internal/transcript"
 	"github.com/commission-tool/commission/internal/transport"
 	"github.com/commission-tool/commission/internal/tui"
 )
@@ -77,6 +78,8 @@ type family struct {
 	// timing is what the family's changes do to the running device, for
 	// the wizard's confirm screens.
 	timing tui.Timing
+	// capture walks a device read-only into a transcript (commission capture).
+	capture func(ctx context.Context, t captureTarget, rec *transcript.Recorder) (summary string, err error)
 }
 
 // familyTable lists the supported families in the order the wizard shows them.
@@ -84,13 +87,13 @@ var familyTable = []family{
 	{name: "nport", guide: guideOf(catalog.NPort), recheck: recheckOf(catalog.NPort), open: openNPort, main: "https",
 		services: []string{"http", "https", "telnet", "snmp", "moxa-udp", "moxa-tcp", "moxa-tcp2",
 			"realcom-data-N", "realcom-cmd-N", "tcp-server-N", "udp-data-N"},
-		timing: tui.Timing{Apply: catalog.NPortApplyTiming, Restart: catalog.NPortRestartTiming, Delete: catalog.NPortDeleteTiming}},
+		capture: captureNPort, timing: tui.Timing{Apply: catalog.NPortApplyTiming, Restart: catalog.NPortRestartTiming, Delete: catalog.NPortDeleteTiming}},
 	{name: "thingspro", guide: guideOf(tpcatalog.Catalog), recheck: recheckOf(tpcatalog.Catalog), open: openThingsPro, main: "https",
 		services: []string{"https", "http", "ssh", "discovery"},
-		timing:   tpTiming()},
+		capture:  captureThingsPro, timing: tpTiming()},
 	{name: "kepware", guide: guideOf(catalog.Kepware), recheck: recheckOf(catalog.Kepware), open: openKepware, main: kepware.SvcConfigHTTPS,
 		services: []string{kepware.SvcConfigHTTPS, kepware.SvcConfigHTTP, kepware.SvcOPCUA, kepware.SvcRESTServer},
-		timing:   tui.Timing{Apply: catalog.KepwareApplyTiming, Restart: catalog.KepwareCommitTiming, Delete: catalog.KepwareDeleteTiming}},
+		capture:  captureKepware, timing: tui.Timing{Apply: catalog.KepwareApplyTiming, Restart: catalog.KepwareCommitTiming, Delete: catalog.KepwareDeleteTiming}},
 }
 
 // knows reports whether service is one of the family's port names.
