@@ -19,6 +19,13 @@ type unknownFingerprint interface {
 	UnknownFingerprint() (hostport, fingerprint string)
 }
 
+// certificateDetails is an unknown-fingerprint error that also describes
+// the certificate (expiry, signature algorithm, key size, both fingerprint
+// forms, and why it is weak).
+type certificateDetails interface {
+	CertificateLines() []string
+}
+
 // View draws the screen.
 func (scr welcomeScreen) View(m Model) string {
 	s := m.st
@@ -527,6 +534,13 @@ func (m Model) onConnected(msg connectedMsg) (tea.Model, tea.Cmd) {
 	case errors.As(err, &unk):
 		host, fp := unk.UnknownFingerprint()
 		m.trust.host, m.trust.print = printable.String(host), printable.String(fp)
+		m.trust.details = nil
+		var cd certificateDetails
+		if errors.As(err, &cd) {
+			for _, l := range cd.CertificateLines() {
+				m.trust.details = append(m.trust.details, printable.String(l))
+			}
+		}
 		m.screen = scrFingerprint
 		return m, m.arm()
 	default:
@@ -547,8 +561,19 @@ func (scr trustScreen) View(m Model) string {
 	b.WriteString(m.wrap("This is the first time this tool talks to "+scr.host+" over TLS. "+
 		"Compare this fingerprint with the one the device shows (on its web console or label). "+
 		"Trust it only if they match.", 0) + "\n\n")
-	b.WriteString("  SHA-256 fingerprint:\n")
-	b.WriteString(s.Heading.Render(m.wrap(scr.print, 2)) + "\n\n")
+	if len(scr.details) == 0 {
+		b.WriteString("  SHA-256 fingerprint:\n")
+		b.WriteString(s.Heading.Render(m.wrap(scr.print, 2)) + "\n\n")
+	} else {
+		for _, l := range scr.details {
+			st := s.Heading
+			if strings.HasPrefix(l, "Warning:") {
+				st = s.Bad
+			}
+			b.WriteString(st.Render(m.wrap(l, 2)) + "\n")
+		}
+		b.WriteString("\n")
+	}
 	if m.errText != "" {
 		b.WriteString(s.Bad.Render(m.wrap(m.errText, 0)) + "\n\n")
 	}

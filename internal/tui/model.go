@@ -186,6 +186,9 @@ type loginScreen struct {
 // trustScreen asks to trust an unknown certificate.
 type trustScreen struct {
 	host, print string
+	// details are the certificate's lines (hex and OpenSSH fingerprints,
+	// subject, validity, signature, key, warnings), already printable.
+	details []string
 }
 
 // stopScreen ends the session on a changed certificate or host key.

@@ -262,6 +262,36 @@ type fpErr struct{ host, fp string }
 func (e fpErr) Error() string                             { return "unknown certificate" }
 func (e fpErr) UnknownFingerprint() (hostport, fp string) { return e.host, e.fp }
 
+// fpDetailErr is an unknown fingerprint that also describes its certificate.
+type fpDetailErr struct{ fpErr }
+
+func (fpDetailErr) CertificateLines() []string {
+	return []string{"SHA-256:    12:34:56:78", "OpenSSH:    SHA256:EjRWeA", "Valid:      2020-01-01 to 2021-01-01",
+		"Signature:  SHA1-RSA", "Key:        RSA 1024 bits", "Warning:    expired on 2021-01-01\x1b[2J"}
+}
+
+// The trust screen shows the certificate's expiry, signature, key and both
+// fingerprint forms, and its warnings, with device text made printable.
+func TestTrustScreenShowsCertificateDetails(t *testing.T) {
+	f := newFake()
+	cfg := testConfig(f)
+	cfg.Connect = func(context.Context, Target, steps.Reporter) (Session, error) {
+		return nil, fmt.Errorf("connect: %w", fpDetailErr{fpErr{"127.0.0.1:443", "12:34:56:78"}})
+	}
+	h := start(t, cfg, f)
+	h.waitFor("enter start")
+	h.key(tea.KeyEnter)
+	h.key(tea.KeyEnter)
+	h.waitFor("Address")
+	h.typ("127.0.0.1")
+	h.key(tea.KeyEnter)
+	h.waitFor("Password")
+	h.key(tea.KeyEnter)
+	h.key(tea.KeyEnter)
+	h.waitArmed("Confirm the device's certificate", "OpenSSH:    SHA256:EjRWeA", "2020-01-01 to 2021-01-01",
+		"SHA1-RSA", "RSA 1024 bits", "expired on 2021-01-01", "they match")
+}
+
 // fpChanged is a connect error for a changed certificate.
 type fpChanged struct{}
 
