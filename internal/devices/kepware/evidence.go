@@ -3,7 +3,6 @@ package kepware
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -25,7 +24,7 @@ func (s State) Evidence() []devices.EvidenceFile {
 	}
 	if len(s.Observed.Ports) > 0 || len(s.Observed.TLS.Versions) > 0 {
 		ev = append(ev, devices.EvidenceFile{Name: "probes.txt",
-			Description: "outside port and TLS probes at the end of the session", Data: []byte(probeTranscript(s.Observed.Ports, s.Observed.TLS))})
+			Description: "outside port and TLS probes at the end of the session", Data: []byte(probe.Transcript(s.Observed.Ports, s.Observed.TLS))})
 	}
 	if len(s.Events) > 0 {
 		var b strings.Builder
@@ -41,31 +40,4 @@ func (s State) Evidence() []devices.EvidenceFile {
 		ev = append(ev, devices.EvidenceFile{Name: "api-settings.json", Description: "the project, users, groups and endpoints the Configuration API returned at the end of the session, as decoded (secrets excluded)", Data: append(b, '\n')})
 	}
 	return ev
-}
-
-// probeTranscript writes probe results one per line, sorted by name,
-// then which TLS versions the HTTPS port accepted.
-func probeTranscript(ports map[string]probe.Result, tls probe.TLSReport) string {
-	names := make([]string, 0, len(ports))
-	for n := range ports {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	var b strings.Builder
-	for _, n := range names {
-		r := ports[n]
-		fmt.Fprintf(&b, "%-16s %5d/%s %-8s %s\n", n, r.Port, r.Network, r.State, printable.String(r.Detail))
-	}
-	vs := make([]string, 0, len(tls.Versions))
-	for v := range tls.Versions {
-		vs = append(vs, v)
-	}
-	sort.Strings(vs)
-	for _, v := range vs {
-		fmt.Fprintf(&b, "https port %d %s accepted: %t\n", tls.Port, v, tls.Versions[v])
-	}
-	if tls.Error != "" {
-		fmt.Fprintf(&b, "https port %d: %s\n", tls.Port, printable.String(tls.Error))
-	}
-	return b.String()
 }
