@@ -101,6 +101,11 @@ type Change struct {
 	Setting string `json:"setting"`
 	From    string `json:"from"`
 	To      string `json:"to"`
+	// Deletes marks a change that removes something from the device (an
+	// account, a rule, a certificate): the wizard asks for a deliberate
+	// yes worded for a deletion. The catalog sets it; nothing guesses it
+	// from the wording.
+	Deletes bool `json:"deletes,omitempty"`
 }
 
 // Plan is what a step will change: a preview, and the edit of the
