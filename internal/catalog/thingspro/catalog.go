@@ -281,7 +281,7 @@ func defaultAccount() catalog.Code[tstate] {
 			switch in["action"] {
 			case "delete":
 				return steps.Plan[tstate]{
-					Changes: []steps.Change{{Setting: "User account admin", From: "present", To: withEffect("deleted", "account-remove")}},
+					Changes: []steps.Change{{Setting: "User account admin", From: "present", To: withEffect("deleted", "account-remove"), Deletes: true}},
 					Mutate: func(d *tstate) error {
 						for i := range d.Users {
 							if d.Users[i].Name == device.DefaultUser {
@@ -811,14 +811,14 @@ func firewall() catalog.Code[tstate] {
 				switch {
 				case chosen[r.ID]:
 					del[r.ID] = true
-					ch = append(ch, steps.Change{Setting: set, From: from, To: withEffect("deleted, as you decided", "firewall")})
+					ch = append(ch, steps.Change{Setting: set, From: from, To: withEffect("deleted, as you decided", "firewall"), Deletes: true})
 				case flagged && fl.Idle:
 					del[r.ID] = true
-					ch = append(ch, steps.Change{Setting: set, From: from + " (nothing listens on it)", To: withEffect("deleted", "firewall")})
+					ch = append(ch, steps.Change{Setting: set, From: from + " (nothing listens on it)", To: withEffect("deleted", "firewall"), Deletes: true})
 				case flagged && check && r.Action != "forward":
 					idle[r.ID] = true
 					ch = append(ch, steps.Change{Setting: set, From: from + " (not checked yet)",
-						To: withEffect(fmt.Sprintf("deleted only if the gateway's shell, asked over SSH as %s just before, shows nothing listening on %s/%s; kept otherwise", sshUser, r.Port, protoOf(r.Protocol)), "firewall")})
+						To: withEffect(fmt.Sprintf("deleted only if the gateway's shell, asked over SSH as %s just before, shows nothing listening on %s/%s; kept otherwise", sshUser, r.Port, protoOf(r.Protocol)), "firewall"), Deletes: true})
 				case flagged:
 					undecided = append(undecided, ruleText(r)+" ("+fl.Why+")")
 				}

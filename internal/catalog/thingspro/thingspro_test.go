@@ -670,3 +670,35 @@ func TestThingsProGuardOwnAccount(t *testing.T) {
 		t.Errorf("deleting another account: %v", err)
 	}
 }
+
+// TestThingsProDeletionsAreFlagged_Simulator checks that the plans that
+// remove something from the gateway say so through Change.Deletes, which
+// the wizard's deletion warning reads, and that the others do not.
+func TestThingsProDeletionsAreFlagged_Simulator(t *testing.T) {
+	sim := startSim(t)
+	s, _ := session(t, sim, "admin", "admin@123")
+	for _, c := range []struct {
+		id     string
+		in     steps.Values
+		delete bool
+	}{
+		{"thingspro.3.3.firewall", steps.Values{"delete": "83"}, true},
+		{"thingspro.1.2.default-account", steps.Values{"action": "deactivate"}, false},
+	} {
+		ch, err := s.Plan(c.id, c.in)
+		if err != nil {
+			if c.id == "thingspro.1.2.default-account" {
+				continue // refused before a personal admin exists: nothing to flag
+			}
+			t.Fatalf("%s: %v", c.id, err)
+		}
+		for _, x := range ch {
+			if x.Deletes != c.delete {
+				t.Errorf("%s: change %q has Deletes %v, want %v", c.id, x.Setting, x.Deletes, c.delete)
+			}
+		}
+		if err := s.Cancel(c.id); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
