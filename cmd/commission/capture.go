@@ -143,7 +143,7 @@ func captureFamilies() []string {
 }
 
 func captureNPort(ctx context.Context, t captureTarget, rec *transcript.Recorder) (string, error) {
-	o := nport.Options{Address: t.Host, Ports: t.Ports, User: t.User, Password: t.Password, Pins: t.Pins, Timeout: t.Timeout, Recorder: rec}
+	o := nport.Options{Options: access.Options{Host: t.Host, Ports: t.Ports, User: t.User, Password: t.Password, Pins: t.Pins, Timeout: t.Timeout}, Recorder: rec}
 	st, err := nport.Capture(ctx, o)
 	if err != nil {
 		return "", err

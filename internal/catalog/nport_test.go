@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/commission-tool/commission/internal/access"
 	"github.com/commission-tool/commission/internal/devices/nport"
 	"github.com/commission-tool/commission/internal/probe"
 	simnport "github.com/commission-tool/commission/internal/sim/nport"
@@ -68,8 +69,7 @@ func itoa(n int) string { return strconv.Itoa(n) }
 
 func session(t *testing.T, d *simnport.Device, user, pw string) (*steps.Session[nport.State], *nport.Driver) {
 	t.Helper()
-	drv := nport.New(nport.Options{Address: d.Host(), Ports: d.Ports(), User: user, Password: pw,
-		Pins: trustingPins(t, d), Timeout: 2 * time.Second, RestartWait: 20 * time.Second})
+	drv := nport.New(nport.Options{Options: access.Options{Host: d.Host(), Ports: d.Ports(), User: user, Password: pw, Pins: trustingPins(t, d), Timeout: 2 * time.Second}, RestartWait: 20 * time.Second})
 	t.Cleanup(func() { drv.Close(context.Background()) })
 	return steps.NewSession(NPort(), drv, nil), drv
 }
@@ -301,8 +301,7 @@ func TestNPortHTTPOffRefusedUntilHTTPSProven_Simulator(t *testing.T) {
 		override[k] = v
 	}
 	override["https"] = closed
-	drv := nport.New(nport.Options{Address: d.Host(), Ports: override, User: "admin", Password: "moxa",
-		Pins: trustingPins(t, d), Timeout: 2 * time.Second, AllowHTTP: true})
+	drv := nport.New(nport.Options{Options: access.Options{Host: d.Host(), Ports: override, User: "admin", Password: "moxa", Pins: trustingPins(t, d), Timeout: 2 * time.Second}})
 	defer drv.Close(context.Background())
 	s := steps.NewSession(NPort(), drv, nil)
 	if err := s.Open(context.Background()); err != nil {
@@ -373,8 +372,7 @@ func TestNPortUnreachableFailsWithinToolTimeout(t *testing.T) {
 	}()
 	port := l.Addr().(*net.TCPAddr).Port
 	pins, _ := transport.OpenPins(filepath.Join(t.TempDir(), "p"))
-	drv := nport.New(nport.Options{Address: "127.0.0.1", Ports: map[string]int{"https": port, "http": port},
-		User: "admin", Password: "moxa", Pins: pins, Timeout: 500 * time.Millisecond})
+	drv := nport.New(nport.Options{Options: access.Options{Host: "127.0.0.1", Ports: map[string]int{"https": port, "http": port}, User: "admin", Password: "moxa", Pins: pins, Timeout: 500 * time.Millisecond}})
 	s := steps.NewSession(NPort(), drv, nil)
 	start := time.Now()
 	err = s.Open(context.Background())
@@ -619,7 +617,7 @@ func TestNPortWeakCertificateIsADeviation_Simulator(t *testing.T) {
 
 func TestNPortHTTPOnlyUnitIsSaidPlainly_Simulator(t *testing.T) {
 	d := startSim(t, simnport.Config{NoHTTPS: true})
-	drv := nport.New(nport.Options{Address: d.Host(), Ports: d.Ports(), User: "admin", Password: "moxa", Timeout: 2 * time.Second})
+	drv := nport.New(nport.Options{Options: access.Options{Host: d.Host(), Ports: d.Ports(), User: "admin", Password: "moxa", Timeout: 2 * time.Second}})
 	defer drv.Close(context.Background())
 	s := steps.NewSession(NPort(), drv, nil)
 	if err := s.Open(context.Background()); err != nil {

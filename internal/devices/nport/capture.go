@@ -29,7 +29,7 @@ func Capture(ctx context.Context, o Options) (State, error) {
 	d := New(o)
 	defer d.Close(ctx)
 	st, err := d.Read(ctx)
-	captureSNMP(ctx, o.Recorder, o.Address, d.ports["snmp"], d.o.Timeout)
+	captureSNMP(ctx, o.Recorder, o.Host, d.ports["snmp"], d.o.Timeout)
 	if st.Generation != "" {
 		o.Recorder.Note("console generation: " + st.Generation + " (server " + st.Server + ")")
 	}

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/commission-tool/commission/internal/access"
 	simnport "github.com/commission-tool/commission/internal/sim/nport"
 	"github.com/commission-tool/commission/internal/transcript"
 )
@@ -71,7 +72,7 @@ func replayRead(t *testing.T, ex []transcript.Exchange, user, pw string) (State,
 	closed := closedPort(t)
 	ports := map[string]int{"http": port, "https": closed, "telnet": closed, "snmp": closed, "moxa-udp": closed,
 		"moxa-tcp": closed, "moxa-tcp2": closed}
-	d := New(Options{Address: "127.0.0.1", Ports: ports, User: user, Password: pw, Timeout: time.Second})
+	d := New(Options{Options: access.Options{Host: "127.0.0.1", Ports: ports, User: user, Password: pw, Timeout: time.Second}})
 	st, err := d.Read(context.Background())
 	if err != nil {
 		t.Fatalf("replay read: %v (%s)", err, rp)
@@ -124,7 +125,7 @@ func TestCaptureReplaysBothWays_Simulator(t *testing.T) {
 			srv := httptest.NewServer(rp2)
 			defer srv.Close()
 			port, _ := strconv.Atoi(srv.URL[strings.LastIndexByte(srv.URL, ':')+1:])
-			d := New(Options{Address: "127.0.0.1", Ports: map[string]int{"http": port, "https": closedPort(t)}, User: "admin", Password: "moxa", Timeout: time.Second})
+			d := New(Options{Options: access.Options{Host: "127.0.0.1", Ports: map[string]int{"http": port, "https": closedPort(t)}, User: "admin", Password: "moxa", Timeout: time.Second}})
 			if _, err := d.Read(context.Background()); err == nil || len(rp2.Mismatches()) == 0 {
 				t.Fatalf("a changed login request was accepted: %v", err)
 			}

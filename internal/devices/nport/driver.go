@@ -11,7 +11,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/url"
 	"slices"
@@ -34,23 +33,16 @@ const (
 	defaultPassword = "moxa"
 )
 
-// Options configures a Driver.
+// Options configures a Driver: the shared access.Options (Host, Ports
+// by the names DefaultPorts lists, User, Password, Pins, Timeout (per
+// operation, default 3s), Transcript (one line per HTTP request, secrets
+// masked), Progress) and what only the NPort takes.
 type Options struct {
-	Address string // host name or IP of the device
-	// Ports overrides service ports; see DefaultPorts for the names.
-	Ports    map[string]int
-	User     string
-	Password string
-	Pins     *transport.PinStore
-	Timeout  time.Duration // per operation, default 3s
+	access.Options
 	// HTTPSOnly refuses the plain-HTTP console. Without it a unit whose
 	// HTTPS port refuses connections is driven over HTTP, and the State
 	// says so (Via "http"), for the technician and the record.
 	HTTPSOnly bool
-	// AllowHTTP is kept for callers written before HTTP fallback became
-	// the default; it has no effect.
-	AllowHTTP  bool
-	Transcript io.Writer // one line per HTTP request, secrets masked
 	// Recorder, when set, receives every exchange in full (masked when
 	// written): what `commission capture` writes.
 	Recorder *transcript.Recorder
@@ -110,7 +102,7 @@ func New(o Options) *Driver {
 }
 
 func (d *Driver) hostport(service string) string {
-	return net.JoinHostPort(d.o.Address, strconv.Itoa(d.ports[service]))
+	return net.JoinHostPort(d.o.Host, strconv.Itoa(d.ports[service]))
 }
 
 // connect logs in over HTTPS (pinned) or, when the HTTPS port refuses
@@ -189,8 +181,7 @@ func (d *Driver) drop() {
 // lifecycle every family shares: New with no I/O, Open, Read, Stage,
 // Commit, Close). Nothing is sent until Open or Read.
 func FromOptions(o access.Options) *Driver {
-	return New(Options{Address: o.Host, Ports: o.Ports, User: o.User, Password: o.Password, Pins: o.Pins,
-		Timeout: o.Timeout, Transcript: o.Transcript})
+	return New(Options{Options: o})
 }
 
 // Open connects and logs in. Read logs in by itself when Open was not
@@ -236,7 +227,7 @@ func (d *Driver) Read(ctx context.Context) (State, error) {
 		defer cancel()
 		dsci, dsciErr = readDSCI(c, d.hostport("moxa-udp"), d.o.Timeout, d.o.Recorder)
 	})
-	wg.Go(func() { snmpID = readSNMP(ctx, d.o.Address, d.ports["snmp"], d.o.Timeout) })
+	wg.Go(func() { snmpID = readSNMP(ctx, d.o.Host, d.ports["snmp"], d.o.Timeout) })
 	err = d.readPages(ctx, s, &st)
 	wg.Wait()
 	if err != nil {
@@ -261,7 +252,7 @@ func (d *Driver) Read(ctx context.Context) (State, error) {
 	st.Observed.DSCILeak, st.Observed.DSCIAsked = dsci.leak, dsci.asked
 	st.SNMP.DefaultCommunities = snmpID.defaultCommunity
 	id := &st.Identity
-	id.Family, id.Address = "nport", d.o.Address
+	id.Family, id.Address = "nport", d.o.Host
 	id.Sources = append(id.Sources, "web")
 	if dsciErr == nil {
 		id.Sources = append(id.Sources, "udp4800")

@@ -65,10 +65,10 @@ func (d *Driver) observe(ctx context.Context) Observed {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		obs.TLS = probe.TLS(ctx, d.o.Address, d.ports["https"], d.o.Timeout)
+		obs.TLS = probe.TLS(ctx, d.o.Host, d.ports["https"], d.o.Timeout)
 		obs.Cert = judgeCert(obs.TLS)
 	}()
-	res := probe.Run(ctx, d.o.Address, targets(d.ports), d.o.Timeout)
+	res := probe.Run(ctx, d.o.Host, targets(d.ports), d.o.Timeout)
 	<-done
 	obs.Ports = make(map[string]probe.Result, len(res))
 	for _, r := range res {

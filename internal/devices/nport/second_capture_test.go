@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/commission-tool/commission/internal/access"
 	"github.com/commission-tool/commission/internal/devices/nport"
 	"github.com/commission-tool/commission/internal/sim/nport/second"
 	"github.com/commission-tool/commission/internal/transcript"
@@ -29,7 +30,7 @@ func TestSecondConsoleCaptureReplays(t *testing.T) {
 				"moxa-udp": closed, "moxa-tcp": closed, "moxa-tcp2": closed}
 			rec := transcript.NewRecorder()
 			ctx := context.Background()
-			live, err := nport.Capture(ctx, nport.Options{Address: "127.0.0.1", Ports: ports, User: "admin", Password: "moxa", Timeout: 2 * time.Second, Recorder: rec})
+			live, err := nport.Capture(ctx, nport.Options{Options: access.Options{Host: "127.0.0.1", Ports: ports, User: "admin", Password: "moxa", Timeout: 2 * time.Second}, Recorder: rec})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -54,7 +55,7 @@ func TestSecondConsoleCaptureReplays(t *testing.T) {
 			defer srv.Close()
 			rports := map[string]int{"http": portOf(t, srv.URL), "https": closed, "telnet": closed, "snmp": closed, "moxa-udp": closed,
 				"moxa-tcp": closed, "moxa-tcp2": closed}
-			d := nport.New(nport.Options{Address: "127.0.0.1", Ports: rports, User: "admin", Password: "moxa", Timeout: 2 * time.Second})
+			d := nport.New(nport.Options{Options: access.Options{Host: "127.0.0.1", Ports: rports, User: "admin", Password: "moxa", Timeout: 2 * time.Second}})
 			got, err := d.Read(ctx)
 			if err != nil {
 				t.Fatalf("replay: %v (%s)", err, rp)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/commission-tool/commission/internal/access"
 	"github.com/commission-tool/commission/internal/catalog"
 	"github.com/commission-tool/commission/internal/devices/nport"
 	"github.com/commission-tool/commission/internal/sim/nport/second"
@@ -72,7 +73,7 @@ func secondDriver(t *testing.T, cfg second.Config) (*second.Console, *nport.Driv
 	if pw == "" {
 		pw = "moxa"
 	}
-	d := nport.New(nport.Options{Address: "127.0.0.1", Ports: ports, User: user, Password: pw, Pins: pins, Timeout: 2 * time.Second})
+	d := nport.New(nport.Options{Options: access.Options{Host: "127.0.0.1", Ports: ports, User: user, Password: pw, Pins: pins, Timeout: 2 * time.Second}})
 	t.Cleanup(func() { d.Close(context.Background()) })
 	if c.HTTPSURL() != "" {
 		_, err := d.Read(context.Background())

@@ -32,8 +32,7 @@ func startSim(tb testing.TB, cfg simnport.Config, user, pw string) (*simnport.De
 	if err != nil {
 		tb.Fatal(err)
 	}
-	drv := New(Options{Address: dev.Host(), Ports: dev.Ports(), User: user, Password: pw, Pins: pins,
-		Timeout: time.Second, AllowHTTP: true, RestartWait: 10 * time.Second})
+	drv := New(Options{Options: access.Options{Host: dev.Host(), Ports: dev.Ports(), User: user, Password: pw, Pins: pins, Timeout: time.Second}, RestartWait: 10 * time.Second})
 	// trust on first use, as the wizard does after asking
 	_, err = drv.Read(context.Background())
 	var tofu interface{ UnknownFingerprint() (string, string) }
@@ -200,7 +199,7 @@ func TestWrongPasswordAndLockout(t *testing.T) {
 	dev, _ := startSim(t, simnport.Config{}, "admin", "moxa")
 	dev.Harden(simnport.HardenOptions{})
 	ctx := context.Background()
-	bad := New(Options{Address: dev.Host(), Ports: dev.Ports(), User: "tech", Password: "wrong", Timeout: time.Second, AllowHTTP: true})
+	bad := New(Options{Options: access.Options{Host: dev.Host(), Ports: dev.Ports(), User: "tech", Password: "wrong", Timeout: time.Second}})
 	defer bad.Close(ctx)
 	// hardened: HTTPS only; the pin store is empty, so trust it first
 	pins, _ := transport.OpenPins(filepath.Join(t.TempDir(), "k"))
@@ -223,7 +222,7 @@ func TestWrongPasswordAndLockout(t *testing.T) {
 	if !strings.Contains(ErrWrongPassword.Error(), "check the user name and password") {
 		t.Fatal(ErrWrongPassword)
 	}
-	good := New(Options{Address: dev.Host(), Ports: dev.Ports(), User: "tech", Password: "Str0ng!Passw0rd#", Pins: pins, Timeout: time.Second})
+	good := New(Options{Options: access.Options{Host: dev.Host(), Ports: dev.Ports(), User: "tech", Password: "Str0ng!Passw0rd#", Pins: pins, Timeout: time.Second}})
 	defer good.Close(ctx)
 	if _, err := good.Read(ctx); !errors.Is(err, ErrLockedOut) {
 		t.Fatalf("after 5 failures: %v", err)
@@ -312,7 +311,7 @@ func TestUnreachableFailsWithinTimeout(t *testing.T) {
 		}
 	}()
 	port := ln.Addr().(*net.TCPAddr).Port
-	drv := New(Options{Address: "127.0.0.1", Ports: map[string]int{"https": port}, User: "admin", Password: "moxa", Timeout: 200 * time.Millisecond})
+	drv := New(Options{Options: access.Options{Host: "127.0.0.1", Ports: map[string]int{"https": port}, User: "admin", Password: "moxa", Timeout: 200 * time.Millisecond}})
 	start := time.Now()
 	_, err = drv.Read(context.Background())
 	var ue *transport.UnreachableError
@@ -353,7 +352,7 @@ func TestFailedLoginRecordKept_Simulator(t *testing.T) {
 	dev, _ := startSim(t, simnport.Config{Generation: simnport.GenSec}, "admin", "moxa")
 	ctx := context.Background()
 	pins, _ := transport.OpenPins(filepath.Join(t.TempDir(), "k"))
-	bad := New(Options{Address: dev.Host(), Ports: dev.Ports(), User: "admin", Password: "wrong", Pins: pins, Timeout: time.Second, HTTPSOnly: true})
+	bad := New(Options{Options: access.Options{Host: dev.Host(), Ports: dev.Ports(), User: "admin", Password: "wrong", Pins: pins, Timeout: time.Second}, HTTPSOnly: true})
 	_, err := bad.Read(ctx)
 	var tofu interface{ UnknownFingerprint() (string, string) }
 	if !errors.As(err, &tofu) {
@@ -367,7 +366,7 @@ func TestFailedLoginRecordKept_Simulator(t *testing.T) {
 	if n == 0 {
 		t.Fatal("the simulator kept no failure")
 	}
-	good := New(Options{Address: dev.Host(), Ports: dev.Ports(), User: "admin", Password: "moxa", Pins: pins, Timeout: time.Second})
+	good := New(Options{Options: access.Options{Host: dev.Host(), Ports: dev.Ports(), User: "admin", Password: "moxa", Pins: pins, Timeout: time.Second}})
 	defer good.Close(ctx)
 	st, err := good.Read(ctx)
 	if err != nil {
