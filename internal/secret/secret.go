@@ -10,8 +10,9 @@ import "strings"
 var words = []string{
 	"pass", "pw", // password, passwd, passphrase, pwd
 	"secret", "key", "private", "psk",
-	"community",                  // SNMP
-	"challenge", "token", "csrf", // login handshakes
+	"community",              // SNMP
+	"chall", "token", "csrf", // login handshakes: FakeChallenge, ChallID
+	"md5", "hash", "encuser", // a password or user name transformed for a login (MD5Password, EncUser)
 	"cookie", "session", "authorization", // HTTP credentials
 }
 

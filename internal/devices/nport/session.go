@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/commission-tool/commission/internal/printable"
+	"github.com/commission-tool/commission/internal/secret"
 	"github.com/commission-tool/commission/internal/transcript"
 	"github.com/commission-tool/commission/internal/transport"
 )
@@ -36,20 +37,6 @@ type session struct {
 	nagged  bool     // the device showed the default-password nag
 }
 
-// secretKey reports form keys whose values never reach a transcript.
-func secretKey(k string) bool {
-	if transport.DefaultSecret(k) {
-		return true
-	}
-	l := strings.ToLower(k)
-	for _, s := range []string{"token", "csrf", "enc", "md5", "hash", "session", "chall"} {
-		if strings.Contains(l, s) {
-			return true
-		}
-	}
-	return false
-}
-
 // secretLabel reports a row whose value is a secret whatever its field
 // is called (a community string written as text, say).
 func secretLabel(row string) bool {
@@ -65,13 +52,13 @@ func (s *session) learn(p *page) {
 	}
 	for _, f := range p.Forms {
 		for _, c := range f.Controls {
-			if c.Value != "" && (c.Type == "password" || (c.Type == "hidden" || c.Scripted) && secretKey(c.Name) || secretLabel(c.Row)) {
+			if c.Value != "" && (c.Type == "password" || (c.Type == "hidden" || c.Scripted) && secret.Name(c.Name) || secretLabel(c.Row)) {
 				s.rec.Secret(c.Value)
 			}
 		}
 	}
 	for k, v := range p.Scripted {
-		if secretKey(k) {
+		if secret.Name(k) {
 			s.rec.Secret(v)
 		}
 	}
@@ -87,12 +74,12 @@ func (s *session) record(method, u string, pairs [][2]string, resp *transport.Re
 	if pu != nil {
 		q.URL = pu.RequestURI()
 		if pu.RawQuery != "" {
-			q.URL = pu.Path + "?" + transcript.MaskPairs(queryPairs(pu.RawQuery), secretKey)
+			q.URL = pu.Path + "?" + transcript.MaskPairs(queryPairs(pu.RawQuery), secret.Name)
 		}
 	}
 	if method == http.MethodPost {
 		q.Header = map[string][]string{"Content-Type": {"application/x-www-form-urlencoded"}}
-		q.Body = transcript.MaskPairs(pairs, secretKey)
+		q.Body = transcript.MaskPairs(pairs, secret.Name)
 	}
 	e := transcript.Exchange{Kind: "http", Request: q}
 	if err != nil {
@@ -229,7 +216,7 @@ func login(ctx context.Context, hc *transport.HTTPClient, base *url.URL, user, p
 		return nil, err
 	}
 	for _, p := range pairs {
-		if secretKey(p[0]) {
+		if secret.Name(p[0]) {
 			rec.Secret(p[1])
 		}
 	}
