@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"time"
 	"unicode"
+
+	"github.com/commission-tool/commission/internal/secret"
 )
 
 // REST defaults. A caller sets its own in RESTOptions.
@@ -267,21 +269,11 @@ func NewRESTClient(o RESTOptions) (*RESTClient, error) {
 	return c, nil
 }
 
-// RESTSecret is the default secret-key test of a RESTClient:
-// DefaultSecret, plus keys that name a token, a cookie, a session or an
-// authorization.
-func RESTSecret(key string) bool {
-	if DefaultSecret(key) {
-		return true
-	}
-	k := strings.ToLower(key)
-	for _, s := range []string{"token", "cookie", "session", "authorization", "csrf"} {
-		if strings.Contains(k, s) {
-			return true
-		}
-	}
-	return false
-}
+// RESTSecret is the default secret-key test of a RESTClient: the shared
+// list of internal/secret (passwords, keys, communities, tokens, cookies,
+// sessions, authorizations, CSRF values), the same one every transcript,
+// journal and record uses.
+func RESTSecret(key string) bool { return secret.Name(key) }
 
 // SetAuth replaces the credentials sent from now on (a token obtained at
 // login, a changed password).

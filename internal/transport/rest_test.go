@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/commission-tool/commission/internal/secret"
 )
 
 // restEcho answers every request with what it received, as JSON.
@@ -269,6 +271,28 @@ func BenchmarkRESTGet(b *testing.B) {
 	for b.Loop() {
 		if _, err := c.Get(ctx, "/x", nil); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestRESTSecretIsTheSharedList: the REST client's secret test is the
+// one list of internal/secret, and that list holds every word the REST
+// client used to add on its own (token, cookie, session, authorization,
+// CSRF), so masking is unchanged.
+func TestRESTSecretIsTheSharedList(t *testing.T) {
+	for _, k := range []string{"token", "X-Auth-Token", "Set-Cookie", "Cookie", "sessionId", "X-Session", "Authorization",
+		"Proxy-Authorization", "csrf", "X-CSRF-Token", "password", "newPassword", "client_secret"} {
+		if !RESTSecret(k) {
+			t.Errorf("RESTSecret(%q) = false, want a secret", k)
+		}
+	}
+	for _, k := range []string{"name", "user", "userName", "Content-Type", "Date", "data", "count", "id", "enable", "roles",
+		"Location", "certFileName", "message", "SIMULATED"} {
+		if RESTSecret(k) != secret.Name(k) {
+			t.Errorf("RESTSecret(%q) = %v, the shared list says %v", k, RESTSecret(k), secret.Name(k))
+		}
+		if RESTSecret(k) {
+			t.Errorf("RESTSecret(%q) = true, want public", k)
 		}
 	}
 }
