@@ -61,6 +61,12 @@ type RESTOptions struct {
 	// Mask replaces secret values in the transcript and in Observe,
 	// default "***" (a capture uses transcript.Masked).
 	Mask string
+	// MaxConns, when set, bounds the connections open to the device at
+	// once, and that many stay open, idle, for the next requests. A
+	// driver that sends requests in parallel (RunOrdered) sets it to its
+	// parallelism, so that every connection is kept and reused. Zero:
+	// no bound, and two stay idle.
+	MaxConns int
 }
 
 // Auth is how a RESTClient authenticates: Basic or a bearer token.
@@ -251,6 +257,10 @@ func NewRESTClient(o RESTOptions) (*RESTClient, error) {
 	if o.Mask == "" {
 		o.Mask = "***"
 	}
+	idle := 2
+	if o.MaxConns > 0 {
+		idle = o.MaxConns
+	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	network, dialTimeout := o.Network, o.DialTimeout
 	tr := &http.Transport{
@@ -260,7 +270,9 @@ func NewRESTClient(o RESTOptions) (*RESTClient, error) {
 		TLSClientConfig:        o.TLS,
 		TLSHandshakeTimeout:    o.Timeout,
 		ResponseHeaderTimeout:  o.Timeout,
-		MaxIdleConnsPerHost:    2,
+		MaxIdleConns:           idle,
+		MaxIdleConnsPerHost:    idle,
+		MaxConnsPerHost:        max(o.MaxConns, 0),
 		IdleConnTimeout:        30 * time.Second,
 		MaxResponseHeaderBytes: 64 << 10,
 	}
@@ -374,7 +386,7 @@ func (c *RESTClient) Do(ctx context.Context, rq RESTRequest) (*RESTResponse, err
 	if err != nil {
 		err = c.classify(rq.Method, rq.Path, timeout, err)
 		ex.Error = err.Error()
-		c.record(ex, auth)
+		c.record(ctx, ex, auth)
 		return nil, err
 	}
 	defer resp.Body.Close()
@@ -386,12 +398,12 @@ func (c *RESTClient) Do(ctx context.Context, rq RESTRequest) (*RESTResponse, err
 			err = c.classify(rq.Method, rq.Path, timeout, err)
 		}
 		ex.Status, ex.Error = resp.StatusCode, err.Error()
-		c.record(ex, auth)
+		c.record(ctx, ex, auth)
 		return nil, err
 	}
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	ex.Status, ex.ReplyHeader, ex.ReplyBody = resp.StatusCode, c.maskHeader(resp.Header), c.maskBody(data)
-	c.record(ex, auth)
+	c.record(ctx, ex, auth)
 	out := &RESTResponse{Status: resp.StatusCode, Header: resp.Header, Body: data}
 	if !accepted(resp.StatusCode, rq.Accept) {
 		return out, &HTTPStatusError{Method: rq.Method, Path: rq.Path, Status: resp.StatusCode, Body: excerpt(c.maskBody(data)), Raw: data}
@@ -501,7 +513,17 @@ func (c *RESTClient) classify(method, path string, timeout time.Duration, err er
 	return fmt.Errorf("%s %s: %w", method, path, err)
 }
 
-func (c *RESTClient) record(ex RESTExchange, auth Auth) {
+// record writes the exchange to Observe and the transcript, or holds it
+// back when ctx belongs to a task of RunOrdered.
+func (c *RESTClient) record(ctx context.Context, ex RESTExchange, auth Auth) {
+	if h, ok := ctx.Value(heldKey{}).(*held); ok {
+		h.add(func() { c.emit(ex, auth) })
+		return
+	}
+	c.emit(ex, auth)
+}
+
+func (c *RESTClient) emit(ex RESTExchange, auth Auth) {
 	if c.o.Observe != nil {
 		c.o.Observe(ex)
 	}
@@ -618,4 +640,87 @@ func printable(s string) string {
 		}
 		return r
 	}, s)
+}
+
+// heldKey marks a context whose REST exchanges are held back (RunOrdered).
+type heldKey struct{}
+
+// held is one task's exchanges, waiting for the tasks before it.
+type held struct {
+	parent *held // the enclosing task's, when RunOrdered runs inside a task
+	mu     sync.Mutex
+	items  []func()
+}
+
+func (h *held) add(f func()) {
+	h.mu.Lock()
+	h.items = append(h.items, f)
+	h.mu.Unlock()
+}
+
+// release records what the task held: into the enclosing task, or out.
+func (h *held) release() {
+	h.mu.Lock()
+	items := h.items
+	h.items = nil
+	h.mu.Unlock()
+	for _, f := range items {
+		if h.parent != nil {
+			h.parent.add(f)
+		} else {
+			f()
+		}
+	}
+}
+
+// RunOrdered runs tasks in parallel, at most limit at a time (limit < 1
+// means one at a time), and waits for all of them. Every exchange a task
+// makes through a RESTClient with the context it is given is recorded
+// (the transcript line and Observe) only once every task before it has
+// finished, and in the order the task made them: the transcript and a
+// capture read as if the tasks had run one after another, whatever order
+// the replies came in. Held exchanges hold no secret: they are masked
+// as they would be written.
+//
+// Every task runs to its end, even when another fails, so that the
+// result does not depend on timing: the error returned is that of the
+// first task, in the order given, that failed.
+func RunOrdered(ctx context.Context, limit int, tasks ...func(ctx context.Context) error) error {
+	if limit < 1 {
+		limit = 1
+	}
+	parent, _ := ctx.Value(heldKey{}).(*held)
+	holds := make([]*held, len(tasks))
+	errs := make([]error, len(tasks))
+	done := make([]bool, len(tasks))
+	var mu sync.Mutex
+	next := 0 // the first task whose exchanges are not released yet
+	finish := func(i int) {
+		mu.Lock()
+		defer mu.Unlock()
+		done[i] = true
+		for next < len(tasks) && done[next] {
+			holds[next].release()
+			next++
+		}
+	}
+	sem := make(chan struct{}, limit)
+	var wg sync.WaitGroup
+	for i, task := range tasks {
+		holds[i] = &held{parent: parent}
+		tctx := context.WithValue(ctx, heldKey{}, holds[i])
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			defer finish(i)
+			errs[i] = task(tctx)
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -3,16 +3,20 @@ package transport
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -294,5 +298,219 @@ func TestRESTSecretIsTheSharedList(t *testing.T) {
 		if RESTSecret(k) {
 			t.Errorf("RESTSecret(%q) = true, want public", k)
 		}
+	}
+}
+
+// reverseServer answers /0 .. /n-1 only once all n requests have arrived,
+// and then in reverse order: /n-1 first, /0 last. It counts the
+// connections its clients opened.
+type reverseServer struct {
+	*httptest.Server
+	n       int
+	arrived chan struct{}
+	turn    []chan struct{}
+	conns   atomic.Int32
+}
+
+func newReverseServer(t *testing.T, n int) *reverseServer {
+	t.Helper()
+	rs := &reverseServer{n: n, arrived: make(chan struct{}, n)}
+	for range n {
+		rs.turn = append(rs.turn, make(chan struct{}))
+	}
+	var once sync.Once
+	rs.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		i, err := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/"))
+		if err != nil || i < 0 || i >= n {
+			w.WriteHeader(http.StatusNotFound)
+			return
+		}
+		rs.arrived <- struct{}{}
+		once.Do(func() {
+			go func() {
+				for range n {
+					select {
+					case <-rs.arrived:
+					case <-time.After(5 * time.Second):
+						return // not all in flight at once: the handlers time out
+					}
+				}
+				close(rs.turn[n-1])
+			}()
+		})
+		select {
+		case <-rs.turn[i]:
+		case <-time.After(5 * time.Second):
+			w.WriteHeader(http.StatusGatewayTimeout)
+			return
+		}
+		fmt.Fprintf(w, `{"i":%d}`, i)
+		w.(http.Flusher).Flush()
+		if i > 0 {
+			close(rs.turn[i-1])
+		}
+	}))
+	rs.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			rs.conns.Add(1)
+		}
+	}
+	rs.Start()
+	t.Cleanup(rs.Close)
+	return rs
+}
+
+// TestRunOrderedRecordsInRequestOrder: requests all in flight at once,
+// answered last to first, are recorded first to last, in the transcript
+// and in Observe.
+func TestRunOrderedRecordsInRequestOrder(t *testing.T) {
+	const n = 6
+	rs := newReverseServer(t, n)
+	var tr strings.Builder
+	var seen []string
+	c, err := NewRESTClient(RESTOptions{BaseURL: rs.URL, Transcript: &tr, MaxConns: n,
+		Observe: func(e RESTExchange) { seen = append(seen, e.URL) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var tasks []func(context.Context) error
+	for i := range n {
+		tasks = append(tasks, func(ctx context.Context) error {
+			_, err := c.Get(ctx, "/"+strconv.Itoa(i), nil)
+			return err
+		})
+	}
+	if err := RunOrdered(context.Background(), n, tasks...); err != nil {
+		t.Fatal(err)
+	}
+	var want, wantSeen []string
+	for i := range n {
+		want = append(want, fmt.Sprintf("GET /%d -> 200 (none)", i))
+		wantSeen = append(wantSeen, "/"+strconv.Itoa(i))
+	}
+	if got := strings.TrimSpace(tr.String()); got != strings.Join(want, "\n") {
+		t.Errorf("transcript:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
+	}
+	if strings.Join(seen, " ") != strings.Join(wantSeen, " ") {
+		t.Errorf("observed %v, want %v", seen, wantSeen)
+	}
+	if got := rs.conns.Load(); got > n {
+		t.Errorf("%d connections for %d requests in parallel, limit %d", got, n, n)
+	}
+}
+
+// TestRunOrderedBoundedAndReused: at most limit requests are in flight,
+// at most limit connections are opened, and a second round opens none.
+func TestRunOrderedBoundedAndReused(t *testing.T) {
+	const limit, n = 3, 12
+	var inFlight, peak atomic.Int32
+	var conns atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		now := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for {
+			p := peak.Load()
+			if now <= p || peak.CompareAndSwap(p, now) {
+				break
+			}
+		}
+		fmt.Fprint(w, `{}`)
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.StartTLS()
+	defer srv.Close()
+	tlsConf := srv.Client().Transport.(*http.Transport).TLSClientConfig
+	var handshakes atomic.Int32
+	tlsConf = tlsConf.Clone()
+	tlsConf.VerifyConnection = func(tls.ConnectionState) error { handshakes.Add(1); return nil }
+	c, err := NewRESTClient(RESTOptions{BaseURL: srv.URL, TLS: tlsConf, MaxConns: limit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	round := func() {
+		var tasks []func(context.Context) error
+		for i := range n {
+			tasks = append(tasks, func(ctx context.Context) error {
+				_, err := c.Get(ctx, "/"+strconv.Itoa(i), nil)
+				return err
+			})
+		}
+		if err := RunOrdered(context.Background(), limit, tasks...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	round()
+	first := conns.Load()
+	round()
+	if p := peak.Load(); p > limit {
+		t.Errorf("%d requests in flight at once, limit %d", p, limit)
+	}
+	if first > limit || first < 1 {
+		t.Errorf("first round opened %d connections, limit %d", first, limit)
+	}
+	if again := conns.Load() - first; again != 0 {
+		t.Errorf("second round opened %d new connections, want 0 (kept alive)", again)
+	}
+	if h := handshakes.Load(); h != first {
+		t.Errorf("%d TLS handshakes for %d connections", h, first)
+	}
+}
+
+// TestRunOrderedFirstErrorInOrder: every task runs; the error is the
+// first in the order given, not the first to happen.
+func TestRunOrderedFirstErrorInOrder(t *testing.T) {
+	release := make(chan struct{})
+	var ran atomic.Int32
+	errA, errB := errors.New("a"), errors.New("b")
+	err := RunOrdered(context.Background(), 4,
+		func(context.Context) error { ran.Add(1); return nil },
+		func(context.Context) error { <-release; ran.Add(1); return errA },
+		func(context.Context) error { defer close(release); ran.Add(1); return errB },
+		func(context.Context) error { ran.Add(1); return nil },
+	)
+	if !errors.Is(err, errA) {
+		t.Errorf("err %v, want %v", err, errA)
+	}
+	if ran.Load() != 4 {
+		t.Errorf("%d tasks ran, want 4", ran.Load())
+	}
+}
+
+// TestRunOrderedNested: a RunOrdered inside a task records into that
+// task's place.
+func TestRunOrderedNested(t *testing.T) {
+	srv := restEcho(t)
+	var tr strings.Builder
+	c, err := NewRESTClient(RESTOptions{BaseURL: srv.URL, Transcript: &tr, MaxConns: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	get := func(p string) func(context.Context) error {
+		return func(ctx context.Context) error { _, err := c.Get(ctx, p, nil); return err }
+	}
+	gate := make(chan struct{})
+	err = RunOrdered(context.Background(), 4,
+		func(ctx context.Context) error {
+			<-gate // the outer /c is answered before the inner ones are sent
+			return RunOrdered(ctx, 2, get("/a1"), get("/a2"))
+		},
+		func(ctx context.Context) error { defer close(gate); return get("/c")(ctx) },
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for _, l := range strings.Split(strings.TrimSpace(tr.String()), "\n") {
+		paths = append(paths, strings.Fields(l)[1])
+	}
+	if strings.Join(paths, " ") != "/a1 /a2 /c" {
+		t.Errorf("recorded %v, want /a1 /a2 /c:\n%s", paths, tr.String())
 	}
 }
