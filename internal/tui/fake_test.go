@@ -214,6 +214,26 @@ func (f *fakeSession) Apply(ctx context.Context, id string) error {
 	return nil
 }
 
+func (f *fakeSession) Cancel(id string) error {
+	f.record("cancel %s", id)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.planned, id)
+	return nil
+}
+
+func (f *fakeSession) AwaitingRestart() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, m := range f.metas {
+		if f.results[m.ID].Outcome == steps.Staged {
+			out = append(out, m.ID)
+		}
+	}
+	return out
+}
+
 func (f *fakeSession) Pending() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -143,6 +143,10 @@ type Model struct {
 	stopErrVal *StoppedError
 	finished   bool
 	finishRes  FinishResult
+	// waivers are the approver and expiry of each step waived in this
+	// run, for the record (FinishInfo.Waivers). Replaced, never changed
+	// in place: models are values.
+	waivers map[string]WaiverInfo
 
 	confirmQuit bool
 
@@ -208,6 +212,7 @@ type stepScreen struct {
 	values     steps.Values
 	changes    []steps.Change
 	reasonKind steps.Outcome
+	waiver     WaiverInfo // the waiver being recorded, kept once Waive succeeds
 	busyWhat   string // what the busy step screen waits for
 	pvOff      int    // the preview table's scroll offset
 }

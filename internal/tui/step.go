@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -34,6 +35,7 @@ func (m Model) openStep(id string) (tea.Model, tea.Cmd) {
 	m.step.id = id
 	m.step.mode = stepView
 	m.step.values, m.step.changes = nil, nil
+	m.step.waiver = WaiverInfo{}
 	m.errText, m.notice = "", ""
 	m.layout()
 	m.vp.GotoTop()
@@ -100,6 +102,9 @@ func (m Model) stepDetails() string {
 	}
 	if r.Reason != "" {
 		b.WriteString(s.Heading.Render("Reason") + "\n" + m.wrap(printable.String(r.Reason, true), 2) + "\n\n")
+	}
+	if r.Outcome == steps.Waived {
+		b.WriteString(strings.TrimLeft(m.waiverLine(r.StepID), " ") + "\n\n")
 	}
 	if r.Evidence != "" {
 		b.WriteString(s.Heading.Render("Evidence") + "\n" + m.wrap(printable.String(r.Evidence, true), 2) + "\n\n")
@@ -345,15 +350,40 @@ func (m Model) openReason(o steps.Outcome) (tea.Model, tea.Cmd) {
 	if o == steps.NotApplicable {
 		title = "Why does this step not apply here?"
 	}
-	m.openForm(fieldSpec{Key: "reason", Title: title, Multiline: true, Limit: 2000,
+	fields := []fieldSpec{{Key: "reason", Title: title, Multiline: true, Limit: 2000,
 		Help: "Required. It goes into the signed record.",
 		Validate: func(s string) error {
 			if strings.TrimSpace(s) == "" {
 				return errors.New("a reason is required")
 			}
 			return nil
-		}})
+		}}}
+	if o == steps.Waived {
+		fields = append(fields,
+			fieldSpec{Key: "approver", Title: "Approved by (name and role)", Limit: 200,
+				Placeholder: "J. Smith, OT security", Value: m.step.waiver.Approver,
+				Help: "Who accepted the risk of skipping this step. Required.", Validate: required("approver's name and role")},
+			fieldSpec{Key: "expires", Title: "Waiver holds until (YYYY-MM-DD)", Limit: 10,
+				Placeholder: "2027-06-30", Value: m.step.waiver.Expires,
+				Help: "The last day the waiver holds; the step is due again after it.",
+				Validate: func(s string) error { return validExpiry(s, time.Now()) }})
+	}
+	m.openForm(fields...)
 	return m, nil
+}
+
+// validExpiry accepts a date written YYYY-MM-DD that is not before the
+// day of now: the last day a waiver holds.
+func validExpiry(s string, now time.Time) error {
+	d, err := time.ParseInLocation(time.DateOnly, strings.TrimSpace(s), now.Location())
+	if err != nil {
+		return errors.New("write the date as YYYY-MM-DD, for example 2027-06-30")
+	}
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, now.Location())
+	if d.Before(today) {
+		return errors.New("the date has passed: a waiver must hold at least until today")
+	}
+	return nil
 }
 
 func (m Model) stepFormDone(v map[string]string) (tea.Model, tea.Cmd) {
@@ -364,6 +394,7 @@ func (m Model) stepFormDone(v map[string]string) (tea.Model, tea.Cmd) {
 		m.step.mode = stepBusy
 		m.step.busyWhat = "Recording the decision…"
 		sess, id, kind, reason := m.sess, m.step.id, m.step.reasonKind, v["reason"]
+		m.step.waiver = WaiverInfo{Approver: strings.TrimSpace(v["approver"]), Expires: strings.TrimSpace(v["expires"])}
 		return m, tea.Batch(m.spin.Tick, func() tea.Msg {
 			var err error
 			if kind == steps.NotApplicable {
@@ -475,6 +506,15 @@ func (m Model) onOpDone(msg opDoneMsg) (tea.Model, tea.Cmd) {
 			mm.errText = e
 			return mm, cmd
 		}
+		if m.step.reasonKind == steps.Waived {
+			ws := make(map[string]WaiverInfo, len(m.waivers)+1)
+			for k, w := range m.waivers {
+				ws[k] = w
+			}
+			ws[msg.id] = m.step.waiver
+			m.waivers = ws
+		}
+		m.step.waiver = WaiverInfo{}
 		m.notice = "Recorded as " + strings.ReplaceAll(string(m.step.reasonKind), "_", " ") + "."
 		m.layout()
 	case opAttest:

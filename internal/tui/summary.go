@@ -82,6 +82,9 @@ func (m Model) summaryContent() string {
 				if r.Reason != "" {
 					lines = append(lines, m.wrap(printable.String(r.Reason, true), 4))
 				}
+				if r.Outcome == steps.Waived {
+					lines = append(lines, m.waiverLine(r.StepID))
+				}
 			}
 		}
 		if len(lines) > 0 {
@@ -93,6 +96,15 @@ func (m Model) summaryContent() string {
 	section("Failed or not checked", steps.Failed, steps.Error)
 	section("Still open", steps.Deviation, steps.ManualPending, steps.Pending)
 	return strings.TrimRight(b.String(), "\n")
+}
+
+// waiverLine says who approved a waived step and until when.
+func (m Model) waiverLine(id string) string {
+	w, ok := m.waivers[id]
+	if !ok {
+		return m.st.Warn.Render(m.wrap("Approver and expiry not given in this run of the wizard.", 4))
+	}
+	return m.wrap("Approved by "+printable.String(w.Approver)+", until "+printable.String(w.Expires), 4)
 }
 
 // wrapParts joins parts with " · ", breaking lines at the screen width.
@@ -157,9 +169,17 @@ func (scr summaryScreen) View(m Model) string {
 			b.WriteString(truncate(fmt.Sprintf("  %-11s %s", label, printable.String(v)), m.width) + "\n")
 		}
 		row("Technician", scr.info.Technician)
-		row("E-mail", scr.info.Email)
+		row("Identity", scr.info.Email+" (the e-mail in the signature)")
 		row("Company", scr.info.Company)
 		row("Site", scr.info.Site)
+		accepted := "not given"
+		if scr.info.AcceptedBy != "" {
+			accepted = scr.info.AcceptedBy
+			if scr.info.AcceptedRole != "" {
+				accepted += ", " + scr.info.AcceptedRole
+			}
+		}
+		row("Accepted by", accepted)
 		if scr.keyStat != nil {
 			switch {
 			case !scr.keyStat.Found:
@@ -168,9 +188,15 @@ func (scr summaryScreen) View(m Model) string {
 				row("Key", scr.keyStat.Description)
 			}
 		}
-		b.WriteString("\n" + m.wrap("Device: "+identityLine(m.sess.Identity()), 0) + "\n\n")
-		b.WriteString(m.wrap("The e-mail is your identity in the signature; the record cannot be changed once it is signed. "+
-			"Check every line.", 0) + "\n\n")
+		if open, total := m.openCount(); open > 0 {
+			b.WriteString(s.Warn.Render(truncate(fmt.Sprintf("  %-11s INCOMPLETE: %d of %d steps open", "Status", open, total), m.width)) + "\n")
+			reason := printable.String(scr.info.IncompleteReason, true)
+			b.WriteString(m.clip(m.wrap("Reason:     "+strings.ReplaceAll(reason, "\n", " / "), 2), 3) + "\n")
+		} else {
+			row("Status", fmt.Sprintf("commissioned: all %d steps closed", total))
+		}
+		b.WriteString("\n" + m.clip(m.wrap("Device: "+identityLine(m.sess.Identity()), 0), 2) + "\n\n")
+		b.WriteString(m.wrap("The record cannot be changed once it is signed. Check every line.", 0) + "\n\n")
 		b.WriteString(m.armHelp(hint("y", "sign and write the record"), hint("e", "edit"), hint("esc", "back")))
 	case sumBusy:
 		if scr.finishing {
@@ -242,7 +268,9 @@ func (scr *summaryScreen) Update(m *Model, k tea.KeyPressMsg) tea.Cmd {
 	return nil
 }
 
-// openFinishForm asks who signs; the key's field comes with the key.
+// openFinishForm asks who signs, who accepts for the plant and, when a
+// step is open, for a deliberate yes and the reason to sign anyway; the
+// key's field comes with the key.
 func (m Model) openFinishForm() (tea.Model, tea.Cmd) {
 	m.sum.mode = sumForm
 	in := m.sum.info
@@ -251,12 +279,68 @@ func (m Model) openFinishForm() (tea.Model, tea.Cmd) {
 		{Key: "email", Title: "E-mail (your signing identity)", Limit: 120, Validate: validEmail, Value: in.Email},
 		{Key: "company", Title: "Company", Limit: 120, Validate: required("company"), Value: in.Company},
 		{Key: "site", Title: "Site", Limit: 120, Validate: required("site"), Value: in.Site},
+		{Key: "acceptedby", Title: "Accepted for the plant by (optional)", Limit: 120, Value: in.AcceptedBy,
+			Help: "The plant's person who accepts the record; they sign the paper copy."},
+		{Key: "acceptedrole", Title: "Their role (optional)", Limit: 120, Value: in.AcceptedRole},
+	}
+	if open, _ := m.openCount(); open > 0 {
+		fields = append(fields, m.incompleteFields()...)
 	}
 	m.sum.keyAsked = m.sum.keyKnown
 	if m.sum.keyKnown {
 		fields = append(fields, keyFields(m.sum.keyStat)...)
 	}
 	m.openForm(fields...)
+	return m, nil
+}
+
+// signOpenYes is the answer that signs a record with open steps.
+const signOpenYes = "yes, sign it as incomplete"
+
+// openCount is the number of open steps (outcome not final) and of all
+// steps: a record with an open step is incomplete.
+func (m Model) openCount() (open, total int) {
+	for _, r := range m.sess.Results() {
+		total++
+		if !r.Outcome.Final() {
+			open++
+		}
+	}
+	return open, total
+}
+
+// incompleteFields ask for a deliberate yes to sign a record with open
+// steps, and the reason the record will carry.
+func (m Model) incompleteFields() []fieldSpec {
+	open, total := m.openCount()
+	return []fieldSpec{
+		{Key: "signopen", Title: fmt.Sprintf("%d of %d steps are open: the record will say INCOMPLETE", open, total),
+			Help:    "Sign it anyway? Choose yes only if the open steps cannot be closed on this visit.",
+			Options: []string{"no", signOpenYes}, Value: "no",
+			Validate: func(s string) error {
+				if s != signOpenYes {
+					return errors.New("close the open steps first (esc, then the overview), or choose yes")
+				}
+				return nil
+			}},
+		{Key: "reason", Title: "Why is the record signed with open steps?", Multiline: true, Limit: 2000,
+			Help: "Required. It goes into the signed record.", Value: m.sum.info.IncompleteReason,
+			Validate: required("reason for signing with open steps")},
+	}
+}
+
+// openReasonAgain asks for the reason to sign with open steps after
+// Finish refused a record without one (Config.ErrNeedsReason), and for
+// the key's passphrase again (it is kept for one signing only).
+func (m Model) openReasonAgain(err error) (tea.Model, tea.Cmd) {
+	m.sum.mode = sumForm
+	fields := m.incompleteFields()
+	if ks := m.sum.keyStat; ks != nil && ks.Found && ks.Encrypted {
+		fields = append(fields, keyFields(ks)...)
+	}
+	m.sum.keyAsked = true
+	m.openForm(fields...)
+	m.errText = "The record was not signed: " + printable.String(err.Error(), true) + ". Give the reason."
 	return m, nil
 }
 
@@ -333,6 +417,12 @@ func (m Model) finishFormDone(v map[string]string) (tea.Model, tea.Cmd) {
 		m.sum.info.Email = strings.TrimSpace(v["email"])
 		m.sum.info.Company = strings.TrimSpace(v["company"])
 		m.sum.info.Site = strings.TrimSpace(v["site"])
+		m.sum.info.AcceptedBy = strings.TrimSpace(v["acceptedby"])
+		m.sum.info.AcceptedRole = strings.TrimSpace(v["acceptedrole"])
+		m.sum.info.IncompleteReason = ""
+	}
+	if r, ok := v["reason"]; ok {
+		m.sum.info.IncompleteReason = strings.TrimSpace(r)
 	}
 	if p, ok := v["passphrase"]; ok {
 		m.sum.info.Passphrase = p
@@ -347,6 +437,18 @@ func (m Model) finishFormDone(v map[string]string) (tea.Model, tea.Cmd) {
 func (m Model) writeRecord() (tea.Model, tea.Cmd) {
 	info := m.sum.info
 	m.sum.info.Passphrase = "" // kept only for this one use
+	if open, _ := m.openCount(); open == 0 {
+		info.IncompleteReason = "" // the steps were closed since it was given
+	}
+	info.Waivers = nil
+	for _, r := range m.sess.Results() {
+		if w, ok := m.waivers[r.StepID]; ok && r.Outcome == steps.Waived {
+			if info.Waivers == nil {
+				info.Waivers = map[string]WaiverInfo{}
+			}
+			info.Waivers[r.StepID] = w
+		}
+	}
 	ctx, seq := m.startOp(finishTimeout)
 	m.sum.mode, m.sum.finishing = sumBusy, true
 	fin, sess := m.cfg.Finish, m.sess
@@ -359,6 +461,9 @@ func (m Model) writeRecord() (tea.Model, tea.Cmd) {
 func (m Model) onFinished(msg finishedMsg) (tea.Model, tea.Cmd) {
 	if !m.endOp(msg.seq) {
 		return m, nil
+	}
+	if need := m.cfg.ErrNeedsReason; need != nil && errors.Is(msg.err, need) {
+		return m.openReasonAgain(msg.err)
 	}
 	if msg.err != nil {
 		m.sum.mode = sumView

@@ -49,9 +49,17 @@ type Session interface {
 	Validate(id string, in steps.Values) error
 	// Plan sends nothing; a guard's refusal is a *steps.RefusedError.
 	Plan(id string, in steps.Values) ([]steps.Change, error)
+	// Cancel drops the step's plan when the technician dismisses its
+	// preview: nothing of it reaches the record. It may journal, so the
+	// wizard calls it in a command.
+	Cancel(id string) error
 	// Apply sends; the step becomes Staged or Failed.
 	Apply(ctx context.Context, id string) error
 	Pending() int
+	// AwaitingRestart lists the steps whose change was sent and waits for
+	// the restart; right after a resumed session's connect these are the
+	// changes sent before the interruption.
+	AwaitingRestart() []string
 	// Commit restarts once, reads again and verifies staged steps.
 	Commit(ctx context.Context) error
 	Recheck(ctx context.Context) error
@@ -96,12 +104,33 @@ type FinishInfo struct {
 	Email      string // the signing identity in allowed_signers
 	Company    string
 	Site       string
+	// AcceptedBy and AcceptedRole name the plant's person who accepts
+	// the record (the record's acceptance block). Both are optional;
+	// empty AcceptedBy: no acceptance block.
+	AcceptedBy   string
+	AcceptedRole string
+	// IncompleteReason is why the technician signs a record with open
+	// steps (a step whose outcome is not Final). The wizard asks for it,
+	// and for a deliberate yes, whenever a step is open; empty when none
+	// is.
+	IncompleteReason string
+	// Waivers holds, per waived step id, who approved the waiver and
+	// until when it holds, as the technician gave them when waiving. A
+	// step waived before a resume, in an earlier run of the wizard, has
+	// no entry.
+	Waivers map[string]WaiverInfo
 	// Passphrase unlocks an encrypted key file (KeyStatus.Encrypted).
 	// It lives in memory only.
 	Passphrase string
 	// CreateKey is the technician's yes to creating a new signing key
 	// (KeyStatus.Found false).
 	CreateKey bool
+}
+
+// WaiverInfo is who approved a waiver and the last day it holds.
+type WaiverInfo struct {
+	Approver string // name and role, e.g. "J. Smith, OT security"
+	Expires  string // YYYY-MM-DD, not before the day it was given
 }
 
 // FinishResult is where the record bundle went and how to verify it.
@@ -173,6 +202,19 @@ type Config struct {
 	Trust func(hostport, fingerprint string) error
 	// Finish writes the signed record.
 	Finish func(ctx context.Context, s Session, f FinishInfo) (FinishResult, error)
+	// ErrNeedsReason is the error Finish returns (matched with errors.Is)
+	// when the record has open steps and no reason to sign it with them
+	// (the command passes record.ErrIncompleteNoReason). The wizard then
+	// asks for the reason again instead of reporting a failure. Nil: every
+	// Finish error is a failure.
+	ErrNeedsReason error
+	// Planned, when set, tells which inputs of a step take their default
+	// from the site plan (keys of steps.Input, true when planned). The
+	// step's form marks those fields "from the site plan", and "changed
+	// in the field" once the technician edits one. It is called in
+	// Update, so it must not do I/O (the plan is read before the wizard
+	// starts).
+	Planned func(stepID string) map[string]bool
 	// SigningKey says which key will sign the record; may be nil. It
 	// looks only at local files and the ssh-agent socket.
 	SigningKey func() KeyStatus

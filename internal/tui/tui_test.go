@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync"
@@ -204,7 +205,31 @@ func TestWaiveRequiresReason(t *testing.T) {
 	}
 	h.typ("no syslog server on this site")
 	h.key(tea.KeyEnter)
-	h.waitFor("~ waived", "Recorded as waived", "no syslog server on this site")
+	h.waitFocus("Approved by (name and role)")
+	h.key(tea.KeyEnter)
+	h.waitFor("enter the approver's name and role")
+	h.typ("J. Smith, OT security")
+	h.key(tea.KeyEnter)
+	h.waitFocus("Waiver holds until (YYYY-MM-DD)")
+	h.typ("30.06.2099")
+	h.key(tea.KeyEnter)
+	h.waitFor("write the date as YYYY-MM-DD")
+	for range len("30.06.2099") {
+		h.key(tea.KeyBackspace)
+	}
+	h.typ("2020-01-31")
+	h.key(tea.KeyEnter)
+	h.waitFor("the date has passed")
+	if got := f.called("waived"); len(got) != 0 {
+		t.Fatalf("waived with a past expiry: %v", got)
+	}
+	for range len("2020-01-31") {
+		h.key(tea.KeyBackspace)
+	}
+	h.typ("2099-06-30")
+	h.key(tea.KeyEnter)
+	h.waitFor("~ waived", "Recorded as waived", "no syslog server on this site",
+		"Approved by J. Smith, OT security, until 2099-06-30")
 	if got := f.called("waived nport.6.1.syslog no syslog"); len(got) != 1 {
 		t.Fatalf("waive calls = %v", f.called("waived"))
 	}
@@ -465,10 +490,17 @@ func TestFinishWritesRecord(t *testing.T) {
 	h.press("w")
 	h.typ("no server")
 	h.key(tea.KeyEnter)
+	h.waitFocus("Approved by")
+	h.typ("J. Smith, OT security")
+	h.key(tea.KeyEnter)
+	h.waitFocus("Waiver holds until")
+	h.typ("2099-06-30")
+	h.key(tea.KeyEnter)
 	h.waitFor("~ waived")
 	h.key(tea.KeyEscape)
 	h.press("f")
-	h.waitFor("Summary", "~ waived 1", "! deviation 3", "Waived", "no server", "write the signed record")
+	h.waitFor("Summary", "~ waived 1", "! deviation 3", "Waived", "no server",
+		"Approved by J. Smith, OT security, until 2099-06-30", "write the signed record")
 	h.key(tea.KeyEnter)
 	h.waitFor("Technician")
 	h.typ("Ada")
@@ -488,7 +520,18 @@ func TestFinishWritesRecord(t *testing.T) {
 	h.waitFocus("Site")
 	h.typ("Plant 3")
 	h.key(tea.KeyEnter)
-	h.waitArmed("Sign the record as", "ada@vendor.example", "Acme", "Plant 3", "Ada")
+	h.waitFocus("Accepted for the plant by")
+	h.key(tea.KeyEnter) // optional: left empty
+	h.waitFocus("Their role")
+	h.key(tea.KeyEnter)
+	h.waitFocus("4 of 6 steps are open")
+	h.press("y") // picks "yes, sign it as incomplete"
+	h.key(tea.KeyEnter)
+	h.waitFocus("Why is the record signed with open steps?")
+	h.typ("the syslog server is not installed yet")
+	h.key(tea.KeyEnter)
+	h.waitArmed("Sign the record as", "ada@vendor.example", "Acme", "Plant 3", "Ada",
+		"Accepted by not given", "INCOMPLETE: 4 of 6 steps open", "the syslog server is not installed yet")
 	h.press("y")
 	h.waitFor("The record is written", "/tmp/record-1", "commission verify /tmp/record-1")
 	h.press("q")
@@ -497,8 +540,11 @@ func TestFinishWritesRecord(t *testing.T) {
 	if !s.Finished || s.Counts[steps.Waived] != 1 || s.Total != 6 || s.Dir != "/tmp/record-1" {
 		t.Fatalf("summary = %+v", s)
 	}
-	if got != (FinishInfo{Technician: "Ada", Email: "ada@vendor.example", Company: "Acme", Site: "Plant 3"}) {
-		t.Fatalf("finish info = %+v", got)
+	want := FinishInfo{Technician: "Ada", Email: "ada@vendor.example", Company: "Acme", Site: "Plant 3",
+		IncompleteReason: "the syslog server is not installed yet",
+		Waivers:          map[string]WaiverInfo{"nport.6.1.syslog": {Approver: "J. Smith, OT security", Expires: "2099-06-30"}}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("finish info = %+v, want %+v", got, want)
 	}
 }
 
@@ -647,7 +693,7 @@ func TestSigningKeyLookupDoesNotBlockTheUI(t *testing.T) {
 	h.key(tea.KeyEnter)
 	h.waitFocus("Site")
 	h.typ("Plant 3")
-	h.key(tea.KeyEnter)
+	h.burst("{enter}{enter}{enter}y{enter}not finished{enter}")
 	h.waitFor("Looking for your signing key")
 	close(release)
 	h.waitFor("No SSH key found", "/home/ada/.ssh/id_ed25519")

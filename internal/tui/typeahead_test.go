@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"reflect"
 	"sync"
 	"testing"
 
@@ -81,7 +82,7 @@ func TestTypeaheadStepInputsReasonAndAttestForms(t *testing.T) {
 
 	// A waiver's reason (multi-line field), typed and ended at once,
 	// then straight on with the next step's attestation.
-	h.burst("{esc}{home}{down}{down}{down}{down}{enter}wno syslog server{enter}")
+	h.burst("{esc}{home}{down}{down}{down}{down}{enter}wno syslog server{enter}J. Smith, OT security{enter}2099-01-31{enter}")
 	h.waitFor("Recorded as waived")
 	if got := f.called("waived nport.6.1.syslog"); len(got) != 1 || got[0] != "waived nport.6.1.syslog no syslog server" {
 		t.Fatalf("waive calls = %v", got)
@@ -115,11 +116,12 @@ func TestTypeaheadFinishFormAndReadBack(t *testing.T) {
 	// that must not sign: the read-back is not armed yet.
 	msgs := tuitest.Keys("{enter}Ada Field{enter}ada@vendor.example{enter}")
 	msgs = append(msgs, tea.PasteMsg{Content: "Acme Integrators"})
-	msgs = append(msgs, tuitest.Keys("{enter}Plant 3{enter}key-pass{enter}y")...)
+	msgs = append(msgs, tuitest.Keys("{enter}Plant 3{enter}Eve Plant{enter}Shift lead{enter}y{enter}no syslog server yet{enter}key-pass{enter}y")...)
 	h.d.Burst(msgs...)
 	h.waitArmed("Sign the record as")
-	for _, w := range []string{"Technician  Ada Field", "E-mail      ada@vendor.example", "Company     Acme Integrators",
-		"Site        Plant 3", "Key         /home/ada/.ssh/id_ed25519"} {
+	for _, w := range []string{"Technician  Ada Field", "Identity    ada@vendor.example", "Company     Acme Integrators",
+		"Site        Plant 3", "Accepted by Eve Plant, Shift lead", "Key         /home/ada/.ssh/id_ed25519",
+		"Status      INCOMPLETE: 5 of 6 steps open", "Reason:     no syslog server yet"} {
 		if !contains(h.screen(), w) {
 			t.Fatalf("the read-back lacks %q:\n%s", w, h.screen())
 		}
@@ -134,8 +136,9 @@ func TestTypeaheadFinishFormAndReadBack(t *testing.T) {
 	h.waitFor("The record is written", "/tmp/rec")
 	mu.Lock()
 	defer mu.Unlock()
-	want := FinishInfo{Technician: "Ada Field", Email: "ada@vendor.example", Company: "Acme Integrators", Site: "Plant 3", Passphrase: "key-pass"}
-	if len(got) != 1 || got[0] != want {
+	want := FinishInfo{Technician: "Ada Field", Email: "ada@vendor.example", Company: "Acme Integrators", Site: "Plant 3",
+		AcceptedBy: "Eve Plant", AcceptedRole: "Shift lead", IncompleteReason: "no syslog server yet", Passphrase: "key-pass"}
+	if len(got) != 1 || !reflect.DeepEqual(got[0], want) {
 		t.Fatalf("finish info = %+v, want %+v", got, want)
 	}
 }
@@ -156,14 +159,15 @@ func TestTypeaheadFinishFormCreatesKey(t *testing.T) {
 	h.connect()
 	h.press("f")
 	h.waitFor("Signing key: none found yet")
-	h.burst("{enter}Ada{enter}ada@vendor.example{enter}Acme{enter}Plant 3{enter}{enter}y")
+	h.burst("{enter}Ada{enter}ada@vendor.example{enter}Acme{enter}Plant 3{enter}{enter}{enter}y{enter}open on purpose{enter}{enter}y")
 	h.waitArmed("Sign the record as", "a new Ed25519 key at /home/ada/.ssh/id_ed25519", "Site        Plant 3")
 	h.press("y")
 	h.waitFor("The record is written")
 	mu.Lock()
 	defer mu.Unlock()
-	want := FinishInfo{Technician: "Ada", Email: "ada@vendor.example", Company: "Acme", Site: "Plant 3", CreateKey: true}
-	if len(got) != 1 || got[0] != want {
+	want := FinishInfo{Technician: "Ada", Email: "ada@vendor.example", Company: "Acme", Site: "Plant 3",
+		IncompleteReason: "open on purpose", CreateKey: true}
+	if len(got) != 1 || !reflect.DeepEqual(got[0], want) {
 		t.Fatalf("finish info = %+v, want %+v", got, want)
 	}
 }

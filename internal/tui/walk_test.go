@@ -94,6 +94,14 @@ func TestReasonIsMultiline(t *testing.T) {
 	if got := plain(m); !strings.Contains(got, "first line") || !strings.Contains(got, "second line") || !strings.Contains(got, "alt+enter new line") {
 		t.Fatalf("reason field:\n%s", got)
 	}
+	m, _ = upd(t, m, tea.KeyPressMsg{Code: tea.KeyEnter})
+	for _, r := range "J. Smith, OT security" {
+		m, _ = upd(t, m, runeKey(r))
+	}
+	m, _ = upd(t, m, tea.KeyPressMsg{Code: tea.KeyEnter})
+	for _, r := range "2099-12-31" {
+		m, _ = upd(t, m, runeKey(r))
+	}
 	m, cmd := upd(t, m, tea.KeyPressMsg{Code: tea.KeyEnter})
 	if m.step.mode != stepBusy || cmd == nil {
 		t.Fatal("enter did not record the reason")
