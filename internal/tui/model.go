@@ -213,8 +213,8 @@ type stepScreen struct {
 	changes    []steps.Change
 	reasonKind steps.Outcome
 	waiver     WaiverInfo // the waiver being recorded, kept once Waive succeeds
-	busyWhat   string // what the busy step screen waits for
-	pvOff      int    // the preview table's scroll offset
+	busyWhat   string     // what the busy step screen waits for
+	pvOff      int        // the preview table's scroll offset
 }
 
 // commitScreen is the restart and the verification after it.

@@ -109,7 +109,9 @@ func TestFinishAsksReasonAgainOnSentinel(t *testing.T) {
 	cfg := testConfig(f)
 	cfg.Finish = fc.finish
 	cfg.ErrNeedsReason = errNoReason
-	cfg.SigningKey = func() KeyStatus { return KeyStatus{Description: "/home/ada/.ssh/id_ed25519", Found: true, Encrypted: true} }
+	cfg.SigningKey = func() KeyStatus {
+		return KeyStatus{Description: "/home/ada/.ssh/id_ed25519", Found: true, Encrypted: true}
+	}
 	h := start(t, cfg, f)
 	h.connect()
 	h.press("f")

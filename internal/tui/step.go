@@ -365,7 +365,7 @@ func (m Model) openReason(o steps.Outcome) (tea.Model, tea.Cmd) {
 				Help: "Who accepted the risk of skipping this step. Required.", Validate: required("approver's name and role")},
 			fieldSpec{Key: "expires", Title: "Waiver holds until (YYYY-MM-DD)", Limit: 10,
 				Placeholder: "2027-06-30", Value: m.step.waiver.Expires,
-				Help: "The last day the waiver holds; the step is due again after it.",
+				Help:     "The last day the waiver holds; the step is due again after it.",
 				Validate: func(s string) error { return validExpiry(s, time.Now()) }})
 	}
 	m.openForm(fields...)
