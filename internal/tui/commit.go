@@ -12,6 +12,49 @@ import (
 	"github.com/commission-tool/commission/internal/steps"
 )
 
+// awaitScreen is the first screen after connecting to a session whose
+// changes were sent before an interruption and still wait for their
+// restart.
+type awaitScreen struct {
+	ids []string
+}
+
+// View draws the screen.
+func (scr awaitScreen) View(m Model) string {
+	s := m.st
+	var b strings.Builder
+	b.WriteString(s.Title.Render("Changes still waiting for their restart") + "\n\n")
+	b.WriteString(m.wrap(identityLine(m.sess.Identity()), 0) + "\n\n")
+	b.WriteString(m.wrap(plural(len(scr.ids), "change was", "changes were")+" sent to the device before the session was "+
+		"interrupted. They are staged: not effective and not verified until the device restarts and is read again.", 0) + "\n\n")
+	room := max(m.height-14, 2)
+	for i, id := range scr.ids {
+		if i == room-1 && len(scr.ids) > room {
+			b.WriteString(s.Muted.Render(fmt.Sprintf("  … and %d more", len(scr.ids)-i)) + "\n")
+			break
+		}
+		b.WriteString(s.Info.Render(truncate("  … staged  "+m.stepLabel(id), m.width)) + "\n")
+	}
+	b.WriteString("\n" + m.wrap("Restart the device to make them effective and verify them: press r now (you confirm "+
+		"first), or r on the overview later.", 0) + "\n\n")
+	b.WriteString(m.armHelp(m.keys.Restart, hint("enter", "to the overview")))
+	return b.String()
+}
+
+// Update handles a key on the screen; transitions go through the root.
+func (scr *awaitScreen) Update(m *Model, k tea.KeyPressMsg) tea.Cmd {
+	if !m.armed {
+		return nil
+	}
+	switch {
+	case key.Matches(k, m.keys.Restart):
+		return m.do(m.openRestart())
+	case key.Matches(k, m.keys.Enter):
+		m.screen = scrOverview
+	}
+	return nil
+}
+
 // openRestart asks for a deliberate yes before the device restarts.
 func (m Model) openRestart() (tea.Model, tea.Cmd) {
 	m.screen = scrRestart

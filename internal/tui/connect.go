@@ -528,6 +528,12 @@ func (m Model) onConnected(msg connectedMsg) (tea.Model, tea.Cmd) {
 		m.target.Password, m.target.NewPassword, m.login.needNewPassword = "", "", false
 		m.screen = scrOverview
 		m.ov.cursor = 0
+		if ids := m.sess.AwaitingRestart(); len(ids) > 0 {
+			// Changes sent before an interruption: said before anything else.
+			m.await.ids = ids
+			m.screen = scrAwaiting
+			return m, m.arm()
+		}
 		return m, nil
 	case errors.As(err, &chg):
 		return m.stop(err, chg), nil

@@ -34,6 +34,7 @@ const (
 	scrRestart
 	scrCommit
 	scrSummary
+	scrAwaiting
 )
 
 // Time limits for the wizard's own waiting. Drivers have tighter
@@ -60,6 +61,7 @@ const (
 	opRecheck
 	opPlan
 	opDecide
+	opCancel
 )
 
 // Messages that carry the result of work done in a tea.Cmd. seq ties a
@@ -161,6 +163,7 @@ type Model struct {
 	restart restartScreen
 	commit  commitScreen
 	sum     summaryScreen
+	await   awaitScreen
 }
 
 // welcomeScreen is the first screen, with the resume offer.
@@ -214,6 +217,7 @@ type stepScreen struct {
 	reasonKind steps.Outcome
 	waiver     WaiverInfo // the waiver being recorded, kept once Waive succeeds
 	busyWhat   string     // what the busy step screen waits for
+	planned    bool       // the engine holds a plan of this step that was not applied
 	pvOff      int        // the preview table's scroll offset
 }
 
@@ -444,6 +448,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		cmd = m.commit.Update(&m, k)
 	case scrSummary:
 		cmd = m.sum.Update(&m, k)
+	case scrAwaiting:
+		cmd = m.await.Update(&m, k)
 	}
 	return m, cmd
 }
@@ -487,6 +493,11 @@ func (m Model) formCancelled() (tea.Model, tea.Cmd) {
 	case scrCreds:
 		return m.openAddress()
 	case scrStep:
+		if m.step.mode == stepInputs && m.step.planned {
+			// The inputs were opened from a preview: dismissing them
+			// dismisses the preview too.
+			return m.cancelPlan()
+		}
 		m.step.mode = stepView
 		m.layout()
 	case scrSummary:
@@ -551,6 +562,8 @@ func (m Model) View() tea.View {
 		body = m.commit.View(m)
 	case scrSummary:
 		body = m.sum.View(m)
+	case scrAwaiting:
+		body = m.await.View(m)
 	}
 	if m.confirmQuit {
 		q := m.st.Warn.Render(m.quitQuestion())

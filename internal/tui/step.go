@@ -36,6 +36,7 @@ func (m Model) openStep(id string) (tea.Model, tea.Cmd) {
 	m.step.mode = stepView
 	m.step.values, m.step.changes = nil, nil
 	m.step.waiver = WaiverInfo{}
+	m.step.planned = false
 	m.errText, m.notice = "", ""
 	m.layout()
 	m.vp.GotoTop()
@@ -259,9 +260,7 @@ func (scr *stepScreen) Update(m *Model, k tea.KeyPressMsg) tea.Cmd {
 		case key.Matches(k, m.keys.Edit):
 			return m.do(m.openInputs())
 		case key.Matches(k, m.keys.Back), key.Matches(k, m.keys.No):
-			scr.mode = stepView
-			m.notice = "Cancelled; nothing was sent."
-			m.layout()
+			return m.do(m.cancelPlan())
 		}
 		return nil
 	}
@@ -453,13 +452,27 @@ func (m Model) onPlanned(msg planMsg) (tea.Model, tea.Cmd) {
 		return m, nil
 	}
 	m.step.changes = msg.changes
+	m.step.planned = true
 	m.step.mode = stepPreview
 	m.step.pvOff = 0
 	return m, m.arm()
 }
 
+// cancelPlan drops the step's plan in a command (the engine journals
+// the cancellation): the dismissed preview never reaches the record.
+func (m Model) cancelPlan() (tea.Model, tea.Cmd) {
+	_, seq := m.startOp(applyTimeout)
+	m.step.mode = stepBusy
+	m.step.busyWhat = "Dropping the preview…"
+	sess, id := m.sess, m.step.id
+	return m, tea.Batch(m.spin.Tick, func() tea.Msg {
+		return opDoneMsg{seq: seq, kind: opCancel, id: id, err: sess.Cancel(id)}
+	})
+}
+
 // apply sends the planned change in a tea.Cmd.
 func (m Model) apply() (tea.Model, tea.Cmd) {
+	m.step.planned = false // Apply takes the plan, whatever its outcome
 	ctx, seq := m.startOp(applyTimeout)
 	m.step.mode = stepBusy
 	m.step.busyWhat = "Applying the change…"
@@ -496,6 +509,15 @@ func (m Model) onOpDone(msg opDoneMsg) (tea.Model, tea.Cmd) {
 			return mm, cmd
 		}
 		m.notice = notice
+		m.layout()
+	case opCancel:
+		m.step.mode = stepView
+		m.step.planned = false
+		if msg.err != nil {
+			m.errText = "Nothing was sent, but the cancelled preview could not be recorded: " + printable.String(msg.err.Error(), true)
+		} else {
+			m.notice = "Cancelled; nothing was sent."
+		}
 		m.layout()
 	case opDecide:
 		m.step.mode = stepView
