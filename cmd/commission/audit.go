@@ -29,7 +29,7 @@ person), not_applicable or error.
 The password is read from the first line of standard input, so it never
 appears in the process list or the shell history:
 
-  printf '%s\n' "$PASS" | commission audit --device nport --address 192.168.127.254 \
+  printf '%s\n' "$PASS" | commission audit --device FAMILY --address 192.168.127.254 \
       --user admin --password-stdin --json
 
 TLS: the device's certificate is trusted on first use only when you say so
@@ -94,16 +94,9 @@ func runAudit(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	fs.SetOutput(stderr)
 	fs.Usage = func() { io.WriteString(stderr, auditHelp); fs.PrintDefaults() }
 	family := fs.String("device", "", "device family: "+strings.Join(families, ", "))
-	address := fs.String("address", "", "the device's IP address or host name, optionally with the port of its HTTPS console or API (HOST:PORT, [IPv6]:PORT)")
-	user := fs.String("user", "", "the account to log in with")
-	pwStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input (required)")
+	dev := addDeviceFlags(fs, "the device's IP address or host name, optionally with the port of its HTTPS console or API (HOST:PORT, [IPv6]:PORT)", 2*time.Second)
 	asJSON := fs.Bool("json", false, "print the findings as JSON on stdout")
-	ports := portFlags{}
-	fs.Var(ports, "port", "override a service's port, as SERVICE=PORT (repeatable), e.g. https=8443; an unknown service is an error")
-	fingerprint := fs.String("fingerprint", "", "expected TLS certificate fingerprint (SHA256:...) of the device's HTTPS console")
-	tofu := fs.Bool("tofu", false, "trust the device's TLS certificate on first use and pin it")
-	pinsPath := fs.String("pins", "", "file of pinned TLS fingerprints (default: the user's commission config folder)")
-	timeout := fs.Duration("timeout", 2*time.Second, "timeout for each network operation")
+	simulated := fs.Bool("simulated", false, "mark the record SIMULATED DEVICE (the demo's audit_args carry it for its simulators)")
 	recDir := fs.String("record", "", "also write a signed record bundle of the audit into this folder")
 	keyFile := fs.String("key", "", "with --record: private key file that signs it (default: ssh-agent)")
 	identity := fs.String("identity", "", "with --record (required there): the signer's identity for allowed_signers, e.g. an e-mail address")
@@ -120,54 +113,26 @@ func runAudit(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return usageErr("audit takes no arguments, only flags (got %q): see commission audit --help", rest[0])
 	}
 	fam, known := lookupFamily(*family)
-	switch {
-	case *family == "":
-		return usageErr("--device is required (%s)", strings.Join(families, ", "))
-	case !known:
-		return usageErr("unknown device family %q: use one of %s", *family, strings.Join(families, ", "))
-	case *address == "":
-		return usageErr("--address is required: the device's IP address, optionally with the %s port (HOST:PORT)", fam.main)
-	case *user == "":
-		return usageErr("--user is required")
-	case !*pwStdin:
-		return usageErr("--password-stdin is required: pipe the password on standard input (it is never taken as a flag)")
-	case *timeout <= 0 || *timeout > time.Minute:
-		return usageErr("--timeout must be between 1ms and 1m")
-	case *recDir != "" && *identity == "":
+	if !known {
+		return familyFlagErr(*family, families)
+	}
+	if err := dev.check(true); err != nil {
+		return err
+	}
+	if *recDir != "" && *identity == "" {
 		return usageErr("--record needs --identity: the signer's e-mail address, as it goes into allowed_signers")
-	case *fingerprint != "" && transport.FingerprintHex(*fingerprint) == "":
-		return usageErr("--fingerprint %q is not a SHA-256 fingerprint: give SHA256:base64 (OpenSSH form) or the 32 hex pairs the device shows", *fingerprint)
 	}
-	host, aport, err := parseAddress(*address)
-	if err != nil {
-		return withCode(ExitError, err)
-	}
-	tports, err := targetPorts(fam, aport, ports)
+	t, err := dev.target(fam, *dev.address, stdin)
 	if err != nil {
 		return err
 	}
-	pw, err := readSecretLine(stdin)
-	if err != nil {
-		return withCode(ExitError, err)
-	}
-	pins, err := openPins(*pinsPath)
-	if err != nil {
-		return withCode(ExitError, err)
-	}
-	if *fingerprint != "" {
-		// Compared on every TLS connection to the device, pin or no pin.
-		if err := pins.Expect(host, *fingerprint); err != nil {
-			return withCode(ExitError, err)
-		}
-	}
-	t := target{Family: fam.name, Address: host, User: *user, Password: pw, Ports: tports, Pins: pins, Timeout: *timeout}
-	rep, eng, err := auditOnce(ctx, t, *fingerprint, *tofu, stderr)
+	rep, eng, err := auditOnce(ctx, t, *dev.fingerprint, *dev.tofu, stderr)
 	if err != nil {
 		return withCode(ExitError, err)
 	}
 	defer eng.Close()
 	if *recDir != "" {
-		dir, err := recordAudit(*recDir, rep, eng, signing{KeyFile: *keyFile, Identity: *identity})
+		dir, err := recordAudit(*recDir, rep, eng, signing{KeyFile: *keyFile, Identity: *identity}, *simulated)
 		if err != nil {
 			return withCode(ExitError, fmt.Errorf("write the audit record: %w", err))
 		}
@@ -253,9 +218,10 @@ func auditOnce(ctx context.Context, t target, fingerprint string, tofu bool, std
 
 // recordAudit writes a signed record of an audit as observed, so that a
 // periodic review leaves a signed trail too.
-func recordAudit(out string, rep auditReport, eng engine, s signing) (string, error) {
+func recordAudit(out string, rep auditReport, eng engine, s signing, simulated bool) (string, error) {
 	rec := record.Build(record.Meta{
-		Tool: record.Tool{Name: "commission", Version: version}, Mode: record.ModeAudit,
+		Simulated: simulated,
+		Tool:      record.Tool{Name: "commission", Version: version}, Mode: record.ModeAudit,
 		Device: eng.Identity(), Guide: eng.Guide(),
 		Technician: record.Technician{Name: s.Identity, Email: s.Identity},
 		Started:    rep.Started, Finished: time.Now().UTC(),

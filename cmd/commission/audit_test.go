@@ -42,7 +42,7 @@ func TestAuditFactoryReportsEveryDeviation_Simulator(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer lab.Close()
-	d := lab.devices[0]
+	d := lab.first("nport")
 	rep, code, msg := runAuditArgs(t, withPins(t, d.AuditArgs), d.Password)
 	if code != ExitDeviation {
 		t.Fatalf("exit %d, want 1 (deviations): %s", code, msg)
@@ -63,7 +63,7 @@ func TestAuditFactoryReportsEveryDeviation_Simulator(t *testing.T) {
 	if len(rep.Steps) != 22 || rep.Device.Model != "NPort 5150A" || rep.Device.Firmware == "" {
 		t.Errorf("%d steps, device %+v", len(rep.Steps), rep.Device)
 	}
-	if lab.nport.Restarts() != 0 {
+	if lab.nport().Restarts() != 0 {
 		t.Error("the audit changed the device")
 	}
 }
@@ -74,8 +74,8 @@ func TestAuditHardenedIsCompliant_Simulator(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer lab.Close()
-	lab.nport.Harden(simnport.HardenOptions{AdminUser: "tech1", AdminPassword: "Fld#Tech2026!abc"})
-	args := withPins(t, lab.devices[0].AuditArgs)
+	lab.nport().Harden(simnport.HardenOptions{AdminUser: "tech1", AdminPassword: "Fld#Tech2026!abc"})
+	args := withPins(t, lab.first("nport").AuditArgs)
 	for i, a := range args {
 		if a == "--user" {
 			args[i+1] = "tech1"
@@ -98,7 +98,7 @@ func TestAuditBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer lab.Close()
-	d := lab.devices[0]
+	d := lab.first("nport")
 	// Wrong password: exit 2 and a message that says what to do.
 	_, code, msg := runAuditArgs(t, withPins(t, d.AuditArgs), "wrong")
 	if code != ExitError || !strings.Contains(msg, "check the user name and password") {
@@ -175,7 +175,7 @@ func BenchmarkAuditFactory_Simulator(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer lab.Close()
-	args := withPins(b, lab.devices[0].AuditArgs)
+	args := withPins(b, lab.first("nport").AuditArgs)
 	b.ResetTimer()
 	for b.Loop() {
 		_, code, msg := runAuditArgs(b, args, "moxa")

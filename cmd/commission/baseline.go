@@ -17,7 +17,6 @@ import (
 	"github.com/commission-tool/commission/internal/record"
 	"github.com/commission-tool/commission/internal/record/bundle"
 	"github.com/commission-tool/commission/internal/steps"
-	"github.com/commission-tool/commission/internal/transport"
 )
 
 const baselineHelp = `Usage: commission audit --baseline BUNDLE --user USER --password-stdin [flags]
@@ -80,16 +79,8 @@ func runBaseline(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	base := fs.String("baseline", "", "the signed record bundle to compare with (required)")
 	allowed := fs.String("allowed-signers", "", "allowed_signers file the plant trusts")
 	signer := fs.String("signer", "", "require this signer identity on the baseline")
-	address := fs.String("address", "", "the device's address, when not the one the record names (HOST or HOST:PORT)")
-	user := fs.String("user", "", "the account to log in with (required)")
-	pwStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input (required)")
+	dev := addDeviceFlags(fs, "the device's address, when not the one the record names (HOST or HOST:PORT)", 2*time.Second)
 	asJSON := fs.Bool("json", false, "print the comparison as JSON on stdout")
-	ports := portFlags{}
-	fs.Var(ports, "port", "override a service's port, as SERVICE=PORT (repeatable)")
-	fingerprint := fs.String("fingerprint", "", "expected TLS certificate fingerprint (SHA256:...) of the device's HTTPS console")
-	tofu := fs.Bool("tofu", false, "trust the device's TLS certificate on first use and pin it")
-	pinsPath := fs.String("pins", "", "file of pinned TLS fingerprints (default: the user's commission config folder)")
-	timeout := fs.Duration("timeout", 2*time.Second, "timeout for each network operation")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -102,14 +93,9 @@ func runBaseline(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		return usageErr("audit --baseline takes no arguments, only flags (got %q)", rest[0])
 	case *base == "":
 		return usageErr("--baseline needs a record bundle folder")
-	case *user == "":
-		return usageErr("--user is required")
-	case !*pwStdin:
-		return usageErr("--password-stdin is required: pipe the password on standard input (it is never taken as a flag)")
-	case *timeout <= 0 || *timeout > time.Minute:
-		return usageErr("--timeout must be between 1ms and 1m")
-	case *fingerprint != "" && transport.FingerprintHex(*fingerprint) == "":
-		return usageErr("--fingerprint %q is not a SHA-256 fingerprint", *fingerprint)
+	}
+	if err := dev.check(false); err != nil {
+		return err
 	}
 	// 1. The baseline must verify before anything is compared with it.
 	vrep, err := verifyDir(*base, *allowed, *signer)
@@ -133,34 +119,15 @@ func runBaseline(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	if !ok {
 		return withCode(ExitError, fmt.Errorf("the baseline is of family %q, which this version does not know", rec.Device.Family))
 	}
-	addr := *address
+	addr := *dev.address
 	if addr == "" {
 		addr = rec.Device.Address
 	}
-	host, aport, err := parseAddress(addr)
-	if err != nil {
-		return withCode(ExitError, err)
-	}
-	tports, err := targetPorts(fam, aport, ports)
+	t, err := dev.target(fam, addr, stdin)
 	if err != nil {
 		return err
 	}
-	pw, err := readSecretLine(stdin)
-	if err != nil {
-		return withCode(ExitError, err)
-	}
-	pins, err := openPins(*pinsPath)
-	if err != nil {
-		return withCode(ExitError, err)
-	}
-	if *fingerprint != "" {
-		if err := pins.Expect(host, *fingerprint); err != nil {
-			return withCode(ExitError, err)
-		}
-	}
-	// 2. Read the device live, as audit does.
-	t := target{Family: fam.name, Address: host, User: *user, Password: pw, Ports: tports, Pins: pins, Timeout: *timeout}
-	live, eng, err := auditOnce(ctx, t, *fingerprint, *tofu, stderr)
+	live, eng, err := auditOnce(ctx, t, *dev.fingerprint, *dev.tofu, stderr)
 	if err != nil {
 		return withCode(ExitError, err)
 	}

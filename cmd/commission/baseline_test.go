@@ -119,7 +119,7 @@ func TestBaselineReportsExactlyTheChangedStep_Simulator(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer lab.Close()
-	d := lab.devices[1]
+	d := lab.first("kepware")
 	if d.Family != "kepware" {
 		t.Fatalf("lab device 1 is %s", d.Family)
 	}
@@ -165,7 +165,7 @@ func TestBaselineRefusesABundleThatDoesNotVerify_Simulator(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer lab.Close()
-	d := lab.devices[0]
+	d := lab.first("nport")
 	pins := filepath.Join(t.TempDir(), "known_devices")
 	dir := recordFresh(t, d, pins, testKey(t))
 	path := filepath.Join(dir, "record.json")

@@ -66,9 +66,9 @@ func TestCaptureEveryFamilyThroughTheCLI_Simulator(t *testing.T) {
 			seen[d.Family] = true
 		})
 	}
-	for _, f := range familyTable {
-		if f.capture != nil && !seen[f.name] {
-			t.Errorf("no demo device of family %s was captured", f.name)
+	for _, f := range registry {
+		if f.Capture != nil && !seen[f.Name] {
+			t.Errorf("no demo device of family %s was captured", f.Name)
 		}
 	}
 }

@@ -225,13 +225,13 @@ func TestAuditAddressWithPort_Simulator(t *testing.T) {
 	for _, d := range lab.devices {
 		t.Run(d.Family, func(t *testing.T) {
 			f, _ := lookupFamily(d.Family)
-			main := d.Ports[f.main]
+			main := d.Ports[f.Main]
 			if main == 0 {
-				t.Fatalf("the simulator has no %s port: %v", f.main, d.Ports)
+				t.Fatalf("the simulator has no %s port: %v", f.Main, d.Ports)
 			}
 			var args []string
 			for i := 0; i < len(d.AuditArgs); i++ {
-				if d.AuditArgs[i] == "--port" && strings.HasPrefix(d.AuditArgs[i+1], f.main+"=") {
+				if d.AuditArgs[i] == "--port" && strings.HasPrefix(d.AuditArgs[i+1], f.Main+"=") {
 					i++
 					continue
 				}
@@ -243,7 +243,7 @@ func TestAuditAddressWithPort_Simulator(t *testing.T) {
 				t.Fatalf("audit %v: exit %d, want 1: %s", args, code, msg)
 			}
 			// The same port twice, disagreeing: refused.
-			args = append(args, "--port", f.main+"=1")
+			args = append(args, "--port", f.Main+"=1")
 			if _, code, msg := runAuditArgs(t, withPins(t, args), d.Password); code != ExitError || !strings.Contains(msg, "disagree") {
 				t.Errorf("conflicting ports: exit %d %q", code, msg)
 			}
@@ -260,7 +260,7 @@ func TestAuditPinnedWrongFingerprintStops_Simulator(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer lab.Close()
-	d := lab.devices[0]
+	d := lab.first("nport")
 	pins := filepath.Join(t.TempDir(), "known_devices")
 	args := append(append([]string{}, d.AuditArgs...), "--pins", pins)
 	if _, code, msg := runAuditArgs(t, args, d.Password); code != ExitDeviation {

@@ -7,28 +7,27 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"strconv"
 	"time"
 
+	"github.com/commission-tool/commission/internal/family"
 	"github.com/commission-tool/commission/internal/probe"
-	simkepware "github.com/commission-tool/commission/internal/sim/kepware"
-	simnport "github.com/commission-tool/commission/internal/sim/nport"
-	simthingspro "github.com/commission-tool/commission/internal/sim/thingspro"
 	"github.com/commission-tool/commission/internal/transport"
 	"github.com/commission-tool/commission/internal/tui"
 )
 
-// This file is the only place outside tests that imports a simulator: the
-// demo command starts them. The layering test keeps it that way.
+// The demo starts the simulators that the registry lists for each family
+// (registry.go is the only file outside tests that imports a simulator;
+// the layering test keeps it that way).
 
 const demoHelp = `Usage: commission demo [--headless [--count N]]
 
-Starts simulated devices on this laptop's loopback interface (a factory-
-default Moxa NPort 5150A and a PTC Kepware server with a default project)
-and opens the wizard against them. Nothing leaves the machine. The
-simulated NPort's login is admin / moxa; the wizard's device list shows
-each device's login.
+Starts simulated devices on this laptop's loopback interface, each at its
+factory defaults, and opens the wizard against them. Nothing leaves the
+machine. The wizard's device list shows each device's login, and every
+record of a simulated device says SIMULATED DEVICE on every page.
 
 With --headless the wizard does not open: one JSON line per simulated
 device is printed on stdout (family, address, ports, user, password and
@@ -41,72 +40,50 @@ Flags:
 // demoDevice is one line of "demo --headless" output.
 type demoDevice struct {
 	Family    string         `json:"family"`
+	Label     string         `json:"label"`
 	Address   string         `json:"address"`
 	Ports     map[string]int `json:"ports"`
 	User      string         `json:"user"`
 	Password  string         `json:"password"`
 	AuditArgs []string       `json:"audit_args"`
+	sim       any            // the simulator, for tests
 }
 
 // demoLab is the set of running simulators.
 type demoLab struct {
-	nport   *simnport.Device
-	kepware *simkepware.Device
-	gateway *simthingspro.Device
 	devices []demoDevice
+	closers []func()
 }
 
-// startLab starts every simulator. firstLoginDone skips the ThingsPro
-// gateway's forced first-login password change (for headless audits,
-// which change nothing and so cannot answer it).
+// startLab starts every family's simulated devices, in registry order.
+// firstLoginDone skips a forced first-login password change (for
+// headless audits, which change nothing and so cannot answer it).
 func startLab(ctx context.Context, restart time.Duration, firstLoginDone ...bool) (*demoLab, error) {
-	np, err := simnport.Start(simnport.Config{RestartDelay: restart})
-	if err != nil {
-		return nil, fmt.Errorf("start the simulated NPort: %w", err)
-	}
-	lab := &demoLab{nport: np}
-	ports := np.Ports()
-	fp := ""
-	if p, ok := ports["https"]; ok {
-		rep := probe.TLS(ctx, np.Host(), p, 2*time.Second)
-		if rep.Cert != nil {
-			fp = transport.FingerprintFromHex(rep.Cert.SHA256)
+	lab := &demoLab{}
+	cfg := family.DemoConfig{RestartDelay: restart, FirstLoginDone: len(firstLoginDone) > 0 && firstLoginDone[0]}
+	for _, f := range registry {
+		if f.demo == nil {
+			continue
+		}
+		devs, err := f.demo(cfg)
+		if err != nil {
+			lab.Close()
+			return nil, fmt.Errorf("start the simulated %s: %w", f.Label, err)
+		}
+		for _, d := range devs {
+			lab.closers = append(lab.closers, d.Close)
+			args := []string{"audit", "--device", f.Name, "--address", d.Host}
+			args = append(args, portArgs(d.Ports)...)
+			if p, ok := d.Ports[f.Main]; ok {
+				if rep := probe.TLS(ctx, d.Host, p, 2*time.Second); rep.Cert != nil {
+					args = append(args, "--fingerprint", transport.FingerprintFromHex(rep.Cert.SHA256))
+				}
+			}
+			args = append(args, "--user", d.User, "--password-stdin", "--json", "--simulated")
+			lab.devices = append(lab.devices, demoDevice{Family: f.Name, Label: d.Label, Address: d.Host, Ports: d.Ports,
+				User: d.User, Password: d.Password, AuditArgs: args, sim: d.Sim})
 		}
 	}
-	args := []string{"audit", "--device", "nport", "--address", np.Host()}
-	args = append(args, portArgs(ports)...)
-	if fp != "" {
-		args = append(args, "--fingerprint", fp)
-	}
-	args = append(args, "--user", "admin", "--password-stdin", "--json")
-	lab.devices = append(lab.devices, demoDevice{Family: "nport", Address: np.Host(), Ports: ports,
-		User: "admin", Password: "moxa", AuditArgs: args})
-
-	kp, err := simkepware.Start(simkepware.Config{})
-	if err != nil {
-		lab.Close()
-		return nil, fmt.Errorf("start the simulated Kepware server: %w", err)
-	}
-	lab.kepware = kp
-	kports := kp.Ports()
-	kargs := []string{"audit", "--device", "kepware", "--address", kp.Host()}
-	kargs = append(kargs, portArgs(kports)...)
-	kargs = append(kargs, "--fingerprint", kp.Fingerprint(), "--user", "Administrator", "--password-stdin", "--json")
-	lab.devices = append(lab.devices, demoDevice{Family: "kepware", Address: kp.Host(), Ports: kports,
-		User: "Administrator", Password: simkepware.DefaultAdminPassword, AuditArgs: kargs})
-
-	gw, err := simthingspro.Start(simthingspro.Config{NoForcedChange: len(firstLoginDone) > 0 && firstLoginDone[0]})
-	if err != nil {
-		lab.Close()
-		return nil, fmt.Errorf("start the simulated ThingsPro Edge gateway: %w", err)
-	}
-	lab.gateway = gw
-	gports := gw.Ports()
-	gargs := []string{"audit", "--device", "thingspro", "--address", gw.Host()}
-	gargs = append(gargs, portArgs(gports)...)
-	gargs = append(gargs, "--fingerprint", transport.Fingerprint(gw.CertDER()), "--user", "admin", "--password-stdin", "--json")
-	lab.devices = append(lab.devices, demoDevice{Family: "thingspro", Address: gw.Host(), Ports: gports,
-		User: "admin", Password: "admin@123", AuditArgs: gargs})
 	return lab, nil
 }
 
@@ -115,33 +92,40 @@ func startLab(ctx context.Context, restart time.Duration, firstLoginDone ...bool
 func (l *demoLab) candidates() []tui.Candidate {
 	var cs []tui.Candidate
 	for _, d := range l.devices {
-		https := d.Ports["https"] // NPort, ThingsPro
-		if https == 0 {
-			https = d.Ports["config-https"]
-		}
-		cs = append(cs, tui.Candidate{Family: d.Family, Address: d.Address, Label: labels[d.Family], User: d.User,
-			Detail: "login " + d.User + " / " + d.Password + ", https " + strconv.Itoa(https)})
+		f, _ := lookupFamily(d.Family)
+		cs = append(cs, tui.Candidate{Family: d.Family, Address: d.address(f.Main), Label: d.Label, User: d.User,
+			Detail: "login " + d.User + " / " + d.Password + ", " + f.Main + " " + strconv.Itoa(d.Ports[f.Main])})
 	}
 	return cs
 }
 
-func (l *demoLab) Close() {
-	if l.gateway != nil {
-		l.gateway.Close()
+// address is where the wizard reaches the device: its host and the port
+// of the family's main service, which tells two simulators of one family
+// on one host apart.
+func (d demoDevice) address(main string) string {
+	if p, ok := d.Ports[main]; ok {
+		return net.JoinHostPort(d.Address, strconv.Itoa(p))
 	}
-	if l.nport != nil {
-		l.nport.Close()
-	}
-	if l.kepware != nil {
-		l.kepware.Close()
-	}
+	return d.Address
 }
 
-// labels name the simulated devices in the wizard's device list.
-var labels = map[string]string{
-	"nport":     "NPort 5150A (simulated)",
-	"kepware":   "Kepware Server (simulated)",
-	"thingspro": "ThingsPro Edge (simulated)",
+// ports are the service ports of the simulated device at address (as
+// the device list gives it), for the wizard's connect.
+func (l *demoLab) ports(family, address string) map[string]int {
+	for _, d := range l.devices {
+		if f, _ := lookupFamily(d.Family); d.Family == family && d.address(f.Main) == address {
+			return d.Ports
+		}
+	}
+	return nil
+}
+
+// Close stops every simulator.
+func (l *demoLab) Close() {
+	for i := len(l.closers) - 1; i >= 0; i-- {
+		l.closers[i]()
+	}
+	l.closers = nil
 }
 
 func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -206,14 +190,7 @@ func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		newKey: tmp + "/demo_ed25519",
 		// The simulators are listed at start; the demo never broadcasts.
 		known: lab.candidates(),
-		ports: func(family, _ string) map[string]int {
-			for _, d := range lab.devices {
-				if d.Family == family {
-					return d.Ports
-				}
-			}
-			return nil
-		},
+		ports: lab.ports,
 	}
 	return a.runTUI(ctx, stdin, stdout, stderr)
 }

@@ -33,7 +33,7 @@ func TestWizardDiscoversOnlyWhenAsked_Simulator(t *testing.T) {
 	}
 	target := np.Addr(simnport.SvcMoxaUDP)
 	a := &app{pins: pins, journalDir: tmp, outDir: tmp, timeout: 2 * time.Second, mode: "wizard",
-		discover: moxaDiscovery(target, 500*time.Millisecond), discoverSends: "one Moxa discovery request to " + target,
+		discover: discovery(target, 500*time.Millisecond), discoverSends: discoverySends(target),
 		ports: func(string, string) map[string]int { return nil }}
 	cfg := a.config()
 	cfg.Interfaces = nil // the system picks: the injected destination is used
@@ -51,7 +51,7 @@ func TestWizardDiscoversOnlyWhenAsked_Simulator(t *testing.T) {
 		t.Fatalf("the discovery screen sent before the yes: %q", s)
 	}
 	d.press("y")
-	d.waitFor(5*time.Second, "Choose the device", "found over UDP 4800 via 127")
+	d.waitFor(5*time.Second, "Choose the device", "via "+target)
 	got := seen()
 	if len(got) == 0 || !strings.Contains(strings.Join(got, " "), target) {
 		t.Errorf("destinations %q, want the injected %s", got, target)
@@ -87,7 +87,8 @@ func TestWizardFlags(t *testing.T) {
 		{"--address", "10.0.0.5"},
 		{"--device", "toaster", "--address", "10.0.0.5"},
 		{"--broadcast", "1.2.3:4800"},
-		{"--broadcast", "192.168.127.255"},
+		{"--broadcast", "example.org"},
+		{"--broadcast", "[::1]:4800"},
 		{"stray"},
 	} {
 		if _, err := newWizardApp(append([]string{"--pins", pins}, args...), &stderr); codeOf(err) != ExitError {

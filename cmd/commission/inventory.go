@@ -266,7 +266,7 @@ func (r *inventoryRun) auditDevice(ctx context.Context, d siteplan.Device, pins 
 			return fail(err)
 		}
 	}
-	t := target{Family: fam.name, Address: host, User: d.User, Password: pw, Ports: ports, Pins: pins, Timeout: r.timeout}
+	t := target{Family: fam.Name, Address: host, User: d.User, Password: pw, Ports: ports, Pins: pins, Timeout: r.timeout}
 	rep, eng, err := auditOnce(ctx, t, d.Fingerprint, r.tofu, notes)
 	if err != nil {
 		return fail(err)
@@ -290,7 +290,7 @@ func (r *inventoryRun) auditDevice(ctx context.Context, d siteplan.Device, pins 
 	}
 	if r.recDir != "" {
 		r.recMu.Lock()
-		dir, err := recordAudit(r.recDir, rep, eng, r.sign)
+		dir, err := recordAudit(r.recDir, rep, eng, r.sign, false)
 		r.recMu.Unlock()
 		if err != nil {
 			return fail(fmt.Errorf("write the audit record: %w", err))

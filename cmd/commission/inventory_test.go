@@ -140,7 +140,7 @@ func TestAuditInventoryDemoDevicesPlusUnreachable_Simulator(t *testing.T) {
 			}
 		}
 	}
-	if lab.nport.Restarts() != 0 {
+	if lab.nport().Restarts() != 0 {
 		t.Error("the inventory audit changed a device")
 	}
 }
@@ -151,8 +151,8 @@ func TestAuditInventoryExitIsTheWorstDevices_Simulator(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer lab.Close()
-	lab.nport.Harden(simnport.HardenOptions{AdminUser: "tech1", AdminPassword: "Fld#Tech2026!abc"})
-	hardened := lab.devices[0]
+	lab.nport().Harden(simnport.HardenOptions{AdminUser: "tech1", AdminPassword: "Fld#Tech2026!abc"})
+	hardened := lab.first("nport")
 	hardened.User, hardened.Password = "tech1", "Fld#Tech2026!abc"
 	pins := filepath.Join(t.TempDir(), "known_devices")
 	for _, c := range []struct {
@@ -160,7 +160,7 @@ func TestAuditInventoryExitIsTheWorstDevices_Simulator(t *testing.T) {
 		want ExitCode
 	}{
 		{[]demoDevice{hardened}, ExitOK},
-		{[]demoDevice{hardened, lab.devices[1]}, ExitDeviation}, // factory Kepware
+		{[]demoDevice{hardened, lab.first("kepware")}, ExitDeviation}, // factory Kepware
 	} {
 		var out, errb bytes.Buffer
 		err = run(context.Background(), []string{"audit", "--inventory", inventoryCSV(t, c.devs), "--pins", pins}, strings.NewReader(""), &out, &errb)

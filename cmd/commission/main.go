@@ -65,7 +65,7 @@ func usage() string {
 Run "commission COMMAND --help" for a command's flags. Flags may come
 before or after a command's arguments.
 
-Devices: nport (Moxa NPort 5000), thingspro (Moxa ThingsPro Edge), kepware (PTC Kepware).
+Devices: `+deviceList()+`.
 
 Exit codes: 0 all good; 1 deviations found (audit) or verification failed
 (verify); 2 error (bad flags, unreachable device, wrong credentials);
@@ -74,6 +74,15 @@ one or from --fingerprint (it may be an impostor); 4 verify: intact, but
 checked only against the bundle's own signer (give --allowed-signers).
 `)
 	return b.String()
+}
+
+// deviceList names every family for the help: "name (label), ...".
+func deviceList() string {
+	parts := make([]string, len(registry))
+	for i, f := range registry {
+		parts[i] = f.Name + " (" + f.Label + ")"
+	}
+	return strings.Join(parts, ", ")
 }
 
 func main() {

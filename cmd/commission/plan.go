@@ -37,9 +37,9 @@ Flags:
 // plan package knows no family by name.
 func planSchema() siteplan.Schema {
 	s := siteplan.Schema{CheckDevice: checkPlanDevice}
-	for _, f := range familyTable {
-		metas, title := f.guide()
-		s.Families = append(s.Families, siteplan.Family{Name: f.name, Guide: title, Steps: metas})
+	for _, f := range registry {
+		metas, title := f.Guide()
+		s.Families = append(s.Families, siteplan.Family{Name: f.Name, Guide: title, Steps: metas})
 	}
 	return s
 }
@@ -119,10 +119,10 @@ func runPlan(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Wr
 			return withCode(ExitError, err)
 		}
 		values := 0
-		for _, f := range familyTable {
-			metas, _ := f.guide()
+		for _, f := range registry {
+			metas, _ := f.Guide()
 			for _, m := range metas {
-				if v, ok := p.Values(f.name, m.ID); ok {
+				if v, ok := p.Values(f.Name, m.ID); ok {
 					values += len(v)
 				}
 			}

@@ -27,14 +27,14 @@ func TestPlanInitWritesAPlanThatChecksClean(t *testing.T) {
 		t.Fatalf("init: exit %d %s", code, msg)
 	}
 	// Every family's steps with inputs are offered, from the catalogs.
-	for _, f := range familyTable {
-		metas, _ := f.guide()
+	for _, f := range registry {
+		metas, _ := f.Guide()
 		for _, m := range metas {
 			offered := false
 			for _, in := range m.Inputs {
 				offered = offered || !in.Secret
 			}
-			if got := strings.Contains(out, `[values.`+f.name+`."`+m.ID+`"]`); got != offered {
+			if got := strings.Contains(out, `[values.`+f.Name+`."`+m.ID+`"]`); got != offered {
 				t.Errorf("%s: in the template %v, want %v", m.ID, got, offered)
 			}
 		}

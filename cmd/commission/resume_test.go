@@ -205,7 +205,7 @@ func TestCrashBetweenStepsLosesNothing_Simulator(t *testing.T) {
 	dir := t.TempDir()
 	pins := filepath.Join(dir, "known_devices")
 	trustLab(t, pins, lab)
-	env := crashEnv{Address: lab.devices[0].Address, Ports: lab.devices[0].Ports, Pins: pins, Journal: filepath.Join(dir, "ref")}
+	env := crashEnv{Address: lab.first("nport").Address, Ports: lab.first("nport").Ports, Pins: pins, Journal: filepath.Join(dir, "ref")}
 	os.MkdirAll(env.Journal, 0o700)
 	eng, j, err := openCrashEngine(ctx, env)
 	if err != nil {
@@ -226,7 +226,7 @@ func TestCrashBetweenStepsLosesNothing_Simulator(t *testing.T) {
 			dir := t.TempDir()
 			pins := filepath.Join(dir, "known_devices")
 			trustLab(t, pins, lab)
-			env := crashEnv{Address: lab.devices[0].Address, Ports: lab.devices[0].Ports, Pins: pins, Journal: dir, CrashAfter: k}
+			env := crashEnv{Address: lab.first("nport").Address, Ports: lab.first("nport").Ports, Pins: pins, Journal: dir, CrashAfter: k}
 			cmd, out := startChild(t, env)
 			waitReady(t, out)
 			kill(cmd)
@@ -250,7 +250,7 @@ func TestCrashBetweenStepsLosesNothing_Simulator(t *testing.T) {
 					}
 				}
 			}
-			if n := lab.nport.Restarts(); n != 1 {
+			if n := lab.nport().Restarts(); n != 1 {
 				t.Errorf("%d restarts, want 1", n)
 			}
 		})
@@ -318,7 +318,7 @@ func TestCrashBeforeRestartIsNotFixed_Simulator(t *testing.T) {
 	trustLab(t, pins, lab)
 	jdir := filepath.Join(dir, "sessions")
 	os.MkdirAll(jdir, 0o700)
-	env := crashEnv{Address: lab.devices[0].Address, Ports: lab.devices[0].Ports, Pins: pins, Journal: jdir,
+	env := crashEnv{Address: lab.first("nport").Address, Ports: lab.first("nport").Ports, Pins: pins, Journal: jdir,
 		CrashAfter: len(restartBoundPlan), Plan: "restart-bound"}
 	cmd, out := startChild(t, env)
 	waitReady(t, out)
@@ -343,8 +343,8 @@ func TestCrashBeforeRestartIsNotFixed_Simulator(t *testing.T) {
 	}
 	kill(cmd)
 
-	saved, eff := lab.nport.Saved(), lab.nport.Effective()
-	if saved.Policy == eff.Policy || saved.LoginMessage == eff.LoginMessage || lab.nport.Restarts() != 0 {
+	saved, eff := lab.nport().Saved(), lab.nport().Effective()
+	if saved.Policy == eff.Policy || saved.LoginMessage == eff.LoginMessage || lab.nport().Restarts() != 0 {
 		t.Fatalf("the child did not leave staged, unrestarted settings: saved %+v effective %+v", saved.Policy, eff.Policy)
 	}
 	env.Journal = us[0].Path
@@ -375,7 +375,7 @@ func TestCrashBeforeRestartIsNotFixed_Simulator(t *testing.T) {
 	if err := eng.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n := lab.nport.Restarts(); n != 1 {
+	if n := lab.nport().Restarts(); n != 1 {
 		t.Fatalf("%d restarts, want 1", n)
 	}
 	for _, a := range restartBoundPlan {
@@ -383,7 +383,7 @@ func TestCrashBeforeRestartIsNotFixed_Simulator(t *testing.T) {
 			t.Errorf("%s after the restart: %s %+v, want fixed by the fresh read", a.id, r.Outcome, r.After)
 		}
 	}
-	eff = lab.nport.Effective()
+	eff = lab.nport().Effective()
 	if eff.Policy.MinLength != 16 || !eff.Policy.Lockout || eff.LoginMessage != "Authorised access only." {
 		t.Errorf("the device does not run the settings: %+v %q", eff.Policy, eff.LoginMessage)
 	}
@@ -399,9 +399,9 @@ func trustLab(t *testing.T, path string, lab *demoLab) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, a := range lab.devices[0].AuditArgs {
+	for _, a := range lab.first("nport").AuditArgs {
 		if strings.HasPrefix(a, "SHA256:") {
-			hp := fmt.Sprintf("%s:%d", lab.devices[0].Address, lab.devices[0].Ports["https"])
+			hp := fmt.Sprintf("%s:%d", lab.first("nport").Address, lab.first("nport").Ports["https"])
 			if err := pins.Trust(hp, a); err != nil {
 				t.Fatal(err)
 			}

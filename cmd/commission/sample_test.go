@@ -256,7 +256,7 @@ func TestEditedObservationsAreNamedByVerify_Simulator(t *testing.T) {
 		t.Fatal(err)
 	}
 	f, _ := lookupFamily("nport")
-	found, err := f.recheck(obs)
+	found, err := f.Recheck(obs)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,7 +42,7 @@ func TestWizardStopsOnChangedPin_Simulator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dev := lab.devices[0]
+	dev := lab.first("nport")
 	hp := net.JoinHostPort(dev.Address, strconv.Itoa(dev.Ports["https"]))
 	const wrongPin = "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 	if err := pins.Trust(hp, wrongPin); err != nil {

@@ -9,13 +9,13 @@ import (
 // a family that restarts says a change waits for the restart.
 func TestEveryFamilyHasConfirmWording(t *testing.T) {
 	tm := timings()
-	for _, f := range familyTable {
-		w, ok := tm[f.name]
+	for _, f := range registry {
+		w, ok := tm[f.Name]
 		if !ok || w.Apply == "" || w.Restart == "" || w.Delete == "" {
-			t.Errorf("%s: confirm wording missing: %+v", f.name, w)
+			t.Errorf("%s: confirm wording missing: %+v", f.Name, w)
 		}
-		if f.name != "nport" && strings.Contains(strings.ToLower(w.Apply+w.Restart), "takes effect at the restart") {
-			t.Errorf("%s: wording says changes wait for a restart: %+v", f.name, w)
+		if f.Name != "nport" && strings.Contains(strings.ToLower(w.Apply+w.Restart), "takes effect at the restart") {
+			t.Errorf("%s: wording says changes wait for a restart: %+v", f.Name, w)
 		}
 	}
 }

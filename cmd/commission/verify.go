@@ -134,8 +134,8 @@ func verifyDir(dir, allowed, identity string) (bundle.Report, error) {
 		if !ok {
 			return nil, nil, false
 		}
-		metas, _ := f.guide()
-		return metas, f.recheck, true
+		metas, _ := f.Guide()
+		return metas, f.Recheck, true
 	}))
 	return bundle.Verify(dir, opts...)
 }

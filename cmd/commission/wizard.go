@@ -8,10 +8,12 @@ import (
 	"io"
 	"net"
 	"os"
+	"sort"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
-	"github.com/commission-tool/commission/internal/devices/nport"
 	"github.com/commission-tool/commission/internal/record"
 	"github.com/commission-tool/commission/internal/record/keys"
 	"github.com/commission-tool/commission/internal/steps"
@@ -27,8 +29,9 @@ the device list), log in, walk every step of its hardening guide, restart
 it once to apply the changes, and write the commissioning record.
 
 Nothing is sent before you choose a device or ask for discovery. Discovery
-sends one Moxa UDP 4800 request to the broadcast address of the interface
-you pick (or --broadcast); --no-discover turns it off, as scripts and
+sends each family's discovery request (the screen says what, before you
+say yes) from the interface you pick, to that interface's broadcast
+address (or --broadcast); --no-discover turns it off, as scripts and
 plants that alarm on broadcasts want.
 
 --address HOST:PORT sends PORT to the family's main service (the HTTPS
@@ -42,7 +45,7 @@ Flags:
 `
 
 // defaultBroadcast is where discovery goes without a chosen interface.
-const defaultBroadcast = "255.255.255.255:4800"
+const defaultBroadcast = "255.255.255.255"
 
 // app holds what the wizard needs beyond the device: where pins, journals
 // and records live, and how to find devices.
@@ -96,7 +99,7 @@ func newWizardApp(args []string, stderr io.Writer) (*app, error) {
 	family := fs.String("device", "", "with --address: the device family ("+strings.Join(families, ", ")+")")
 	address := fs.String("address", "", "the device to commission, HOST or HOST:PORT (PORT goes to its HTTPS console or API); listed at start")
 	noDiscover := fs.Bool("no-discover", false, "never send a discovery broadcast (the device is typed or given with --address)")
-	broadcast := fs.String("broadcast", defaultBroadcast, "where discovery sends when no interface is chosen, HOST:PORT")
+	broadcast := fs.String("broadcast", defaultBroadcast, "where discovery sends when no interface is chosen: an IPv4 address, or ADDRESS:PORT to send every family's discovery to that port")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -120,8 +123,8 @@ func newWizardApp(args []string, stderr io.Writer) (*app, error) {
 		}
 		known = []tui.Candidate{{Family: *family, Address: *address, Label: *address, Detail: "given with --address"}}
 	}
-	if _, port, err := parseAddress(*broadcast); err != nil || port == 0 {
-		return nil, usageErr("--broadcast %q: give an address and a port, such as 192.168.127.255:4800", *broadcast)
+	if host, _, err := parseAddress(*broadcast); err != nil || net.ParseIP(host) == nil || net.ParseIP(host).To4() == nil {
+		return nil, usageErr("--broadcast %q: give an IPv4 address, such as 192.168.127.255, optionally with :PORT", *broadcast)
 	}
 	pins, err := openPins(*pinsPath)
 	if err != nil {
@@ -134,29 +137,67 @@ func newWizardApp(args []string, stderr io.Writer) (*app, error) {
 	a := &app{pins: pins, journalDir: jdir, outDir: *out, timeout: *timeout, mode: "wizard", keyFile: *keyFile,
 		known: known, ports: func(string, string) map[string]int { return nil }}
 	if !*noDiscover {
-		a.discover = moxaDiscovery(*broadcast, 2*time.Second)
-		a.discoverSends = "one Moxa discovery request (UDP, 8 bytes) to the broadcast address of the interface you pick, or to " + *broadcast
+		a.discover = discovery(*broadcast, 2*time.Second)
+		a.discoverSends = discoverySends(*broadcast)
 	}
 	return a, nil
 }
 
-// moxaDiscovery asks for NPorts over UDP 4800: to the directed broadcast
-// address of the chosen interface, or to fallback without one. The
-// destination is a parameter so that tests use loopback.
-func moxaDiscovery(fallback string, wait time.Duration) func(ctx context.Context, from tui.Interface) ([]tui.Candidate, error) {
+// discovery runs every family's discovery, when the technician asks for
+// it: from the chosen interface's address to its directed broadcast
+// address, or to fallback without one. fallback may carry a port, which
+// then replaces each family's own; it is a parameter so that tests use
+// loopback.
+func discovery(fallback string, wait time.Duration) func(ctx context.Context, from tui.Interface) ([]tui.Candidate, error) {
 	return func(ctx context.Context, from tui.Interface) ([]tui.Candidate, error) {
-		dst := fallback
+		host, port, _ := parseAddress(fallback)
 		if b := interfaceBroadcast(from); b != "" {
-			_, port, _ := net.SplitHostPort(fallback)
-			dst = net.JoinHostPort(b, port)
+			host = b
 		}
-		found, err := nport.Discover(ctx, []string{dst}, wait)
-		var cs []tui.Candidate
-		for _, f := range found {
-			cs = append(cs, tui.Candidate{Family: "nport", Label: f.Model + " " + f.MAC, Address: f.IP, Detail: "found over UDP 4800 via " + dst})
+		var (
+			mu   sync.Mutex
+			cs   []tui.Candidate
+			errs []error
+			wg   sync.WaitGroup
+		)
+		for _, f := range registry {
+			if f.Discovery == nil {
+				continue
+			}
+			p := f.Discovery.Port
+			if port != 0 {
+				p = port
+			}
+			dst := net.JoinHostPort(host, strconv.Itoa(p))
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				found, err := f.Discovery.Find(ctx, from.Address, []string{dst}, wait)
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
+					errs = append(errs, fmt.Errorf("%s discovery: %w", f.Label, err))
+				}
+				for _, d := range found {
+					cs = append(cs, tui.Candidate{Family: f.Name, Label: d.Label, Address: d.Address, Detail: "via " + dst + ", " + d.Detail})
+				}
+			}()
 		}
-		return cs, err
+		wg.Wait()
+		sort.SliceStable(cs, func(i, j int) bool { return cs[i].Address < cs[j].Address })
+		return cs, errors.Join(errs...)
 	}
+}
+
+// discoverySends says what one discovery sends, family by family.
+func discoverySends(fallback string) string {
+	var parts []string
+	for _, f := range registry {
+		if f.Discovery != nil {
+			parts = append(parts, f.Label+": "+f.Discovery.Sends)
+		}
+	}
+	return strings.Join(parts, "; ") + ". It goes from the interface you pick to its broadcast address, or to " + fallback + " when you pick none"
 }
 
 // interfaceBroadcast is the directed broadcast address of the interface
@@ -313,7 +354,7 @@ func (a *app) connect(ctx context.Context, t tui.Target, rep steps.Reporter) (tu
 	if err != nil {
 		return nil, err
 	}
-	ports, err := targetPorts(f, port, a.ports(t.Family, host))
+	ports, err := targetPorts(f, port, a.ports(t.Family, t.Address))
 	if err != nil {
 		return nil, err
 	}

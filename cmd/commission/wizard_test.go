@@ -151,7 +151,7 @@ func TestWizardHardensFactoryNPort_Simulator(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(tmp, "records")
-	dev := lab.devices[0]
+	dev := lab.first("nport")
 	a := &app{pins: pins, journalDir: filepath.Join(tmp, "sessions"), outDir: out, timeout: 2 * time.Second, mode: "wizard", keyFile: keyPath,
 		known: []tui.Candidate{{Family: "nport", Address: dev.Address, Label: "Simulated NPort 5150A"}},
 		ports: func(string, string) map[string]int { return dev.Ports },
@@ -238,7 +238,7 @@ func TestWizardHardensFactoryNPort_Simulator(t *testing.T) {
 	d.Final(10 * time.Second)
 
 	// The record: every step decided, the NPort restarted once, signed.
-	if n := lab.nport.Restarts(); n != 1 {
+	if n := lab.nport().Restarts(); n != 1 {
 		t.Errorf("%d Save/Restarts, want 1", n)
 	}
 	dirs, _ := filepath.Glob(filepath.Join(out, "*"))
@@ -323,7 +323,7 @@ func TestWizardConnectsEveryFamily_Simulator(t *testing.T) {
 	}
 	defer lab.Close()
 	for i, dev := range lab.devices {
-		t.Run(dev.Family, func(t *testing.T) {
+		t.Run(dev.Label, func(t *testing.T) {
 			tmp := t.TempDir()
 			pins, err := transport.OpenPins(filepath.Join(tmp, "known_devices"))
 			if err != nil {
@@ -331,25 +331,18 @@ func TestWizardConnectsEveryFamily_Simulator(t *testing.T) {
 			}
 			a := &app{pins: pins, journalDir: tmp, outDir: tmp, timeout: 2 * time.Second, mode: "wizard",
 				known: lab.candidates(),
-				ports: func(family, _ string) map[string]int {
-					for _, d := range lab.devices {
-						if d.Family == family {
-							return d.Ports
-						}
-					}
-					return nil
-				},
+				ports: lab.ports,
 			}
 			cfg := a.config()
 			cfg.SigningKey, cfg.Version, cfg.NoColor = nil, "test", true
 			d := startWizard(t, cfg)
 			d.waitFor(5*time.Second, "commission")
 			d.key(tea.KeyEnter)
-			d.waitFor(5*time.Second, "Choose the device", labels[dev.Family])
+			d.waitFor(5*time.Second, "Choose the device", dev.Label)
 			for range i {
 				d.key(tea.KeyDown)
 			}
-			d.Until(5*time.Second, "the cursor on "+labels[dev.Family], func(string) bool { return strings.Contains(d.cursorLine(), labels[dev.Family]) })
+			d.Until(5*time.Second, "the cursor on "+dev.Label, func(string) bool { return strings.Contains(d.cursorLine(), dev.Label) })
 			d.key(tea.KeyEnter)
 			d.waitFor(5*time.Second, "Password")
 			d.waitFocus("User")

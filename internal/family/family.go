@@ -63,6 +63,9 @@ type Discovery struct {
 	// Sends says what one discovery sends, for the screen that asks the
 	// technician's leave ("one UDP request of 8 bytes to port 4800").
 	Sends string
+	// Port is where the discovery request goes (UDP), unless the
+	// technician gives another with the broadcast address.
+	Port int
 	// Find sends the discovery to each target address (a directed
 	// broadcast or a unicast address, chosen by the caller so that tests
 	// use loopback) from the local address from (empty: any), and

@@ -1,0 +1,22 @@
+package main
+
+import (
+	simkepware "github.com/commission-tool/commission/internal/sim/kepware"
+	simnport "github.com/commission-tool/commission/internal/sim/nport"
+)
+
+// first is the lab's first simulated device of a family.
+func (l *demoLab) first(family string) demoDevice {
+	for _, d := range l.devices {
+		if d.Family == family {
+			return d
+		}
+	}
+	panic("the demo lab has no " + family)
+}
+
+// nport is the first simulated NPort, to change behind the tool's back.
+func (l *demoLab) nport() *simnport.Device { return l.first("nport").sim.(*simnport.Device) }
+
+// kepware is the first simulated Kepware server.
+func (l *demoLab) kepware() *simkepware.Device { return l.first("kepware").sim.(*simkepware.Device) }

@@ -1,0 +1,15 @@
+package main
+
+import (
+	tpcatalog "github.com/commission-tool/commission/internal/catalog/thingspro"
+)
+
+// registry lists the supported families, in the order the wizard shows
+// them, each with the simulator the demo starts for it. Adding a family
+// is one line here; nothing else in the command or the wizard names a
+// family (TestCommandNamesNoFamily keeps it so).
+var registry = []entry{
+	{Descriptor: legacyNPort, demo: legacyNPortDemo},
+	{Descriptor: tpcatalog.Family, demo: legacyThingsProDemo},
+	{Descriptor: legacyKepware, demo: legacyKepwareDemo},
+}
