@@ -65,7 +65,7 @@ func usage() string {
 Run "commission COMMAND --help" for a command's flags. Flags may come
 before or after a command's arguments.
 
-Devices: `+deviceList()+`.
+Devices: ` + deviceList() + `.
 
 Exit codes: 0 all good; 1 deviations found (audit) or verification failed
 (verify); 2 error (bad flags, unreachable device, wrong credentials);
