@@ -180,9 +180,9 @@ func TestConfirmWordingPerFamily(t *testing.T) {
 	m, _ = upd(t, m, tea.KeyPressMsg{Code: tea.KeyEscape})
 	m, _ = upd(t, m, tea.KeyPressMsg{Code: tea.KeyEnter})
 	m.busy, m.opSeq = true, m.opSeq+1
-	m, _ = upd(t, m, planMsg{seq: m.opSeq, id: m.step.id, changes: []steps.Change{{Setting: "Firewall rule 502/tcp", From: "allow", To: "(deleted)"}}})
+	m, _ = upd(t, m, planMsg{seq: m.opSeq, id: m.step.id, changes: []steps.Change{{Setting: "Firewall rule 502/tcp", From: "allow", To: "(deleted)", Deletes: true}}})
 	got := plain(armNow(t, m))
-	for _, w := range []string{"This deletes: Firewall rule 502/tcp. The rule is gone at once.", "The NPort keeps the change until its Save/Restart.", "y apply"} {
+	for _, w := range []string{"This deletes: Firewall rule 502/tcp. The rule is gone at once.", "The NPort keeps the change until its Save/Restart.", "y apply (you confirm the deletion next)"} {
 		if !strings.Contains(got, w) {
 			t.Fatalf("preview lacks %q:\n%s", w, got)
 		}

@@ -35,6 +35,8 @@ type fakeSession struct {
 	progress     []string // DeviceProgress messages Commit reports
 	attestNote   string
 	family       string // "nport" when empty
+	// changes, when set for a step, is the preview its Plan returns.
+	changes map[string][]steps.Change
 }
 
 func newFake() *fakeSession {
@@ -177,6 +179,8 @@ func (f *fakeSession) Plan(id string, in steps.Values) ([]steps.Change, error) {
 	}
 	var cs []steps.Change
 	switch id {
+	case f.overridden(id):
+		cs = f.changes[id]
 	case "nport.4.1.allowlist":
 		if !strings.Contains(in["allow"], "127.0.0.1") {
 			return nil, &steps.RefusedError{Err: errors.New("your own address 127.0.0.1 would no longer be allowed")}
@@ -288,6 +292,14 @@ func (f *fakeSession) Attest(_ context.Context, id string, in steps.Values, note
 	defer f.mu.Unlock()
 	f.results[id].Outcome = steps.Attested
 	return nil
+}
+
+// overridden returns id when the test set the step's preview, "" otherwise.
+func (f *fakeSession) overridden(id string) string {
+	if _, ok := f.changes[id]; ok {
+		return id
+	}
+	return "\x00"
 }
 
 // planned1 is the inputs of step id's last plan.

@@ -24,6 +24,7 @@ const (
 	stepReason                  // the reason form for a waiver or n/a
 	stepAttest                  // the attestation form
 	stepBusy                    // planning, applying, recording or attesting
+	stepDelete                  // a plan that deletes: the deliberate yes for the deletion
 )
 
 // noteKey is the form key of the attestation's note; step input keys
@@ -146,12 +147,12 @@ func (m Model) changeLines(cs []steps.Change) string {
 	return b.String()
 }
 
-// deletes lists the settings a plan removes.
-func deletes(cs []steps.Change) []string {
+// deletions lists the settings a plan removes: the changes the catalog
+// marks Deletes. Nothing is guessed from the wording.
+func deletions(cs []steps.Change) []string {
 	var out []string
 	for _, c := range cs {
-		to := strings.ToLower(strings.TrimSpace(c.To))
-		if to == "" || to == "(none)" || to == "none" || strings.Contains(to, "delete") || strings.Contains(to, "remove") {
+		if c.Deletes {
 			out = append(out, printable.String(c.Setting))
 		}
 	}
@@ -205,11 +206,13 @@ func (scr stepScreen) View(m Model) string {
 	case stepPreview:
 		t := m.timing()
 		var tail strings.Builder
-		if del := deletes(scr.changes); len(del) > 0 {
+		yes := hint("y", "apply")
+		if del := deletions(scr.changes); len(del) > 0 {
 			tail.WriteString(s.Warn.Render(m.wrap("This deletes: "+strings.Join(del, ", ")+". "+t.Delete, 0)) + "\n\n")
+			yes = hint("y", "apply (you confirm the deletion next)")
 		}
 		tail.WriteString(m.wrap(t.Apply, 0) + "\n\n")
-		tail.WriteString(m.armHelp(hint("y", "apply"), m.keys.Edit, hint("esc", "cancel")))
+		tail.WriteString(m.armHelp(yes, m.keys.Edit, hint("esc", "cancel")))
 		// The table gives way to the wording and the keys, never the reverse.
 		room := max(m.height-lipgloss.Height(b.String())-lipgloss.Height(tail.String())-2, 2)
 		table := strings.Split(strings.TrimRight(m.changeLines(scr.changes), "\n"), "\n")
@@ -223,6 +226,20 @@ func (scr stepScreen) View(m Model) string {
 		b.WriteString(s.Heading.Render("This will change on the device") + "\n")
 		b.WriteString(strings.Join(table, "\n") + "\n\n")
 		b.WriteString(tail.String())
+	case stepDelete:
+		del := deletions(scr.changes)
+		b.WriteString(s.Bad.Render("Delete from the device?") + "\n\n")
+		room := max(m.height-12, 2)
+		for i, d := range del {
+			if i == room-1 && len(del) > room {
+				b.WriteString(s.Muted.Render(fmt.Sprintf("  … and %d more", len(del)-i)) + "\n")
+				break
+			}
+			b.WriteString(s.Warn.Render(truncate("  ✗ "+d, m.width)) + "\n")
+		}
+		b.WriteString("\n" + s.Warn.Render(m.wrap(m.timing().Delete, 0)) + "\n\n")
+		b.WriteString(m.wrap("The rest of the preview is applied with it.", 0) + "\n\n")
+		b.WriteString(m.armHelp(hint("y", "delete and apply"), hint("esc", "back to the preview")))
 	case stepBusy:
 		b.WriteString(m.spin.View() + " " + scr.busyWhat + "\n")
 	default:
@@ -242,6 +259,22 @@ func (scr *stepScreen) Update(m *Model, k tea.KeyPressMsg) tea.Cmd {
 	switch scr.mode {
 	case stepBusy:
 		return nil
+	case stepDelete:
+		if key.Matches(k, m.keys.Back) {
+			scr.mode = stepPreview
+			return m.arm()
+		}
+		if !m.armed {
+			return nil
+		}
+		switch {
+		case key.Matches(k, m.keys.Yes):
+			return m.do(m.apply())
+		case key.Matches(k, m.keys.No):
+			scr.mode = stepPreview
+			return m.arm()
+		}
+		return nil
 	case stepPreview:
 		switch {
 		case key.Matches(k, m.keys.Up):
@@ -256,6 +289,11 @@ func (scr *stepScreen) Update(m *Model, k tea.KeyPressMsg) tea.Cmd {
 		}
 		switch {
 		case key.Matches(k, m.keys.Yes):
+			if len(deletions(scr.changes)) > 0 {
+				// A deletion asks for its own, deliberate yes.
+				scr.mode = stepDelete
+				return m.arm()
+			}
 			return m.do(m.apply())
 		case key.Matches(k, m.keys.Edit):
 			return m.do(m.openInputs())
