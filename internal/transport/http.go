@@ -109,6 +109,9 @@ func DefaultSecret(key string) bool { return secret.Name(key) }
 // Close drops idle connections.
 func (h *HTTPClient) Close() { h.tr.CloseIdleConnections() }
 
+// HasCookie reports whether the jar holds a cookie it would send to u.
+func (h *HTTPClient) HasCookie(u *url.URL) bool { return len(h.c.Jar.Cookies(u)) > 0 }
+
 // Get fetches rawURL.
 func (h *HTTPClient) Get(ctx context.Context, rawURL string) (*Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)

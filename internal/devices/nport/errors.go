@@ -53,3 +53,11 @@ func (e *InterstitialError) Error() string {
 	return fmt.Sprintf("after the login the device showed a page the tool does not know (%s, title %q, buttons %v): nothing was changed; open the console in a browser to see what it asks, or run `commission capture` and send the transcript",
 		e.URL, e.Title, e.Buttons)
 }
+
+// NoSessionError is a login whose replies set no session cookie: the
+// device opened no session. Why is the generation profile's explanation.
+type NoSessionError struct {
+	Generation, Why string
+}
+
+func (e *NoSessionError) Error() string { return e.Why }

@@ -48,6 +48,24 @@ type Profile struct {
 	FailLogFunc, FailLogContinue, FailLogClear string
 	// NagSkip is the button of the default-password nag.
 	NagSkip string
+
+	// NoSessionCookie is why a login whose replies set no session cookie
+	// failed: public code run against real GA units treats a login POST
+	// answered without a cookie as a failed login (nport-web-evidence.md
+	// section 1). Empty: no public code checks it on this generation (the
+	// G-sec login is a redirect, and a session-less reply lands on the
+	// login page, which the refusal words judge).
+	NoSessionCookie string
+
+	// Own password change. PasswordPage is the known URL of the page that
+	// changes the logged-in user's password (GA: ChPassword.htm, ipchange);
+	// its form carries OldHashField (the proof of the old password) and
+	// NewHashField (the new password), computed by PasswordScheme, with
+	// its visible password inputs sent empty. PasswordMax is the longest
+	// password the scheme carries. Empty PasswordPage: passwords change on
+	// the User Account page only.
+	PasswordPage, OldHashField, NewHashField, PasswordScheme string
+	PasswordMax                                              int
 }
 
 // errorClass is the class of the elements that carry a device's
@@ -101,7 +119,12 @@ var Profiles = []Profile{
 		TooManyUsers: []string{"maximum number of login users", "already login"},
 		Expired:      []string{"session expired", "expired"},
 		FailLogFunc:  "clearWebLogAction", FailLogContinue: "continue", FailLogClear: "clearLog",
-		NagSkip: "Skip",
+		NagSkip:         "Skip",
+		NoSessionCookie: "the device answered the login without setting a session cookie, so no session was opened (on this firmware that is a failed login: check the user name and password, and that no other session holds the console, which GA allows only one of); nothing was changed",
+		// PasswordPage is where ipchange changes the password; a unit that
+		// answers it 404 is changed on the User Account page instead.
+		PasswordPage: "/ChPassword.htm", OldHashField: "pwd", NewHashField: "newpwd", PasswordScheme: "md5-xorfill",
+		PasswordMax: 16,
 	},
 	{
 		Name: "G1", Server: "MoxaHttp/1.0", ScriptChallenge: "FakeChallenge",
@@ -200,6 +223,33 @@ func encUser(user, challenge string) string {
 		sum[i] ^= user[i]
 	}
 	return hex.EncodeToString(sum[:])
+}
+
+// passwordAnswer computes the fields of an own-password change: the
+// proof of the old password and the encoded new one. "md5-xorfill"
+// (GA, ipchange): old is hex MD5(old password); new is MD5(old password)
+// with its first len(new) bytes XORed with the new password's ASCII
+// codes, all 16 bytes as hex.
+func (pr *Profile) passwordAnswer(oldPW, newPW string) (oldHash, newHash string, err error) {
+	switch pr.PasswordScheme {
+	case "md5-xorfill":
+	default:
+		return "", "", fmt.Errorf("password change scheme %q is not known", pr.PasswordScheme)
+	}
+	if len(newPW) == 0 || len(newPW) > pr.PasswordMax {
+		return "", "", fmt.Errorf("the %s console carries a new password of 1 to %d characters, this one has %d", pr.Name, pr.PasswordMax, len(newPW))
+	}
+	for i := range len(newPW) {
+		if newPW[i] <= 0x20 || newPW[i] >= 0x7f {
+			return "", "", fmt.Errorf("the %s console carries only printable ASCII passwords without spaces", pr.Name)
+		}
+	}
+	sum := md5.Sum([]byte(oldPW))
+	oldHash = hex.EncodeToString(sum[:])
+	for i := range len(newPW) {
+		sum[i] ^= newPW[i]
+	}
+	return oldHash, hex.EncodeToString(sum[:]), nil
 }
 
 // loginPairs builds the fields of the login submit from the login form:

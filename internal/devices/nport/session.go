@@ -235,8 +235,16 @@ func login(ctx context.Context, hc *transport.HTTPClient, base *url.URL, user, p
 	if resp.Local.IsValid() {
 		s.local = resp.Local
 	}
-	for range maxInterstitials {
-		if err := s.refusal(p); err != nil {
+	// no session cookie after the login POST: the login failed, whatever
+	// the page says (a more precise refusal on the page is told first)
+	noCookie := prof.NoSessionCookie != "" && !hc.HasCookie(base)
+	for i := range maxInterstitials {
+		err := s.refusal(p)
+		var re *reshownError
+		if i == 0 && noCookie && (err == nil || errors.As(err, &re)) {
+			return nil, &NoSessionError{Generation: prof.Name, Why: prof.NoSessionCookie}
+		}
+		if err != nil {
 			return nil, err
 		}
 		if m, home, ok := s.findMenu(ctx, p); ok {
@@ -278,9 +286,17 @@ func (s *session) refusal(p *page) error {
 		if msg == "" {
 			msg = "no message"
 		}
-		return fmt.Errorf("the device refused the login and showed the login page again, saying %q: nothing was changed; if it says the account is locked or the sessions are all in use, wait or log out elsewhere before trying again", msg)
+		return &reshownError{msg: msg}
 	}
 	return nil
+}
+
+// reshownError is a login answered with the login page again, with no
+// known refusal words on it.
+type reshownError struct{ msg string }
+
+func (e *reshownError) Error() string {
+	return fmt.Sprintf("the device refused the login and showed the login page again, saying %q: nothing was changed; if it says the account is locked or the sessions are all in use, wait or log out elsewhere before trying again", e.msg)
 }
 
 // menuLinks are the menu entries that identify the menu page.

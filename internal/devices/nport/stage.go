@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
 	"slices"
 	"syscall"
 	"time"
@@ -92,6 +94,16 @@ func (d *Driver) stageAccounts(ctx context.Context, s *session, from, to State) 
 				return fmt.Errorf("add account %q: no password given", a.Name)
 			}
 			err = d.addAccount(ctx, s, a, pw)
+		case hasPW && s.prof.PasswordPage != "" && a.Name == s.user:
+			// the generation's own-password page (GA: ChPassword.htm)
+			err = d.changeOwnPassword(ctx, s, pw)
+			switch {
+			case errors.Is(err, errNoPasswordPage):
+				// this unit has no such page: the User Account page, as the guide shows
+				err = d.editAccount(ctx, s, a, pw, true)
+			case err == nil && (old.Active != a.Active || old.Admin != a.Admin):
+				err = d.editAccount(ctx, s, a, "", false)
+			}
 		case hasPW || old.Active != a.Active || old.Admin != a.Admin:
 			err = d.editAccount(ctx, s, a, pw, hasPW)
 		default:
@@ -275,6 +287,70 @@ func (d *Driver) editAccount(ctx context.Context, s *session, a Account, pw stri
 		return err
 	}
 	return d.accountChanged(ctx, s, a.Name, name, func(x *Account) bool { return x != nil && x.Active == a.Active && x.Admin == a.Admin })
+}
+
+// changeOwnPassword changes the logged-in user's password on the
+// profile's password page: the form holding the old- and new-password
+// fields is filled as its page script would (the visible password inputs
+// sent empty) and submitted with the form's own method. The new password
+// takes effect at Save/Restart; the login after the restart proves it.
+// errNoPasswordPage is a profile's password page that the unit does not serve.
+var errNoPasswordPage = errors.New("the unit has no own-password page")
+
+func (d *Driver) changeOwnPassword(ctx context.Context, s *session, pw string) error {
+	pr := s.prof
+	name := "Change password of " + s.user
+	ref, err := url.Parse(pr.PasswordPage)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	resp, p, err := s.fetch(ctx, s.base.ResolveReference(ref).String())
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	switch resp.Status {
+	case http.StatusOK:
+	case http.StatusNotFound:
+		return errNoPasswordPage
+	default:
+		return fmt.Errorf("%s: %s: HTTP status %d", name, pr.PasswordPage, resp.Status)
+	}
+	if s.sessionGone(p) {
+		return fmt.Errorf("%s: %w (the login page came back)", name, errSessionEnded)
+	}
+	var f *form
+	for _, cand := range p.Forms {
+		_, okOld := formControl(cand, pr.OldHashField)
+		_, okNew := formControl(cand, pr.NewHashField)
+		if okOld && okNew {
+			f = cand
+			break
+		}
+	}
+	if f == nil {
+		return fmt.Errorf("%s: %s has no form with %s and %s: the page differs from what this tool knows, so nothing was changed; run `commission capture` and send the transcript",
+			name, pr.PasswordPage, pr.OldHashField, pr.NewHashField)
+	}
+	d.mu.Lock()
+	oldPW := d.o.Password
+	d.mu.Unlock()
+	oldHash, newHash, err := pr.passwordAnswer(oldPW, pw)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	s.rec.Secret(pw, oldHash, newHash)
+	for _, c := range f.Controls {
+		switch {
+		case c.Name == pr.OldHashField:
+			c.Value = oldHash
+		case c.Name == pr.NewHashField:
+			c.Value = newHash
+		case c.Type == "password":
+			c.Value = "" // the page script empties the visible inputs
+		}
+	}
+	_, err = s.submit(ctx, p, f, quirks.Submit, name)
+	return err
 }
 
 func (d *Driver) deleteAccount(ctx context.Context, s *session, account string) error {

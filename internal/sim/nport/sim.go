@@ -47,6 +47,9 @@ type Config struct {
 	Certificate *tls.Certificate
 	// NoHTTPS simulates a unit without TLS: the HTTPS console never opens.
 	NoHTTPS bool
+	// NoSessionCookie answers a good login as usual but sets no session
+	// cookie (a console that opened no session).
+	NoSessionCookie bool
 }
 
 // Generation is a web console generation (nport-web-evidence.md section 1).

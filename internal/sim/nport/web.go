@@ -128,6 +128,12 @@ func (d *Device) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		d.saveRestartPage(w, r, user, token)
 	case "/upgrade.htm":
 		d.upgradePage(w, r, token)
+	case "/ChPassword.htm":
+		if d.cfg.Generation != GenGA {
+			http.NotFound(w, r)
+			return
+		}
+		d.chPassword(w, r, user)
 	case "/accounts.htm":
 		d.accountsPage(w, token, "")
 	case "/account.htm":
@@ -330,7 +336,9 @@ func (d *Device) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.log("Config", fmt.Sprintf("%s: Local Login Success %s", who, r.RemoteAddr))
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: id, Path: "/", HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+	if !d.cfg.NoSessionCookie {
+		http.SetCookie(w, &http.Cookie{Name: cookieName, Value: id, Path: "/", HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+	}
 	if sec {
 		// the security firmware answers the login with a redirect, through
 		// its interstitials
