@@ -166,6 +166,11 @@ type DemoConfig struct {
 	// FirstLoginDone skips a forced first-login password change (for
 	// headless audits, which change nothing and so cannot answer it).
 	FirstLoginDone bool
+	// StateDir, when set, is a folder of the simulator's own where it
+	// keeps its settings, certificate and ports between runs, so that a
+	// demo killed mid-session comes back as it was and can be resumed.
+	// Empty: a fresh factory-default device every run.
+	StateDir string
 }
 
 // DemoDevice is one running simulated device.
