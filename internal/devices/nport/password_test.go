@@ -208,3 +208,28 @@ func TestLoginWithoutSessionCookieFails_Simulator(t *testing.T) {
 		})
 	}
 }
+
+// TestGAChPasswordStagedTwice_Simulator: the engine stages step by step,
+// and a later step's Stage still carries the password an earlier one set:
+// the second change proves the old password with the one saved last.
+func TestGAChPasswordStagedTwice_Simulator(t *testing.T) {
+	dev, drv := startSim(t, simnport.Config{Generation: simnport.GenGA}, "admin", "moxa")
+	ctx := context.Background()
+	from, err := drv.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	to := from.Clone()
+	to.Secrets = map[string]string{"admin": newAdminPW}
+	for i := range 2 {
+		if err := drv.Stage(ctx, from, to); err != nil {
+			t.Fatalf("stage %d: %v", i+1, err)
+		}
+	}
+	if err := drv.Commit(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if pw := accountPW(dev.Effective(), "admin"); pw != newAdminPW {
+		t.Fatalf("effective %q", pw)
+	}
+}

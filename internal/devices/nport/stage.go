@@ -331,8 +331,15 @@ func (d *Driver) changeOwnPassword(ctx context.Context, s *session, pw string) e
 		return fmt.Errorf("%s: %s has no form with %s and %s: the page differs from what this tool knows, so nothing was changed; run `commission capture` and send the transcript",
 			name, pr.PasswordPage, pr.OldHashField, pr.NewHashField)
 	}
+	// the old password is the one saved last: a password staged before
+	// (by an earlier step) has replaced the one the driver logged in with
 	d.mu.Lock()
 	oldPW := d.o.Password
+	for _, c := range d.pending {
+		if c.user == s.user {
+			oldPW = c.password
+		}
+	}
 	d.mu.Unlock()
 	oldHash, newHash, err := pr.passwordAnswer(oldPW, pw)
 	if err != nil {
