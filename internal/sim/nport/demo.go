@@ -1,0 +1,54 @@
+package nport
+
+import (
+	"fmt"
+
+	"github.com/commission-tool/commission/internal/family"
+)
+
+// genLabels name the generations in the demo's device list.
+var genLabels = map[Generation]string{GenGA: "GA firmware", GenSec: "security firmware"}
+
+// demoConfigs is one simulated NPort per generation the guide supports
+// (Generations: GA and the security firmware; G1 is refused by the
+// driver and not simulated), each with its own MAC and serial number so
+// that discovery lists them apart.
+func demoConfigs(cfg family.DemoConfig) []Config {
+	var out []Config
+	for i, g := range Generations() {
+		out = append(out, Config{Generation: g, RestartDelay: cfg.RestartDelay,
+			MAC: fmt.Sprintf("00:90:E8:5C:11:%02X", 0x2A+i), Serial: fmt.Sprintf("%d", 6621+i)})
+	}
+	return out
+}
+
+// Demo starts one simulated NPort per supported generation on loopback
+// for the demo (the family.Demo contract): labelled with model and
+// generation, the factory login admin/moxa, Sim the *Device. On an error
+// it closes what it started.
+func Demo(cfg family.DemoConfig) ([]family.DemoDevice, error) {
+	return demo(demoConfigs(cfg), nil)
+}
+
+// demo starts cfgs in order; started, when set, sees each device started.
+func demo(cfgs []Config, started func(*Device)) ([]family.DemoDevice, error) {
+	var out []family.DemoDevice
+	for _, c := range cfgs {
+		d, err := Start(c)
+		if err != nil {
+			for _, o := range out {
+				o.Close()
+			}
+			return nil, fmt.Errorf("start the simulated NPort (%s): %w", c.Generation, err)
+		}
+		if started != nil {
+			started(d)
+		}
+		out = append(out, family.DemoDevice{
+			Label: fmt.Sprintf("%s, %s (simulated)", d.cfg.Model, genLabels[d.cfg.Generation]),
+			Host:  d.Host(), Ports: d.Ports(), User: "admin", Password: "moxa",
+			Sim: d, Close: func() { d.Close() },
+		})
+	}
+	return out, nil
+}
