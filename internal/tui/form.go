@@ -30,6 +30,11 @@ type fieldSpec struct {
 	// Same names the field this one must repeat (a password confirmation);
 	// SameErr is the error shown when it does not.
 	Same, SameErr string
+	// Planned marks a value that comes from the site plan; PlanValue is
+	// the plan's value. The title says "from the site plan" while the
+	// value is the plan's, "changed in the field" once it differs.
+	Planned   bool
+	PlanValue string
 }
 
 // formState is where a form stands.
@@ -320,7 +325,21 @@ func (f *form) fieldLines(i int) []string {
 	if focused {
 		title = s.Heading.Render(title)
 	}
+	if ff.spec.Planned {
+		if ff.value() == ff.spec.PlanValue {
+			title += s.Info.Render("  · from the site plan")
+		} else {
+			title += s.Warn.Render("  · changed in the field")
+		}
+	}
 	lines = append(lines, bar+truncate(title, w))
+	if ff.spec.Planned && ff.value() != ff.spec.PlanValue {
+		plan := strings.ReplaceAll(ff.spec.PlanValue, "\n", ", ")
+		if plan == "" {
+			plan = "(empty)"
+		}
+		lines = append(lines, bar+s.Muted.Render(truncate("the site plan says: "+plan, w)))
+	}
 	if focused && ff.spec.Help != "" {
 		for _, l := range strings.Split(lipglossWrap(ff.spec.Help, w), "\n") {
 			lines = append(lines, bar+s.Muted.Render(l))

@@ -331,8 +331,9 @@ func (scr *stepScreen) Update(m *Model, k tea.KeyPressMsg) tea.Cmd {
 }
 
 // inputFields builds form fields for a step's inputs, prefilled with
-// vals.
-func inputFields(mt steps.Meta, vals steps.Values) []fieldSpec {
+// vals. The inputs in planned take their default (defaults) from the
+// site plan: their fields say so, and say it when the value differs.
+func inputFields(mt steps.Meta, vals, defaults steps.Values, planned map[string]bool) []fieldSpec {
 	var fields []fieldSpec
 	for _, in := range mt.Inputs {
 		v := printable.String(vals[in.Key], in.Multiline)
@@ -345,35 +346,44 @@ func inputFields(mt steps.Meta, vals steps.Values) []fieldSpec {
 			f.Options = in.Options
 			f.Validate = nil
 		}
+		if planned[in.Key] && !in.Secret {
+			f.Planned, f.PlanValue = true, printable.String(defaults[in.Key], in.Multiline)
+		}
 		fields = append(fields, f)
 	}
 	return fields
 }
 
+// stepFields are the step's input fields with the values to show: the
+// technician's last ones, else the defaults.
+func (m Model) stepFields() []fieldSpec {
+	defaults := m.sess.Defaults(m.step.id)
+	vals := m.step.values
+	if vals == nil {
+		vals = defaults
+	}
+	var planned map[string]bool
+	if m.cfg.Planned != nil {
+		planned = m.cfg.Planned(m.step.id)
+	}
+	return inputFields(m.meta(), vals, defaults, planned)
+}
+
 func (m Model) openInputs() (tea.Model, tea.Cmd) {
 	mt := m.meta()
 	m.errText, m.notice = "", ""
-	vals := m.step.values
-	if vals == nil {
-		vals = m.sess.Defaults(m.step.id)
-	}
 	if len(mt.Inputs) == 0 {
 		return m.plan(steps.Values{})
 	}
 	m.step.mode = stepInputs
-	m.openForm(inputFields(mt, vals)...)
+	m.openForm(m.stepFields()...)
 	return m, nil
 }
 
 func (m Model) openAttest() (tea.Model, tea.Cmd) {
-	mt := m.meta()
 	m.errText, m.notice = "", ""
-	vals := m.step.values
-	if vals == nil {
-		vals = m.sess.Defaults(m.step.id)
-	}
 	m.step.mode = stepAttest
-	fields := inputFields(mt, vals)
+	fields := m.stepFields()
 	fields = append(fields, fieldSpec{Key: noteKey, Title: "Note (optional)", Limit: 500, Multiline: true})
 	m.openForm(fields...)
 	return m, nil
