@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/commission-tool/commission/internal/printable"
@@ -68,17 +69,26 @@ func Run(ctx context.Context, host string, targets []Target, timeout time.Durati
 		}
 		return results
 	}
-	sem := make(chan struct{}, MaxParallel)
-	var wg sync.WaitGroup
-	for i, t := range targets {
+	// A pool of at most MaxParallel workers takes the targets in order:
+	// no goroutine waits for a free slot.
+	var (
+		wg   sync.WaitGroup
+		next atomic.Int64
+	)
+	for range min(len(targets), MaxParallel) {
 		wg.Go(func() {
-			select {
-			case sem <- struct{}{}:
-				defer func() { <-sem }()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(targets) {
+					return
+				}
+				t := targets[i]
+				if err := ctx.Err(); err != nil {
+					results[i] = Result{Name: t.Name, Network: t.Network, Port: t.Port, State: Failed,
+						Detail: "probe canceled: " + err.Error()}
+					continue
+				}
 				results[i] = probeOne(ctx, ip, t, timeout)
-			case <-ctx.Done():
-				results[i] = Result{Name: t.Name, Network: t.Network, Port: t.Port, State: Failed,
-					Detail: "probe canceled: " + ctx.Err().Error()}
 			}
 		})
 	}
@@ -128,18 +138,22 @@ func probeOne(parent context.Context, ip string, t Target, timeout time.Duration
 		r.State, r.Detail = Failed, fmt.Sprintf("port %d out of range", t.Port)
 		return r
 	}
-	ctx, cancel := context.WithTimeout(parent, timeout)
-	defer cancel()
+	deadline := start.Add(timeout)
+	if d, ok := parent.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
 	addr := net.JoinHostPort(ip, strconv.Itoa(t.Port))
 	switch t.Network {
 	case "tcp":
+		ctx, cancel := context.WithDeadline(parent, deadline)
+		defer cancel()
 		r.State, r.Detail = probeTCP(ctx, parent, addr, timeout)
 	case "udp":
 		if len(t.Request) == 0 {
 			r.State, r.Detail = Failed, "udp probe needs a request"
 			return r
 		}
-		r.State, r.Detail = probeUDP(ctx, parent, addr, t, timeout)
+		r.State, r.Detail = probeUDP(parent, addr, t, timeout, deadline)
 	default:
 		r.State, r.Detail = Failed, fmt.Sprintf("unknown network %q", printable.String(t.Network))
 	}
@@ -172,26 +186,36 @@ func closedAtOnce(conn net.Conn, grace time.Duration) bool {
 	return n == 0 && (errors.Is(err, io.EOF) || isRefused(err))
 }
 
-// probeUDP sends t.Request to addr on a connected socket and waits for a
-// reply t.Accept recognises. The request is sent again once, half way
-// through the timeout, in case one datagram was lost.
-func probeUDP(ctx, parent context.Context, addr string, t Target, timeout time.Duration) (PortState, string) {
-	conn, err := transport.Dialer(0).DialContext(ctx, "udp", addr)
+// udpBufs holds the MaxUDPReply-byte read buffers of UDP probes.
+var udpBufs = sync.Pool{New: func() any { b := make([]byte, MaxUDPReply); return &b }}
+
+// probeUDP sends t.Request to addr on a connected socket and waits until
+// deadline for a reply t.Accept recognises. The request is sent again
+// once, half way through the timeout, in case one datagram was lost.
+func probeUDP(parent context.Context, addr string, t Target, timeout time.Duration, deadline time.Time) (PortState, string) {
+	conn, err := transport.Dialer(0).DialContext(parent, "udp", addr)
 	if err != nil {
 		return classify(parent, err, timeout)
 	}
 	defer conn.Close()
-	deadline, _ := ctx.Deadline()
-	stop := context.AfterFunc(ctx, func() { _ = conn.SetReadDeadline(time.Unix(1, 0)) })
+	// The read deadline enforces the probe's own timeout, with no context
+	// timer; only the caller's cancellation needs a watcher (none for a
+	// context that cannot be canceled).
+	stop := context.AfterFunc(parent, func() { _ = conn.SetReadDeadline(time.Unix(1, 0)) })
 	defer stop()
 
 	if _, err := conn.Write(t.Request); err != nil {
 		return classify(parent, err, timeout)
 	}
 	resendAt := time.Now().Add(timeout / 2)
+	if resendAt.After(deadline) {
+		resendAt = deadline
+	}
 	resent := false
 	unrecognised := 0
-	buf := make([]byte, MaxUDPReply)
+	bp := udpBufs.Get().(*[]byte)
+	defer udpBufs.Put(bp)
+	buf := *bp
 	for {
 		rd := deadline
 		if !resent {
@@ -200,12 +224,12 @@ func probeUDP(ctx, parent context.Context, addr string, t Target, timeout time.D
 		if err := conn.SetReadDeadline(rd); err != nil {
 			return Failed, fmt.Sprintf("udp: %v", err)
 		}
-		if ctx.Err() != nil { // AfterFunc may have fired before the deadline was set
-			return classify(parent, ctx.Err(), timeout)
+		if parent.Err() != nil { // AfterFunc may have fired before the deadline was set
+			return classify(parent, parent.Err(), timeout)
 		}
 		n, err := conn.Read(buf)
 		if err != nil {
-			if !resent && isTimeout(err) && ctx.Err() == nil {
+			if !resent && isTimeout(err) && parent.Err() == nil && time.Now().Before(deadline) {
 				resent = true
 				if _, err := conn.Write(t.Request); err != nil {
 					return classify(parent, err, timeout)

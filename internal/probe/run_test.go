@@ -3,7 +3,9 @@ package probe
 import (
 	"bytes"
 	"context"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -155,4 +157,37 @@ func TestCloseGraceFollowsRoundTrip(t *testing.T) {
 			t.Errorf("closeGrace(%v, %v) = %v, want %v", tc.rtt, tc.timeout, got, tc.want)
 		}
 	}
+}
+
+// TestRunPoolBounded checks that Run keeps at most MaxParallel probe
+// goroutines alive: each datagram the server sees is sent by a probe that
+// is running, and the goroutines alive then are counted.
+func TestRunPoolBounded(t *testing.T) {
+	var mu sync.Mutex
+	peak := 0
+	port := udpServer(t, func([]byte) []byte {
+		n := runtime.NumGoroutine()
+		mu.Lock()
+		peak = max(peak, n)
+		mu.Unlock()
+		return []byte("NOPE")
+	})
+	base := runtime.NumGoroutine()
+	var targets []Target
+	for range 3 * MaxParallel {
+		targets = append(targets, Target{Name: "u", Network: "udp", Port: port, Request: []byte("x"),
+			Accept: func([]byte) bool { return false }})
+	}
+	for i, r := range Run(context.Background(), "127.0.0.1", targets, 60*time.Millisecond) {
+		if r.State != Filtered {
+			t.Fatalf("target %d: %s (%s), want filtered", i, r.State, r.Detail)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	// A few spare: the runtime's own and a context timer's goroutine.
+	if limit := base + MaxParallel + 4; peak > limit {
+		t.Errorf("%d goroutines alive while probing (%d before Run), want at most %d", peak, base, limit)
+	}
+	t.Logf("peak %d goroutines, %d before Run", peak, base)
 }
