@@ -298,7 +298,7 @@ func TestUDPExchange(t *testing.T) {
 	if _, err := Exchange(ctx, addr, []byte("silence"), 16); !errors.As(err, &ue) || ue.Kind != NoAnswer {
 		t.Fatalf("silence: %v", err)
 	}
-	replies, err := Gather(context.Background(), []string{addr}, []byte("ping"), 16, 1)
+	replies, err := Gather(context.Background(), "", []string{addr}, []byte("ping"), 16, 1)
 	if err != nil || len(replies) != 1 || string(replies[0].Data) != "pong" || replies[0].From.String() != addr {
 		t.Fatalf("gather: %v %v", replies, err)
 	}

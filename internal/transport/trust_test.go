@@ -121,7 +121,7 @@ func TestLoopbackOnlyRefusesBeforeSending(t *testing.T) {
 		if _, err := Exchange(ctx, dst, []byte{1}, 16); !errors.Is(err, ErrNotLoopback) {
 			t.Errorf("Exchange %s: %v, want ErrNotLoopback", dst, err)
 		}
-		if _, err := Gather(ctx, []string{dst}, []byte{1}, 16, 1); !errors.Is(err, ErrNotLoopback) {
+		if _, err := Gather(ctx, "", []string{dst}, []byte{1}, 16, 1); !errors.Is(err, ErrNotLoopback) {
 			t.Errorf("Gather %s: %v, want ErrNotLoopback", dst, err)
 		}
 	}

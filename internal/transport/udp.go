@@ -70,15 +70,26 @@ type Reply struct {
 }
 
 // Gather sends req to each of targets ("host:port", broadcast addresses
-// included) from one unconnected socket and collects every reply, each
-// at most maxReply bytes (longer ones are dropped), until the context's
-// deadline (DefaultTimeout without one) or maxReplies replies.
-func Gather(ctx context.Context, targets []string, req []byte, maxReply, maxReplies int) ([]Reply, error) {
+// included) from one unconnected socket bound to the local IPv4 address
+// from ("" binds any: the system picks the interface) and collects every
+// reply, each at most maxReply bytes (longer ones are dropped), until the
+// context's deadline (DefaultTimeout without one) or maxReplies replies.
+// Binding from makes the request leave by the interface the technician
+// chose, with that interface's address as its source.
+func Gather(ctx context.Context, from string, targets []string, req []byte, maxReply, maxReplies int) ([]Reply, error) {
 	deadline := udpDeadline(ctx)
+	laddr := ":0"
+	if from != "" {
+		a, err := netip.ParseAddr(from)
+		if err != nil || !a.Unmap().Is4() {
+			return nil, fmt.Errorf("send from %q: not an IPv4 address of this laptop", from)
+		}
+		laddr = netip.AddrPortFrom(a.Unmap(), 0).String()
+	}
 	var lc net.ListenConfig
-	pc, err := lc.ListenPacket(ctx, "udp4", ":0")
+	pc, err := lc.ListenPacket(ctx, "udp4", laddr)
 	if err != nil {
-		return nil, fmt.Errorf("open udp socket: %w", err)
+		return nil, fmt.Errorf("open udp socket on %s: %w", laddr, err)
 	}
 	defer pc.Close()
 	stop := context.AfterFunc(ctx, func() { pc.SetDeadline(time.Unix(1, 0)) })

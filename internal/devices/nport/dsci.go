@@ -175,16 +175,24 @@ func readDSCI(ctx context.Context, addr string, timeout time.Duration, rec *tran
 	return info, nil
 }
 
-// Discover sends the UDP 4800 discovery request to each target ("host:port";
-// on a real network "255.255.255.255:4800") and lists every device that
-// answers within timeout. Devices are listed once, by reply address.
+// Discover is DiscoverFrom any local address (the system picks the
+// interface).
 func Discover(ctx context.Context, targets []string, timeout time.Duration) ([]Found, error) {
+	return DiscoverFrom(ctx, "", targets, timeout)
+}
+
+// DiscoverFrom sends the UDP 4800 discovery request from the local IPv4
+// address from ("" for any; the chosen interface's address, so that the
+// request leaves by it) to each target ("host:port"; on a real network the
+// interface's broadcast address, port 4800) and lists every device that
+// answers within timeout. Devices are listed once, by reply address.
+func DiscoverFrom(ctx context.Context, from string, targets []string, timeout time.Duration) ([]Found, error) {
 	if timeout <= 0 {
 		timeout = transport.DefaultTimeout
 	}
 	c, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	replies, err := transport.Gather(c, targets, discoverRequest, maxDSCIReply, 0)
+	replies, err := transport.Gather(c, from, targets, discoverRequest, maxDSCIReply, 0)
 	if err != nil && len(replies) == 0 {
 		return nil, fmt.Errorf("discover: %w", err)
 	}

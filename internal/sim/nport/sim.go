@@ -107,6 +107,7 @@ type Device struct {
 	failsSeen int          // how many of fails a login has been shown
 	logLines  []string
 	logSeq    int
+	udpPeers  []netip.Addr // senders of UDP 4800 requests
 
 	// running services, guarded by mu
 	servers []*http.Server

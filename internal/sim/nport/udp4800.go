@@ -40,6 +40,11 @@ func putString(dst []byte, s string) {
 
 // serveMoxaUDP answers one UDP 4800 request.
 func (d *Device) serveMoxaUDP(pc net.PacketConn, req []byte, from *net.UDPAddr) {
+	d.mu.Lock()
+	if len(d.udpPeers) < 256 {
+		d.udpPeers = append(d.udpPeers, from.AddrPort().Addr().Unmap())
+	}
+	d.mu.Unlock()
 	if len(req) < 8 || int(binary.BigEndian.Uint16(req[2:4])) != len(req) || req[0]&0x80 != 0 {
 		return
 	}
@@ -132,4 +137,12 @@ func serialNumber(s string) uint16 {
 		}
 	}
 	return uint16(n)
+}
+
+// MoxaUDPSenders lists the source address of every UDP 4800 request the
+// device received (the first 256), oldest first.
+func (d *Device) MoxaUDPSenders() []netip.Addr {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]netip.Addr(nil), d.udpPeers...)
 }
