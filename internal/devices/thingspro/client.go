@@ -67,10 +67,14 @@ type client struct {
 	mu    sync.Mutex
 	token string
 	local netip.Addr
+	// relogin makes one login at a time: requests in parallel that all
+	// find the session ended log in once.
+	relogin sync.Mutex
 }
 
 func newClient(o transport.RESTOptions, user, pw string) (*client, error) {
 	o.MaxBody = maxBody
+	o.MaxConns = readParallel
 	o.Header = http.Header{"Accept": {"application/json"}}
 	rc, err := transport.NewRESTClient(o)
 	if err != nil {
@@ -189,12 +193,9 @@ func (c *client) do(ctx context.Context, method, path string, body request, out 
 		return err
 	}
 	if status == http.StatusUnauthorized {
-		if _, err := c.login(ctx); err != nil {
+		if tok, err = c.loginAgain(ctx, tok); err != nil {
 			return fmt.Errorf("the session ended and logging in again failed: %w", err)
 		}
-		c.mu.Lock()
-		tok = c.token
-		c.mu.Unlock()
 		if status, b, err = c.send(ctx, method, path, body, tok); err != nil {
 			return err
 		}
@@ -213,6 +214,25 @@ func (c *client) do(ctx context.Context, method, path string, body request, out 
 		return fmt.Errorf("%s %s: unexpected reply: %w", method, path, err)
 	}
 	return nil
+}
+
+// loginAgain logs in after a request with stale was refused, unless a
+// request in parallel has already done so, and returns the new token.
+func (c *client) loginAgain(ctx context.Context, stale string) (string, error) {
+	c.relogin.Lock()
+	defer c.relogin.Unlock()
+	c.mu.Lock()
+	tok := c.token
+	c.mu.Unlock()
+	if tok != stale {
+		return tok, nil
+	}
+	if _, err := c.login(ctx); err != nil {
+		return "", err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.token, nil
 }
 
 func (c *client) get(ctx context.Context, path string, out any) error {

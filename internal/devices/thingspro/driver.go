@@ -259,71 +259,160 @@ type certFiles struct {
 	Key    string `json:"caPkFile"`
 }
 
+// readParallel is how many API requests a Read has in flight at once, and
+// how many connections the client keeps open to the gateway.
+const readParallel = 6
+
+// readStep is one part of a Read: its requests, then what it found,
+// applied to the State in the order of the steps.
+type readStep func(ctx context.Context) (apply func(*State), err error)
+
 // Read reads the whole State: the API, the outside probes and, when an
-// SSH login is configured, the shell's listening ports.
+// SSH login is configured, the shell's listening ports. The port probes
+// start with the first request (the identity), so that their measure of
+// the round trip is not slowed by the reads; the TLS probe, the shell
+// and the rest of the API start when the identity has come. The API
+// requests run readParallel at a time, each read into a fresh value and
+// applied in a fixed order, and the transcript lists them in that order.
 func (d *Driver) Read(ctx context.Context) (State, error) {
 	if err := d.ensure(ctx); err != nil {
 		return State{}, err
 	}
-	s := State{User: d.o.User, GatewayAddr: d.addr, Services: map[string]bool{}}
-	var general struct {
-		HostName, ModelName, SerialNumber, ThingsproVersion, FirmwareVersion string
+	pctx, stopProbes := context.WithCancel(ctx)
+	defer stopProbes()
+	var obs observation
+	var wg sync.WaitGroup
+	wg.Go(func() { obs.ports = d.probePorts(pctx) })
+	identity, err := d.readIdentity(ctx)
+	if err != nil {
+		stopProbes()
+		wg.Wait()
+		return State{}, err
 	}
-	if err := d.c.get(ctx, "/device/general", &general); err != nil {
-		return State{}, fmt.Errorf("read the gateway's identity: %w", err)
+	wg.Go(func() { d.observe(pctx, &obs) })
+
+	steps := []readStep{d.readRoles, d.readUsers, d.readServices,
+		d.readSwitch(SvcLocalConsole, "/system/serialconsole", "the local console", false),
+		d.readSSHServer,
+		d.readSwitch(SvcDiscovery, quirks.DiscoveryPath, "discovery", true),
+		d.readSwitch(SvcNAT, quirks.NATPath, "NAT", true),
+		d.readHTTPServer, d.readTime,
+		d.readInterfaces("/device/ethernets", KindEthernet), d.readInterfaces("/device/cellulars", KindCellular),
+		d.readInterfaces("/device/dhcpservers", KindDHCPServer), d.readWiFi,
+		d.readFirewall, d.readLogs,
+		d.readAzureDevice, d.readAzureEdge, d.readAWS,
+		d.readMQTTLike("/mqtt", AppMQTT, "MQTT client"), d.readMQTTLike("/sparkplug/brokers", AppSparkplug, "Sparkplug broker"),
 	}
-	s.Identity = devices.Identity{Family: "thingspro", Model: printable.String(general.ModelName),
-		Firmware: strings.TrimSpace("ThingsPro Edge " + printable.String(general.ThingsproVersion)),
-		Serial:   printable.String(general.SerialNumber), Name: printable.String(general.HostName),
-		Address: d.host, Sources: []string{"api"}}
-	s.ClientAddr = d.c.localAddr()
+	applies := make([]func(*State), len(steps))
+	tasks := make([]func(context.Context) error, len(steps))
+	for i, st := range steps {
+		tasks[i] = func(ctx context.Context) error {
+			f, err := st(ctx)
+			applies[i] = f
+			return err
+		}
+	}
+	err = transport.RunOrdered(ctx, readParallel, tasks...)
+	if err != nil {
+		stopProbes()
+	}
+	wg.Wait()
+	if err != nil {
+		return State{}, err
+	}
+	s := State{User: d.o.User, GatewayAddr: d.addr, Services: map[string]bool{}, ClientAddr: d.c.localAddr()}
 	if d.defaultLogin != nil {
 		v := *d.defaultLogin
 		s.DefaultLogin = &v
 	}
-
-	users, roles, err := d.readAccounts(ctx)
-	if err != nil {
-		return State{}, err
-	}
-	s.Users, s.Roles = users, roles
-
-	var groups map[string][]svcItem
-	if err := d.c.get(ctx, "/system/services", &groups); err != nil {
-		return State{}, fmt.Errorf("read services: %w", err)
-	}
-	for _, g := range []string{"service", "provisionService"} {
-		for _, it := range groups[g] {
-			s.setService(it.ID, it.Enable, "/system/services")
+	identity(&s)
+	for _, f := range applies {
+		if f != nil {
+			f(&s)
 		}
 	}
-	// each reply decodes into a fresh value: a field a reply lacks is
-	// unknown, never the previous reply's
-	var console onOff
-	if err := d.c.get(ctx, "/system/serialconsole", &console); err != nil {
-		return State{}, fmt.Errorf("read the local console: %w", err)
+	obs.apply(&s)
+	return s, nil
+}
+
+func (d *Driver) readIdentity(ctx context.Context) (func(*State), error) {
+	var general struct {
+		HostName, ModelName, SerialNumber, ThingsproVersion, FirmwareVersion string
 	}
-	s.setService(SvcLocalConsole, console.Enable, "/system/serialconsole")
+	if err := d.c.get(ctx, "/device/general", &general); err != nil {
+		return nil, fmt.Errorf("read the gateway's identity: %w", err)
+	}
+	return func(s *State) {
+		s.Identity = devices.Identity{Family: "thingspro", Model: printable.String(general.ModelName),
+			Firmware: strings.TrimSpace("ThingsPro Edge " + printable.String(general.ThingsproVersion)),
+			Serial:   printable.String(general.SerialNumber), Name: printable.String(general.HostName),
+			Address: d.host, Sources: []string{"api"}}
+	}, nil
+}
+
+func (d *Driver) readRoles(ctx context.Context) (func(*State), error) {
+	roles, err := d.getRoles(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return func(s *State) { s.Roles = roles }, nil
+}
+
+// readUsers reads /users; the accounts are named from the roles, which
+// the step before reads and applies first.
+func (d *Driver) readUsers(ctx context.Context) (func(*State), error) {
+	var users []apiUser
+	if err := d.c.get(ctx, "/users", &users); err != nil {
+		return nil, fmt.Errorf("read users: %w", err)
+	}
+	return func(s *State) { s.Users = usersOf(users, s.Roles) }, nil
+}
+
+func (d *Driver) readServices(ctx context.Context) (func(*State), error) {
+	var groups map[string][]svcItem
+	if err := d.c.get(ctx, "/system/services", &groups); err != nil {
+		return nil, fmt.Errorf("read services: %w", err)
+	}
+	return func(s *State) {
+		for _, g := range []string{"service", "provisionService"} {
+			for _, it := range groups[g] {
+				s.setService(it.ID, it.Enable, "/system/services")
+			}
+		}
+	}, nil
+}
+
+// readSwitch reads one {"enable": bool} setting; optional ones may be
+// missing (404) on a gateway.
+func (d *Driver) readSwitch(svc, path, what string, optional bool) readStep {
+	return func(ctx context.Context) (func(*State), error) {
+		var v onOff
+		err := d.c.get(ctx, path, &v)
+		switch {
+		case err == nil:
+			return func(s *State) { s.setService(svc, v.Enable, path) }, nil
+		case optional && errors.Is(err, ErrNotFound):
+			return nil, nil
+		}
+		return nil, fmt.Errorf("read %s: %w", what, err)
+	}
+}
+
+func (d *Driver) readSSHServer(ctx context.Context) (func(*State), error) {
 	var ssh struct {
 		Enable    *bool `json:"enable"`
 		SSHEnable *bool `json:"sshEnable"`
 	}
 	if err := d.c.get(ctx, "/system/sshserver", &ssh); err != nil {
-		return State{}, fmt.Errorf("read the SSH server: %w", err)
+		return nil, fmt.Errorf("read the SSH server: %w", err)
 	}
 	if ssh.Enable == nil {
 		ssh.Enable = ssh.SSHEnable
 	}
-	s.setService(SvcSSH, ssh.Enable, "/system/sshserver")
-	for _, t := range []struct{ svc, path, what string }{{SvcDiscovery, quirks.DiscoveryPath, "discovery"}, {SvcNAT, quirks.NATPath, "NAT"}} {
-		var v onOff
-		if err := d.c.get(ctx, t.path, &v); err == nil {
-			s.setService(t.svc, v.Enable, t.path)
-		} else if !errors.Is(err, ErrNotFound) {
-			return State{}, fmt.Errorf("read %s: %w", t.what, err)
-		}
-	}
+	return func(s *State) { s.setService(SvcSSH, ssh.Enable, "/system/sshserver") }, nil
+}
 
+func (d *Driver) readHTTPServer(ctx context.Context) (func(*State), error) {
 	var hs struct {
 		HTTPEnable   bool   `json:"httpEnable"`
 		HTTPPort     int    `json:"httpPort"`
@@ -333,11 +422,15 @@ func (d *Driver) Read(ctx context.Context) (State, error) {
 		CertFilename string `json:"certFilename"`
 	}
 	if err := d.c.get(ctx, "/system/httpserver", &hs); err != nil {
-		return State{}, fmt.Errorf("read the HTTP server: %w", err)
+		return nil, fmt.Errorf("read the HTTP server: %w", err)
 	}
-	s.HTTP = HTTPServer{HTTPEnable: hs.HTTPEnable, HTTPPort: hs.HTTPPort, HTTPSEnable: hs.HTTPSEnable, HTTPSPort: hs.HTTPSPort,
-		CertFileName: printable.String(hs.CertFileName + hs.CertFilename)}
+	return func(s *State) {
+		s.HTTP = HTTPServer{HTTPEnable: hs.HTTPEnable, HTTPPort: hs.HTTPPort, HTTPSEnable: hs.HTTPSEnable, HTTPSPort: hs.HTTPSPort,
+			CertFileName: printable.String(hs.CertFileName + hs.CertFilename)}
+	}, nil
+}
 
+func (d *Driver) readTime(ctx context.Context) (func(*State), error) {
 	var tm struct {
 		Time           string `json:"time"`
 		Timezone       string `json:"timezone"`
@@ -349,43 +442,59 @@ func (d *Driver) Read(ctx context.Context) (State, error) {
 		} `json:"ntp"`
 	}
 	if err := d.c.get(ctx, "/device/time", &tm); err != nil {
-		return State{}, fmt.Errorf("read time settings: %w", err)
+		return nil, fmt.Errorf("read time settings: %w", err)
 	}
-	s.Time = Time{Zone: printable.String(tm.Timezone), Time: printable.String(tm.Time), NTP: tm.NTP.Enable,
-		Server: printable.String(tm.NTP.Server), Interval: tm.NTP.Interval, LastUpdate: printable.String(tm.LastUpdateTime)}
+	return func(s *State) {
+		s.Time = Time{Zone: printable.String(tm.Timezone), Time: printable.String(tm.Time), NTP: tm.NTP.Enable,
+			Server: printable.String(tm.NTP.Server), Interval: tm.NTP.Interval, LastUpdate: printable.String(tm.LastUpdateTime)}
+	}, nil
+}
 
-	for _, k := range []struct{ path, kind string }{{"/device/ethernets", KindEthernet}, {"/device/cellulars", KindCellular}, {"/device/dhcpservers", KindDHCPServer}} {
+// readInterfaces reads one list of interfaces; a 404 is none of that kind.
+func (d *Driver) readInterfaces(path, kind string) readStep {
+	return func(ctx context.Context) (func(*State), error) {
 		var list []ifaceJSON
-		if err := d.c.get(ctx, k.path, &list); err != nil {
+		if err := d.c.get(ctx, path, &list); err != nil {
 			if errors.Is(err, ErrNotFound) {
-				continue
+				return nil, nil
 			}
-			return State{}, fmt.Errorf("read %s: %w", k.kind, err)
+			return nil, fmt.Errorf("read %s: %w", kind, err)
 		}
-		for _, it := range list {
-			s.Interfaces = append(s.Interfaces, Interface{Kind: k.kind, ID: it.ID, Name: printable.String(it.DisplayName), Enable: it.Enable != nil && *it.Enable,
-				EnableUnknown: it.Enable == nil, IP: printable.String(it.IP)})
-		}
+		return func(s *State) {
+			for _, it := range list {
+				s.Interfaces = append(s.Interfaces, Interface{Kind: kind, ID: it.ID, Name: printable.String(it.DisplayName), Enable: it.Enable != nil && *it.Enable,
+					EnableUnknown: it.Enable == nil, IP: printable.String(it.IP)})
+			}
+		}, nil
 	}
+}
+
+func (d *Driver) readWiFi(ctx context.Context) (func(*State), error) {
 	var wifiRaw json.RawMessage
-	if err := d.c.get(ctx, "/device/wifi", &wifiRaw); err == nil {
-		// the schema says an array, the reference an object: take both
-		var list []ifaceJSON
-		if json.Unmarshal(wifiRaw, &list) != nil {
-			var one ifaceJSON
-			if err := json.Unmarshal(wifiRaw, &one); err != nil {
-				return State{}, fmt.Errorf("read Wi-Fi: unexpected reply: %w", err)
-			}
-			list = []ifaceJSON{one}
+	if err := d.c.get(ctx, "/device/wifi", &wifiRaw); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return nil, nil
 		}
+		return nil, fmt.Errorf("read Wi-Fi: %w", err)
+	}
+	// the schema says an array, the reference an object: take both
+	var list []ifaceJSON
+	if json.Unmarshal(wifiRaw, &list) != nil {
+		var one ifaceJSON
+		if err := json.Unmarshal(wifiRaw, &one); err != nil {
+			return nil, fmt.Errorf("read Wi-Fi: unexpected reply: %w", err)
+		}
+		list = []ifaceJSON{one}
+	}
+	return func(s *State) {
 		for _, w := range list {
 			s.Interfaces = append(s.Interfaces, Interface{Kind: KindWiFi, ID: w.ID, Name: printable.String(w.DisplayName), Enable: w.Enable != nil && *w.Enable,
 				EnableUnknown: w.Enable == nil, Mode: printable.String(w.Mode)})
 		}
-	} else if !errors.Is(err, ErrNotFound) {
-		return State{}, fmt.Errorf("read Wi-Fi: %w", err)
-	}
+	}, nil
+}
 
+func (d *Driver) readFirewall(ctx context.Context) (func(*State), error) {
 	var rules []struct {
 		ID          int    `json:"id"`
 		Name        string `json:"name"`
@@ -396,38 +505,39 @@ func (d *Driver) Read(ctx context.Context) (State, error) {
 		Action      string `json:"action"`
 	}
 	if err := d.c.get(ctx, "/device/firewall/inbounds", &rules); err != nil {
-		return State{}, fmt.Errorf("read the firewall: %w", err)
+		return nil, fmt.Errorf("read the firewall: %w", err)
 	}
-	for _, r := range rules {
-		s.Firewall = append(s.Firewall, FirewallRule{ID: r.ID, Name: printable.String(r.Name), Priority: r.Priority, Port: printable.String(r.GatewayPort),
-			Protocol: printable.String(r.Protocol), Source: printable.String(r.SourceIP), Action: printable.String(r.Action)})
-	}
+	return func(s *State) {
+		for _, r := range rules {
+			s.Firewall = append(s.Firewall, FirewallRule{ID: r.ID, Name: printable.String(r.Name), Priority: r.Priority, Port: printable.String(r.GatewayPort),
+				Protocol: printable.String(r.Protocol), Source: printable.String(r.SourceIP), Action: printable.String(r.Action)})
+		}
+	}, nil
+}
 
+func (d *Driver) readLogs(ctx context.Context) (func(*State), error) {
 	var sysLog, evLog struct {
 		Enable bool    `json:"enable"`
 		SizeMB flexInt `json:"desiredDiskCacheSizeMB"`
 	}
 	if err := d.c.get(ctx, "/system/log", &sysLog); err != nil {
-		return State{}, fmt.Errorf("read the system log settings: %w", err)
+		return nil, fmt.Errorf("read the system log settings: %w", err)
 	}
 	if err := d.c.get(ctx, "/events/configuration", &evLog); err != nil {
-		return State{}, fmt.Errorf("read the event log settings: %w", err)
+		return nil, fmt.Errorf("read the event log settings: %w", err)
 	}
-	s.Log = LogStorage{SystemEnable: sysLog.Enable, SystemMB: int(sysLog.SizeMB), EventEnable: evLog.Enable, EventMB: int(evLog.SizeMB)}
-
-	cloud, err := d.readCloud(ctx)
-	if err != nil {
-		return State{}, err
-	}
-	s.Cloud = cloud
-
-	d.observe(ctx, &s)
-	return s, nil
+	return func(s *State) {
+		s.Log = LogStorage{SystemEnable: sysLog.Enable, SystemMB: int(sysLog.SizeMB), EventEnable: evLog.Enable, EventMB: int(evLog.SizeMB)}
+	}, nil
 }
 
-// readCloud reads the five cloud apps; a 404 is "not installed".
-func (d *Driver) readCloud(ctx context.Context) ([]CloudApp, error) {
-	var out []CloudApp
+// cloudApp is the apply of one cloud app's step.
+func cloudApp(apps ...CloudApp) func(*State) {
+	return func(s *State) { s.Cloud = append(s.Cloud, apps...) }
+}
+
+// readAzureDevice reads Azure IoT Device; a 404 is "not installed".
+func (d *Driver) readAzureDevice(ctx context.Context) (func(*State), error) {
 	var az struct {
 		Provisioning struct {
 			Enable             bool      `json:"enable"`
@@ -446,8 +556,11 @@ func (d *Driver) readCloud(ctx context.Context) ([]CloudApp, error) {
 	} else if !errors.Is(err, ErrNotFound) {
 		return nil, fmt.Errorf("read Azure IoT Device: %w", err)
 	}
-	out = append(out, a)
+	return cloudApp(a), nil
+}
 
+// readAzureEdge reads Azure IoT Edge; a 404 is "not installed".
+func (d *Driver) readAzureEdge(ctx context.Context) (func(*State), error) {
 	var edge struct {
 		Provisioning struct {
 			Enable bool   `json:"enable"`
@@ -455,7 +568,7 @@ func (d *Driver) readCloud(ctx context.Context) ([]CloudApp, error) {
 			Method string `json:"method"`
 		} `json:"provisioning"`
 	}
-	a = CloudApp{App: AppAzureEdge, Name: "Azure IoT Edge"}
+	a := CloudApp{App: AppAzureEdge, Name: "Azure IoT Edge"}
 	if err := d.c.get(ctx, "/azure-iotedge", &edge); err == nil {
 		a.Installed, a.Enabled = true, edge.Provisioning.Enable
 		switch {
@@ -469,15 +582,18 @@ func (d *Driver) readCloud(ctx context.Context) ([]CloudApp, error) {
 	} else if !errors.Is(err, ErrNotFound) {
 		return nil, fmt.Errorf("read Azure IoT Edge: %w", err)
 	}
-	out = append(out, a)
+	return cloudApp(a), nil
+}
 
+// readAWS reads AWS IoT Core; a 404 is "not installed".
+func (d *Driver) readAWS(ctx context.Context) (func(*State), error) {
 	var aws struct {
 		Provisioning struct {
 			Enable      bool      `json:"enable"`
 			Certificate certFiles `json:"certificate"`
 		} `json:"provisioning"`
 	}
-	a = CloudApp{App: AppAWS, Name: "AWS IoT Core"}
+	a := CloudApp{App: AppAWS, Name: "AWS IoT Core"}
 	if err := d.c.get(ctx, "/aws", &aws); err == nil {
 		a.Installed, a.Enabled, a.Auth = true, aws.Provisioning.Enable, "x509"
 		if c := aws.Provisioning.Certificate; c.Cert == "" || c.Key == "" {
@@ -487,89 +603,129 @@ func (d *Driver) readCloud(ctx context.Context) ([]CloudApp, error) {
 	} else if !errors.Is(err, ErrNotFound) {
 		return nil, fmt.Errorf("read AWS IoT Core: %w", err)
 	}
-	out = append(out, a)
-
-	type mqttLike struct {
-		ID                 int       `json:"id"`
-		Enable             bool      `json:"enable"`
-		Port               int       `json:"port"`
-		UserName           string    `json:"userName"`
-		Password           string    `json:"password"`
-		CertificateOverTLS bool      `json:"certificateOverTLS"`
-		InsecureSkipVerify bool      `json:"insecureSkipVerify"`
-		Certificate        certFiles `json:"certificate"`
-	}
-	classifyMQTT := func(app, name string, m mqttLike) CloudApp {
-		a := CloudApp{App: app, Name: fmt.Sprintf("%s %d", name, m.ID), Installed: true, Enabled: m.Enable}
-		switch {
-		case m.CertificateOverTLS && m.Certificate.Cert != "" && m.Certificate.Key != "":
-			a.Auth = "x509"
-		case m.UserName != "" || m.Password != "":
-			a.Auth = "password"
-		default:
-			a.Auth = "none"
-		}
-		if m.InsecureSkipVerify {
-			a.Notes = append(a.Notes, "insecureSkipVerify is on: the broker's certificate is not checked")
-		}
-		if m.Port == 1883 {
-			a.Notes = append(a.Notes, "port 1883 is plain MQTT without TLS")
-		}
-		return a
-	}
-	for _, k := range []struct{ path, app, name string }{{"/mqtt", AppMQTT, "MQTT client"}, {"/sparkplug/brokers", AppSparkplug, "Sparkplug broker"}} {
-		var list []mqttLike
-		if err := d.c.get(ctx, k.path, &list); err != nil {
-			if errors.Is(err, ErrNotFound) {
-				out = append(out, CloudApp{App: k.app, Name: k.name})
-				continue
-			}
-			return nil, fmt.Errorf("read %s: %w", k.name, err)
-		}
-		if len(list) == 0 {
-			out = append(out, CloudApp{App: k.app, Name: k.name, Installed: true})
-		}
-		for _, m := range list {
-			out = append(out, classifyMQTT(k.app, k.name, m))
-		}
-	}
-	return out, nil
+	return cloudApp(a), nil
 }
 
-// observe probes the gateway from outside and, when configured, asks its shell.
-func (d *Driver) observe(ctx context.Context, s *State) {
+// mqttLike is an MQTT client or a Sparkplug broker.
+type mqttLike struct {
+	ID                 int       `json:"id"`
+	Enable             bool      `json:"enable"`
+	Port               int       `json:"port"`
+	UserName           string    `json:"userName"`
+	Password           string    `json:"password"`
+	CertificateOverTLS bool      `json:"certificateOverTLS"`
+	InsecureSkipVerify bool      `json:"insecureSkipVerify"`
+	Certificate        certFiles `json:"certificate"`
+}
+
+func classifyMQTT(app, name string, m mqttLike) CloudApp {
+	a := CloudApp{App: app, Name: fmt.Sprintf("%s %d", name, m.ID), Installed: true, Enabled: m.Enable}
+	switch {
+	case m.CertificateOverTLS && m.Certificate.Cert != "" && m.Certificate.Key != "":
+		a.Auth = "x509"
+	case m.UserName != "" || m.Password != "":
+		a.Auth = "password"
+	default:
+		a.Auth = "none"
+	}
+	if m.InsecureSkipVerify {
+		a.Notes = append(a.Notes, "insecureSkipVerify is on: the broker's certificate is not checked")
+	}
+	if m.Port == 1883 {
+		a.Notes = append(a.Notes, "port 1883 is plain MQTT without TLS")
+	}
+	return a
+}
+
+// readMQTTLike reads the MQTT clients or the Sparkplug brokers; a 404
+// is "not installed".
+func (d *Driver) readMQTTLike(path, app, name string) readStep {
+	return func(ctx context.Context) (func(*State), error) {
+		var list []mqttLike
+		if err := d.c.get(ctx, path, &list); err != nil {
+			if errors.Is(err, ErrNotFound) {
+				return cloudApp(CloudApp{App: app, Name: name}), nil
+			}
+			return nil, fmt.Errorf("read %s: %w", name, err)
+		}
+		if len(list) == 0 {
+			return cloudApp(CloudApp{App: app, Name: name, Installed: true}), nil
+		}
+		var out []CloudApp
+		for _, m := range list {
+			out = append(out, classifyMQTT(app, name, m))
+		}
+		return cloudApp(out...), nil
+	}
+}
+
+// observation is what the outside probes and the shell saw.
+type observation struct {
+	ports      map[string]probe.Result
+	tls        probe.TLSReport
+	cert       *transport.CertInfo
+	shellAsked bool
+	listening  []Listener
+	newKey     string
+	shellErr   string
+}
+
+func (o observation) apply(s *State) {
+	s.Observed.Ports, s.Observed.TLS, s.Observed.Cert = o.ports, o.tls, o.cert
+	switch {
+	case !o.shellAsked:
+	case o.shellErr != "":
+		s.ShellError = o.shellErr
+	default:
+		s.Listening, s.ShellNewKey = o.listening, o.newKey
+		if s.Listening == nil {
+			s.Listening = []Listener{}
+		}
+		s.Identity.Sources = append(s.Identity.Sources, "ssh")
+	}
+}
+
+// probePorts probes the gateway's ports from outside.
+func (d *Driver) probePorts(ctx context.Context) map[string]probe.Result {
 	targets := []probe.Target{
 		{Name: "https", Network: "tcp", Port: d.port("https")},
 		{Name: "http", Network: "tcp", Port: d.port("http")},
 		{Name: "ssh", Network: "tcp", Port: d.port("ssh")},
 		{Name: "discovery", Network: "udp", Port: d.port("discovery"), Request: []byte("{}")},
 	}
-	s.Observed.Ports = map[string]probe.Result{}
+	out := map[string]probe.Result{}
 	for _, r := range probe.Run(ctx, d.host, targets, d.o.Timeout) {
-		s.Observed.Ports[r.Name] = r
+		out[r.Name] = r
 	}
-	s.Observed.TLS = probe.TLS(ctx, d.host, d.port("https"), d.o.Timeout)
-	if c := s.Observed.TLS.Cert; c != nil {
+	return out
+}
+
+// observe probes the HTTPS port's TLS and, when configured, asks the
+// gateway's shell, both at once, into o.
+func (d *Driver) observe(ctx context.Context, o *observation) {
+	var wg sync.WaitGroup
+	if cfg := d.sshConfig(); cfg != nil {
+		o.shellAsked = true
+		wg.Go(func() {
+			ls, newKey, err := d.shellListening(ctx, *cfg)
+			if err != nil {
+				o.shellErr = printable.String(err.Error())
+				return
+			}
+			o.listening, o.newKey = ls, newKey
+		})
+	}
+	o.tls = probe.TLS(ctx, d.host, d.port("https"), d.o.Timeout)
+	if c := o.tls.Cert; c != nil {
 		if b, _ := pem.Decode([]byte(c.PEM)); b != nil {
 			if cert, err := x509.ParseCertificate(b.Bytes); err == nil {
 				ci := transport.DescribeCert(cert, time.Now())
 				ci.Subject = printable.String(ci.Subject)
-				s.Observed.Cert = &ci
+				o.cert = &ci
 			}
 		}
 	}
-	if cfg := d.sshConfig(); cfg != nil {
-		ls, newKey, err := d.shellListening(ctx, *cfg)
-		if err != nil {
-			s.ShellError = printable.String(err.Error())
-			return
-		}
-		s.Listening, s.ShellNewKey = ls, newKey
-		if s.Listening == nil {
-			s.Listening = []Listener{}
-		}
-		s.Identity.Sources = append(s.Identity.Sources, "ssh")
-	}
+	wg.Wait()
 }
 
 // sshConfig is the shell login to use: Options.SSH, else one a step gave.

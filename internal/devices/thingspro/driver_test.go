@@ -200,3 +200,56 @@ func BenchmarkRead(b *testing.B) {
 		}
 	}
 }
+
+// readPaths is the order of the API requests of one Read, as the
+// transcript must list them whatever order the replies come in.
+var readPaths = []string{"/device/general", "/roles", "/users", "/system/services", "/system/serialconsole", "/system/sshserver",
+	"/system/discovery", "/device/firewall/user/snat", "/system/httpserver", "/device/time", "/device/ethernets", "/device/cellulars",
+	"/device/dhcpservers", "/device/wifi", "/device/firewall/inbounds", "/system/log", "/events/configuration",
+	"/azure-device", "/azure-iotedge", "/aws", "/mqtt", "/sparkplug/brokers"}
+
+// TestReadOrderedAndReused_Simulator: a Read sends its requests in
+// parallel, yet its transcript lists them in one fixed order, the same
+// every time; and the client keeps its connections: three Reads, 66
+// requests, take no more connections (and TLS handshakes) than the
+// requests one Read has in flight at once, at most 8.
+func TestReadOrderedAndReused_Simulator(t *testing.T) {
+	sim := startSim(t, simthingspro.Config{NoForcedChange: true})
+	var buf syncBuffer
+	o := options(t, sim, "admin", "admin@123")
+	o.Transcript = &buf
+	ctx := context.Background()
+	d, err := thingspro.Connect(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close(ctx)
+	var first []string
+	for i := range 3 {
+		start := len(buf.String())
+		if _, err := d.Read(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var paths []string
+		for _, l := range strings.Split(strings.TrimSpace(buf.String()[start:]), "\n") {
+			f := strings.Fields(l)
+			if len(f) < 2 {
+				t.Fatalf("transcript line %q", l)
+			}
+			paths = append(paths, f[1])
+		}
+		if i == 0 {
+			first = paths
+			if strings.Join(paths, " ") != strings.Join(readPaths, " ") {
+				t.Errorf("read %d sent, as the transcript says:\n%v\nwant:\n%v", i, paths, readPaths)
+			}
+			continue
+		}
+		if strings.Join(paths, " ") != strings.Join(first, " ") {
+			t.Errorf("read %d's transcript differs from the first:\n%v\n%v", i, paths, first)
+		}
+	}
+	if n := sim.APIConnections(); n < 1 || n > 8 {
+		t.Errorf("the login and three reads took %d connections, want 1 to 8", n)
+	}
+}

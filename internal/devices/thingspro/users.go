@@ -72,29 +72,45 @@ type apiRoleList []struct {
 // readAccounts reads /roles then /users, each into a fresh value, and
 // names the roles a reply gives only by id.
 func (d *Driver) readAccounts(ctx context.Context) ([]User, []Role, error) {
-	var roles apiRoleList
-	if err := d.c.get(ctx, "/roles", &roles); err != nil {
-		return nil, nil, fmt.Errorf("read roles: %w", err)
-	}
-	var out []Role
-	names := map[int]string{}
-	for _, r := range roles {
-		nr := Role{ID: r.ID, Name: printable.String(r.Name)}
-		for _, p := range r.Permissions {
-			nr.Permissions = append(nr.Permissions, printable.String(string(p)))
-		}
-		names[r.ID] = nr.Name
-		out = append(out, nr)
+	roles, err := d.getRoles(ctx)
+	if err != nil {
+		return nil, nil, err
 	}
 	var users []apiUser
 	if err := d.c.get(ctx, "/users", &users); err != nil {
 		return nil, nil, fmt.Errorf("read users: %w", err)
 	}
+	return usersOf(users, roles), roles, nil
+}
+
+// getRoles reads /roles.
+func (d *Driver) getRoles(ctx context.Context) ([]Role, error) {
+	var roles apiRoleList
+	if err := d.c.get(ctx, "/roles", &roles); err != nil {
+		return nil, fmt.Errorf("read roles: %w", err)
+	}
+	var out []Role
+	for _, r := range roles {
+		nr := Role{ID: r.ID, Name: printable.String(r.Name)}
+		for _, p := range r.Permissions {
+			nr.Permissions = append(nr.Permissions, printable.String(string(p)))
+		}
+		out = append(out, nr)
+	}
+	return out, nil
+}
+
+// usersOf converts a /users reply, naming roles given by id from roles.
+func usersOf(users []apiUser, roles []Role) []User {
+	names := map[int]string{}
+	for _, r := range roles {
+		names[r.ID] = r.Name
+	}
 	var us []User
 	for _, u := range users {
 		us = append(us, u.user(names))
 	}
-	return us, out, nil
+	return us
 }
 
 // user converts a reply; roles given by id are named from names.

@@ -123,6 +123,10 @@ type Device struct {
 	pcs   map[string]net.PacketConn
 	srvs  map[string]*http.Server
 	conns map[net.Conn]string // open TCP connections by service
+	// carried marks the open HTTPS connections that carried a request;
+	// apiConns counts every such connection since Start
+	carried  map[net.Conn]bool
+	apiConns int
 	wg    sync.WaitGroup
 }
 
@@ -167,7 +171,7 @@ func Start(cfg Config) (*Device, error) {
 		cfg.SSHUser, cfg.SSHPassword = "moxa", "moxa"
 	}
 	d := &Device{cfg: cfg, ports: map[string]int{}, tokens: map[string]int{}, failures: map[string]*failState{},
-		lns: map[string]net.Listener{}, pcs: map[string]net.PacketConn{}, srvs: map[string]*http.Server{}, conns: map[net.Conn]string{}}
+		lns: map[string]net.Listener{}, pcs: map[string]net.PacketConn{}, srvs: map[string]*http.Server{}, conns: map[net.Conn]string{}, carried: map[net.Conn]bool{}}
 	ca, err := newCA(cfg.Now())
 	if err != nil {
 		return nil, err
@@ -220,6 +224,16 @@ func (d *Device) Ports() map[string]int {
 // Addr returns host:port of a service.
 func (d *Device) Addr(service string) string {
 	return net.JoinHostPort(d.cfg.Host, fmt.Sprint(d.ports[service]))
+}
+
+// APIConnections counts the HTTPS connections that carried at least one
+// API request since Start: a client that keeps its connections alive
+// opens no new one for its next requests. Probes, which send no request,
+// are not counted.
+func (d *Device) APIConnections() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.apiConns
 }
 
 // CertDER returns the certificate the HTTPS port serves now.
@@ -379,8 +393,14 @@ func (d *Device) track(name string) func(net.Conn, http.ConnState) {
 		switch s {
 		case http.StateNew:
 			d.conns[c] = name
+		case http.StateActive:
+			if name == PortHTTPS && !d.carried[c] {
+				d.carried[c] = true
+				d.apiConns++
+			}
 		case http.StateClosed, http.StateHijacked:
 			delete(d.conns, c)
+			delete(d.carried, c)
 		}
 	}
 }
