@@ -127,7 +127,7 @@ type Device struct {
 	// apiConns counts every such connection since Start
 	carried  map[net.Conn]bool
 	apiConns int
-	wg    sync.WaitGroup
+	wg       sync.WaitGroup
 }
 
 type failState struct {
