@@ -85,6 +85,14 @@ func FileSHA512Matches(ctx context.Context, path, published string) (string, err
 	return moxaFirmwareDigest.matches(ctx, path, published)
 }
 
+// ValidateMoxaSHA512 checks the shape of a SHA-512 that Moxa publishes
+// for a firmware file: 128 hex digits (spaces ignored, any case).
+func ValidateMoxaSHA512(v string) error { return moxaFirmwareDigest.validate(v) }
+
+// ValidateMoxaFirmwareFile checks that a path names a firmware file that
+// can be opened, not a folder.
+func ValidateMoxaFirmwareFile(v string) error { return moxaFirmwareDigest.validateFile(v) }
+
 // FileSHA256Matches checks a Kepware installer against PTC's published SHA-256.
 func FileSHA256Matches(ctx context.Context, path, published string) (string, error) {
 	return ptcInstallerDigest.matches(ctx, path, published)

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/commission-tool/commission/internal/catalog"
+	npcatalog "github.com/commission-tool/commission/internal/catalog/nport"
 	"github.com/commission-tool/commission/internal/sim/nport/second"
 	"github.com/commission-tool/commission/internal/steps"
 )
@@ -60,14 +60,14 @@ func TestSecondConsoleHardenByCatalog(t *testing.T) {
 		"nport.3.2.personal-admin":  {"name": "tech1", "password": techPw, "confirm": techPw},
 		"nport.3.2.default-admin":   {"password": adminPw, "confirm": adminPw},
 		"nport.3.2.password-policy": {"lifetime": "30"},
-		"nport.3.2.login-message":   {"message": catalog.DefaultBanner},
+		"nport.3.2.login-message":   {"message": npcatalog.DefaultBanner},
 		"nport.3.3.accessible-ip":   {"rules": "127.0.0.1\n10.10.0.0/16"},
 	}
 	for _, g := range []second.Generation{second.GA, second.GSec} {
 		t.Run(string(g), func(t *testing.T) {
 			c, d := secondDriver(t, second.Config{Generation: g, HTTPS: true})
 			ctx := context.Background()
-			s := steps.NewSession(catalog.NPort(), d, nil)
+			s := steps.NewSession(npcatalog.Catalog(), d, nil)
 			if err := s.Open(ctx); err != nil {
 				t.Fatal(err)
 			}

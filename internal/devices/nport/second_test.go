@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/commission-tool/commission/internal/access"
-	"github.com/commission-tool/commission/internal/catalog"
+	npcatalog "github.com/commission-tool/commission/internal/catalog/nport"
 	"github.com/commission-tool/commission/internal/devices/nport"
 	"github.com/commission-tool/commission/internal/sim/nport/second"
 	"github.com/commission-tool/commission/internal/steps"
@@ -149,7 +149,7 @@ func TestSecondConsoleAudit(t *testing.T) {
 	for _, g := range []second.Generation{second.GA, second.GSec} {
 		t.Run(string(g), func(t *testing.T) {
 			_, d := secondDriver(t, second.Config{Generation: g, HTTPS: true})
-			s := steps.NewSession(catalog.NPort(), d, nil)
+			s := steps.NewSession(npcatalog.Catalog(), d, nil)
 			if err := s.Open(context.Background()); err != nil {
 				t.Fatal(err)
 			}
