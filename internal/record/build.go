@@ -3,6 +3,8 @@ package record
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -44,6 +46,13 @@ type Meta struct {
 	Observations *Observations
 	// Restarted is when the device was last restarted to apply changes.
 	Restarted time.Time
+	// Plan names the site plan the session was filled from (nil: none).
+	Plan *Plan
+	// PlanValues holds, per step id, the input values the plan gave
+	// (siteplan.Plan.Values). Build compares them with each result's
+	// inputs: an input whose value is the plan's is marked FromPlan, one
+	// the technician changed ChangedInField. It is ignored without Plan.
+	PlanValues map[string]steps.Values
 }
 
 // NewID returns 16 random bytes as lower-case hex.
@@ -69,6 +78,7 @@ func Build(meta Meta, results []steps.Result, metas []steps.Meta) Record {
 		Guide:      meta.Guide,
 		Technician: meta.Technician,
 		Site:       meta.Site,
+		Plan:       copyPlan(meta.Plan),
 		Started:    meta.Started,
 		Finished:   meta.Finished,
 		Steps:      make([]Step, 0, len(metas)),
@@ -107,6 +117,9 @@ func Build(meta Meta, results []steps.Result, metas []steps.Meta) Record {
 		r.Steps = append(r.Steps, step(res.Meta, byID[res.StepID]))
 	}
 	for i, s := range r.Steps {
+		if r.Plan != nil {
+			r.Steps[i].FromPlan, r.Steps[i].ChangedInField = planMarks(meta.PlanValues[s.ID], s.Inputs)
+		}
 		r.Summary[string(s.Outcome)]++
 		if w, ok := meta.Waivers[s.ID]; ok && s.Outcome == steps.Waived {
 			r.Steps[i].Waiver = &w
@@ -136,4 +149,31 @@ func step(m steps.Meta, res steps.Result) Step {
 		Evidence: res.Evidence,
 		At:       res.At,
 	}
+}
+
+func copyPlan(p *Plan) *Plan {
+	if p == nil {
+		return nil
+	}
+	c := *p
+	c.SHA256 = strings.ToLower(c.SHA256)
+	return &c
+}
+
+// planMarks sorts the inputs a step's result holds into those whose value
+// is the plan's and those the plan gave and the technician changed. An
+// input the plan gave but the result does not hold (a step that asked
+// for nothing, say) is neither; so is a secret-named one.
+func planMarks(plan, inputs steps.Values) (from, changed []string) {
+	for _, k := range slices.Sorted(maps.Keys(plan)) {
+		v, ok := inputs[k]
+		switch {
+		case !ok || SecretKey(k):
+		case v == plan[k]:
+			from = append(from, k)
+		default:
+			changed = append(changed, k)
+		}
+	}
+	return from, changed
 }

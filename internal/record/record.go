@@ -25,8 +25,11 @@ type Record struct {
 	Guide      string           `json:"guide"`
 	Technician Technician       `json:"technician"`
 	Site       string           `json:"site,omitempty"`
-	Started    time.Time        `json:"started"`
-	Finished   time.Time        `json:"finished"`
+	// Plan names the site plan the session's input values were filled
+	// from, by its file name and SHA-256; nil when there was none.
+	Plan     *Plan     `json:"plan,omitempty"`
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
 	// Simulated is true when the device was one of the tool's own
 	// simulators (commission demo): such a record is not a commissioning
 	// record, whatever its steps say.
@@ -75,6 +78,15 @@ type Observations struct {
 	State json.RawMessage `json:"state"` // the family's State as JSON; secrets excluded (json:"-")
 }
 
+// Plan names a site plan (docs/site-plan.md) by the name of its file, as
+// the technician gave it, and the SHA-256 of its bytes. A plan holds no
+// secret, and the record keeps no value of it beyond what the steps'
+// inputs show.
+type Plan struct {
+	Name   string `json:"name"`
+	SHA256 string `json:"sha256"` // lower-case hex, siteplan.Digest
+}
+
 // Acceptance names the plant's person who accepts the commissioning.
 type Acceptance struct {
 	Name string `json:"name"`
@@ -110,20 +122,25 @@ type Technician struct {
 
 // Step is one step's outcome with its evidence.
 type Step struct {
-	ID       string         `json:"id"`
-	Guide    string         `json:"guide"` // guide section
-	Title    string         `json:"title"`
-	Kind     steps.Kind     `json:"kind"`
-	SRs      []string       `json:"srs"`
-	Outcome  steps.Outcome  `json:"outcome"`
-	Reason   string         `json:"reason,omitempty"`
-	Before   *steps.Finding `json:"before,omitempty"`
-	After    *steps.Finding `json:"after,omitempty"`
-	Changes  []steps.Change `json:"changes,omitempty"`
-	Inputs   steps.Values   `json:"inputs,omitempty"`
-	Evidence string         `json:"evidence,omitempty"`
-	Waiver   *Waiver        `json:"waiver,omitempty"` // for waived steps: approver and expiry
-	At       time.Time      `json:"at"`
+	ID      string         `json:"id"`
+	Guide   string         `json:"guide"` // guide section
+	Title   string         `json:"title"`
+	Kind    steps.Kind     `json:"kind"`
+	SRs     []string       `json:"srs"`
+	Outcome steps.Outcome  `json:"outcome"`
+	Reason  string         `json:"reason,omitempty"`
+	Before  *steps.Finding `json:"before,omitempty"`
+	After   *steps.Finding `json:"after,omitempty"`
+	Changes []steps.Change `json:"changes,omitempty"`
+	Inputs  steps.Values   `json:"inputs,omitempty"`
+	// FromPlan names the inputs whose value is the one the site plan
+	// gave; ChangedInField those the plan gave and the technician
+	// changed. Names only, sorted; each is a key of Inputs.
+	FromPlan       []string  `json:"from_plan,omitempty"`
+	ChangedInField []string  `json:"changed_in_field,omitempty"`
+	Evidence       string    `json:"evidence,omitempty"`
+	Waiver         *Waiver   `json:"waiver,omitempty"` // for waived steps: approver and expiry
+	At             time.Time `json:"at"`
 }
 
 // Evidence is a file in the bundle's evidence folder, named by its digest.

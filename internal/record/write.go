@@ -211,6 +211,7 @@ func Check(r Record, catalog []steps.Meta) []error {
 		if s.Outcome != steps.Pending && s.At.IsZero() {
 			add("step %s: time is missing", s.ID)
 		}
+		errs = append(errs, checkMarks(r, s)...)
 		if !s.At.IsZero() && (stamp(s.At).Before(stamp(r.Started)) || stamp(s.At).After(stamp(r.Finished))) {
 			add("step %s: time %s outside the session (%s to %s)", s.ID, fmtTime(s.At), fmtTime(r.Started), fmtTime(r.Finished))
 		}
@@ -231,6 +232,14 @@ func Check(r Record, catalog []steps.Meta) []error {
 		}
 	}
 	errs = append(errs, checkStatus(r)...)
+	if p := r.Plan; p != nil {
+		if strings.TrimSpace(p.Name) == "" {
+			add("plan: no file name")
+		}
+		if !validDigest(p.SHA256) {
+			add("plan: sha256 %q is not 64 lower-case hex digits", p.SHA256)
+		}
+	}
 	if o := r.Observations; o != nil {
 		var obj map[string]json.RawMessage
 		if err := json.Unmarshal(o.State, &obj); err != nil {

@@ -153,6 +153,18 @@ func (p *Plan) Values(family, stepID string) (steps.Values, bool) {
 	return out, true
 }
 
+// FamilyValues returns, per step id, the inputs the plan gives for a
+// family's steps: what a record's Meta.PlanValues takes, so that the
+// record can mark each input as from the plan or changed in the field.
+// The maps are copies; a family the plan gives nothing for has none.
+func (p *Plan) FamilyValues(family string) map[string]steps.Values {
+	out := map[string]steps.Values{}
+	for id := range p.values[family] {
+		out[id], _ = p.Values(family, id)
+	}
+	return out
+}
+
 // Waiver returns the waiver approved in advance for a step, if any.
 func (p *Plan) Waiver(stepID string) (Waiver, bool) {
 	for _, w := range p.Waivers {

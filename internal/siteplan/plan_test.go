@@ -119,6 +119,17 @@ func TestParseGoodPlan(t *testing.T) {
 	if again, _ := p.Values("alpha", "alpha.1.syslog"); again["server"] != "192.168.127.10" {
 		t.Error("Values shares its map")
 	}
+	fv := p.FamilyValues("alpha")
+	if len(fv) != 3 || fv["alpha.1.syslog"]["server"] != "192.168.127.10" || fv["alpha.3.admin"]["name"] != "ada" {
+		t.Errorf("alpha's values %v, want its syslog, banner and admin steps", fv)
+	}
+	fv["alpha.1.syslog"]["server"] = "changed"
+	if again, _ := p.Values("alpha", "alpha.1.syslog"); again["server"] != "192.168.127.10" {
+		t.Error("FamilyValues shares its maps")
+	}
+	if fv := p.FamilyValues("gamma"); len(fv) != 0 {
+		t.Errorf("a family the plan does not name: %v", fv)
+	}
 	if len(p.Devices) != 2 || p.Devices[0].Credential.File != "secrets/line1.pw" || p.Devices[0].Ports["snmp"] != 1161 ||
 		p.Devices[1].Credential.Env != "BETA_PW" || p.Devices[0].Line != 28 || p.Devices[1].Line != 36 {
 		t.Errorf("devices %+v", p.Devices)

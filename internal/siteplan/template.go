@@ -2,8 +2,9 @@ package siteplan
 
 import (
 	"fmt"
-	"github.com/commission-tool/commission/internal/steps"
 	"strings"
+
+	"github.com/commission-tool/commission/internal/steps"
 )
 
 // Template is a commented plan listing every value each family's steps

@@ -48,6 +48,8 @@ const (
 	maxAllowed = 1 << 20
 	maxPDF     = 32 << 20
 	maxOSCAL   = 32 << 20
+	// maxPlan is siteplan.MaxSize: a site plan is a short text file.
+	maxPlan = 1 << 20
 	// maxEvidenceFiles bounds the evidence folder's listing.
 	maxEvidenceFiles = 4096
 )
@@ -90,6 +92,10 @@ type Report struct {
 	// (Check holds it to the steps); Headline is it as printed.
 	Status   record.Status
 	Headline string
+	// Plan is the site plan file given with WithPlan, and PlanChecked
+	// is true when the record was held to it (a mismatch is a problem).
+	Plan        string
+	PlanChecked bool
 	// Record is record.json as read and decoded (check Problems before
 	// trusting it).
 	Record   record.Record
@@ -126,6 +132,7 @@ type config struct {
 	recheck  Recheck
 	family   Family
 	at       time.Time
+	plan     string
 }
 
 // Family finds, for the device family a record names, its catalog and
@@ -159,6 +166,13 @@ func WithCatalog(catalog []steps.Meta) Option { return func(c *config) { c.catal
 // deviation a non-compliant one. A record without observations is then a
 // problem.
 func WithRecheck(f Recheck) Option { return func(c *config) { c.recheck = f } }
+
+// WithPlan holds the record to the site plan file at path (verify
+// --plan): record.json must name a plan whose SHA-256 is that file's
+// (record.CheckPlan); a record that names another plan, or none, is a
+// problem. The file is read bounded and only if it is a regular file; one
+// that cannot be read makes Verify return an error (ExitUsage).
+func WithPlan(path string) Option { return func(c *config) { c.plan = path } }
 
 // WithTime evaluates allowed_signers validity windows at t instead of now.
 func WithTime(t time.Time) Option { return func(c *config) { c.at = t } }
@@ -195,6 +209,13 @@ func Verify(dir string, opts ...Option) (Report, error) {
 			return rep, fmt.Errorf("verify: allowed signers %s: %w", cfg.allowed, err)
 		}
 		rep.AllowedSigners = cfg.allowed
+	}
+	var planData []byte
+	if cfg.plan != "" {
+		if planData, err = readFile(cfg.plan, maxPlan); err != nil {
+			return rep, fmt.Errorf("verify: site plan %s: %w", cfg.plan, err)
+		}
+		rep.Plan = cfg.plan
 	}
 	root, err := os.OpenRoot(dir)
 	if err != nil {
@@ -288,6 +309,12 @@ func Verify(dir string, opts ...Option) (Report, error) {
 	}
 	if cfg.recheck != nil {
 		rep.Recomputed = recheck(r, cfg.recheck, fail)
+	}
+	if planData != nil {
+		rep.PlanChecked = true
+		if err := record.CheckPlan(r, cfg.plan, planData); err != nil {
+			fail(RecordFile, "%v", err)
+		}
 	}
 
 	// The derived files: rendered again from a record.json whose

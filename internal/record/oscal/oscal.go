@@ -9,6 +9,11 @@
 // the step id (e.g. "nport.3.1.telnet"); its finding targets that
 // objective and lists the step's control ids as props.
 //
+// A record filled from a site plan names it in the metadata's props
+// (site-plan, site-plan-sha256), and each step's observation names its
+// inputs that the plan gave (from-site-plan) and those the technician
+// changed in the field (changed-in-field), one prop per input.
+//
 // The document is a pure function of the record: every UUID is a
 // name-based (version 5) UUID derived from the record id, so the same
 // record always gives the same bytes.
@@ -255,6 +260,9 @@ func AssessmentResults(r record.Record, recordSHA256 string) ([]byte, error) {
 	if recordSHA256 != "" {
 		ar.Metadata.Props = append(ar.Metadata.Props, p("record-sha256", recordSHA256))
 	}
+	if pl := r.Plan; pl != nil {
+		ar.Metadata.Props = append(ar.Metadata.Props, p("site-plan", pl.Name), p("site-plan-sha256", pl.SHA256))
+	}
 	if tech := strings.TrimSpace(r.Technician.Name); tech != "" || r.Technician.Email != "" {
 		pt := party{UUID: uuid5(id + "/technician"), Type: "person", Name: line(firstNonEmpty(tech, r.Technician.Email))}
 		if e := strings.TrimSpace(r.Technician.Email); emailRe.MatchString(e) {
@@ -309,6 +317,12 @@ func AssessmentResults(r record.Record, recordSHA256 string) ([]byte, error) {
 		}
 		if st.Guide != "" {
 			o.Props = append(o.Props, p("guide-section", st.Guide))
+		}
+		for _, k := range st.FromPlan {
+			o.Props = append(o.Props, p("from-site-plan", k))
+		}
+		for _, k := range st.ChangedInField {
+			o.Props = append(o.Props, p("changed-in-field", k))
 		}
 		if strings.TrimSpace(st.Evidence) != "" {
 			o.Evidence = append(o.Evidence, evid{Description: line(st.Evidence)})

@@ -318,8 +318,12 @@ func (d *doc) identity() {
 	if ver != "" {
 		ver += " (fresh read of the device after the last change)"
 	}
+	plan := ""
+	if p := r.Plan; p != nil {
+		plan = one(p.Name) + ", SHA-256 " + one(p.SHA256)
+	}
 	d.kv([][2]string{
-		{"Guide", r.Guide}, {"Technician", tech}, {"Mode", mode},
+		{"Guide", r.Guide}, {"Site plan", plan}, {"Technician", tech}, {"Mode", mode},
 		{"Started", fmtTime(r.Started)}, {"Finished", fmtTime(r.Finished)},
 		{"Restarted", restart}, {"Verified", ver},
 		{"Tool", strings.TrimSpace(r.Tool.Name + " " + r.Tool.Version)}, {"Outcomes", summary(r.Summary)},
@@ -394,6 +398,17 @@ func (d *doc) table() {
 		ref := strings.TrimSpace("guide " + one(st.Guide) + ", " + one(st.ID))
 		cells := []string{fmt.Sprint(i + 1), title, one(strings.Join(st.SRs, ", ")), label(st.Outcome)}
 		lines := make([][]string, len(cells))
+		w1 := cols[1].frac*d.width() - 1
+		// The step cell: its title, its reference in Courier, then the
+		// inputs the site plan gave, in italics.
+		var planLines []string
+		if notes := planNotes(st); len(notes) > 0 { // (a font change is written to the page: none without notes)
+			f.SetFont("Helvetica", "I", 7.5)
+			for _, m := range notes {
+				planLines = append(planLines, f.SplitText(d.text(m), w1)...)
+			}
+			f.SetFont("Helvetica", "", 9)
+		}
 		n := 1
 		for j, c := range cells {
 			w := cols[j].frac*d.width() - 1
@@ -402,6 +417,7 @@ func (d *doc) table() {
 				f.SetFont("Courier", "", 7.5)
 				lines[j] = append(lines[j], f.SplitText(d.text(ref), w)...)
 				f.SetFont("Helvetica", "", 9)
+				lines[j] = append(lines[j], planLines...)
 			}
 			if len(lines[j]) > n {
 				n = len(lines[j])
@@ -413,16 +429,19 @@ func (d *doc) table() {
 			d.tableHeader()
 		}
 		x, y := f.GetX(), f.GetY()
-		titleLines := len(f.SplitText(d.text(title), cols[1].frac*d.width()-1))
+		titleLines := len(f.SplitText(d.text(title), w1))
+		planFrom := len(lines[1]) - len(planLines)
 		for j := range cells {
 			w := cols[j].frac * d.width()
 			f.Rect(x, y, w, h, "D")
 			for k, ln := range lines[j] {
 				f.SetXY(x, y+0.75+float64(k)*lineH)
-				if j == 1 && k >= titleLines {
+				switch {
+				case j == 1 && k >= planFrom:
+					f.SetFont("Helvetica", "I", 7.5)
+				case j == 1 && k >= titleLines:
 					f.SetFont("Courier", "", 7.5)
-				}
-				if j == 3 {
+				case j == 3:
 					f.SetFont("Helvetica", "B", 9)
 				}
 				f.CellFormat(w, lineH, ln, "", 0, cols[j].align, false, 0, "")
@@ -432,6 +451,19 @@ func (d *doc) table() {
 		}
 		f.SetXY(margin, y+h)
 	}
+}
+
+// planNotes are a step's marks as printed: the inputs whose value came
+// from the site plan, and those the technician changed in the field.
+func planNotes(st record.Step) []string {
+	var out []string
+	if len(st.FromPlan) > 0 {
+		out = append(out, "from the site plan: "+one(strings.Join(st.FromPlan, ", ")))
+	}
+	if len(st.ChangedInField) > 0 {
+		out = append(out, "changed in the field: "+one(strings.Join(st.ChangedInField, ", ")))
+	}
+	return out
 }
 
 // values lists every setting the tool changed, from what to what.
