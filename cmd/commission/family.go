@@ -181,7 +181,7 @@ func portArgs(ports map[string]int) []string {
 func timings() map[string]tui.Timing {
 	m := make(map[string]tui.Timing, len(registry))
 	for _, f := range registry {
-		m[f.Name] = tui.Timing(f.Timing)
+		m[f.Name] = tui.Timing(f.Timing())
 	}
 	return m
 }

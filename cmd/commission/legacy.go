@@ -11,7 +11,6 @@ import (
 
 	"github.com/commission-tool/commission/internal/access"
 	"github.com/commission-tool/commission/internal/catalog"
-	"github.com/commission-tool/commission/internal/devices/kepware"
 	"github.com/commission-tool/commission/internal/devices/nport"
 	"github.com/commission-tool/commission/internal/family"
 	"github.com/commission-tool/commission/internal/printable"
@@ -34,7 +33,9 @@ var legacyNPort = family.Descriptor{
 	Main: "https",
 	Services: []string{"http", "https", "telnet", "snmp", "moxa-udp", "moxa-tcp", "moxa-tcp2",
 		"realcom-data-N", "realcom-cmd-N", "tcp-server-N", "udp-data-N"},
-	Timing: family.Timing{Apply: catalog.NPortApplyTiming, Restart: catalog.NPortRestartTiming, Delete: catalog.NPortDeleteTiming},
+	Timing: func() family.Timing {
+		return family.Timing{Apply: catalog.NPortApplyTiming, Restart: catalog.NPortRestartTiming, Delete: catalog.NPortDeleteTiming}
+	},
 	Capture: func(ctx context.Context, o access.Options, rec *transcript.Recorder) (string, error) {
 		st, err := nport.Capture(ctx, nport.Options{Options: o, Recorder: rec})
 		if err != nil {
@@ -54,27 +55,6 @@ var legacyNPort = family.Descriptor{
 			}
 			return out, err
 		},
-	},
-}
-
-var legacyKepware = family.Descriptor{
-	Name: "kepware", Label: "PTC Kepware", Guide: family.GuideOf(catalog.Kepware),
-	Open: func(o access.Options, rep steps.Reporter) (family.Session, error) {
-		drv := kepware.New(kepware.Options{Options: o})
-		return family.NewSession(catalog.Kepware(), drv, rep, o.Timeout), nil
-	},
-	Recheck: func(raw json.RawMessage) (map[string]steps.Finding, error) {
-		return catalog.Recheck(catalog.Kepware(), raw)
-	},
-	Main:     kepware.SvcConfigHTTPS,
-	Services: []string{kepware.SvcConfigHTTPS, kepware.SvcConfigHTTP, kepware.SvcOPCUA, kepware.SvcRESTServer},
-	Timing:   family.Timing{Apply: catalog.KepwareApplyTiming, Restart: catalog.KepwareCommitTiming, Delete: catalog.KepwareDeleteTiming},
-	Capture: func(ctx context.Context, o access.Options, rec *transcript.Recorder) (string, error) {
-		st, err := kepware.Capture(ctx, kepware.Options{Options: o}, rec)
-		if err != nil {
-			return "", err
-		}
-		return fmt.Sprintf("%s, version %s", printable.String(st.Identity.Model), printable.String(st.Identity.Firmware)), nil
 	},
 }
 

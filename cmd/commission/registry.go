@@ -1,6 +1,7 @@
 package main
 
 import (
+	kepwarecat "github.com/commission-tool/commission/internal/catalog/kepware"
 	tpcatalog "github.com/commission-tool/commission/internal/catalog/thingspro"
 )
 
@@ -11,5 +12,5 @@ import (
 var registry = []entry{
 	{Descriptor: legacyNPort, demo: legacyNPortDemo},
 	{Descriptor: tpcatalog.Family, demo: legacyThingsProDemo},
-	{Descriptor: legacyKepware, demo: legacyKepwareDemo},
+	{Descriptor: kepwarecat.Family, demo: legacyKepwareDemo},
 }

@@ -11,13 +11,7 @@ import (
 // service name ("https", "ssh", ...), as every family's State records it
 // in Observed.Ports: a check converts with catalog.Ports(s.Observed.Ports).
 // A name that was not probed is never taken as closed or as open.
-//
-// Note for the NPort and Kepware catalogs: portText, closedAll and openAll
-// (nport.go) and kPortText and kPortState (kepware.go) are copies of
-// Numbers, AllClosed, AllOpen, Text and a map lookup; they go when those
-// catalogs move to internal/catalog/<family>/ like ThingsPro. AllClosed
-// counts only closed and filtered as closed, where closedAll also accepts
-// a result with no state.
+
 type Ports map[string]probe.Result
 
 // Text describes the named ports, such as "https 8443/tcp open, ssh: not probed".

@@ -41,8 +41,9 @@ type Descriptor struct {
 	// for one per serial port (realcom-data-1, ...).
 	Services []string
 	// Timing is what the family's changes do to the running device, for
-	// the wizard's confirm screens.
-	Timing Timing
+	// the wizard's confirm screens. A function, so that the catalog's
+	// words are read when first needed, not when the program starts.
+	Timing func() Timing
 	// Capture walks a device read-only into a masked transcript
 	// (commission capture) and returns a one-line summary.
 	Capture func(ctx context.Context, o access.Options, rec *transcript.Recorder) (summary string, err error)

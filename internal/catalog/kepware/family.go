@@ -30,7 +30,7 @@ var Family = family.Descriptor{
 	},
 	Main:     device.SvcConfigHTTPS,
 	Services: []string{device.SvcConfigHTTPS, device.SvcConfigHTTP, device.SvcOPCUA, device.SvcRESTServer},
-	Timing:   familyTiming(),
+	Timing:   familyTiming,
 	Capture: func(ctx context.Context, o access.Options, rec *transcript.Recorder) (string, error) {
 		st, err := device.Capture(ctx, device.Options{Options: o}, rec)
 		if err != nil {

@@ -35,8 +35,8 @@ func TestFamilyDescriptor(t *testing.T) {
 		t.Errorf("main %q, services %v", f.Main, f.Services)
 	}
 	tm := Timing()
-	if f.Timing.Apply != tm.Apply || f.Timing.Restart != tm.Commit || f.Timing.Delete != tm.Delete || f.Timing.Apply == "" || f.Timing.Restart == "" || f.Timing.Delete == "" {
-		t.Errorf("timing %+v", f.Timing)
+	if f.Timing().Apply != tm.Apply || f.Timing().Restart != tm.Commit || f.Timing().Delete != tm.Delete || f.Timing().Apply == "" || f.Timing().Restart == "" || f.Timing().Delete == "" {
+		t.Errorf("timing %+v", f.Timing())
 	}
 	metas, title := f.Guide()
 	cat := Catalog()

@@ -29,7 +29,7 @@ var Family = family.Descriptor{
 	},
 	Main:     "https",
 	Services: []string{"https", "http", "ssh", "discovery"},
-	Timing:   familyTiming(),
+	Timing:   familyTiming,
 	Capture: func(ctx context.Context, o access.Options, rec *transcript.Recorder) (string, error) {
 		st, err := device.Capture(ctx, device.Options{Options: o}, rec)
 		if err != nil {
