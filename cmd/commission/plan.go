@@ -136,7 +136,8 @@ func runPlan(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Wr
 // plannedEngine fills a session's input defaults from a site plan: the
 // plan's value wins over the one the device proposes, and the
 // technician can still change it. The wizard's --plan wraps its engine
-// with it (not wired yet: wizard.go and internal/tui own that).
+// with it; the record marks, per step, the inputs sent as planned and
+// those changed in the field (record.Meta.PlanValues).
 type plannedEngine struct {
 	engine
 	plan *siteplan.Plan

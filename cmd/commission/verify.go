@@ -49,6 +49,7 @@ func runVerify(_ context.Context, args []string, stdout, stderr io.Writer) error
 	fs.Usage = func() { io.WriteString(stderr, verifyHelp); fs.PrintDefaults() }
 	allowed := fs.String("allowed-signers", "", "allowed_signers file the plant trusts (without it: only the bundle's own signer, exit 4)")
 	identity := fs.String("identity", "", "require this signer identity")
+	plan := fs.String("plan", "", "the site plan the record says it was filled from: its SHA-256 must be the one the record names")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -58,7 +59,7 @@ func runVerify(_ context.Context, args []string, stdout, stderr io.Writer) error
 	if fs.NArg() != 1 {
 		return usageErr("give one record folder: commission verify DIR")
 	}
-	rep, err := verifyDir(fs.Arg(0), *allowed, *identity)
+	rep, err := verifyDir(fs.Arg(0), *allowed, *identity, *plan)
 	if err != nil {
 		return withCode(ExitCode(bundle.ExitCode(rep, err)), err)
 	}
@@ -119,8 +120,11 @@ func recheckOf[S any](cat func() steps.Catalog[S]) func(json.RawMessage) (map[st
 
 // verifyDir verifies a bundle against the catalog of the record's family,
 // and has the family's checks compute the outcomes again.
-func verifyDir(dir, allowed, identity string) (bundle.Report, error) {
+func verifyDir(dir, allowed, identity string, plan ...string) (bundle.Report, error) {
 	var opts []bundle.Option
+	if len(plan) > 0 && plan[0] != "" {
+		opts = append(opts, bundle.WithPlan(plan[0]))
+	}
 	if allowed != "" {
 		opts = append(opts, bundle.WithAllowedSigners(allowed))
 	}

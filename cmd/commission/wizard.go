@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/commission-tool/commission/internal/record"
 	"github.com/commission-tool/commission/internal/record/keys"
+	"github.com/commission-tool/commission/internal/siteplan"
 	"github.com/commission-tool/commission/internal/steps"
 	"github.com/commission-tool/commission/internal/transport"
 	"github.com/commission-tool/commission/internal/tui"
@@ -69,6 +71,8 @@ type app struct {
 	newKey string
 	// simulated marks a demo session: its record says SIMULATED DEVICE.
 	simulated bool
+	// plan, when set, fills the steps' inputs (--plan); the record names it.
+	plan *siteplan.Plan
 }
 
 func (a *app) newKeyPath() string {
@@ -99,6 +103,7 @@ func newWizardApp(args []string, stderr io.Writer) (*app, error) {
 	family := fs.String("device", "", "with --address: the device family ("+strings.Join(families, ", ")+")")
 	address := fs.String("address", "", "the device to commission, HOST or HOST:PORT (PORT goes to its HTTPS console or API); listed at start")
 	noDiscover := fs.Bool("no-discover", false, "never send a discovery broadcast (the device is typed or given with --address)")
+	planPath := fs.String("plan", "", "site plan (commission plan init) whose values fill the steps' inputs; the record names it by its SHA-256")
 	broadcast := fs.String("broadcast", defaultBroadcast, "where discovery sends when no interface is chosen: an IPv4 address, or ADDRESS:PORT to send every family's discovery to that port")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
@@ -126,6 +131,12 @@ func newWizardApp(args []string, stderr io.Writer) (*app, error) {
 	if host, _, err := parseAddress(*broadcast); err != nil || net.ParseIP(host) == nil || net.ParseIP(host).To4() == nil {
 		return nil, usageErr("--broadcast %q: give an IPv4 address, such as 192.168.127.255, optionally with :PORT", *broadcast)
 	}
+	var plan *siteplan.Plan
+	if *planPath != "" {
+		if plan, err = planSchema().Load(*planPath); err != nil {
+			return nil, withCode(ExitError, fmt.Errorf("the site plan cannot be used: %w (commission plan check %s lists every problem)", err, *planPath))
+		}
+	}
 	pins, err := openPins(*pinsPath)
 	if err != nil {
 		return nil, withCode(ExitError, err)
@@ -135,7 +146,7 @@ func newWizardApp(args []string, stderr io.Writer) (*app, error) {
 		return nil, withCode(ExitError, fmt.Errorf("prepare the session journal folder: %w", err))
 	}
 	a := &app{pins: pins, journalDir: jdir, outDir: *out, timeout: *timeout, mode: "wizard", keyFile: *keyFile,
-		known: known, ports: func(string, string) map[string]int { return nil }}
+		known: known, ports: func(string, string) map[string]int { return nil }, plan: plan}
 	if !*noDiscover {
 		a.discover = discovery(*broadcast, 2*time.Second)
 		a.discoverSends = discoverySends(*broadcast)
@@ -392,6 +403,9 @@ func (a *app) connect(ctx context.Context, t tui.Target, rep steps.Reporter) (tu
 		j.Close()
 		return nil, err
 	}
+	if a.plan != nil {
+		eng = &plannedEngine{engine: eng, plan: a.plan}
+	}
 	eng.Restore(restored)
 	if err := eng.Open(ctx); err != nil {
 		j.Close()
@@ -421,13 +435,18 @@ func (a *app) finish(ctx context.Context, s tui.Session, f tui.FinishInfo) (tui.
 	if !ok {
 		return tui.FinishResult{}, errors.New("internal: unexpected session type")
 	}
-	rec := record.Build(record.Meta{
+	meta := record.Meta{
 		Tool: record.Tool{Name: "commission", Version: version}, Mode: a.mode,
 		Device: eng.Identity(), Guide: eng.Guide(),
 		Technician: record.Technician{Name: f.Technician, Email: f.Email, Company: f.Company}, Site: f.Site,
 		Simulated: a.simulated,
 		Started:   a.started, Finished: time.Now().UTC(),
-	}, eng.Results(), eng.Steps())
+	}
+	if a.plan != nil {
+		meta.Plan = &record.Plan{Name: filepath.Base(a.plan.Name()), SHA256: a.plan.Digest()}
+		meta.PlanValues = a.plan.FamilyValues(eng.Family())
+	}
+	rec := record.Build(meta, eng.Results(), eng.Steps())
 	if errs := record.Check(rec, eng.Steps()); len(errs) > 0 {
 		return tui.FinishResult{}, fmt.Errorf("the record is not consistent, so it was not written: %w", errors.Join(errs...))
 	}
