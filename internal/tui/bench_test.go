@@ -21,7 +21,7 @@ func BenchmarkFirstFrame(b *testing.B) {
 func BenchmarkOverviewFrame(b *testing.B) {
 	m := New(testConfig(newFake()))
 	defer m.Close()
-	m.screen, m.sess = scrOverview, newFake()
+	m.screen, m.sh.sess = scrOverview, newFake()
 	for b.Loop() {
 		_ = m.View()
 	}
@@ -31,8 +31,8 @@ func BenchmarkOverviewFrame(b *testing.B) {
 func BenchmarkFormKeystroke(b *testing.B) {
 	m := New(Config{Families: []string{"nport"}})
 	defer m.Close()
-	next, _ := m.openAddress()
-	var tm tea.Model = next
+	next, _ := m.route(nil, goTo(scrAddress))
+	var tm = next
 	k := tea.KeyPressMsg{Code: 'a', Text: "a"}
 	bs := tea.KeyPressMsg{Code: tea.KeyBackspace}
 	for b.Loop() {

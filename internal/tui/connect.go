@@ -26,79 +26,97 @@ type certificateDetails interface {
 	CertificateLines() []string
 }
 
+// welcomeScreen is the first screen, with the resume offer.
+type welcomeScreen struct{}
+
 // View draws the screen.
-func (scr welcomeScreen) View(m Model) string {
-	s := m.st
+func (scr welcomeScreen) View(sh *shell) string {
+	s := sh.st
 	var b strings.Builder
-	b.WriteString(s.Title.Render("commission") + " " + s.Muted.Render(printable.String(m.cfg.Version)) + "\n\n")
-	b.WriteString(m.wrap("This wizard walks the vendor's hardening guide for one device. It checks the device live, "+
+	b.WriteString(s.Title.Render("commission") + " " + s.Muted.Render(printable.String(sh.cfg.Version)) + "\n\n")
+	b.WriteString(sh.wrap("This wizard walks the vendor's hardening guide for one device. It checks the device live, "+
 		"changes what you decide to change, restarts it once to make the changes effective, verifies them with a "+
 		"fresh read, and writes a signed commissioning record.", 0) + "\n\n")
-	b.WriteString(m.wrap("Nothing is sent to the device without a preview you confirm.", 0) + "\n\n")
-	if r := m.cfg.Resume; r != nil {
+	b.WriteString(sh.wrap("Nothing is sent to the device without a preview you confirm.", 0) + "\n\n")
+	if r := sh.cfg.Resume; r != nil {
 		b.WriteString(s.Box.Render(s.Heading.Render("Unfinished session")+"\n"+printable.String(r.Label)+"\n"+
-			m.help(m.keys.Resume)+s.Muted.Render(" it, or ")+s.Key.Render("enter")+s.Muted.Render(" to start a new one")) + "\n\n")
+			sh.help(sh.keys.Resume)+s.Muted.Render(" it, or ")+s.Key.Render("enter")+s.Muted.Render(" to start a new one")) + "\n\n")
 	}
-	b.WriteString(m.help(hint("enter", "start"), m.keys.Quit))
+	b.WriteString(sh.help(hint("enter", "start"), sh.keys.Quit))
 	return b.String()
 }
 
-// Update handles a key on the screen; transitions go through the root.
-func (scr *welcomeScreen) Update(m *Model, k tea.KeyPressMsg) tea.Cmd {
+// Update handles a key on the screen.
+func (scr *welcomeScreen) Update(sh *shell, k tea.KeyPressMsg) (tea.Cmd, nav) {
 	switch {
-	case key.Matches(k, m.keys.Quit):
-		return m.do(m.quit())
-	case m.cfg.Resume != nil && key.Matches(k, m.keys.Resume):
-		m.target = m.cfg.Resume.Target
-		m.target.ResumePath = m.cfg.Resume.Path
-		if m.target.Password != "" {
-			return m.do(m.connect())
+	case key.Matches(k, sh.keys.Quit):
+		return nil, nav{quit: true}
+	case sh.cfg.Resume != nil && key.Matches(k, sh.keys.Resume):
+		t := sh.cfg.Resume.Target
+		t.ResumePath = sh.cfg.Resume.Path
+		if t.Password != "" {
+			return nil, nav{to: scrConnecting, target: &t}
 		}
-		return m.do(m.openCreds())
-	case key.Matches(k, m.keys.Enter):
-		m.screen = scrChoose
-		m.devs.cursor = 0
+		return nil, nav{to: scrCreds, target: &t}
+	case key.Matches(k, sh.keys.Enter):
+		return nil, nav{to: scrChoose, reset: true}
 	}
-	return nil
+	return nil, nav{}
 }
 
-// chooseItems is the number of rows on the choose screen: every
-// candidate plus "type an address".
-func (m Model) chooseItems() int { return len(m.devs.candidates) + 1 }
+// deviceList is the device list and its discovery screen.
+type deviceList struct {
+	candidates  []Candidate
+	loading     bool // a discovery is waiting for answers
+	err         string
+	cursor      int
+	discovered  bool // a discovery was sent in this session
+	ifaces      []Interface
+	ifaceErr    string
+	ifaceCursor int
+	ifaceLoaded bool
+}
+
+// open shows the list; reset puts the cursor on the first row.
+func (scr *deviceList) open(reset bool) {
+	if reset {
+		scr.cursor = 0
+	}
+}
+
+// items is the number of rows on the list: every candidate plus "type
+// an address".
+func (scr deviceList) items() int { return len(scr.candidates) + 1 }
 
 // canDiscover reports whether discovery is offered at all.
-func (m Model) canDiscover() bool { return m.cfg.Discover != nil || m.cfg.Candidates != nil }
+func canDiscover(sh *shell) bool { return sh.cfg.Discover != nil }
 
-// discoverSends says what one discovery sends.
-func (m Model) discoverSends() string {
-	if m.cfg.DiscoverSends != "" {
-		return m.cfg.DiscoverSends
-	}
-	return "one UDP packet to 255.255.255.255:4800 (Moxa discovery)"
-}
+// discoverSends says what one discovery sends, in the command's words;
+// empty when the command did not say.
+func discoverSends(sh *shell) string { return strings.TrimSpace(sh.cfg.DiscoverSends) }
 
 // View draws the screen.
-func (scr deviceList) View(m Model) string {
-	s := m.st
+func (scr deviceList) View(sh *shell) string {
+	s := sh.st
 	var b strings.Builder
 	b.WriteString(s.Title.Render("Choose the device") + "\n\n")
 	switch {
 	case scr.loading:
-		b.WriteString(m.spin.View() + " Waiting for answers to the discovery…\n\n")
+		b.WriteString(sh.spin.View() + " Waiting for answers to the discovery…\n\n")
 	case scr.err != "":
-		b.WriteString(s.Warn.Render(m.wrap("Discovery did not work: "+scr.err, 0)) + "\n\n")
-	case m.canDiscover() && !scr.discovered:
-		b.WriteString(m.wrap("Nothing has been sent to the network. Type the device's address, or press d to "+
+		b.WriteString(s.Warn.Render(sh.wrap("Discovery did not work: "+scr.err, 0)) + "\n\n")
+	case canDiscover(sh) && !scr.discovered:
+		b.WriteString(sh.wrap("Nothing has been sent to the network. Type the device's address, or press d to "+
 			"look for devices (you choose the interface first).", 0) + "\n\n")
-	case !m.canDiscover() && len(scr.candidates) == 0:
-		b.WriteString(m.wrap("Discovery is off: type the device's address.", 0) + "\n\n")
+	case !canDiscover(sh) && len(scr.candidates) == 0:
+		b.WriteString(sh.wrap("Discovery is off: type the device's address.", 0) + "\n\n")
 	}
-	room := max(m.height-9, 3)
+	room := max(sh.height-9, 3)
 	first := 0
 	if scr.cursor >= room {
 		first = scr.cursor - room + 1
 	}
-	for i := first; i < m.chooseItems() && i < first+room; i++ {
+	for i := first; i < scr.items() && i < first+room; i++ {
 		var row string
 		if i < len(scr.candidates) {
 			c := scr.candidates[i]
@@ -109,112 +127,106 @@ func (scr deviceList) View(m Model) string {
 		} else {
 			row = "Type an address…"
 		}
-		row = truncate(row, m.width-3)
+		row = truncate(row, sh.width-3)
 		if i == scr.cursor {
 			b.WriteString(s.Selected.Render("> "+row) + "\n")
 		} else {
 			b.WriteString("  " + row + "\n")
 		}
 	}
-	if st := m.statusLine(); st != "" {
-		b.WriteString(m.clip(st, 2) + "\n")
+	if st := sh.statusLine(); st != "" {
+		b.WriteString(sh.clip(st, 2) + "\n")
 	}
-	k := m.keys
-	k.Discover.SetEnabled(m.canDiscover() && !scr.loading)
-	b.WriteString("\n" + m.help(k.Move, hint("enter", "choose"), k.Discover, k.Back, k.Quit))
+	k := sh.keys
+	k.Discover.SetEnabled(canDiscover(sh) && !scr.loading)
+	b.WriteString("\n" + sh.help(k.Move, hint("enter", "choose"), k.Discover, k.Back, k.Quit))
 	return b.String()
 }
 
-// Update handles a key on the screen; transitions go through the root.
-func (scr *deviceList) Update(m *Model, k tea.KeyPressMsg) tea.Cmd {
+// Update handles a key on the screen.
+func (scr *deviceList) Update(sh *shell, k tea.KeyPressMsg) (tea.Cmd, nav) {
 	switch {
-	case key.Matches(k, m.keys.Quit):
-		return m.do(m.quit())
-	case key.Matches(k, m.keys.Back):
+	case key.Matches(k, sh.keys.Quit):
+		return nil, nav{quit: true}
+	case key.Matches(k, sh.keys.Back):
 		if scr.loading {
-			m.cancelOp()
+			sh.cancelOp()
 			scr.loading = false
-			return nil
+			return nil, nav{}
 		}
-		m.screen = scrWelcome
-	case key.Matches(k, m.keys.Up):
+		return nil, goTo(scrWelcome)
+	case key.Matches(k, sh.keys.Up):
 		scr.cursor = max(scr.cursor-1, 0)
-	case key.Matches(k, m.keys.Down):
-		scr.cursor = min(scr.cursor+1, m.chooseItems()-1)
-	case m.canDiscover() && !scr.loading && key.Matches(k, m.keys.Discover):
-		return m.do(m.openDiscover())
-	case key.Matches(k, m.keys.Enter):
+	case key.Matches(k, sh.keys.Down):
+		scr.cursor = min(scr.cursor+1, scr.items()-1)
+	case canDiscover(sh) && !scr.loading && key.Matches(k, sh.keys.Discover):
+		return nil, goTo(scrDiscover)
+	case key.Matches(k, sh.keys.Enter):
 		if scr.cursor < len(scr.candidates) {
 			c := scr.candidates[scr.cursor]
-			user := m.target.User
-			if c.User != "" {
-				user = c.User
-			}
-			m.target = Target{Family: c.Family, Address: c.Address, User: user}
-			return m.do(m.openCreds())
+			// No user proposed: the login keeps the last one typed.
+			return nil, nav{to: scrCreds, target: &Target{Family: c.Family, Address: c.Address, User: c.User}}
 		}
-		return m.do(m.openAddress())
+		return nil, goTo(scrAddress)
 	}
-	return nil
+	return nil, nav{}
 }
 
 // openDiscover shows the discovery screen; the interfaces are listed in
 // a command (it asks the operating system).
-func (m Model) openDiscover() (tea.Model, tea.Cmd) {
-	m.screen = scrDiscover
-	m.devs.ifaceCursor = 0
-	m.devs.err = ""
-	arm := m.arm()
-	if m.cfg.Interfaces == nil || m.cfg.Discover == nil {
-		m.devs.ifaces, m.devs.ifaceLoaded = nil, true
-		return m, arm
+func (scr *deviceList) openDiscover(sh *shell) tea.Cmd {
+	scr.ifaceCursor = 0
+	scr.err = ""
+	arm := sh.arm()
+	if sh.cfg.Interfaces == nil || sh.cfg.Discover == nil {
+		scr.ifaces, scr.ifaceLoaded = nil, true
+		return arm
 	}
-	m.devs.ifaceLoaded = false
-	list := m.cfg.Interfaces
-	return m, tea.Batch(arm, func() tea.Msg {
+	scr.ifaceLoaded = false
+	list := sh.cfg.Interfaces
+	return tea.Batch(arm, func() tea.Msg {
 		ifs, err := list()
 		return interfacesMsg{list: ifs, err: err}
 	})
 }
 
-func (m Model) onInterfaces(msg interfacesMsg) (tea.Model, tea.Cmd) {
-	m.devs.ifaceLoaded = true
-	m.devs.ifaces = msg.list
-	m.devs.ifaceErr = ""
+func (scr *deviceList) onInterfaces(msg interfacesMsg) {
+	scr.ifaceLoaded = true
+	scr.ifaces = msg.list
+	scr.ifaceErr = ""
 	if msg.err != nil {
-		m.devs.ifaceErr = printable.String(msg.err.Error())
+		scr.ifaceErr = printable.String(msg.err.Error())
 	}
-	m.devs.ifaceCursor = min(m.devs.ifaceCursor, max(len(m.devs.ifaces)-1, 0))
-	return m, nil
+	scr.ifaceCursor = min(scr.ifaceCursor, max(len(scr.ifaces)-1, 0))
 }
 
 // chosenInterface is the interface under the cursor, if any.
-func (m Model) chosenInterface() (Interface, bool) {
-	if m.devs.ifaceCursor < len(m.devs.ifaces) {
-		return m.devs.ifaces[m.devs.ifaceCursor], true
+func (scr deviceList) chosenInterface() (Interface, bool) {
+	if scr.ifaceCursor < len(scr.ifaces) {
+		return scr.ifaces[scr.ifaceCursor], true
 	}
 	return Interface{}, false
 }
 
 // ViewDiscover draws the discovery screen: the interface and what is sent.
-func (scr deviceList) ViewDiscover(m Model) string {
-	s := m.st
+func (scr deviceList) ViewDiscover(sh *shell) string {
+	s := sh.st
 	var b strings.Builder
 	b.WriteString(s.Title.Render("Look for devices on the network") + "\n\n")
-	pickIface := m.cfg.Interfaces != nil && m.cfg.Discover != nil
+	pickIface := sh.cfg.Interfaces != nil && sh.cfg.Discover != nil
 	switch {
 	case pickIface && !scr.ifaceLoaded:
-		b.WriteString(m.spin.View() + " Listing this computer's interfaces…\n")
+		b.WriteString(sh.spin.View() + " Listing this computer's interfaces…\n")
 	case pickIface && scr.ifaceErr != "":
-		b.WriteString(s.Bad.Render(m.wrap("The interfaces could not be listed: "+scr.ifaceErr, 0)) + "\n")
+		b.WriteString(s.Bad.Render(sh.wrap("The interfaces could not be listed: "+scr.ifaceErr, 0)) + "\n")
 	case pickIface && len(scr.ifaces) == 0:
-		b.WriteString(s.Warn.Render(m.wrap("No interface with an IPv4 address to send from. Type the address instead.", 0)) + "\n")
+		b.WriteString(s.Warn.Render(sh.wrap("No interface with an IPv4 address to send from. Type the address instead.", 0)) + "\n")
 	case pickIface:
 		b.WriteString("Send from:\n")
-		room := max(m.height-12, 2)
+		room := max(sh.height-12, 2)
 		first := max(scr.ifaceCursor-room+1, 0)
 		for i := first; i < len(scr.ifaces) && i < first+room; i++ {
-			row := truncate(printable.String(scr.ifaces[i].Name)+"  "+printable.String(scr.ifaces[i].Address), m.width-3)
+			row := truncate(printable.String(scr.ifaces[i].Name)+"  "+printable.String(scr.ifaces[i].Address), sh.width-3)
 			if i == scr.ifaceCursor {
 				b.WriteString(s.Selected.Render("> "+row) + "\n")
 			} else {
@@ -224,109 +236,102 @@ func (scr deviceList) ViewDiscover(m Model) string {
 	}
 	b.WriteString("\n")
 	from := "the interface the system picks"
-	if ifc, ok := m.chosenInterface(); ok {
+	if ifc, ok := scr.chosenInterface(); ok {
 		from = printable.String(ifc.Name) + " (" + printable.String(ifc.Address) + ")"
 	}
 	ready := !pickIface || (scr.ifaceLoaded && len(scr.ifaces) > 0)
 	if ready {
-		b.WriteString(m.wrap("This sends "+m.discoverSends()+" from "+from+". Devices on that network answer; "+
-			"some plants alarm on broadcasts, so ask first.", 0) + "\n\n")
+		what := "This sends " + printable.String(discoverSends(sh)) + " from " + from + "."
+		if discoverSends(sh) == "" {
+			what = "This sends a discovery from " + from + "; the command did not say what it sends."
+		}
+		b.WriteString(sh.wrap(what+" Devices on that network answer; some plants alarm on broadcasts, so ask first.", 0) + "\n\n")
 		bs := []key.Binding{hint("y", "send it")}
 		if pickIface {
-			bs = append(bs, m.keys.Move)
+			bs = append(bs, sh.keys.Move)
 		}
-		b.WriteString(m.armHelp(append(bs, hint("esc", "do not send"))...))
+		b.WriteString(sh.armHelp(append(bs, hint("esc", "do not send"))...))
 	} else {
-		b.WriteString(m.help(hint("esc", "back")))
+		b.WriteString(sh.help(hint("esc", "back")))
 	}
 	return b.String()
 }
 
 // UpdateDiscover handles a key on the discovery screen.
-func (scr *deviceList) UpdateDiscover(m *Model, k tea.KeyPressMsg) tea.Cmd {
-	if key.Matches(k, m.keys.Back) {
-		m.screen = scrChoose
-		return nil
+func (scr *deviceList) UpdateDiscover(sh *shell, k tea.KeyPressMsg) (tea.Cmd, nav) {
+	if key.Matches(k, sh.keys.Back) {
+		return nil, goTo(scrChoose)
 	}
-	pickIface := m.cfg.Interfaces != nil && m.cfg.Discover != nil
+	pickIface := sh.cfg.Interfaces != nil && sh.cfg.Discover != nil
 	// Moving to another interface changes what the screen says: the
 	// yes waits for the new sentence to have been on screen.
 	move := 0
 	switch {
-	case key.Matches(k, m.keys.Up):
+	case key.Matches(k, sh.keys.Up):
 		move = -1
-	case key.Matches(k, m.keys.Down):
+	case key.Matches(k, sh.keys.Down):
 		move = 1
 	}
 	if move != 0 {
 		c := min(max(scr.ifaceCursor+move, 0), max(len(scr.ifaces)-1, 0))
 		if c == scr.ifaceCursor {
-			return nil
+			return nil, nav{}
 		}
 		scr.ifaceCursor = c
-		return m.arm()
+		return sh.arm(), nav{}
 	}
-	if !m.armed {
-		return nil
+	if !sh.armed {
+		return nil, nav{}
 	}
-	switch {
-	case key.Matches(k, m.keys.Yes):
+	if key.Matches(k, sh.keys.Yes) {
 		if pickIface && (!scr.ifaceLoaded || len(scr.ifaces) == 0) {
-			return nil
+			return nil, nav{}
 		}
-		return m.do(m.discover())
+		return scr.discover(sh), goTo(scrChoose)
 	}
-	return nil
+	return nil, nav{}
 }
 
-// discover runs the discovery in a command and goes back to the list.
-func (m Model) discover() (tea.Model, tea.Cmd) {
-	ifc, _ := m.chosenInterface()
-	ctx, seq := m.startOp(discoverTimeout)
-	m.busy = false // the list stays usable; candLoading shows the wait
-	m.devs.loading = true
-	m.devs.discovered = true
-	m.devs.err = ""
-	m.screen = scrChoose
-	disc, old := m.cfg.Discover, m.cfg.Candidates
-	return m, tea.Batch(m.spin.Tick, func() tea.Msg {
-		var list []Candidate
-		var err error
-		if disc != nil {
-			list, err = disc(ctx, ifc)
-		} else {
-			list, err = old(ctx)
-		}
+// discover runs the discovery in a command; the list shows the wait.
+func (scr *deviceList) discover(sh *shell) tea.Cmd {
+	ifc, _ := scr.chosenInterface()
+	ctx, seq := sh.startOp(discoverTimeout)
+	sh.busy = false // the list stays usable; loading shows the wait
+	scr.loading = true
+	scr.discovered = true
+	scr.err = ""
+	disc := sh.cfg.Discover
+	return tea.Batch(sh.spin.Tick, func() tea.Msg {
+		list, err := disc(ctx, ifc)
 		return candidatesMsg{seq: seq, list: list, err: err}
 	})
 }
 
-func (m Model) onCandidates(msg candidatesMsg) (tea.Model, tea.Cmd) {
-	if msg.seq != m.opSeq || !m.devs.loading {
-		return m, nil
+func (scr *deviceList) onCandidates(sh *shell, msg candidatesMsg) {
+	if msg.seq != sh.opSeq || !scr.loading {
+		return
 	}
-	m.devs.loading = false
-	if m.opCancel != nil {
-		m.opCancel()
-		m.opCancel = nil
+	scr.loading = false
+	if sh.opCancel != nil {
+		sh.opCancel()
+		sh.opCancel = nil
 	}
 	seen := map[string]bool{}
-	for _, c := range m.devs.candidates {
+	for _, c := range scr.candidates {
 		seen[c.Family+" "+c.Address] = true
 	}
 	for _, c := range msg.list {
 		if !seen[c.Family+" "+c.Address] {
-			m.devs.candidates = append(m.devs.candidates, c)
+			scr.candidates = append(scr.candidates, c)
 			seen[c.Family+" "+c.Address] = true
 		}
 	}
 	switch {
 	case msg.err != nil:
-		m.devs.err = printable.String(msg.err.Error())
+		scr.err = printable.String(msg.err.Error())
 	case len(msg.list) == 0:
-		m.notice = "No device answered the discovery."
+		sh.notice = "No device answered the discovery."
 	}
-	return m, nil
 }
 
 var hostLabel = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
@@ -376,41 +381,59 @@ func validAddress(s string) error {
 	return nil
 }
 
-func (m Model) openAddress() (tea.Model, tea.Cmd) {
-	m.screen = scrAddress
-	var fields []fieldSpec
-	fam := m.target.Family
-	if fam == "" && len(m.cfg.Families) > 0 {
-		fam = m.cfg.Families[0]
+// loginScreen is the address and credentials forms, and the connection.
+// It owns the target: the device chosen and the credentials typed.
+type loginScreen struct {
+	target          Target
+	needNewPassword bool // the device asked for a new password at first login
+}
+
+// setTarget takes the device to log in to; without a user it keeps the
+// last one.
+func (scr *loginScreen) setTarget(t Target) {
+	if t.User == "" {
+		t.User = scr.target.User
 	}
-	if len(m.cfg.Families) > 1 {
-		fields = append(fields, fieldSpec{Key: "family", Title: "Device family", Options: m.cfg.Families, Value: fam})
+	scr.target = t
+}
+
+// forget drops the passwords typed.
+func (scr *loginScreen) forget() {
+	scr.target.Password, scr.target.NewPassword = "", ""
+}
+
+func (scr *loginScreen) openAddress(sh *shell) {
+	var fields []fieldSpec
+	fam := scr.target.Family
+	if fam == "" && len(sh.cfg.Families) > 0 {
+		fam = sh.cfg.Families[0]
+	}
+	if len(sh.cfg.Families) > 1 {
+		fields = append(fields, fieldSpec{Key: "family", Title: "Device family", Options: sh.cfg.Families, Value: fam})
 	}
 	fields = append(fields, fieldSpec{Key: "address", Title: "Address",
 		Help:        "HOST[:PORT]: an IPv4 address or host name, optionally with :port",
-		Placeholder: "192.168.127.254", Limit: 260, Validate: validAddress, Value: m.target.Address})
-	m.openForm(fields...)
-	return m, nil
+		Placeholder: "192.168.127.254", Limit: 260, Validate: validAddress, Value: scr.target.Address})
+	sh.openForm(fields...)
 }
 
-func (m Model) addressDone(v map[string]string) (tea.Model, tea.Cmd) {
+func (scr *loginScreen) addressDone(sh *shell, v map[string]string) (tea.Cmd, nav) {
 	fam, addr := v["family"], strings.TrimSpace(v["address"])
 	if fam == "" {
-		fam = m.target.Family
-		if fam == "" && len(m.cfg.Families) > 0 {
-			fam = m.cfg.Families[0]
+		fam = scr.target.Family
+		if fam == "" && len(sh.cfg.Families) > 0 {
+			fam = sh.cfg.Families[0]
 		}
 	}
-	if fam != m.target.Family || addr != m.target.Address {
-		m.target.ResumePath = "" // another device: a new session
+	if fam != scr.target.Family || addr != scr.target.Address {
+		scr.target.ResumePath = "" // another device: a new session
 	}
-	m.target.Family, m.target.Address = fam, addr
-	return m.openCreds()
+	scr.target.Family, scr.target.Address = fam, addr
+	return nil, goTo(scrCreds)
 }
 
-func (m Model) openCreds() (tea.Model, tea.Cmd) {
-	m.screen = scrCreds
-	user := m.target.User
+func (scr *loginScreen) openCreds(sh *shell) {
+	user := scr.target.User
 	if user == "" {
 		user = "admin"
 	}
@@ -423,7 +446,7 @@ func (m Model) openCreds() (tea.Model, tea.Cmd) {
 		}},
 		{Key: "password", Title: "Password", Limit: 128, Secret: true},
 	}
-	if m.login.needNewPassword {
+	if scr.needNewPassword {
 		fields = append(fields,
 			fieldSpec{Key: "newpassword", Title: "New password (the device asks for one at first login)", Limit: 128, Secret: true,
 				Validate: func(s string) error {
@@ -435,15 +458,14 @@ func (m Model) openCreds() (tea.Model, tea.Cmd) {
 			fieldSpec{Key: "newconfirm", Title: "Confirm new password", Limit: 128, Secret: true,
 				Same: "newpassword", SameErr: "the two new passwords differ"})
 	}
-	m.openForm(fields...)
-	return m, nil
+	sh.openForm(fields...)
 }
 
-func (m Model) credsDone(v map[string]string) (tea.Model, tea.Cmd) {
-	m.target.User = strings.TrimSpace(v["user"])
-	m.target.Password = v["password"]
-	m.target.NewPassword = v["newpassword"]
-	return m.connect()
+func (scr *loginScreen) credsDone(_ *shell, v map[string]string) (tea.Cmd, nav) {
+	scr.target.User = strings.TrimSpace(v["user"])
+	scr.target.Password = v["password"]
+	scr.target.NewPassword = v["newpassword"]
+	return nil, goTo(scrConnecting)
 }
 
 // passwordChangeRequired is a connect error from a device that wants a
@@ -452,196 +474,196 @@ type passwordChangeRequired interface {
 	PasswordChangeRequired() bool
 }
 
-// View draws the screen.
-func (scr loginScreen) View(m Model) string {
-	s := m.st
+// View draws the address or (creds) the credentials form.
+func (scr loginScreen) View(sh *shell, creds bool) string {
+	s := sh.st
 	var b strings.Builder
-	switch m.screen {
-	case scrAddress:
+	if creds {
+		b.WriteString(s.Title.Render("Log in to "+printable.String(scr.target.Address)) + " " +
+			s.Muted.Render(printable.String(scr.target.Family)) + "\n\n")
+	} else {
 		b.WriteString(s.Title.Render("Type the device's address") + "\n\n")
-	case scrCreds:
-		b.WriteString(s.Title.Render("Log in to "+printable.String(m.target.Address)) + " " +
-			s.Muted.Render(printable.String(m.target.Family)) + "\n\n")
 	}
-	if m.errText != "" {
-		b.WriteString(s.Bad.Render(m.wrap(m.errText, 0)) + "\n\n")
+	if sh.errText != "" {
+		b.WriteString(s.Bad.Render(sh.wrap(sh.errText, 0)) + "\n\n")
 	}
-	b.WriteString(m.formView(lipgloss.Height(b.String())))
+	b.WriteString(sh.formView(lipgloss.Height(b.String())))
 	return b.String()
 }
 
 // connect opens the session in a tea.Cmd.
-func (m Model) connect() (tea.Model, tea.Cmd) {
-	m.screen = scrConnecting
-	if m.cfg.Connect == nil {
-		m.busy = false
-		m.errText = "this build cannot connect to devices"
-		m.screen = scrCreds
-		return m.openCredsKeepErr()
+func (scr *loginScreen) connect(sh *shell) (tea.Cmd, nav) {
+	if sh.cfg.Connect == nil {
+		sh.busy = false
+		sh.errText = "this build cannot connect to devices"
+		return nil, goTo(scrCreds)
 	}
-	ctx, seq := m.startOp(connectTimeout)
-	conn, t, rep := m.cfg.Connect, m.target, m.hub
-	return m, tea.Batch(m.spin.Tick, func() tea.Msg {
+	ctx, seq := sh.startOp(connectTimeout)
+	conn, t, rep := sh.cfg.Connect, scr.target, sh.hub
+	return tea.Batch(sh.spin.Tick, func() tea.Msg {
 		s, err := conn(ctx, t, rep)
 		return connectedMsg{seq: seq, sess: s, err: err}
-	})
-}
-
-// openCredsKeepErr reopens the credentials form without clearing the
-// error that sent the technician back.
-func (m Model) openCredsKeepErr() (tea.Model, tea.Cmd) {
-	e := m.errText
-	next, cmd := m.openCreds()
-	nm := next.(Model)
-	nm.errText = e
-	return nm, cmd
+	}), nav{}
 }
 
 // ViewConnecting draws the wait for the connection.
-func (scr loginScreen) ViewConnecting(m Model) string {
-	return m.st.Title.Render("Connecting") + "\n\n" +
-		m.spin.View() + " Connecting to " + printable.String(m.target.Address) + " and reading its settings…\n\n" +
-		m.help(hint("esc", "cancel"))
+func (scr loginScreen) ViewConnecting(sh *shell) string {
+	return sh.st.Title.Render("Connecting") + "\n\n" +
+		sh.spin.View() + " Connecting to " + printable.String(scr.target.Address) + " and reading its settings…\n\n" +
+		sh.help(hint("esc", "cancel"))
 }
 
 // UpdateConnecting lets esc cancel the connection.
-func (scr *loginScreen) UpdateConnecting(m *Model, k tea.KeyPressMsg) tea.Cmd {
-	if key.Matches(k, m.keys.Back) {
-		m.cancelOp()
-		return m.do(m.openCreds())
+func (scr *loginScreen) UpdateConnecting(sh *shell, k tea.KeyPressMsg) (tea.Cmd, nav) {
+	if key.Matches(k, sh.keys.Back) {
+		sh.cancelOp()
+		return nil, goTo(scrCreds)
 	}
-	return nil
+	return nil, nav{}
 }
 
-func (m Model) onConnected(msg connectedMsg) (tea.Model, tea.Cmd) {
-	if !m.endOp(msg.seq) {
-		return m, nil
-	}
+func (scr *loginScreen) onConnected(sh *shell, msg connectedMsg) (tea.Cmd, nav) {
 	var unk unknownFingerprint
 	var chg TrustChangedError
 	switch err := msg.err; {
 	case err == nil && msg.sess == nil:
-		m.errText = "the connection gave no session"
-		return m.openCredsKeepErr()
+		sh.errText = "the connection gave no session"
+		return nil, goTo(scrCreds)
 	case err == nil:
-		m.sess = msg.sess
-		m.target.Password, m.target.NewPassword, m.login.needNewPassword = "", "", false
-		m.screen = scrOverview
-		m.ov.cursor = 0
-		if ids := m.sess.AwaitingRestart(); len(ids) > 0 {
+		sh.sess = msg.sess
+		scr.forget()
+		scr.needNewPassword = false
+		if len(sh.sess.AwaitingRestart()) > 0 {
 			// Changes sent before an interruption: said before anything else.
-			m.await.ids = ids
-			m.screen = scrAwaiting
-			return m, m.arm()
+			return nil, goTo(scrAwaiting)
 		}
-		return m, nil
+		return nil, nav{to: scrOverview, reset: true}
 	case errors.As(err, &chg):
-		return m.stop(err, chg), nil
+		return nil, nav{stop: chg, err: err}
 	case errors.As(err, &unk):
-		host, fp := unk.UnknownFingerprint()
-		m.trust.host, m.trust.print = printable.String(host), printable.String(fp)
-		m.trust.details = nil
-		var cd certificateDetails
-		if errors.As(err, &cd) {
-			for _, l := range cd.CertificateLines() {
-				m.trust.details = append(m.trust.details, printable.String(l))
-			}
-		}
-		m.screen = scrFingerprint
-		return m, m.arm()
+		return nil, nav{to: scrFingerprint, err: err}
 	default:
 		var pc passwordChangeRequired
 		if errors.As(err, &pc) && pc.PasswordChangeRequired() {
-			m.login.needNewPassword = true
+			scr.needNewPassword = true
 		}
-		m.errText = printable.String(err.Error(), true)
-		return m.openCredsKeepErr()
+		sh.errText = printable.String(err.Error(), true)
+		return nil, goTo(scrCreds)
 	}
 }
 
+// trustScreen asks to trust an unknown certificate.
+type trustScreen struct {
+	host, print string
+	// details are the certificate's lines (hex and OpenSSH fingerprints,
+	// subject, validity, signature, key, warnings), already printable.
+	details []string
+}
+
+// open shows the certificate of the unknown-fingerprint error err.
+func (scr *trustScreen) open(sh *shell, err error) tea.Cmd {
+	var unk unknownFingerprint
+	*scr = trustScreen{}
+	if errors.As(err, &unk) {
+		host, fp := unk.UnknownFingerprint()
+		scr.host, scr.print = printable.String(host), printable.String(fp)
+	}
+	var cd certificateDetails
+	if errors.As(err, &cd) {
+		for _, l := range cd.CertificateLines() {
+			scr.details = append(scr.details, printable.String(l))
+		}
+	}
+	return sh.arm()
+}
+
 // View draws the screen.
-func (scr trustScreen) View(m Model) string {
-	s := m.st
+func (scr trustScreen) View(sh *shell) string {
+	s := sh.st
 	var b strings.Builder
 	b.WriteString(s.Title.Render("Confirm the device's certificate") + "\n\n")
-	b.WriteString(m.wrap("This is the first time this tool talks to "+scr.host+" over TLS. "+
+	b.WriteString(sh.wrap("This is the first time this tool talks to "+scr.host+" over TLS. "+
 		"Compare this fingerprint with the one the device shows (on its web console or label). "+
 		"Trust it only if they match.", 0) + "\n\n")
 	if len(scr.details) == 0 {
 		b.WriteString("  SHA-256 fingerprint:\n")
-		b.WriteString(s.Heading.Render(m.wrap(scr.print, 2)) + "\n\n")
+		b.WriteString(s.Heading.Render(sh.wrap(scr.print, 2)) + "\n\n")
 	} else {
 		for _, l := range scr.details {
 			st := s.Heading
 			if strings.HasPrefix(l, "Warning:") {
 				st = s.Bad
 			}
-			b.WriteString(st.Render(m.wrap(l, 2)) + "\n")
+			b.WriteString(st.Render(sh.wrap(l, 2)) + "\n")
 		}
 		b.WriteString("\n")
 	}
-	if m.errText != "" {
-		b.WriteString(s.Bad.Render(m.wrap(m.errText, 0)) + "\n\n")
+	if sh.errText != "" {
+		b.WriteString(s.Bad.Render(sh.wrap(sh.errText, 0)) + "\n\n")
 	}
-	if m.busy {
-		b.WriteString(m.spin.View() + " Pinning the fingerprint…\n\n")
+	if sh.busy {
+		b.WriteString(sh.spin.View() + " Pinning the fingerprint…\n\n")
 	}
-	b.WriteString(m.armHelp(hint("y", "they match: trust and connect"),
+	b.WriteString(sh.armHelp(hint("y", "they match: trust and connect"),
 		hint("n", "they differ: go back")))
 	return b.String()
 }
 
-// Update handles a key on the screen; transitions go through the root.
-func (scr *trustScreen) Update(m *Model, k tea.KeyPressMsg) tea.Cmd {
-	if m.busy || !m.armed {
-		return nil
+// Update handles a key on the screen.
+func (scr *trustScreen) Update(sh *shell, k tea.KeyPressMsg) (tea.Cmd, nav) {
+	if sh.busy || !sh.armed {
+		return nil, nav{}
 	}
 	switch {
-	case key.Matches(k, m.keys.Yes):
-		if m.cfg.Trust == nil {
-			m.errText = "this build cannot pin certificates"
-			return nil
+	case key.Matches(k, sh.keys.Yes):
+		if sh.cfg.Trust == nil {
+			sh.errText = "this build cannot pin certificates"
+			return nil, nav{}
 		}
-		_, seq := m.startOp(connectTimeout)
-		trust, host, fp := m.cfg.Trust, scr.host, scr.print
-		return tea.Batch(m.spin.Tick, func() tea.Msg {
+		_, seq := sh.startOp(connectTimeout)
+		trust, host, fp := sh.cfg.Trust, scr.host, scr.print
+		return tea.Batch(sh.spin.Tick, func() tea.Msg {
 			return trustedMsg{seq: seq, err: trust(host, fp)}
-		})
-	case key.Matches(k, m.keys.No):
+		}), nav{}
+	case key.Matches(k, sh.keys.No):
 		scr.host, scr.print = "", ""
-		return m.do(m.openCreds())
+		return nil, goTo(scrCreds)
 	}
-	return nil
+	return nil, nav{}
 }
 
-func (m Model) onTrusted(msg trustedMsg) (tea.Model, tea.Cmd) {
-	if !m.endOp(msg.seq) {
-		return m, nil
-	}
+func (scr *trustScreen) onTrusted(sh *shell, msg trustedMsg) (tea.Cmd, nav) {
 	if msg.err != nil {
-		m.errText = "the fingerprint could not be pinned: " + printable.String(msg.err.Error())
-		return m, nil
+		sh.errText = "the fingerprint could not be pinned: " + printable.String(msg.err.Error())
+		return nil, nav{}
 	}
-	m.trust.host, m.trust.print = "", ""
-	return m.connect()
+	scr.host, scr.print = "", ""
+	return nil, goTo(scrConnecting)
+}
+
+// stopScreen ends the session on a changed certificate or host key.
+type stopScreen struct {
+	text    []string // subject, pinned, seen
+	stopped bool
+	err     *StoppedError
 }
 
 // Update ends the session on q, enter or esc: there is no way back.
-func (scr *stopScreen) Update(m *Model, k tea.KeyPressMsg) tea.Cmd {
-	if key.Matches(k, m.keys.Quit, m.keys.Enter, m.keys.Back) {
-		return m.do(m.quit())
+func (scr *stopScreen) Update(sh *shell, k tea.KeyPressMsg) (tea.Cmd, nav) {
+	if key.Matches(k, sh.keys.Quit, sh.keys.Enter, sh.keys.Back) {
+		return nil, nav{quit: true}
 	}
-	return nil
+	return nil, nav{}
 }
 
 // View draws the screen.
-func (scr stopScreen) View(m Model) string {
-	s := m.st
+func (scr stopScreen) View(sh *shell) string {
+	s := sh.st
 	host, pinned, seen := "", "", ""
 	if len(scr.text) == 3 {
 		host, pinned, seen = scr.text[0], scr.text[1], scr.text[2]
 	}
-	w := max(m.width-6, 30)
+	w := max(sh.width-6, 30)
 	body := "STOP: the device's certificate or host key has changed\n\n" +
 		lipglossWrap("The device at "+host+" presented a different certificate or SSH host key than the one pinned on an earlier visit. "+
 			"Someone may be between you and the device, or the device was reset or replaced. "+
@@ -650,19 +672,15 @@ func (scr stopScreen) View(m Model) string {
 		"Seen:   " + lipglossWrap(seen, w-8) + "\n\n" +
 		lipglossWrap("Check the device with your site's security contact. This session cannot continue; "+
 			"the wizard ends with the exit code for a changed identity.", w)
-	return s.Stop.Render(body) + "\n\n" + m.help(hint("q", "end the session"))
+	return s.Stop.Render(body) + "\n\n" + sh.help(hint("q", "end the session"))
 }
 
-// stop shows the STOP screen for a changed certificate or host key and
+// open shows the STOP screen for a changed certificate or host key and
 // ends the session: no form, no retry; quitting returns a StoppedError.
-func (m Model) stop(err error, chg TrustChangedError) Model {
+func (scr *stopScreen) open(sh *shell, err error, chg TrustChangedError) {
 	subject, pinned, seen := chg.TrustChanged()
-	m.stopped = true
-	m.screen = scrStop
-	m.form = nil
-	m.confirmQuit = false
-	m.target.Password, m.target.NewPassword = "", ""
-	m.stopScr.text = []string{printable.String(subject), printable.String(pinned), printable.String(seen)}
-	m.stopErrVal = &StoppedError{Subject: m.stopScr.text[0], Pinned: m.stopScr.text[1], Seen: m.stopScr.text[2], Cause: err}
-	return m
+	scr.stopped = true
+	sh.form = nil
+	scr.text = []string{printable.String(subject), printable.String(pinned), printable.String(seen)}
+	scr.err = &StoppedError{Subject: scr.text[0], Pinned: scr.text[1], Seen: scr.text[2], Cause: err}
 }

@@ -24,12 +24,12 @@ func upd(t *testing.T, m tea.Model, msg tea.Msg) (Model, tea.Cmd) {
 // would after armDelay.
 func armNow(t *testing.T, m Model) Model {
 	t.Helper()
-	stale, _ := upd(t, m, armMsg(m.armGen-1))
-	if stale.armed {
+	stale, _ := upd(t, m, armMsg(m.sh.armGen-1))
+	if stale.sh.armed {
 		t.Fatal("an older screen's arming armed this one")
 	}
-	next, _ := upd(t, m, armMsg(m.armGen))
-	if !next.armed {
+	next, _ := upd(t, m, armMsg(m.sh.armGen))
+	if !next.sh.armed {
 		t.Fatal("the screen did not arm")
 	}
 	return next
@@ -43,7 +43,7 @@ func staged(t *testing.T, cfg Config) (Model, *fakeSession) {
 	cfg.Connect = testConfig(f).Connect
 	m := New(cfg)
 	t.Cleanup(m.Close)
-	m.screen, m.sess = scrOverview, f
+	m.screen, m.sh.sess = scrOverview, f
 	return m, f
 }
 
@@ -57,17 +57,17 @@ func TestDecisionScreensIgnoreKeysUntilArmed(t *testing.T) {
 		cfg.Trust = func(string, string) error { trusted++; return nil }
 		m := New(cfg)
 		t.Cleanup(m.Close)
-		m.screen, m.busy, m.opSeq = scrConnecting, true, 1
+		m.screen, m.sh.busy, m.sh.opSeq = scrConnecting, true, 1
 		m, _ = upd(t, m, connectedMsg{seq: 1, err: fpErr{"127.0.0.1:443", "AB:CD"}})
 		if m.screen != scrFingerprint {
 			t.Fatalf("screen %d", m.screen)
 		}
 		m, cmd := upd(t, m, yes)
-		if m.busy || cmd != nil {
+		if m.sh.busy || cmd != nil {
 			t.Fatal("a y typed before the trust screen armed pinned the certificate")
 		}
 		m, cmd = upd(t, armNow(t, m), yes)
-		if !m.busy || cmd == nil {
+		if !m.sh.busy || cmd == nil {
 			t.Fatal("an armed y did not pin")
 		}
 	})
@@ -76,8 +76,8 @@ func TestDecisionScreensIgnoreKeysUntilArmed(t *testing.T) {
 		m := connected(t, f)
 		m, _ = upd(t, m, runeKey('j'))
 		m, _ = upd(t, m, tea.KeyPressMsg{Code: tea.KeyEnter})
-		m.busy, m.opSeq = true, m.opSeq+1
-		m, _ = upd(t, m, planMsg{seq: m.opSeq, id: "nport.3.1.telnet", changes: []steps.Change{{Setting: "Telnet", From: "on", To: "off"}}})
+		m.sh.busy, m.sh.opSeq = true, m.sh.opSeq+1
+		m, _ = upd(t, m, planMsg{seq: m.sh.opSeq, id: "nport.3.1.telnet", changes: []steps.Change{{Setting: "Telnet", From: "on", To: "off"}}})
 		if m.step.mode != stepPreview {
 			t.Fatalf("mode %d", m.step.mode)
 		}
@@ -101,7 +101,7 @@ func TestDecisionScreensIgnoreKeysUntilArmed(t *testing.T) {
 			t.Fatal("r then y at once restarted the device")
 		}
 		m, _ = upd(t, armNow(t, m), yes)
-		if m.screen != scrCommit || !m.busy {
+		if m.screen != scrCommit || !m.sh.busy {
 			t.Fatal("an armed y did not restart")
 		}
 	})
@@ -109,12 +109,12 @@ func TestDecisionScreensIgnoreKeysUntilArmed(t *testing.T) {
 		cfg := testConfig(newFake())
 		cfg.Finish = func(context.Context, Session, FinishInfo) (FinishResult, error) { return FinishResult{}, nil }
 		m := connected(t, newFake())
-		m.cfg = cfg
+		m.sh.cfg = cfg
 		m, _ = upd(t, m, runeKey('f'))
 		m, _ = upd(t, m, tea.KeyPressMsg{Code: tea.KeyEnter})
-		next, _ := m.finishFormDone(map[string]string{"technician": "Ada", "email": "a@b.example", "company": "C", "site": "S"})
-		m = next.(Model)
-		m.form = nil // the form's own Enter would have closed it
+		m.sum.formDone(&m.sh, map[string]string{"technician": "Ada", "email": "a@b.example", "company": "C", "site": "S",
+			"signopen": signOpenYes, "reason": "open on purpose"})
+		m.sh.form = nil // the form's own Enter would have closed it
 		if m.sum.mode != sumConfirm {
 			t.Fatalf("mode %d", m.sum.mode)
 		}
@@ -179,8 +179,8 @@ func TestConfirmWordingPerFamily(t *testing.T) {
 	}
 	m, _ = upd(t, m, tea.KeyPressMsg{Code: tea.KeyEscape})
 	m, _ = upd(t, m, tea.KeyPressMsg{Code: tea.KeyEnter})
-	m.busy, m.opSeq = true, m.opSeq+1
-	m, _ = upd(t, m, planMsg{seq: m.opSeq, id: m.step.id, changes: []steps.Change{{Setting: "Firewall rule 502/tcp", From: "allow", To: "(deleted)", Deletes: true}}})
+	m.sh.busy, m.sh.opSeq = true, m.sh.opSeq+1
+	m, _ = upd(t, m, planMsg{seq: m.sh.opSeq, id: m.step.id, changes: []steps.Change{{Setting: "Firewall rule 502/tcp", From: "allow", To: "(deleted)", Deletes: true}}})
 	got := plain(armNow(t, m))
 	for _, w := range []string{"This deletes: Firewall rule 502/tcp. The rule is gone at once.", "The NPort keeps the change until its Save/Restart.", "y apply (you confirm the deletion next)"} {
 		if !strings.Contains(got, w) {
@@ -189,7 +189,7 @@ func TestConfirmWordingPerFamily(t *testing.T) {
 	}
 	// Another family without wording gets neutral text, never the NPort's.
 	other, _ := staged(t, Config{})
-	other.sess.(*fakeSession).family = "kepware"
+	other.sh.sess.(*fakeSession).family = "kepware"
 	other, _ = upd(t, other, runeKey('r'))
 	if got := plain(other); strings.Contains(got, "serial") || !strings.Contains(got, "restarts") {
 		t.Fatalf("neutral restart wording:\n%s", got)
@@ -214,6 +214,7 @@ func TestDiscoveryOnlyOnRequest(t *testing.T) {
 		return []Candidate{{Family: "nport", Label: "NPort 5150A", Address: "192.168.127.254"}}, nil
 	}
 	cfg.Known = []Candidate{{Family: "kepware", Label: "Demo Kepware", Address: "127.0.0.1"}}
+	cfg.DiscoverSends = "one UDP request of 8 bytes to port 4800"
 	h := start(t, cfg, f)
 	h.waitFor("enter start")
 	h.key(tea.KeyEnter)
@@ -227,7 +228,7 @@ func TestDiscoveryOnlyOnRequest(t *testing.T) {
 	h.press("d")
 	h.waitFor("Send from:", "eth0  10.0.0.5", "eth1  192.168.127.10")
 	h.key(tea.KeyDown)
-	h.d.WaitForText("This sends one UDP packet to 255.255.255.255:4800 (Moxa discovery) from eth1 (192.168.127.10).")
+	h.d.WaitForText("This sends one UDP request of 8 bytes to port 4800 from eth1 (192.168.127.10).")
 	h.waitArmed("y send it")
 	h.press("y")
 	h.waitFor("NPort 5150A", "192.168.127.254", "Demo Kepware")
@@ -235,6 +236,23 @@ func TestDiscoveryOnlyOnRequest(t *testing.T) {
 	defer mu.Unlock()
 	if len(from) != 1 || from[0].Name != "eth1" {
 		t.Fatalf("discovery sent from %+v", from)
+	}
+}
+
+// A command that does not say what its discovery sends gets a screen
+// that says so, naming no family's protocol.
+func TestDiscoverySendsUnsaid(t *testing.T) {
+	cfg := testConfig(newFake())
+	cfg.Discover = func(context.Context, Interface) ([]Candidate, error) { return nil, nil }
+	h := start(t, cfg, nil)
+	h.waitFor("enter start")
+	h.key(tea.KeyEnter)
+	h.waitFor("d discover on the network")
+	h.press("d")
+	h.d.WaitForText("This sends a discovery from the interface the system picks; the command did not say what it sends.")
+	h.waitArmed("y send it")
+	if s := strings.ToLower(h.screen()); strings.Contains(s, "udp") || strings.Contains(s, "moxa") || strings.Contains(s, "4800") {
+		t.Fatalf("the discovery screen guesses what is sent:\n%s", h.screen())
 	}
 }
 
@@ -256,7 +274,7 @@ func TestNoDiscoverTurnsTheKeyOff(t *testing.T) {
 func TestTrustChangedDuringSessionStops(t *testing.T) {
 	for _, kind := range []opKind{opApply, opCommit, opRecheck, opAttest} {
 		m, _ := staged(t, Config{})
-		m.busy, m.opSeq = true, 7
+		m.sh.busy, m.sh.opSeq = true, 7
 		m, _ = upd(t, m, opDoneMsg{seq: 7, kind: kind, err: fmt.Errorf("log in again after the restart: %w", fpChanged{})})
 		if m.screen != scrStop || !m.Summary().Stopped || !errors.Is(m.stopErr(), ErrTrustChanged) {
 			t.Fatalf("kind %d: screen %d, summary %+v", kind, m.screen, m.Summary())

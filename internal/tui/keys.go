@@ -61,11 +61,6 @@ func (s styles) helpParts(bs ...key.Binding) []string {
 	return out
 }
 
-// help renders bindings as "key desc · key desc", wrapped to the width.
-func (m Model) help(bs ...key.Binding) string {
-	return m.wrapParts(m.st.helpParts(bs...))
-}
-
 // hint is a binding shown in a help line only.
 func hint(k, desc string) key.Binding {
 	return key.NewBinding(key.WithKeys(k), key.WithHelp(k, desc))

@@ -27,7 +27,7 @@ func connected(t *testing.T, f *fakeSession) Model {
 	m := New(testConfig(f))
 	t.Cleanup(m.Close)
 	m.screen = scrOverview
-	m.sess = f
+	m.sh.sess = f
 	return m
 }
 

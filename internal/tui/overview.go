@@ -75,11 +75,23 @@ func (s styles) bar(done, total, w int) string {
 	return "[" + s.OK.Render(strings.Repeat("█", fill)) + s.Muted.Render(strings.Repeat("░", w-fill)) + "]"
 }
 
+// overviewScreen lists the steps by group.
+type overviewScreen struct {
+	cursor int
+}
+
+// open shows the overview; reset puts the cursor on the first step.
+func (scr *overviewScreen) open(reset bool) {
+	if reset {
+		scr.cursor = 0
+	}
+}
+
 // View draws the screen.
-func (scr overviewScreen) View(m Model) string {
-	s := m.st
-	ms := m.sess.Steps()
-	rs := m.sess.Results()
+func (scr overviewScreen) View(sh *shell) string {
+	s := sh.st
+	ms := sh.sess.Steps()
+	rs := sh.sess.Results()
 	decided := 0
 	for _, r := range rs {
 		if r.Outcome.Final() {
@@ -87,11 +99,11 @@ func (scr overviewScreen) View(m Model) string {
 		}
 	}
 	var b strings.Builder
-	b.WriteString(truncate(s.Title.Render("commission")+" "+s.Muted.Render(printable.String(m.sess.Guide())), m.width) + "\n")
-	b.WriteString(truncate(identityLine(m.sess.Identity()), m.width) + "\n")
+	b.WriteString(truncate(s.Title.Render("commission")+" "+s.Muted.Render(printable.String(sh.sess.Guide())), sh.width) + "\n")
+	b.WriteString(truncate(identityLine(sh.sess.Identity()), sh.width) + "\n")
 	count := fmt.Sprintf(" %d/%d decided", decided, len(ms))
-	b.WriteString(s.bar(decided, len(ms), min(m.width-lipgloss.Width(count)-3, 50)) + count + "\n")
-	if n := m.sess.Pending(); n > 0 {
+	b.WriteString(s.bar(decided, len(ms), min(sh.width-lipgloss.Width(count)-3, 50)) + count + "\n")
+	if n := sh.sess.Pending(); n > 0 {
 		b.WriteString(s.Info.Render(plural(n, "change", "changes")+" waiting for restart") + s.Muted.Render(" · press ") +
 			s.Key.Render("r") + s.Muted.Render(" to restart & verify now") + "\n")
 	} else {
@@ -109,7 +121,7 @@ func (scr overviewScreen) View(m Model) string {
 			curRow = i
 		}
 	}
-	room := max(m.height-7, 3)
+	room := max(sh.height-7, 3)
 	first := 0
 	if curRow >= room {
 		first = curRow - room + 1
@@ -129,95 +141,104 @@ func (scr overviewScreen) View(m Model) string {
 		badge += strings.Repeat(" ", max(13-lipgloss.Width(badge), 1))
 		line := badge + printable.String(mt.Section) + " " + printable.String(mt.Title)
 		if r.step == cur {
-			b.WriteString(s.Selected.Render(truncate("> "+line, m.width)) + "\n")
+			b.WriteString(s.Selected.Render(truncate("> "+line, sh.width)) + "\n")
 		} else {
-			b.WriteString(truncate("  "+line, m.width) + "\n")
+			b.WriteString(truncate("  "+line, sh.width) + "\n")
 		}
 	}
-	if st := m.statusLine(); st != "" || m.busy {
-		if m.busy {
-			st = m.spin.View() + " Reading the device again…"
+	if st := sh.statusLine(); st != "" || sh.busy {
+		if sh.busy {
+			st = sh.spin.View() + " Reading the device again…"
 		}
-		b.WriteString(truncate(st, m.width) + "\n")
+		b.WriteString(truncate(st, sh.width) + "\n")
 	}
-	b.WriteString(m.help(m.keys.Move, m.keys.Enter, m.keys.NextOpen, m.keys.Restart, m.keys.Recheck, m.keys.Finish, m.keys.Quit))
+	k := sh.keys
+	b.WriteString(sh.help(k.Move, k.Enter, k.NextOpen, k.Restart, k.Recheck, k.Finish, k.Quit))
 	return b.String()
 }
 
-// currentStep is the step under the overview's cursor.
-func (m Model) currentStep() (steps.Meta, bool) {
-	ms := m.sess.Steps()
+// current is the step under the cursor.
+func (scr overviewScreen) current(sh *shell) (steps.Meta, bool) {
+	ms := sh.sess.Steps()
 	order := stepOrder(overviewRows(ms))
 	if len(order) == 0 {
 		return steps.Meta{}, false
 	}
-	return ms[order[min(m.ov.cursor, len(order)-1)]], true
+	return ms[order[min(scr.cursor, len(order)-1)]], true
 }
 
-// Update handles a key on the screen; transitions go through the root.
-func (scr *overviewScreen) Update(m *Model, k tea.KeyPressMsg) tea.Cmd {
-	if m.busy {
-		return nil
+// Update handles a key on the screen.
+func (scr *overviewScreen) Update(sh *shell, k tea.KeyPressMsg) (tea.Cmd, nav) {
+	if sh.busy {
+		return nil, nav{}
 	}
-	n := len(m.sess.Steps())
+	n := len(sh.sess.Steps())
 	switch {
-	case key.Matches(k, m.keys.Quit):
-		if m.sess.Pending() > 0 {
-			m.confirmQuit = true
-			return m.arm()
+	case key.Matches(k, sh.keys.Quit):
+		if sh.sess.Pending() > 0 {
+			return nil, nav{askQuit: true}
 		}
-		return m.do(m.quit())
-	case key.Matches(k, m.keys.Up):
+		return nil, nav{quit: true}
+	case key.Matches(k, sh.keys.Up):
 		scr.cursor = max(scr.cursor-1, 0)
-	case key.Matches(k, m.keys.Down):
+	case key.Matches(k, sh.keys.Down):
 		scr.cursor = max(min(scr.cursor+1, n-1), 0)
-	case key.Matches(k, m.keys.Home):
+	case key.Matches(k, sh.keys.Home):
 		scr.cursor = 0
-	case key.Matches(k, m.keys.End):
+	case key.Matches(k, sh.keys.End):
 		scr.cursor = max(n-1, 0)
-	case key.Matches(k, m.keys.NextOpen):
-		cur, ok := m.currentStep()
+	case key.Matches(k, sh.keys.NextOpen):
+		cur, ok := scr.current(sh)
 		if !ok {
-			return nil
+			return nil, nav{}
 		}
-		id, ok := cur.ID, isOpen(m.sess.Result(cur.ID).Outcome)
-		if next, found := m.nextOpen(cur.ID); found {
+		id, ok := cur.ID, isOpen(sh.sess.Result(cur.ID).Outcome)
+		if next, found := sh.nextOpen(cur.ID); found {
 			id, ok = next, true
 		}
 		if !ok {
-			m.errText, m.notice = "", "Every step is decided."
-			return nil
+			sh.errText, sh.notice = "", "Every step is decided."
+			return nil, nav{}
 		}
-		scr.cursor = m.cursorOf(id)
-	case key.Matches(k, m.keys.Enter):
-		if mt, ok := m.currentStep(); ok {
-			return m.do(m.openStep(mt.ID))
+		scr.cursor = scr.cursorOf(sh, id)
+	case key.Matches(k, sh.keys.Enter):
+		if mt, ok := scr.current(sh); ok {
+			return nil, nav{to: scrStep, stepID: mt.ID}
 		}
-	case key.Matches(k, m.keys.Restart):
-		if m.sess.Pending() == 0 {
-			m.errText, m.notice = "", "Nothing is waiting for a restart."
-			return nil
+	case key.Matches(k, sh.keys.Restart):
+		if sh.sess.Pending() == 0 {
+			sh.errText, sh.notice = "", "Nothing is waiting for a restart."
+			return nil, nav{}
 		}
-		return m.do(m.openRestart())
-	case key.Matches(k, m.keys.Recheck):
-		ctx, seq := m.startOp(applyTimeout)
-		sess := m.sess
-		return tea.Batch(m.spin.Tick, func() tea.Msg {
+		return nil, goTo(scrRestart)
+	case key.Matches(k, sh.keys.Recheck):
+		ctx, seq := sh.startOp(applyTimeout)
+		sess := sh.sess
+		return tea.Batch(sh.spin.Tick, func() tea.Msg {
 			return opDoneMsg{seq: seq, kind: opRecheck, err: sess.Recheck(ctx)}
-		})
-	case key.Matches(k, m.keys.Finish):
-		return m.do(m.openSummary())
+		}), nav{}
+	case key.Matches(k, sh.keys.Finish):
+		return nil, goTo(scrSummary)
 	}
-	return nil
+	return nil, nav{}
 }
 
-// cursorOf is the overview cursor position of step id.
-func (m Model) cursorOf(id string) int {
-	ms := m.sess.Steps()
+// onRecheck takes in the result of checking again.
+func (scr *overviewScreen) onRecheck(sh *shell, msg opDoneMsg) {
+	if msg.err != nil {
+		sh.errText = printable.String(msg.err.Error(), true)
+	} else {
+		sh.notice = "Checked again."
+	}
+}
+
+// cursorOf is the cursor position of step id.
+func (scr overviewScreen) cursorOf(sh *shell, id string) int {
+	ms := sh.sess.Steps()
 	for i, si := range stepOrder(overviewRows(ms)) {
 		if ms[si].ID == id {
 			return i
 		}
 	}
-	return m.ov.cursor
+	return scr.cursor
 }

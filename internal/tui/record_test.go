@@ -180,14 +180,14 @@ func mustDate(t *testing.T, s string) time.Time {
 func TestReadBackFits80x24(t *testing.T) {
 	f := newFake()
 	m := connected(t, f)
-	m.cfg.Finish = (&finishCalls{}).finish
-	m.cfg.SigningKey = nil
+	m.sh.cfg.Finish = (&finishCalls{}).finish
+	m.sh.cfg.SigningKey = nil
 	m, _ = upd(t, m, runeKey('f'))
 	m, _ = upd(t, m, tea.KeyPressMsg{Code: tea.KeyEnter})
 	long := strings.Repeat("a long reason for the open steps ", 20)
-	next, _ := m.finishFormDone(map[string]string{"technician": "Ada", "email": "a@b.example", "company": strings.Repeat("Company ", 20),
+	m.sum.formDone(&m.sh, map[string]string{"technician": "Ada", "email": "a@b.example", "company": strings.Repeat("Company ", 20),
 		"site": "S", "acceptedby": "Eve", "acceptedrole": "Shift lead", "signopen": signOpenYes, "reason": long})
-	m = armNow(t, next.(Model))
+	m = armNow(t, m)
 	checkFits(t, "read-back", m)
 	got := plain(m)
 	for _, w := range []string{"Sign the record as", "Accepted by Eve, Shift lead", "INCOMPLETE: 5 of 6 steps open", "Reason:", "Device:", "y sign and write the record"} {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 
@@ -27,36 +28,50 @@ const (
 	stepDelete                  // a plan that deletes: the deliberate yes for the deletion
 )
 
+// stepScreen is one step: details, inputs, preview, reason, attestation.
+type stepScreen struct {
+	id         string
+	mode       stepMode
+	vp         viewport.Model // the details
+	values     steps.Values
+	changes    []steps.Change
+	reasonKind steps.Outcome
+	waiver     WaiverInfo // the waiver being recorded, kept once Waive succeeds
+	busyWhat   string     // what the busy step screen waits for
+	planned    bool       // the engine holds a plan of this step that was not applied
+	pvOff      int        // the preview table's scroll offset
+}
+
 // noteKey is the form key of the attestation's note; step input keys
 // never start with a dot.
 const noteKey = ".note"
 
-func (m Model) openStep(id string) (tea.Model, tea.Cmd) {
-	m.screen = scrStep
-	m.step.id = id
-	m.step.mode = stepView
-	m.step.values, m.step.changes = nil, nil
-	m.step.waiver = WaiverInfo{}
-	m.step.planned = false
-	m.errText, m.notice = "", ""
-	m.layout()
-	m.vp.GotoTop()
-	return m, nil
+// open shows step id.
+func (scr *stepScreen) open(sh *shell, id string) (tea.Cmd, nav) {
+	scr.id = id
+	scr.mode = stepView
+	scr.values, scr.changes = nil, nil
+	scr.waiver = WaiverInfo{}
+	scr.planned = false
+	sh.errText, sh.notice = "", ""
+	scr.layout(sh)
+	scr.vp.GotoTop()
+	return nil, nav{}
 }
 
-func (m Model) meta() steps.Meta {
-	for _, mt := range m.sess.Steps() {
-		if mt.ID == m.step.id {
-			return mt
-		}
-	}
-	return steps.Meta{ID: m.step.id, Title: m.step.id}
+// layout sizes the details' viewport and fills it.
+func (scr *stepScreen) layout(sh *shell) {
+	scr.vp.SetWidth(sh.width)
+	scr.vp.SetHeight(max(sh.height-6, 3))
+	scr.vp.SetContent(scr.stepDetails(sh))
 }
+
+func (scr stepScreen) meta(sh *shell) steps.Meta { return sh.meta(scr.id) }
 
 // can reports which actions the step offers now.
-func (m Model) can() (fix, attest, decide bool) {
-	mt := m.meta()
-	o := m.sess.Result(m.step.id).Outcome
+func (scr stepScreen) can(sh *shell) (fix, attest, decide bool) {
+	mt := scr.meta(sh)
+	o := sh.sess.Result(scr.id).Outcome
 	switch o {
 	case steps.Compliant, steps.Fixed, steps.Attested, steps.Waived, steps.NotApplicable, steps.Staged:
 		return false, false, false
@@ -65,13 +80,13 @@ func (m Model) can() (fix, attest, decide bool) {
 }
 
 // stepDetails is the scrollable text of the step screen.
-func (m Model) stepDetails() string {
-	if m.sess == nil {
+func (scr stepScreen) stepDetails(sh *shell) string {
+	if sh.sess == nil {
 		return ""
 	}
-	s := m.st
-	mt := m.meta()
-	r := m.sess.Result(m.step.id)
+	s := sh.st
+	mt := scr.meta(sh)
+	r := sh.sess.Result(scr.id)
 	var b strings.Builder
 	srs := ""
 	if len(mt.SRs) > 0 {
@@ -79,7 +94,7 @@ func (m Model) stepDetails() string {
 	}
 	b.WriteString(s.Muted.Render("Guide section "+mt.Section+srs+" · "+string(mt.Kind)) + "\n\n")
 	if mt.Why != "" {
-		b.WriteString(s.Heading.Render("Why") + "\n" + m.wrap(mt.Why, 2) + "\n\n")
+		b.WriteString(s.Heading.Render("Why") + "\n" + sh.wrap(mt.Why, 2) + "\n\n")
 	}
 	finding := func(title string, f *steps.Finding) {
 		if f == nil {
@@ -87,52 +102,52 @@ func (m Model) stepDetails() string {
 		}
 		b.WriteString(s.Heading.Render(title) + "\n")
 		if f.Observed != "" {
-			b.WriteString(m.wrap("Observed: "+printable.String(f.Observed, true), 2) + "\n")
+			b.WriteString(sh.wrap("Observed: "+printable.String(f.Observed, true), 2) + "\n")
 		}
 		if f.Expected != "" {
-			b.WriteString(m.wrap("Expected: "+printable.String(f.Expected, true), 2) + "\n")
+			b.WriteString(sh.wrap("Expected: "+printable.String(f.Expected, true), 2) + "\n")
 		}
 		for _, n := range f.Notes {
-			b.WriteString(s.Warn.Render(m.wrap("Note: "+printable.String(n, true), 2)) + "\n")
+			b.WriteString(s.Warn.Render(sh.wrap("Note: "+printable.String(n, true), 2)) + "\n")
 		}
 		b.WriteString("\n")
 	}
 	finding("Finding", r.Before)
 	finding("After the restart", r.After)
 	if len(r.Changes) > 0 && (r.Outcome == steps.Staged || r.Outcome == steps.Fixed || r.Outcome == steps.Failed) {
-		b.WriteString(s.Heading.Render("Changes") + "\n" + m.changeLines(r.Changes) + "\n")
+		b.WriteString(s.Heading.Render("Changes") + "\n" + scr.changeLines(sh, r.Changes) + "\n")
 	}
 	if r.Reason != "" {
-		b.WriteString(s.Heading.Render("Reason") + "\n" + m.wrap(printable.String(r.Reason, true), 2) + "\n\n")
+		b.WriteString(s.Heading.Render("Reason") + "\n" + sh.wrap(printable.String(r.Reason, true), 2) + "\n\n")
 	}
 	if r.Outcome == steps.Waived {
-		b.WriteString(strings.TrimLeft(m.waiverLine(r.StepID), " ") + "\n\n")
+		b.WriteString(strings.TrimLeft(sh.waiverLine(r.StepID), " ") + "\n\n")
 	}
 	if r.Evidence != "" {
-		b.WriteString(s.Heading.Render("Evidence") + "\n" + m.wrap(printable.String(r.Evidence, true), 2) + "\n\n")
+		b.WriteString(s.Heading.Render("Evidence") + "\n" + sh.wrap(printable.String(r.Evidence, true), 2) + "\n\n")
 	}
 	if mt.Kind == steps.Manual && mt.Attest != "" {
-		b.WriteString(s.Heading.Render("What you confirm") + "\n" + m.wrap(mt.Attest, 2) + "\n\n")
+		b.WriteString(s.Heading.Render("What you confirm") + "\n" + sh.wrap(mt.Attest, 2) + "\n\n")
 	}
 	if mt.Caution != "" {
-		b.WriteString(s.Warn.Render(s.Heading.Render("Caution")+"\n"+m.wrap(mt.Caution, 2)) + "\n")
+		b.WriteString(s.Warn.Render(s.Heading.Render("Caution")+"\n"+sh.wrap(mt.Caution, 2)) + "\n")
 	}
 	return strings.TrimRight(b.String(), "\n")
 }
 
 // changeLines renders changes as a setting / now / after table.
-func (m Model) changeLines(cs []steps.Change) string {
+func (scr stepScreen) changeLines(sh *shell, cs []steps.Change) string {
 	if len(cs) == 0 {
-		return m.st.Muted.Render("  (nothing differs)") + "\n"
+		return sh.st.Muted.Render("  (nothing differs)") + "\n"
 	}
-	w := max(m.width-4, 30)
+	w := max(sh.width-4, 30)
 	col := (w - 4) / 3
 	cell := func(v string, n int) string {
 		v = truncate(v, n)
 		return v + strings.Repeat(" ", max(n-visibleWidth(v), 0))
 	}
 	var b strings.Builder
-	b.WriteString("  " + m.st.Muted.Render(cell("Setting", col)+"  "+cell("Now", col)+"  "+cell("After", col)) + "\n")
+	b.WriteString("  " + sh.st.Muted.Render(cell("Setting", col)+"  "+cell("Now", col)+"  "+cell("After", col)) + "\n")
 	for _, c := range cs {
 		set, from, to := printable.String(c.Setting), printable.String(c.From), printable.String(c.To)
 		if visibleWidth(set) <= col && visibleWidth(from) <= col && visibleWidth(to) <= col {
@@ -140,9 +155,9 @@ func (m Model) changeLines(cs []steps.Change) string {
 			continue
 		}
 		// Too long for a row: one line each, wrapped, so nothing is cut.
-		b.WriteString(m.wrap(set, 2) + "\n")
-		b.WriteString(m.wrap("now:   "+from, 4) + "\n")
-		b.WriteString(m.wrap("after: "+to, 4) + "\n")
+		b.WriteString(sh.wrap(set, 2) + "\n")
+		b.WriteString(sh.wrap("now:   "+from, 4) + "\n")
+		b.WriteString(sh.wrap("after: "+to, 4) + "\n")
 	}
 	return b.String()
 }
@@ -159,63 +174,44 @@ func deletions(cs []steps.Change) []string {
 	return out
 }
 
-// timing is the connected family's wording for the confirm screens.
-func (m Model) timing() Timing {
-	t := Timing{}
-	if m.sess != nil {
-		t = m.cfg.Timing[m.sess.Family()]
-	}
-	if t.Apply == "" {
-		t.Apply = "The change is sent to the device when you press y. It counts as done only after " +
-			"the restart and a fresh read verify it (r on the overview)."
-	}
-	if t.Restart == "" {
-		t.Restart = "The device saves the staged changes and restarts. While it restarts it serves none of its connections."
-	}
-	if t.Delete == "" {
-		t.Delete = "What is deleted is gone from the device; this tool cannot bring it back."
-	}
-	return t
-}
-
-func (m Model) stepHeader() string {
-	mt := m.meta()
-	r := m.sess.Result(m.step.id)
-	return truncate(m.st.Title.Render(printable.String(mt.Section)+" "+printable.String(mt.Title))+"  "+m.st.badge(r.Outcome), m.width)
+func (scr stepScreen) stepHeader(sh *shell) string {
+	mt := scr.meta(sh)
+	r := sh.sess.Result(scr.id)
+	return truncate(sh.st.Title.Render(printable.String(mt.Section)+" "+printable.String(mt.Title))+"  "+sh.st.badge(r.Outcome), sh.width)
 }
 
 // View draws the screen.
-func (scr stepScreen) View(m Model) string {
-	s := m.st
+func (scr stepScreen) View(sh *shell) string {
+	s := sh.st
 	var b strings.Builder
-	b.WriteString(m.stepHeader() + "\n\n")
+	b.WriteString(scr.stepHeader(sh) + "\n\n")
 	switch scr.mode {
 	case stepView:
-		b.WriteString(m.vp.View() + "\n")
-		if st := m.statusLine(); st != "" {
-			b.WriteString(m.clip(st, 3) + "\n")
+		b.WriteString(scr.vp.View() + "\n")
+		if st := sh.statusLine(); st != "" {
+			b.WriteString(sh.clip(st, 3) + "\n")
 		}
-		fix, attest, decide := m.can()
-		k := m.keys
+		fix, attest, decide := scr.can(sh)
+		k := sh.keys
 		k.Fix.SetEnabled(fix)
 		k.Attest.SetEnabled(attest)
 		k.Waive.SetEnabled(decide)
 		k.NotApplicable.SetEnabled(decide)
 		k.Edit.SetEnabled(fix && scr.values != nil)
-		b.WriteString(m.help(k.Fix, k.Edit, k.Attest, k.Waive, k.NotApplicable, k.NextOpen, hint("↑/↓", "scroll"), k.Back))
+		b.WriteString(sh.help(k.Fix, k.Edit, k.Attest, k.Waive, k.NotApplicable, k.NextOpen, hint("↑/↓", "scroll"), k.Back))
 	case stepPreview:
-		t := m.timing()
+		t := sh.timing()
 		var tail strings.Builder
 		yes := hint("y", "apply")
 		if del := deletions(scr.changes); len(del) > 0 {
-			tail.WriteString(s.Warn.Render(m.wrap("This deletes: "+strings.Join(del, ", ")+". "+t.Delete, 0)) + "\n\n")
+			tail.WriteString(s.Warn.Render(sh.wrap("This deletes: "+strings.Join(del, ", ")+". "+t.Delete, 0)) + "\n\n")
 			yes = hint("y", "apply (you confirm the deletion next)")
 		}
-		tail.WriteString(m.wrap(t.Apply, 0) + "\n\n")
-		tail.WriteString(m.armHelp(yes, m.keys.Edit, hint("esc", "cancel")))
+		tail.WriteString(sh.wrap(t.Apply, 0) + "\n\n")
+		tail.WriteString(sh.armHelp(yes, sh.keys.Edit, hint("esc", "cancel")))
 		// The table gives way to the wording and the keys, never the reverse.
-		room := max(m.height-lipgloss.Height(b.String())-lipgloss.Height(tail.String())-2, 2)
-		table := strings.Split(strings.TrimRight(m.changeLines(scr.changes), "\n"), "\n")
+		room := max(sh.height-lipgloss.Height(b.String())-lipgloss.Height(tail.String())-2, 2)
+		table := strings.Split(strings.TrimRight(scr.changeLines(sh, scr.changes), "\n"), "\n")
 		if len(table) > room {
 			// Scrolls with ↑/↓; the last line says what is out of sight.
 			off := min(scr.pvOff, len(table)-(room-1))
@@ -229,105 +225,105 @@ func (scr stepScreen) View(m Model) string {
 	case stepDelete:
 		del := deletions(scr.changes)
 		b.WriteString(s.Bad.Render("Delete from the device?") + "\n\n")
-		room := max(m.height-12, 2)
+		room := max(sh.height-12, 2)
 		for i, d := range del {
 			if i == room-1 && len(del) > room {
 				b.WriteString(s.Muted.Render(fmt.Sprintf("  … and %d more", len(del)-i)) + "\n")
 				break
 			}
-			b.WriteString(s.Warn.Render(truncate("  ✗ "+d, m.width)) + "\n")
+			b.WriteString(s.Warn.Render(truncate("  ✗ "+d, sh.width)) + "\n")
 		}
-		b.WriteString("\n" + s.Warn.Render(m.wrap(m.timing().Delete, 0)) + "\n\n")
-		b.WriteString(m.wrap("The rest of the preview is applied with it.", 0) + "\n\n")
-		b.WriteString(m.armHelp(hint("y", "delete and apply"), hint("esc", "back to the preview")))
+		b.WriteString("\n" + s.Warn.Render(sh.wrap(sh.timing().Delete, 0)) + "\n\n")
+		b.WriteString(sh.wrap("The rest of the preview is applied with it.", 0) + "\n\n")
+		b.WriteString(sh.armHelp(hint("y", "delete and apply"), hint("esc", "back to the preview")))
 	case stepBusy:
-		b.WriteString(m.spin.View() + " " + scr.busyWhat + "\n")
+		b.WriteString(sh.spin.View() + " " + scr.busyWhat + "\n")
 	default:
-		if m.errText != "" {
-			b.WriteString(s.Bad.Render(m.wrap(m.errText, 0)) + "\n\n")
+		if sh.errText != "" {
+			b.WriteString(s.Bad.Render(sh.wrap(sh.errText, 0)) + "\n\n")
 		}
-		if scr.mode == stepAttest && m.meta().Attest != "" {
-			b.WriteString(m.clip(m.wrap(m.meta().Attest, 0), 4) + "\n\n")
+		if scr.mode == stepAttest && scr.meta(sh).Attest != "" {
+			b.WriteString(sh.clip(sh.wrap(scr.meta(sh).Attest, 0), 4) + "\n\n")
 		}
-		b.WriteString(m.formView(lipgloss.Height(b.String())))
+		b.WriteString(sh.formView(lipgloss.Height(b.String())))
 	}
 	return b.String()
 }
 
-// Update handles a key on the screen; transitions go through the root.
-func (scr *stepScreen) Update(m *Model, k tea.KeyPressMsg) tea.Cmd {
+// Update handles a key on the screen.
+func (scr *stepScreen) Update(sh *shell, k tea.KeyPressMsg) (tea.Cmd, nav) {
+	stay := nav{}
 	switch scr.mode {
 	case stepBusy:
-		return nil
+		return nil, stay
 	case stepDelete:
-		if key.Matches(k, m.keys.Back) {
+		if key.Matches(k, sh.keys.Back) {
 			scr.mode = stepPreview
-			return m.arm()
+			return sh.arm(), stay
 		}
-		if !m.armed {
-			return nil
+		if !sh.armed {
+			return nil, stay
 		}
 		switch {
-		case key.Matches(k, m.keys.Yes):
-			return m.do(m.apply())
-		case key.Matches(k, m.keys.No):
+		case key.Matches(k, sh.keys.Yes):
+			return scr.apply(sh), stay
+		case key.Matches(k, sh.keys.No):
 			scr.mode = stepPreview
-			return m.arm()
+			return sh.arm(), stay
 		}
-		return nil
+		return nil, stay
 	case stepPreview:
 		switch {
-		case key.Matches(k, m.keys.Up):
+		case key.Matches(k, sh.keys.Up):
 			scr.pvOff = max(scr.pvOff-1, 0)
-			return nil
-		case key.Matches(k, m.keys.Down):
+			return nil, stay
+		case key.Matches(k, sh.keys.Down):
 			scr.pvOff = min(scr.pvOff+1, max(len(scr.changes)*3, 0))
-			return nil
+			return nil, stay
 		}
-		if !m.armed {
-			return nil
+		if !sh.armed {
+			return nil, stay
 		}
 		switch {
-		case key.Matches(k, m.keys.Yes):
+		case key.Matches(k, sh.keys.Yes):
 			if len(deletions(scr.changes)) > 0 {
 				// A deletion asks for its own, deliberate yes.
 				scr.mode = stepDelete
-				return m.arm()
+				return sh.arm(), stay
 			}
-			return m.do(m.apply())
-		case key.Matches(k, m.keys.Edit):
-			return m.do(m.openInputs())
-		case key.Matches(k, m.keys.Back), key.Matches(k, m.keys.No):
-			return m.do(m.cancelPlan())
+			return scr.apply(sh), stay
+		case key.Matches(k, sh.keys.Edit):
+			return scr.openInputs(sh), stay
+		case key.Matches(k, sh.keys.Back), key.Matches(k, sh.keys.No):
+			return scr.cancelPlan(sh), stay
 		}
-		return nil
+		return nil, stay
 	}
-	fix, attest, decide := m.can()
+	fix, attest, decide := scr.can(sh)
 	switch {
-	case key.Matches(k, m.keys.Back), key.Matches(k, m.keys.Quit):
-		m.screen = scrOverview
-		m.errText, m.notice = "", ""
-		return nil
-	case fix && key.Matches(k, m.keys.Fix):
+	case key.Matches(k, sh.keys.Back), key.Matches(k, sh.keys.Quit):
+		sh.errText, sh.notice = "", ""
+		return nil, goTo(scrOverview)
+	case fix && key.Matches(k, sh.keys.Fix):
 		scr.values = nil
-		return m.do(m.openInputs())
-	case fix && scr.values != nil && key.Matches(k, m.keys.Edit):
-		return m.do(m.openInputs())
-	case attest && key.Matches(k, m.keys.Attest):
-		return m.do(m.openAttest())
-	case decide && key.Matches(k, m.keys.Waive):
-		return m.do(m.openReason(steps.Waived))
-	case decide && key.Matches(k, m.keys.NotApplicable):
-		return m.do(m.openReason(steps.NotApplicable))
-	case key.Matches(k, m.keys.NextOpen):
-		if id, ok := m.nextOpen(scr.id); ok {
-			return m.do(m.openStep(id))
+		return scr.openInputs(sh), stay
+	case fix && scr.values != nil && key.Matches(k, sh.keys.Edit):
+		return scr.openInputs(sh), stay
+	case attest && key.Matches(k, sh.keys.Attest):
+		return scr.openAttest(sh), stay
+	case decide && key.Matches(k, sh.keys.Waive):
+		return scr.openReason(sh, steps.Waived), stay
+	case decide && key.Matches(k, sh.keys.NotApplicable):
+		return scr.openReason(sh, steps.NotApplicable), stay
+	case key.Matches(k, sh.keys.NextOpen):
+		if id, ok := sh.nextOpen(scr.id); ok {
+			return nil, nav{to: scrStep, stepID: id}
 		}
-		m.notice = "Every step is decided."
-		return nil
+		sh.notice = "Every step is decided."
+		return nil, stay
 	}
-	m.scroll(k)
-	return nil
+	sh.scroll(&scr.vp, k)
+	return nil, stay
 }
 
 // inputFields builds form fields for a step's inputs, prefilled with
@@ -356,43 +352,43 @@ func inputFields(mt steps.Meta, vals, defaults steps.Values, planned map[string]
 
 // stepFields are the step's input fields with the values to show: the
 // technician's last ones, else the defaults.
-func (m Model) stepFields() []fieldSpec {
-	defaults := m.sess.Defaults(m.step.id)
-	vals := m.step.values
+func (scr stepScreen) stepFields(sh *shell) []fieldSpec {
+	defaults := sh.sess.Defaults(scr.id)
+	vals := scr.values
 	if vals == nil {
 		vals = defaults
 	}
 	var planned map[string]bool
-	if m.cfg.Planned != nil {
-		planned = m.cfg.Planned(m.step.id)
+	if sh.cfg.Planned != nil {
+		planned = sh.cfg.Planned(scr.id)
 	}
-	return inputFields(m.meta(), vals, defaults, planned)
+	return inputFields(scr.meta(sh), vals, defaults, planned)
 }
 
-func (m Model) openInputs() (tea.Model, tea.Cmd) {
-	mt := m.meta()
-	m.errText, m.notice = "", ""
+func (scr *stepScreen) openInputs(sh *shell) tea.Cmd {
+	mt := scr.meta(sh)
+	sh.errText, sh.notice = "", ""
 	if len(mt.Inputs) == 0 {
-		return m.plan(steps.Values{})
+		return scr.plan(sh, steps.Values{})
 	}
-	m.step.mode = stepInputs
-	m.openForm(m.stepFields()...)
-	return m, nil
+	scr.mode = stepInputs
+	sh.openForm(scr.stepFields(sh)...)
+	return nil
 }
 
-func (m Model) openAttest() (tea.Model, tea.Cmd) {
-	m.errText, m.notice = "", ""
-	m.step.mode = stepAttest
-	fields := m.stepFields()
+func (scr *stepScreen) openAttest(sh *shell) tea.Cmd {
+	sh.errText, sh.notice = "", ""
+	scr.mode = stepAttest
+	fields := scr.stepFields(sh)
 	fields = append(fields, fieldSpec{Key: noteKey, Title: "Note (optional)", Limit: 500, Multiline: true})
-	m.openForm(fields...)
-	return m, nil
+	sh.openForm(fields...)
+	return nil
 }
 
-func (m Model) openReason(o steps.Outcome) (tea.Model, tea.Cmd) {
-	m.errText, m.notice = "", ""
-	m.step.mode = stepReason
-	m.step.reasonKind = o
+func (scr *stepScreen) openReason(sh *shell, o steps.Outcome) tea.Cmd {
+	sh.errText, sh.notice = "", ""
+	scr.mode = stepReason
+	scr.reasonKind = o
 	title := "Why do you waive this step?"
 	if o == steps.NotApplicable {
 		title = "Why does this step not apply here?"
@@ -408,15 +404,15 @@ func (m Model) openReason(o steps.Outcome) (tea.Model, tea.Cmd) {
 	if o == steps.Waived {
 		fields = append(fields,
 			fieldSpec{Key: "approver", Title: "Approved by (name and role)", Limit: 200,
-				Placeholder: "J. Smith, OT security", Value: m.step.waiver.Approver,
+				Placeholder: "J. Smith, OT security", Value: scr.waiver.Approver,
 				Help: "Who accepted the risk of skipping this step. Required.", Validate: required("approver's name and role")},
 			fieldSpec{Key: "expires", Title: "Waiver holds until (YYYY-MM-DD)", Limit: 10,
-				Placeholder: "2027-06-30", Value: m.step.waiver.Expires,
+				Placeholder: "2027-06-30", Value: scr.waiver.Expires,
 				Help:     "The last day the waiver holds; the step is due again after it.",
 				Validate: func(s string) error { return validExpiry(s, time.Now()) }})
 	}
-	m.openForm(fields...)
-	return m, nil
+	sh.openForm(fields...)
+	return nil
 }
 
 // validExpiry accepts a date written YYYY-MM-DD that is not before the
@@ -433,16 +429,17 @@ func validExpiry(s string, now time.Time) error {
 	return nil
 }
 
-func (m Model) stepFormDone(v map[string]string) (tea.Model, tea.Cmd) {
-	switch m.step.mode {
+// formDone takes in the answers of the screen's form.
+func (scr *stepScreen) formDone(sh *shell, v map[string]string) (tea.Cmd, nav) {
+	switch scr.mode {
 	case stepReason:
 		// Recording a decision writes the journal (fsync): a command.
-		_, seq := m.startOp(applyTimeout)
-		m.step.mode = stepBusy
-		m.step.busyWhat = "Recording the decision…"
-		sess, id, kind, reason := m.sess, m.step.id, m.step.reasonKind, v["reason"]
-		m.step.waiver = WaiverInfo{Approver: strings.TrimSpace(v["approver"]), Expires: strings.TrimSpace(v["expires"])}
-		return m, tea.Batch(m.spin.Tick, func() tea.Msg {
+		_, seq := sh.startOp(applyTimeout)
+		scr.mode = stepBusy
+		scr.busyWhat = "Recording the decision…"
+		sess, id, kind, reason := sh.sess, scr.id, scr.reasonKind, v["reason"]
+		scr.waiver = WaiverInfo{Approver: strings.TrimSpace(v["approver"]), Expires: strings.TrimSpace(v["expires"])}
+		return tea.Batch(sh.spin.Tick, func() tea.Msg {
 			var err error
 			if kind == steps.NotApplicable {
 				err = sess.NotApplicable(id, reason)
@@ -450,165 +447,145 @@ func (m Model) stepFormDone(v map[string]string) (tea.Model, tea.Cmd) {
 				err = sess.Waive(id, reason)
 			}
 			return opDoneMsg{seq: seq, kind: opDecide, id: id, err: err}
-		})
+		}), nav{}
 	case stepAttest:
 		note := v[noteKey]
 		delete(v, noteKey)
-		m.step.values = steps.Values(v)
-		ctx, seq := m.startOp(applyTimeout)
-		m.step.mode = stepBusy
-		m.step.busyWhat = "Recording the attestation…"
-		sess, id, in := m.sess, m.step.id, steps.Values(v)
-		return m, tea.Batch(m.spin.Tick, func() tea.Msg {
+		scr.values = steps.Values(v)
+		ctx, seq := sh.startOp(applyTimeout)
+		scr.mode = stepBusy
+		scr.busyWhat = "Recording the attestation…"
+		sess, id, in := sh.sess, scr.id, steps.Values(v)
+		return tea.Batch(sh.spin.Tick, func() tea.Msg {
 			return opDoneMsg{seq: seq, kind: opAttest, id: id, err: sess.Attest(ctx, id, in, note)}
-		})
+		}), nav{}
 	default:
-		return m.plan(steps.Values(v))
+		return scr.plan(sh, steps.Values(v)), nav{}
 	}
 }
 
+// formCancelled takes in esc on the screen's form.
+func (scr *stepScreen) formCancelled(sh *shell) tea.Cmd {
+	if scr.mode == stepInputs && scr.planned {
+		// The inputs were opened from a preview: dismissing them
+		// dismisses the preview too.
+		return scr.cancelPlan(sh)
+	}
+	scr.mode = stepView
+	scr.layout(sh)
+	return nil
+}
+
 // plan asks the engine for the preview in a command; nothing is sent.
-func (m Model) plan(in steps.Values) (tea.Model, tea.Cmd) {
-	m.step.values = in
-	_, seq := m.startOp(applyTimeout)
-	m.step.mode = stepBusy
-	m.step.busyWhat = "Preparing the preview…"
-	sess, id := m.sess, m.step.id
-	return m, tea.Batch(m.spin.Tick, func() tea.Msg {
+func (scr *stepScreen) plan(sh *shell, in steps.Values) tea.Cmd {
+	scr.values = in
+	_, seq := sh.startOp(applyTimeout)
+	scr.mode = stepBusy
+	scr.busyWhat = "Preparing the preview…"
+	sess, id := sh.sess, scr.id
+	return tea.Batch(sh.spin.Tick, func() tea.Msg {
 		cs, err := sess.Plan(id, in)
 		return planMsg{seq: seq, id: id, changes: cs, err: err}
 	})
 }
 
 // onPlanned shows the preview, armed, or the refusal.
-func (m Model) onPlanned(msg planMsg) (tea.Model, tea.Cmd) {
-	if !m.endOp(msg.seq) || msg.id != m.step.id || m.screen != scrStep {
-		return m, nil
+func (scr *stepScreen) onPlanned(sh *shell, msg planMsg) (tea.Cmd, nav) {
+	if msg.id != scr.id {
+		return nil, nav{}
 	}
 	var refused *steps.RefusedError
 	switch err := msg.err; {
 	case errors.As(err, &refused):
-		m.step.mode = stepView
-		m.errText = "Refused, nothing was sent: " + printable.String(refused.Err.Error(), true) +
+		scr.mode = stepView
+		sh.errText = "Refused, nothing was sent: " + printable.String(refused.Err.Error(), true) +
 			"\nPress e to edit the inputs."
-		m.layout()
-		return m, nil
+		scr.layout(sh)
+		return nil, nav{}
 	case err != nil:
-		m.step.mode = stepView
-		m.errText = printable.String(err.Error(), true)
-		m.layout()
-		return m, nil
+		scr.mode = stepView
+		sh.errText = printable.String(err.Error(), true)
+		scr.layout(sh)
+		return nil, nav{}
 	}
-	m.step.changes = msg.changes
-	m.step.planned = true
-	m.step.mode = stepPreview
-	m.step.pvOff = 0
-	return m, m.arm()
+	scr.changes = msg.changes
+	scr.planned = true
+	scr.mode = stepPreview
+	scr.pvOff = 0
+	return sh.arm(), nav{}
 }
 
 // cancelPlan drops the step's plan in a command (the engine journals
 // the cancellation): the dismissed preview never reaches the record.
-func (m Model) cancelPlan() (tea.Model, tea.Cmd) {
-	_, seq := m.startOp(applyTimeout)
-	m.step.mode = stepBusy
-	m.step.busyWhat = "Dropping the preview…"
-	sess, id := m.sess, m.step.id
-	return m, tea.Batch(m.spin.Tick, func() tea.Msg {
+func (scr *stepScreen) cancelPlan(sh *shell) tea.Cmd {
+	_, seq := sh.startOp(applyTimeout)
+	scr.mode = stepBusy
+	scr.busyWhat = "Dropping the preview…"
+	sess, id := sh.sess, scr.id
+	return tea.Batch(sh.spin.Tick, func() tea.Msg {
 		return opDoneMsg{seq: seq, kind: opCancel, id: id, err: sess.Cancel(id)}
 	})
 }
 
 // apply sends the planned change in a tea.Cmd.
-func (m Model) apply() (tea.Model, tea.Cmd) {
-	m.step.planned = false // Apply takes the plan, whatever its outcome
-	ctx, seq := m.startOp(applyTimeout)
-	m.step.mode = stepBusy
-	m.step.busyWhat = "Applying the change…"
-	sess, id := m.sess, m.step.id
-	return m, tea.Batch(m.spin.Tick, func() tea.Msg {
+func (scr *stepScreen) apply(sh *shell) tea.Cmd {
+	scr.planned = false // Apply takes the plan, whatever its outcome
+	ctx, seq := sh.startOp(applyTimeout)
+	scr.mode = stepBusy
+	scr.busyWhat = "Applying the change…"
+	sess, id := sh.sess, scr.id
+	return tea.Batch(sh.spin.Tick, func() tea.Msg {
 		return opDoneMsg{seq: seq, kind: opApply, id: id, err: sess.Apply(ctx, id)}
 	})
 }
 
-func (m Model) onOpDone(msg opDoneMsg) (tea.Model, tea.Cmd) {
-	if !m.endOp(msg.seq) {
-		return m, nil
-	}
-	// A changed certificate or host key met during the session (the
-	// restart's new login, an SSH check) stops it like one met at login.
-	var chg TrustChangedError
-	if errors.As(msg.err, &chg) {
-		return m.stop(msg.err, chg), nil
-	}
+// onDone takes in the end of the screen's operations.
+func (scr *stepScreen) onDone(sh *shell, msg opDoneMsg) (tea.Cmd, nav) {
+	scr.mode = stepView
 	switch msg.kind {
 	case opApply:
-		m.step.mode = stepView
 		if msg.err != nil {
-			m.errText = "The change failed and is not verified: " + printable.String(msg.err.Error(), true)
-			m.layout()
+			sh.errText = "The change failed and is not verified: " + printable.String(msg.err.Error(), true)
 			break
 		}
-		done := m.stepLabel(msg.id)
-		notice := "Change sent for " + done + ": staged until the restart (r on the overview) verifies it."
-		if next, ok := m.nextOpen(msg.id); ok {
-			nm, cmd := m.openStep(next)
-			mm := nm.(Model)
-			mm.notice = notice
-			return mm, cmd
+		notice := "Change sent for " + sh.stepLabel(msg.id) + ": staged until the restart (r on the overview) verifies it."
+		if next, ok := sh.nextOpen(msg.id); ok {
+			return nil, nav{to: scrStep, stepID: next, notice: notice}
 		}
-		m.notice = notice
-		m.layout()
+		sh.notice = notice
 	case opCancel:
-		m.step.mode = stepView
-		m.step.planned = false
+		scr.planned = false
 		if msg.err != nil {
-			m.errText = "Nothing was sent, but the cancelled preview could not be recorded: " + printable.String(msg.err.Error(), true)
+			sh.errText = "Nothing was sent, but the cancelled preview could not be recorded: " + printable.String(msg.err.Error(), true)
 		} else {
-			m.notice = "Cancelled; nothing was sent."
+			sh.notice = "Cancelled; nothing was sent."
 		}
-		m.layout()
 	case opDecide:
-		m.step.mode = stepView
 		if msg.err != nil {
 			e := printable.String(msg.err.Error(), true)
-			nm, cmd := m.openReason(m.step.reasonKind)
-			mm := nm.(Model)
-			mm.errText = e
-			return mm, cmd
+			cmd := scr.openReason(sh, scr.reasonKind)
+			sh.errText = e
+			return cmd, nav{}
 		}
-		if m.step.reasonKind == steps.Waived {
-			ws := make(map[string]WaiverInfo, len(m.waivers)+1)
-			for k, w := range m.waivers {
+		if scr.reasonKind == steps.Waived {
+			ws := make(map[string]WaiverInfo, len(sh.waivers)+1)
+			for k, w := range sh.waivers {
 				ws[k] = w
 			}
-			ws[msg.id] = m.step.waiver
-			m.waivers = ws
+			ws[msg.id] = scr.waiver
+			sh.waivers = ws
 		}
-		m.step.waiver = WaiverInfo{}
-		m.notice = "Recorded as " + strings.ReplaceAll(string(m.step.reasonKind), "_", " ") + "."
-		m.layout()
+		scr.waiver = WaiverInfo{}
+		sh.notice = "Recorded as " + strings.ReplaceAll(string(scr.reasonKind), "_", " ") + "."
 	case opAttest:
-		m.step.mode = stepView
 		if msg.err != nil {
-			m.errText = printable.String(msg.err.Error(), true)
+			sh.errText = printable.String(msg.err.Error(), true)
 		} else {
-			m.notice = "Attested."
-		}
-		m.layout()
-	case opCommit:
-		m.commit.done = true
-		if msg.err != nil {
-			m.errText = printable.String(msg.err.Error(), true)
-		}
-		m.layout()
-	case opRecheck:
-		if msg.err != nil {
-			m.errText = printable.String(msg.err.Error(), true)
-		} else {
-			m.notice = "Checked again."
+			sh.notice = "Attested."
 		}
 	}
-	return m, nil
+	scr.layout(sh)
+	return nil, nav{}
 }
 
 func containsString(xs []string, x string) bool {
@@ -618,39 +595,6 @@ func containsString(xs []string, x string) bool {
 		}
 	}
 	return false
-}
-
-// stepLabel is a step's section and title.
-func (m Model) stepLabel(id string) string {
-	for _, mt := range m.sess.Steps() {
-		if mt.ID == id {
-			return printable.String(mt.Section) + " " + printable.String(mt.Title)
-		}
-	}
-	return id
-}
-
-// nextOpen is the first undecided step after the step id in overview
-// order, wrapping around; id itself is never returned.
-func (m Model) nextOpen(id string) (string, bool) {
-	ms := m.sess.Steps()
-	order := stepOrder(overviewRows(ms))
-	at := -1
-	for i, si := range order {
-		if ms[si].ID == id {
-			at = i
-		}
-	}
-	for n := 1; n <= len(order); n++ {
-		mt := ms[order[(at+n+len(order))%len(order)]]
-		if mt.ID == id {
-			continue
-		}
-		if isOpen(m.sess.Result(mt.ID).Outcome) {
-			return mt.ID, true
-		}
-	}
-	return "", false
 }
 
 // isOpen reports whether a step still waits for a decision.

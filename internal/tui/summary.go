@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 
@@ -24,53 +25,74 @@ const (
 	sumDone                   // where the record went
 )
 
-func (m Model) openSummary() (tea.Model, tea.Cmd) {
-	m.screen = scrSummary
-	m.sum.mode = sumView
-	m.errText, m.notice = "", ""
-	if m.finished {
-		m.sum.mode = sumDone
+// summaryScreen is the summary and the signing of the record.
+type summaryScreen struct {
+	mode       sumMode
+	vp         viewport.Model // the summary
+	info       FinishInfo     // the form's answers, read back before signing
+	keyStat    *KeyStatus
+	keyKnown   bool // the signing-key lookup answered
+	keyLooking bool // the signing-key lookup runs
+	keyAsked   bool // the finish form had the key's field
+	finishing  bool // the busy summary is writing the record (not looking up the key)
+	finished   bool // the record was written
+	res        FinishResult
+}
+
+// open shows the summary and starts looking for the signing key.
+func (scr *summaryScreen) open(sh *shell) tea.Cmd {
+	scr.mode = sumView
+	sh.errText, sh.notice = "", ""
+	if scr.finished {
+		scr.mode = sumDone
 	}
-	m.layout()
-	m.vp.GotoTop()
-	if m.finished || m.sum.keyKnown || m.sum.keyLooking {
-		return m, nil
+	scr.layout(sh)
+	scr.vp.GotoTop()
+	if scr.finished || scr.keyKnown || scr.keyLooking {
+		return nil
 	}
-	sk := m.cfg.SigningKey
+	sk := sh.cfg.SigningKey
 	if sk == nil {
-		m.sum.keyKnown = true
-		return m, nil
+		scr.keyKnown = true
+		return nil
 	}
 	// Looking for the signing key touches the ssh-agent socket and key
 	// files: a command, started as soon as the summary shows.
-	m.sum.keyLooking = true
-	return m, func() tea.Msg {
+	scr.keyLooking = true
+	return func() tea.Msg {
 		ks := sk()
 		return keyStatusMsg{status: &ks}
 	}
 }
 
-func (m Model) summaryContent() string {
-	if m.sess == nil {
+// layout sizes the summary's viewport and fills it.
+func (scr *summaryScreen) layout(sh *shell) {
+	scr.vp.SetWidth(sh.width)
+	scr.vp.SetHeight(max(sh.height-7, 3))
+	scr.vp.SetContent(scr.summaryContent(sh))
+}
+
+func (scr summaryScreen) summaryContent(sh *shell) string {
+	if sh.sess == nil {
 		return ""
 	}
-	s := m.st
-	rs := m.sess.Results()
+	s := sh.st
+	rs := sh.sess.Results()
 	counts := map[steps.Outcome]int{}
 	for _, r := range rs {
 		counts[r.Outcome]++
 	}
 	var b strings.Builder
-	b.WriteString(truncate(identityLine(m.sess.Identity()), m.width) + "\n\n")
+	b.WriteString(truncate(identityLine(sh.sess.Identity()), sh.width) + "\n\n")
 	var parts []string
 	for _, o := range outcomeOrder {
 		if counts[o] > 0 {
 			parts = append(parts, fmt.Sprintf("%s %d", s.badge(o), counts[o]))
 		}
 	}
-	b.WriteString(m.wrapParts(parts) + "\n\n")
+	b.WriteString(sh.wrapParts(parts) + "\n\n")
 	if n := counts[steps.Staged]; n > 0 {
-		b.WriteString(s.Warn.Render(m.wrap(plural(n, "change is", "changes are")+
+		b.WriteString(s.Warn.Render(sh.wrap(plural(n, "change is", "changes are")+
 			" sent but not verified. Go back and press r to restart and verify first.", 0)) + "\n\n")
 	}
 	section := func(title string, o ...steps.Outcome) {
@@ -78,12 +100,12 @@ func (m Model) summaryContent() string {
 		for _, r := range rs {
 			if containsOutcome(o, r.Outcome) {
 				l := "  " + s.badge(r.Outcome) + " " + printable.String(r.Meta.Section) + " " + printable.String(r.Meta.Title)
-				lines = append(lines, truncate(l, m.width))
+				lines = append(lines, truncate(l, sh.width))
 				if r.Reason != "" {
-					lines = append(lines, m.wrap(printable.String(r.Reason, true), 4))
+					lines = append(lines, sh.wrap(printable.String(r.Reason, true), 4))
 				}
 				if r.Outcome == steps.Waived {
-					lines = append(lines, m.waiverLine(r.StepID))
+					lines = append(lines, sh.waiverLine(r.StepID))
 				}
 			}
 		}
@@ -98,36 +120,6 @@ func (m Model) summaryContent() string {
 	return strings.TrimRight(b.String(), "\n")
 }
 
-// waiverLine says who approved a waived step and until when.
-func (m Model) waiverLine(id string) string {
-	w, ok := m.waivers[id]
-	if !ok {
-		return m.st.Warn.Render(m.wrap("Approver and expiry not given in this run of the wizard.", 4))
-	}
-	return m.wrap("Approved by "+printable.String(w.Approver)+", until "+printable.String(w.Expires), 4)
-}
-
-// wrapParts joins parts with " · ", breaking lines at the screen width.
-func (m Model) wrapParts(parts []string) string {
-	var lines []string
-	cur := ""
-	for _, p := range parts {
-		switch {
-		case cur == "":
-			cur = p
-		case visibleWidth(cur)+3+visibleWidth(p) > m.width:
-			lines = append(lines, cur)
-			cur = p
-		default:
-			cur += " · " + p
-		}
-	}
-	if cur != "" {
-		lines = append(lines, cur)
-	}
-	return strings.Join(lines, "\n")
-}
-
 func containsOutcome(os []steps.Outcome, o steps.Outcome) bool {
 	for _, x := range os {
 		if x == o {
@@ -138,35 +130,35 @@ func containsOutcome(os []steps.Outcome, o steps.Outcome) bool {
 }
 
 // View draws the screen.
-func (scr summaryScreen) View(m Model) string {
-	s := m.st
+func (scr summaryScreen) View(sh *shell) string {
+	s := sh.st
 	var b strings.Builder
 	b.WriteString(s.Title.Render("Summary") + "\n\n")
 	switch scr.mode {
 	case sumView:
-		b.WriteString(m.vp.View() + "\n")
+		b.WriteString(scr.vp.View() + "\n")
 		switch {
 		case scr.keyLooking:
-			b.WriteString(m.spin.View() + " Looking for your signing key…\n")
+			b.WriteString(sh.spin.View() + " Looking for your signing key…\n")
 		case scr.keyStat != nil && scr.keyStat.Found:
-			b.WriteString(truncate(s.Muted.Render("Signing key: "+printable.String(scr.keyStat.Description)), m.width) + "\n")
+			b.WriteString(truncate(s.Muted.Render("Signing key: "+printable.String(scr.keyStat.Description)), sh.width) + "\n")
 		case scr.keyStat != nil:
-			b.WriteString(truncate(s.Muted.Render("Signing key: none found yet; you can create one"), m.width) + "\n")
+			b.WriteString(truncate(s.Muted.Render("Signing key: none found yet; you can create one"), sh.width) + "\n")
 		}
-		if st := m.statusLine(); st != "" {
-			b.WriteString(m.clip(st, 2) + "\n")
+		if st := sh.statusLine(); st != "" {
+			b.WriteString(sh.clip(st, 2) + "\n")
 		}
-		b.WriteString(m.help(hint("enter", "write the signed record"),
-			hint("↑/↓", "scroll"), m.keys.Back, m.keys.Quit))
+		b.WriteString(sh.help(hint("enter", "write the signed record"),
+			hint("↑/↓", "scroll"), sh.keys.Back, sh.keys.Quit))
 	case sumForm:
-		if m.errText != "" {
-			b.WriteString(s.Bad.Render(m.wrap(m.errText, 0)) + "\n\n")
+		if sh.errText != "" {
+			b.WriteString(s.Bad.Render(sh.wrap(sh.errText, 0)) + "\n\n")
 		}
-		b.WriteString(m.formView(lipgloss.Height(b.String())))
+		b.WriteString(sh.formView(lipgloss.Height(b.String())))
 	case sumConfirm:
 		b.WriteString(s.Heading.Render("Sign the record as") + "\n")
 		row := func(label, v string) {
-			b.WriteString(truncate(fmt.Sprintf("  %-11s %s", label, printable.String(v)), m.width) + "\n")
+			b.WriteString(truncate(fmt.Sprintf("  %-11s %s", label, printable.String(v)), sh.width) + "\n")
 		}
 		row("Technician", scr.info.Technician)
 		row("Identity", scr.info.Email+" (the e-mail in the signature)")
@@ -188,92 +180,92 @@ func (scr summaryScreen) View(m Model) string {
 				row("Key", scr.keyStat.Description)
 			}
 		}
-		if open, total := m.openCount(); open > 0 {
-			b.WriteString(s.Warn.Render(truncate(fmt.Sprintf("  %-11s INCOMPLETE: %d of %d steps open", "Status", open, total), m.width)) + "\n")
+		if open, total := scr.openCount(sh); open > 0 {
+			b.WriteString(s.Warn.Render(truncate(fmt.Sprintf("  %-11s INCOMPLETE: %d of %d steps open", "Status", open, total), sh.width)) + "\n")
 			reason := printable.String(scr.info.IncompleteReason, true)
-			b.WriteString(m.clip(m.wrap("Reason:     "+strings.ReplaceAll(reason, "\n", " / "), 2), 3) + "\n")
+			b.WriteString(sh.clip(sh.wrap("Reason:     "+strings.ReplaceAll(reason, "\n", " / "), 2), 3) + "\n")
 		} else {
 			row("Status", fmt.Sprintf("commissioned: all %d steps closed", total))
 		}
-		b.WriteString("\n" + m.clip(m.wrap("Device: "+identityLine(m.sess.Identity()), 0), 2) + "\n\n")
-		b.WriteString(m.wrap("The record cannot be changed once it is signed. Check every line.", 0) + "\n\n")
-		b.WriteString(m.armHelp(hint("y", "sign and write the record"), hint("e", "edit"), hint("esc", "back")))
+		b.WriteString("\n" + sh.clip(sh.wrap("Device: "+identityLine(sh.sess.Identity()), 0), 2) + "\n\n")
+		b.WriteString(sh.wrap("The record cannot be changed once it is signed. Check every line.", 0) + "\n\n")
+		b.WriteString(sh.armHelp(hint("y", "sign and write the record"), hint("e", "edit"), hint("esc", "back")))
 	case sumBusy:
 		if scr.finishing {
-			b.WriteString(m.spin.View() + " Writing and signing the record…\n")
+			b.WriteString(sh.spin.View() + " Writing and signing the record…\n")
 		} else {
-			b.WriteString(m.spin.View() + " Looking for your signing key…\n")
+			b.WriteString(sh.spin.View() + " Looking for your signing key…\n")
 		}
 	case sumDone:
 		b.WriteString(s.OK.Render("The record is written and signed.") + "\n\n")
-		b.WriteString("Bundle:\n" + m.wrap(printable.String(m.finishRes.Dir), 2) + "\n\n")
-		if m.finishRes.VerifyCommand != "" {
-			b.WriteString("Verify it with:\n" + m.wrap(printable.String(m.finishRes.VerifyCommand), 2) + "\n\n")
+		b.WriteString("Bundle:\n" + sh.wrap(printable.String(scr.res.Dir), 2) + "\n\n")
+		if scr.res.VerifyCommand != "" {
+			b.WriteString("Verify it with:\n" + sh.wrap(printable.String(scr.res.VerifyCommand), 2) + "\n\n")
 		}
-		b.WriteString(m.help(m.keys.Quit))
+		b.WriteString(sh.help(sh.keys.Quit))
 	}
 	return b.String()
 }
 
-// Update handles a key on the screen; transitions go through the root.
-func (scr *summaryScreen) Update(m *Model, k tea.KeyPressMsg) tea.Cmd {
+// Update handles a key on the screen.
+func (scr *summaryScreen) Update(sh *shell, k tea.KeyPressMsg) (tea.Cmd, nav) {
+	stay := nav{}
 	switch scr.mode {
 	case sumBusy:
-		return nil
+		return nil, stay
 	case sumConfirm:
-		if key.Matches(k, m.keys.Back) {
+		if key.Matches(k, sh.keys.Back) {
 			scr.mode = sumView
-			return nil
+			return nil, stay
 		}
-		if !m.armed {
-			return nil
+		if !sh.armed {
+			return nil, stay
 		}
 		switch {
-		case key.Matches(k, m.keys.Yes):
-			return m.do(m.writeRecord())
-		case key.Matches(k, m.keys.Edit):
-			return m.do(m.openFinishForm())
-		case key.Matches(k, m.keys.No):
+		case key.Matches(k, sh.keys.Yes):
+			return scr.writeRecord(sh), stay
+		case key.Matches(k, sh.keys.Edit):
+			scr.openFinishForm(sh)
+		case key.Matches(k, sh.keys.No):
 			scr.mode = sumView
 		}
-		return nil
+		return nil, stay
 	case sumDone:
-		if key.Matches(k, m.keys.Quit, m.keys.Enter) {
-			return m.do(m.quit())
+		if key.Matches(k, sh.keys.Quit, sh.keys.Enter) {
+			return nil, nav{quit: true}
 		}
-		return nil
+		return nil, stay
 	}
 	switch {
-	case key.Matches(k, m.keys.Quit):
-		if m.sess.Pending() > 0 {
-			m.confirmQuit = true
-			return m.arm()
+	case key.Matches(k, sh.keys.Quit):
+		if sh.sess.Pending() > 0 {
+			return nil, nav{askQuit: true}
 		}
-		return m.do(m.quit())
-	case key.Matches(k, m.keys.Back):
-		m.screen = scrOverview
-		m.errText, m.notice = "", ""
-	case key.Matches(k, m.keys.Enter):
-		if m.cfg.Finish == nil {
-			m.errText = "this build cannot write records"
-			return nil
+		return nil, nav{quit: true}
+	case key.Matches(k, sh.keys.Back):
+		sh.errText, sh.notice = "", ""
+		return nil, goTo(scrOverview)
+	case key.Matches(k, sh.keys.Enter):
+		if sh.cfg.Finish == nil {
+			sh.errText = "this build cannot write records"
+			return nil, stay
 		}
 		// The form opens at once, so typeahead reaches it, whether the
 		// key lookup has answered or not.
 		scr.finishing = false
-		return m.do(m.openFinishForm())
+		scr.openFinishForm(sh)
 	default:
-		m.scroll(k)
+		sh.scroll(&scr.vp, k)
 	}
-	return nil
+	return nil, stay
 }
 
 // openFinishForm asks who signs, who accepts for the plant and, when a
 // step is open, for a deliberate yes and the reason to sign anyway; the
 // key's field comes with the key.
-func (m Model) openFinishForm() (tea.Model, tea.Cmd) {
-	m.sum.mode = sumForm
-	in := m.sum.info
+func (scr *summaryScreen) openFinishForm(sh *shell) {
+	scr.mode = sumForm
+	in := scr.info
 	fields := []fieldSpec{
 		{Key: "technician", Title: "Technician", Limit: 120, Validate: required("technician's name"), Value: in.Technician},
 		{Key: "email", Title: "E-mail (your signing identity)", Limit: 120, Validate: validEmail, Value: in.Email},
@@ -283,15 +275,14 @@ func (m Model) openFinishForm() (tea.Model, tea.Cmd) {
 			Help: "The plant's person who accepts the record; they sign the paper copy."},
 		{Key: "acceptedrole", Title: "Their role (optional)", Limit: 120, Value: in.AcceptedRole},
 	}
-	if open, _ := m.openCount(); open > 0 {
-		fields = append(fields, m.incompleteFields()...)
+	if open, _ := scr.openCount(sh); open > 0 {
+		fields = append(fields, scr.incompleteFields(sh)...)
 	}
-	m.sum.keyAsked = m.sum.keyKnown
-	if m.sum.keyKnown {
-		fields = append(fields, keyFields(m.sum.keyStat)...)
+	scr.keyAsked = scr.keyKnown
+	if scr.keyKnown {
+		fields = append(fields, keyFields(scr.keyStat)...)
 	}
-	m.openForm(fields...)
-	return m, nil
+	sh.openForm(fields...)
 }
 
 // signOpenYes is the answer that signs a record with open steps.
@@ -299,8 +290,8 @@ const signOpenYes = "yes, sign it as incomplete"
 
 // openCount is the number of open steps (outcome not final) and of all
 // steps: a record with an open step is incomplete.
-func (m Model) openCount() (open, total int) {
-	for _, r := range m.sess.Results() {
+func (scr summaryScreen) openCount(sh *shell) (open, total int) {
+	for _, r := range sh.sess.Results() {
 		total++
 		if !r.Outcome.Final() {
 			open++
@@ -311,8 +302,8 @@ func (m Model) openCount() (open, total int) {
 
 // incompleteFields ask for a deliberate yes to sign a record with open
 // steps, and the reason the record will carry.
-func (m Model) incompleteFields() []fieldSpec {
-	open, total := m.openCount()
+func (scr summaryScreen) incompleteFields(sh *shell) []fieldSpec {
+	open, total := scr.openCount(sh)
 	return []fieldSpec{
 		{Key: "signopen", Title: fmt.Sprintf("%d of %d steps are open: the record will say INCOMPLETE", open, total),
 			Help:    "Sign it anyway? Choose yes only if the open steps cannot be closed on this visit.",
@@ -324,7 +315,7 @@ func (m Model) incompleteFields() []fieldSpec {
 				return nil
 			}},
 		{Key: "reason", Title: "Why is the record signed with open steps?", Multiline: true, Limit: 2000,
-			Help: "Required. It goes into the signed record.", Value: m.sum.info.IncompleteReason,
+			Help: "Required. It goes into the signed record.", Value: scr.info.IncompleteReason,
 			Validate: required("reason for signing with open steps")},
 	}
 }
@@ -332,48 +323,48 @@ func (m Model) incompleteFields() []fieldSpec {
 // openReasonAgain asks for the reason to sign with open steps after
 // Finish refused a record without one (Config.ErrNeedsReason), and for
 // the key's passphrase again (it is kept for one signing only).
-func (m Model) openReasonAgain(err error) (tea.Model, tea.Cmd) {
-	m.sum.mode = sumForm
-	fields := m.incompleteFields()
-	if ks := m.sum.keyStat; ks != nil && ks.Found && ks.Encrypted {
+func (scr *summaryScreen) openReasonAgain(sh *shell, err error) {
+	scr.mode = sumForm
+	fields := scr.incompleteFields(sh)
+	if ks := scr.keyStat; ks != nil && ks.Found && ks.Encrypted {
 		fields = append(fields, keyFields(ks)...)
 	}
-	m.sum.keyAsked = true
-	m.openForm(fields...)
-	m.errText = "The record was not signed: " + printable.String(err.Error(), true) + ". Give the reason."
-	return m, nil
+	scr.keyAsked = true
+	sh.openForm(fields...)
+	sh.errText = "The record was not signed: " + printable.String(err.Error(), true) + ". Give the reason."
 }
 
 // onKeyStatus takes in the signing key found. A form already open does
 // not change under the technician's fingers: when it was opened before
-// the key was known, the key's own form follows it.
-func (m Model) onKeyStatus(ks *KeyStatus) (tea.Model, tea.Cmd) {
-	m.sum.keyLooking = false
-	if m.sum.keyKnown {
-		return m, nil
+// the key was known, the key's own form follows it. shown says whether
+// the summary is the current screen.
+func (scr *summaryScreen) onKeyStatus(sh *shell, ks *KeyStatus, shown bool) (tea.Cmd, nav) {
+	scr.keyLooking = false
+	if scr.keyKnown {
+		return nil, nav{}
 	}
-	m.sum.keyStat, m.sum.keyKnown = ks, true
-	if m.screen == scrSummary && m.sum.mode == sumBusy && !m.sum.finishing {
-		return m.afterFinishForm()
+	scr.keyStat, scr.keyKnown = ks, true
+	if shown && scr.mode == sumBusy && !scr.finishing {
+		return scr.afterFinishForm(sh), nav{}
 	}
-	return m, nil
+	return nil, nav{}
 }
 
 // afterFinishForm asks for the key's field if the form did not, then
 // reads the answers back.
-func (m Model) afterFinishForm() (tea.Model, tea.Cmd) {
-	if !m.sum.keyKnown {
-		m.sum.mode, m.sum.finishing = sumBusy, false
-		return m, m.spin.Tick
+func (scr *summaryScreen) afterFinishForm(sh *shell) tea.Cmd {
+	if !scr.keyKnown {
+		scr.mode, scr.finishing = sumBusy, false
+		return sh.spin.Tick
 	}
-	if fs := keyFields(m.sum.keyStat); len(fs) > 0 && !m.sum.keyAsked {
-		m.sum.keyAsked = true
-		m.sum.mode = sumForm
-		m.openForm(fs...)
-		return m, nil
+	if fs := keyFields(scr.keyStat); len(fs) > 0 && !scr.keyAsked {
+		scr.keyAsked = true
+		scr.mode = sumForm
+		sh.openForm(fs...)
+		return nil
 	}
-	m.sum.mode = sumConfirm
-	return m, m.arm()
+	scr.mode = sumConfirm
+	return sh.arm()
 }
 
 func required(what string) func(string) error {
@@ -411,70 +402,68 @@ func keyFields(ks *KeyStatus) []fieldSpec {
 	return nil
 }
 
-func (m Model) finishFormDone(v map[string]string) (tea.Model, tea.Cmd) {
+func (scr *summaryScreen) formDone(sh *shell, v map[string]string) tea.Cmd {
 	if _, ok := v["technician"]; ok {
-		m.sum.info.Technician = strings.TrimSpace(v["technician"])
-		m.sum.info.Email = strings.TrimSpace(v["email"])
-		m.sum.info.Company = strings.TrimSpace(v["company"])
-		m.sum.info.Site = strings.TrimSpace(v["site"])
-		m.sum.info.AcceptedBy = strings.TrimSpace(v["acceptedby"])
-		m.sum.info.AcceptedRole = strings.TrimSpace(v["acceptedrole"])
-		m.sum.info.IncompleteReason = ""
+		scr.info.Technician = strings.TrimSpace(v["technician"])
+		scr.info.Email = strings.TrimSpace(v["email"])
+		scr.info.Company = strings.TrimSpace(v["company"])
+		scr.info.Site = strings.TrimSpace(v["site"])
+		scr.info.AcceptedBy = strings.TrimSpace(v["acceptedby"])
+		scr.info.AcceptedRole = strings.TrimSpace(v["acceptedrole"])
+		scr.info.IncompleteReason = ""
 	}
 	if r, ok := v["reason"]; ok {
-		m.sum.info.IncompleteReason = strings.TrimSpace(r)
+		scr.info.IncompleteReason = strings.TrimSpace(r)
 	}
 	if p, ok := v["passphrase"]; ok {
-		m.sum.info.Passphrase = p
+		scr.info.Passphrase = p
 	}
 	if c, ok := v["createkey"]; ok {
-		m.sum.info.CreateKey = c == createYes
+		scr.info.CreateKey = c == createYes
 	}
-	return m.afterFinishForm()
+	return scr.afterFinishForm(sh)
 }
 
 // writeRecord signs and writes the record in a command.
-func (m Model) writeRecord() (tea.Model, tea.Cmd) {
-	info := m.sum.info
-	m.sum.info.Passphrase = "" // kept only for this one use
-	if open, _ := m.openCount(); open == 0 {
+func (scr *summaryScreen) writeRecord(sh *shell) tea.Cmd {
+	info := scr.info
+	scr.info.Passphrase = "" // kept only for this one use
+	if open, _ := scr.openCount(sh); open == 0 {
 		info.IncompleteReason = "" // the steps were closed since it was given
 	}
 	info.Waivers = nil
-	for _, r := range m.sess.Results() {
-		if w, ok := m.waivers[r.StepID]; ok && r.Outcome == steps.Waived {
+	for _, r := range sh.sess.Results() {
+		if w, ok := sh.waivers[r.StepID]; ok && r.Outcome == steps.Waived {
 			if info.Waivers == nil {
 				info.Waivers = map[string]WaiverInfo{}
 			}
 			info.Waivers[r.StepID] = w
 		}
 	}
-	ctx, seq := m.startOp(finishTimeout)
-	m.sum.mode, m.sum.finishing = sumBusy, true
-	fin, sess := m.cfg.Finish, m.sess
-	return m, tea.Batch(m.spin.Tick, func() tea.Msg {
+	ctx, seq := sh.startOp(finishTimeout)
+	scr.mode, scr.finishing = sumBusy, true
+	fin, sess := sh.cfg.Finish, sh.sess
+	return tea.Batch(sh.spin.Tick, func() tea.Msg {
 		res, err := fin(ctx, sess, info)
 		return finishedMsg{seq: seq, res: res, err: err}
 	})
 }
 
-func (m Model) onFinished(msg finishedMsg) (tea.Model, tea.Cmd) {
-	if !m.endOp(msg.seq) {
-		return m, nil
-	}
-	if need := m.cfg.ErrNeedsReason; need != nil && errors.Is(msg.err, need) {
-		return m.openReasonAgain(msg.err)
+func (scr *summaryScreen) onFinished(sh *shell, msg finishedMsg) (tea.Cmd, nav) {
+	if need := sh.cfg.ErrNeedsReason; need != nil && errors.Is(msg.err, need) {
+		scr.openReasonAgain(sh, msg.err)
+		return nil, nav{}
 	}
 	if msg.err != nil {
-		m.sum.mode = sumView
-		m.errText = "The record was not written: " + printable.String(msg.err.Error(), true)
-		m.layout()
-		return m, nil
+		scr.mode = sumView
+		sh.errText = "The record was not written: " + printable.String(msg.err.Error(), true)
+		scr.layout(sh)
+		return nil, nav{}
 	}
-	m.finished = true
-	m.finishRes = msg.res
-	m.sum.mode = sumDone
-	return m, nil
+	scr.finished = true
+	scr.res = msg.res
+	scr.mode = sumDone
+	return nil, nav{}
 }
 
 // validEmail accepts one word with an @, as allowed_signers needs.

@@ -8,10 +8,25 @@
 // key, the record) runs inside a tea.Cmd so the screen never waits.
 //
 // Each screen is a type with its own state, Update and View (welcome,
-// device list with discovery, login, trust, STOP, overview, step, restart,
-// commit, summary with signing); the root Model routes keys and frames
-// and holds what the screens share. One style sheet (styles.go), one
-// keymap (keys.go), one form component (form.go).
+// device list with discovery, login, trust, STOP, changes awaiting their
+// restart, overview, step, restart, commit, summary with signing). A
+// screen never sees the root Model: it gets a shell (shell.go) with the
+// frame it draws in (styles, keys, size), the services it acts through
+// (the Config's hooks, the session, the event hub) and the one running
+// operation and yes/no arming, and it returns a nav when the next screen
+// is another one. The root Model only routes: keys, forms and results to
+// the screen they belong to, navs to the next screen. One style sheet
+// (styles.go), one keymap (keys.go), one form component (form.go).
+//
+// The wizard names no device family: what differs per family (the
+// confirm screens' wording, what discovery sends) comes from the Config.
+//
+// What the record needs is asked for where it arises: a waiver's reason,
+// approver and expiry when the step is waived; before signing, the
+// plant's acceptance and, when a step is open, a deliberate yes and the
+// reason to sign anyway (FinishInfo). A dismissed preview is cancelled
+// in the engine, so only what was sent reaches the record, and a resumed
+// session first says which changes still await their restart.
 //
 // Two rules keep typeahead honest. A form moves its focus inside the
 // Update that handles the Enter, never in a command, so keys queued
@@ -84,7 +99,8 @@ type Target struct {
 	User     string
 	Password string // never shown, logged or stored by the wizard
 	// NewPassword is set at login when the device forces a password
-	// change on first use (ThingsPro Edge). Memory only.
+	// change on first use (a passwordChangeRequired connect error).
+	// Memory only.
 	NewPassword string
 	// ResumePath, when set, is the journal of the unfinished session the
 	// technician chose to resume (copied from ResumeOffer.Path).
@@ -162,7 +178,7 @@ type Timing struct {
 	// sessions to the changed service drop."
 	Apply string
 	// Restart says what the restart interrupts and for how long, e.g.
-	// "The NPort saves and restarts: its serial links drop for about 30 s."
+	// "The device saves and restarts: its serial links drop for about 30 s."
 	Restart string
 	// Delete says what deleting a setting does, e.g. "The rule is removed
 	// at once; traffic it allowed is refused."
@@ -181,16 +197,10 @@ type Config struct {
 	// Interfaces lists the interfaces Discover may send from; may be nil
 	// (the system picks the interface).
 	Interfaces func() ([]Interface, error)
-	// DiscoverSends says what one discovery sends, for the confirm
-	// screen; default "one UDP packet to 255.255.255.255:4800 (Moxa
-	// discovery)".
+	// DiscoverSends says what one discovery sends, in the command's
+	// words, for the screen that asks the technician's leave. Empty: the
+	// screen says the command did not say what is sent.
 	DiscoverSends string
-	// Candidates is the former discovery hook. The wizard no longer calls
-	// it at start: it runs like Discover, only when the technician asks,
-	// and only when Discover is nil.
-	//
-	// Deprecated: set Discover (and Known for devices listed at start).
-	Candidates func(ctx context.Context) ([]Candidate, error)
 	// Families the tool supports, for typed addresses.
 	Families []string
 	// Timing, per family, is shown on the apply, delete and restart

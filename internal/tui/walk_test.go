@@ -15,7 +15,7 @@ func TestOverviewHomeEndNextOpen(t *testing.T) {
 	f := newFake()
 	f.results["nport.3.1.telnet"].Outcome = steps.Waived
 	m := connected(t, f)
-	cur := func(m Model) string { mt, _ := m.currentStep(); return mt.ID }
+	cur := func(m Model) string { mt, _ := m.ov.current(&m.sh); return mt.ID }
 	m, _ = upd(t, m, tea.KeyPressMsg{Code: tea.KeyEnd})
 	if cur(m) != "nport.7.1.firmware" {
 		t.Fatalf("end: %s", cur(m))
@@ -132,12 +132,12 @@ func TestNewScreensFit80x24(t *testing.T) {
 	checkFits(t, "restart confirmation", m)
 	m, _ = upd(t, m, tea.KeyPressMsg{Code: tea.KeyEscape})
 	m, _ = upd(t, m, tea.KeyPressMsg{Code: tea.KeyEnter})
-	m.busy, m.opSeq = true, m.opSeq+1
+	m.sh.busy, m.sh.opSeq = true, m.sh.opSeq+1
 	var cs []steps.Change
 	for i := range 12 {
 		cs = append(cs, steps.Change{Setting: "Setting " + strings.Repeat("x", i*4), From: "old value", To: strings.Repeat("new ", i)})
 	}
-	m, _ = upd(t, m, planMsg{seq: m.opSeq, id: m.step.id, changes: cs})
+	m, _ = upd(t, m, planMsg{seq: m.sh.opSeq, id: m.step.id, changes: cs})
 	m = armNow(t, m)
 	checkFits(t, "long preview", m)
 	if got := plain(m); !strings.Contains(got, "Setting") || !strings.Contains(got, "After") || !strings.Contains(got, "y apply") || !strings.Contains(got, "0 lines above") {
