@@ -27,9 +27,9 @@ var Family = family.Descriptor{
 	Main:    "https",
 	Services: []string{"http", "https", "telnet", "snmp", "moxa-udp", "moxa-tcp", "moxa-tcp2",
 		"realcom-data-N", "realcom-cmd-N", "tcp-server-N", "udp-data-N"},
-	Timing:    familyTiming(),
+	Timing:    familyTiming,
 	Capture:   capture,
-	Discovery: &family.Discovery{Sends: "one Moxa discovery request (UDP, 8 bytes) to port 4800", Find: discover},
+	Discovery: &family.Discovery{Sends: "one Moxa discovery request (UDP, 8 bytes) to port 4800", Port: 4800, Find: discover},
 }
 
 // open builds the session on one NPort; nothing is sent until its Open.

@@ -24,15 +24,16 @@ func TestFamilyDescriptor(t *testing.T) {
 	if f.Name != "nport" || f.Label != "Moxa NPort 5000" || f.Main != "https" {
 		t.Errorf("name %q, label %q, main %q", f.Name, f.Label, f.Main)
 	}
-	if f.Guide == nil || f.Open == nil || f.Recheck == nil || f.Capture == nil || f.Discovery == nil ||
-		f.Discovery.Find == nil || f.Discovery.Sends == "" {
-		t.Fatalf("a function of the descriptor is missing: %+v", f)
+	if f.Guide == nil || f.Open == nil || f.Recheck == nil || f.Capture == nil || f.Timing == nil || f.Discovery == nil ||
+		f.Discovery.Find == nil || f.Discovery.Sends == "" || f.Discovery.Port != 4800 {
+		t.Fatalf("a field of the descriptor is missing: %+v", f)
 	}
-	if f.Timing.Apply == "" || f.Timing.Restart == "" || f.Timing.Delete == "" {
-		t.Errorf("timing %+v: apply, restart and delete are all needed", f.Timing)
+	ft := f.Timing()
+	if ft.Apply == "" || ft.Restart == "" || ft.Delete == "" {
+		t.Errorf("timing %+v: apply, restart and delete are all needed", ft)
 	}
-	if tm := Timing(); f.Timing.Apply != tm.Apply || f.Timing.Restart != tm.Restart || f.Timing.Delete != tm.Delete {
-		t.Errorf("timing %+v is not steps.toml's %+v", f.Timing, tm)
+	if tm := Timing(); ft.Apply != tm.Apply || ft.Restart != tm.Restart || ft.Delete != tm.Delete {
+		t.Errorf("timing %+v is not steps.toml's %+v", ft, tm)
 	}
 	metas, title := f.Guide()
 	cat := Catalog()
@@ -205,12 +206,34 @@ func TestFamilyCaptureAndDiscovery_Simulator(t *testing.T) {
 		t.Errorf("summary %q, %d exchanges", sum, len(rec.Exchanges()))
 	}
 	target := d.Addr(simnport.SvcMoxaUDP)
-	found, err := Family.Discovery.Find(ctx, "", []string{target}, 500*time.Millisecond)
+	for _, from := range []string{"", d.Host()} {
+		found, err := Family.Discovery.Find(ctx, from, []string{target}, 500*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(found) != 1 || found[0].Address != d.Host() || found[0].Label == "" ||
+			!strings.Contains(found[0].Detail, "found over UDP 4800 via "+target) {
+			t.Fatalf("from %q: found %+v", from, found)
+		}
+	}
+	// the request leaves from the local address given
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(found) != 1 || found[0].Address != d.Host() || found[0].Label == "" ||
-		!strings.Contains(found[0].Detail, "found over UDP 4800 via "+target) {
-		t.Fatalf("found %+v", found)
+	defer pc.Close()
+	if _, err := Family.Discovery.Find(ctx, "127.0.0.3", []string{pc.LocalAddr().String()}, 200*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if err := pc.SetReadDeadline(time.Now().Add(2 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64)
+	n, src, err := pc.ReadFrom(buf)
+	if err != nil || n != 8 {
+		t.Fatalf("the discovery request: %d bytes, %v", n, err)
+	}
+	if ip := src.(*net.UDPAddr).IP.String(); ip != "127.0.0.3" {
+		t.Errorf("the request came from %s, want 127.0.0.3", ip)
 	}
 }
