@@ -1,11 +1,14 @@
 package tui
 
 import (
+	"context"
 	"strings"
 	"sync"
 	"testing"
 
 	tea "charm.land/bubbletea/v2"
+
+	"github.com/commission-tool/commission/internal/steps"
 )
 
 // A default from the site plan is marked so in the form; the technician
@@ -69,4 +72,41 @@ func TestPlannedValuesAreMarked(t *testing.T) {
 	if strings.Join(asked, " ") != "nport.4.1.allowlist nport.4.1.allowlist nport.3.1.telnet" {
 		t.Fatalf("Planned asked for %v", asked)
 	}
+}
+
+// plannedFake is a session that fills inputs from a site plan, as the
+// command's planned engine does.
+type plannedFake struct {
+	*fakeSession
+	plan map[string]steps.Values
+}
+
+func (p plannedFake) FromPlan(id string) steps.Values { return p.plan[id] }
+
+func (p plannedFake) Defaults(id string) steps.Values {
+	out := p.fakeSession.Defaults(id)
+	for k, v := range p.plan[id] {
+		out[k] = v
+	}
+	return out
+}
+
+// A session that says what the plan gives (FromPlan) needs no
+// Config.Planned: its planned inputs are marked, against the plan's own
+// values.
+func TestPlannedFromTheSession(t *testing.T) {
+	f := newFake()
+	pf := plannedFake{fakeSession: f, plan: map[string]steps.Values{"nport.4.1.allowlist": {"allow": "10.0.0.0/8,127.0.0.1/32"}}}
+	cfg := testConfig(f)
+	cfg.Connect = func(_ context.Context, _ Target, rep steps.Reporter) (Session, error) {
+		f.rep = rep
+		return pf, nil
+	}
+	h := start(t, cfg, f)
+	h.connect()
+	h.openStep(2, "Restrict access with the allow list")
+	h.press("x")
+	h.waitFor("Allowed network  · from the site plan", "10.0.0.0/8,127.0.0.1/32")
+	h.key(tea.KeyBackspace)
+	h.waitFor("Allowed network  · changed in the field", "the site plan says: 10.0.0.0/8,127.0.0.1/32")
 }

@@ -327,9 +327,10 @@ func (scr *stepScreen) Update(sh *shell, k tea.KeyPressMsg) (tea.Cmd, nav) {
 }
 
 // inputFields builds form fields for a step's inputs, prefilled with
-// vals. The inputs in planned take their default (defaults) from the
-// site plan: their fields say so, and say it when the value differs.
-func inputFields(mt steps.Meta, vals, defaults steps.Values, planned map[string]bool) []fieldSpec {
+// vals. The inputs in planned take their default from the site plan
+// (the plan's value by key): their fields say so, and say it when the
+// value differs.
+func inputFields(mt steps.Meta, vals steps.Values, planned map[string]string) []fieldSpec {
 	var fields []fieldSpec
 	for _, in := range mt.Inputs {
 		v := printable.String(vals[in.Key], in.Multiline)
@@ -342,12 +343,39 @@ func inputFields(mt steps.Meta, vals, defaults steps.Values, planned map[string]
 			f.Options = in.Options
 			f.Validate = nil
 		}
-		if planned[in.Key] && !in.Secret {
-			f.Planned, f.PlanValue = true, printable.String(defaults[in.Key], in.Multiline)
+		if pv, ok := planned[in.Key]; ok && !in.Secret {
+			f.Planned, f.PlanValue = true, printable.String(pv, in.Multiline)
 		}
 		fields = append(fields, f)
 	}
 	return fields
+}
+
+// planSource is a session that fills inputs from a site plan: FromPlan
+// is what the plan gives for a step (the command's planned engine).
+type planSource interface {
+	FromPlan(stepID string) steps.Values
+}
+
+// fromPlan is, for step id, the inputs whose default comes from the site
+// plan, with the plan's values: from the session when it is a
+// planSource, else from Config.Planned with the session's defaults.
+func fromPlan(sh *shell, id string, defaults steps.Values) map[string]string {
+	out := map[string]string{}
+	if ps, ok := sh.sess.(planSource); ok {
+		for k, v := range ps.FromPlan(id) {
+			out[k] = v
+		}
+		return out
+	}
+	if sh.cfg.Planned != nil {
+		for k, ok := range sh.cfg.Planned(id) {
+			if ok {
+				out[k] = defaults[k]
+			}
+		}
+	}
+	return out
 }
 
 // stepFields are the step's input fields with the values to show: the
@@ -358,11 +386,7 @@ func (scr stepScreen) stepFields(sh *shell) []fieldSpec {
 	if vals == nil {
 		vals = defaults
 	}
-	var planned map[string]bool
-	if sh.cfg.Planned != nil {
-		planned = sh.cfg.Planned(scr.id)
-	}
-	return inputFields(scr.meta(sh), vals, defaults, planned)
+	return inputFields(scr.meta(sh), vals, fromPlan(sh, scr.id, defaults))
 }
 
 func (scr *stepScreen) openInputs(sh *shell) tea.Cmd {

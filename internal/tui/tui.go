@@ -219,11 +219,15 @@ type Config struct {
 	// Finish error is a failure.
 	ErrNeedsReason error
 	// Planned, when set, tells which inputs of a step take their default
-	// from the site plan (keys of steps.Input, true when planned). The
-	// step's form marks those fields "from the site plan", and "changed
-	// in the field" once the technician edits one. It is called in
-	// Update, so it must not do I/O (the plan is read before the wizard
-	// starts).
+	// (Session.Defaults) from the site plan: keys of steps.Input, true
+	// when planned. The step's form marks those fields "from the site
+	// plan", and "changed in the field" once the value differs from the
+	// default. It is called in Update, so it must not do I/O (the plan is
+	// read before the wizard starts).
+	//
+	// A session that has the method FromPlan(stepID string) steps.Values
+	// (the plan's values for the step) needs no Planned: the wizard asks
+	// the session, and compares with the plan's own values.
 	Planned func(stepID string) map[string]bool
 	// SigningKey says which key will sign the record; may be nil. It
 	// looks only at local files and the ssh-agent socket.
