@@ -23,6 +23,7 @@ import (
 
 	"github.com/commission-tool/commission/internal/devices"
 	"github.com/commission-tool/commission/internal/printable"
+	"github.com/commission-tool/commission/internal/probe"
 	"github.com/commission-tool/commission/internal/transcript"
 	"github.com/commission-tool/commission/internal/transport"
 )
@@ -82,6 +83,7 @@ type Driver struct {
 	defLog  *bool    // cached admin/moxa trial, reset when Stage touches admin
 	pending []cred   // credentials set by Stage, for Commit, in preference order
 	failLog []string // the failed-login record shown at the first login
+	rtt     *roundTrip
 }
 
 type cred struct{ user, password string }
@@ -98,7 +100,7 @@ func New(o Options) *Driver {
 	for k, v := range o.Ports {
 		ports[k] = v
 	}
-	return &Driver{o: o, ports: ports}
+	return &Driver{o: o, ports: ports, rtt: newRoundTrip()}
 }
 
 func (d *Driver) hostport(service string) string {
@@ -130,7 +132,7 @@ func (d *Driver) loginVia(ctx context.Context, scheme, hp, user, pw string) (*se
 		ho.TLS = transport.PinnedTLS(d.o.Pins, hp)
 	}
 	hc := transport.NewHTTPClient(ho)
-	s, err := login(ctx, hc, &url.URL{Scheme: scheme, Host: hp, Path: "/"}, user, pw, d.o.Recorder)
+	s, err := login(ctx, hc, &url.URL{Scheme: scheme, Host: hp, Path: "/"}, user, pw, d.o.Recorder, d.rtt)
 	if err != nil {
 		hc.Close()
 		return nil, err
@@ -209,26 +211,34 @@ func (d *Driver) Close(ctx context.Context) error {
 }
 
 // Read reads every page the guide cares about, plus UDP 4800, SNMP and
-// the outside probes (concurrently with the pages), into one State.
+// the outside probes into one State. The probes start with the login, not
+// after it: they need no session, and the pages are read while they run.
 func (d *Driver) Read(ctx context.Context) (State, error) {
 	var st State
-	s, err := d.ensure(ctx)
-	if err != nil {
-		return st, err
-	}
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	d.mu.Lock()
+	prev := d.sess
+	d.mu.Unlock()
 	var wg sync.WaitGroup
 	var obs Observed
 	var dsci dsciInfo
 	var dsciErr error
 	var snmpID snmpInfo
-	wg.Go(func() { obs = d.observe(ctx) })
+	var snmpPort probe.Result
+	wg.Go(func() { obs = d.observe(pctx, prev) })
 	wg.Go(func() {
-		c, cancel := context.WithTimeout(ctx, 3*d.o.Timeout)
+		c, cancel := context.WithTimeout(pctx, 3*d.o.Timeout)
 		defer cancel()
-		dsci, dsciErr = readDSCI(c, d.hostport("moxa-udp"), d.o.Timeout, d.o.Recorder)
+		dsci, dsciErr = readDSCI(c, d.hostport("moxa-udp"), d.o.Timeout, d.o.Recorder, d.rtt)
 	})
-	wg.Go(func() { snmpID = readSNMP(ctx, d.o.Host, d.ports["snmp"], d.o.Timeout) })
-	err = d.readPages(ctx, s, &st)
+	wg.Go(func() { snmpID, snmpPort = readSNMP(pctx, d.o.Host, d.ports["snmp"], d.o.Timeout, d.rtt) })
+	s, err := d.ensure(ctx)
+	if err == nil {
+		err = d.readPages(ctx, s, &st)
+	} else {
+		cancel() // no State to put the probes in
+	}
 	wg.Wait()
 	if err != nil {
 		if errors.Is(err, errSessionEnded) {
@@ -236,6 +246,14 @@ func (d *Driver) Read(ctx context.Context) (State, error) {
 		}
 		return st, err
 	}
+	// the TLS settings take effect at Save/Restart, which ends every
+	// session: one observation per session
+	d.mu.Lock()
+	if s.tls == nil {
+		s.tls = &Observed{TLS: obs.TLS.Clone(), Cert: obs.Cert}
+	}
+	d.mu.Unlock()
+	obs.Ports["snmp"] = snmpPort
 	d.mu.Lock()
 	st.Via, st.ClientAddr, st.HTTPSProven, st.User = d.via, s.local, d.via == "https", d.o.User
 	st.Generation, st.Server = s.prof.Name, s.server

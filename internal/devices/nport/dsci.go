@@ -141,12 +141,16 @@ type dsciInfo struct {
 
 // readDSCI asks one device for discovery, details (0x16) and the SNMP
 // configuration (0x28). Each request has its own timeout.
-func readDSCI(ctx context.Context, addr string, timeout time.Duration, rec *transcript.Recorder) (dsciInfo, error) {
+func readDSCI(ctx context.Context, addr string, timeout time.Duration, rec *transcript.Recorder, rt *roundTrip) (dsciInfo, error) {
 	var info dsciInfo
 	ask := func(req []byte) ([]byte, error) {
 		c, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
+		sent := time.Now()
 		b, err := transport.Exchange(c, addr, req, maxDSCIReply)
+		if err == nil {
+			rt.observe(time.Since(sent))
+		}
 		recordDatagram(rec, req, b, err)
 		return b, err
 	}

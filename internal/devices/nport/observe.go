@@ -4,6 +4,10 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -21,23 +25,6 @@ const (
 	oidSysObjectID = ".1.3.6.1.2.1.1.2.0"
 )
 
-// snmpGetRequest returns the bytes of an SNMP v2c GET of sysDescr with
-// the given community, for the UDP probe.
-func snmpGetRequest(community string) []byte {
-	p := gosnmp.SnmpPacket{Version: gosnmp.Version2c, Community: community, PDUType: gosnmp.GetRequest,
-		RequestID: 0x4e50, Variables: []gosnmp.SnmpPDU{{Name: oidSysDescr, Type: gosnmp.Null}}}
-	b, err := p.MarshalMsg()
-	if err != nil { // a fixed, valid packet: cannot fail
-		panic("nport: marshal SNMP probe: " + err.Error())
-	}
-	return b
-}
-
-// snmpReply accepts an SNMP GetResponse (BER sequence, PDU tag 0xa2).
-func snmpReply(b []byte) bool {
-	return len(b) > 2 && b[0] == 0x30 && strings.Contains(string(b), "\xa2")
-}
-
 // targets lists the probes for every service in ports. UDP serial data
 // ports are left out: the only request they take is data for the plant's
 // serial device.
@@ -50,7 +37,7 @@ func targets(ports map[string]int) []probe.Target {
 			t.Network, t.Request = "udp", discoverRequest
 			t.Accept = func(b []byte) bool { return len(b) >= 8 && b[0] == fnDiscover|0x80 }
 		case name == "snmp":
-			t.Network, t.Request, t.Accept = "udp", snmpGetRequest("public"), snmpReply
+			continue // readSNMP's asks are the probe (their wait is derived from the round trip)
 		case strings.HasPrefix(name, "udp-data-"):
 			continue
 		}
@@ -59,18 +46,29 @@ func targets(ports map[string]int) []probe.Target {
 	return out
 }
 
-// observe runs the outside probes and the TLS check concurrently.
-func (d *Driver) observe(ctx context.Context) Observed {
+// observe runs the outside probes and the TLS check concurrently. The
+// TLS check is made once per session: prev, when it holds one, gives it.
+func (d *Driver) observe(ctx context.Context, prev *session) Observed {
 	var obs Observed
+	d.mu.Lock()
+	var cached *Observed
+	if prev != nil {
+		cached = prev.tls
+	}
+	d.mu.Unlock()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		if cached != nil {
+			obs.TLS, obs.Cert = cached.TLS.Clone(), cached.Cert
+			return
+		}
 		obs.TLS = probe.TLS(ctx, d.o.Host, d.ports["https"], d.o.Timeout)
 		obs.Cert = judgeCert(obs.TLS)
 	}()
 	res := probe.Run(ctx, d.o.Host, targets(d.ports), d.o.Timeout)
 	<-done
-	obs.Ports = make(map[string]probe.Result, len(res))
+	obs.Ports = make(map[string]probe.Result, len(res)+1)
 	for _, r := range res {
 		obs.Ports[r.Name] = r
 	}
@@ -102,42 +100,117 @@ type snmpInfo struct {
 	defaultCommunity bool
 }
 
+// errSNMPWait ends the SNMP asks once the wait derived from the round
+// trip has passed without an answer.
+var errSNMPWait = errors.New("no answer within the wait derived from the round trip")
+
 // readSNMP asks the agent for sysDescr and sysObjectID with each factory
 // community over v2c and v1 (the SNMP page has v1, v2 and v3 boxes: an
-// agent may answer v1 only), concurrently (a wrong community gets no
-// reply at all).
-func readSNMP(ctx context.Context, host string, port int, timeout time.Duration) snmpInfo {
+// agent may answer v1 only), concurrently, and returns what it told and
+// the outside view of the SNMP port. A wrong community gets no reply at
+// all, so an unanswered ask is given snmpWait of the round trip rt
+// measures (from the asks' start; the full timeout until rt knows one),
+// not the timeout: the first answer ends the wait.
+func readSNMP(ctx context.Context, host string, port int, timeout time.Duration, rt *roundTrip) (_ snmpInfo, res probe.Result) {
+	start := time.Now()
+	res = probe.Result{Name: "snmp", Network: "udp", Port: port}
+	defer func() { res.Elapsed = time.Since(start) }()
+	addr := net.JoinHostPort(host, strconv.Itoa(port))
+	tctx, tcancel := context.WithTimeout(ctx, timeout)
+	defer tcancel()
+	actx, cancel := context.WithCancelCause(tctx)
+	defer cancel(nil)
+	waited := make(chan struct{})
+	go func() {
+		select {
+		case <-rt.ready:
+		case <-actx.Done():
+			return
+		}
+		// the wait follows the recent round trips: a slow answer elsewhere
+		// while waiting lengthens it
+		for {
+			left := 5 * time.Millisecond // until enough round trips are measured
+			if r := rt.recent(); r > 0 {
+				left = time.Until(start.Add(snmpWait(r, timeout)))
+			}
+			if left <= 0 {
+				close(waited)
+				cancel(errSNMPWait)
+				return
+			}
+			t := time.NewTimer(left)
+			select {
+			case <-t.C:
+			case <-actx.Done():
+				t.Stop()
+				return
+			}
+		}
+	}()
 	type ask struct {
 		community string
 		v         gosnmp.SnmpVersion
 	}
 	asks := []ask{{"public", gosnmp.Version2c}, {"private", gosnmp.Version2c}, {"public", gosnmp.Version1}, {"private", gosnmp.Version1}}
-	res := make([]snmpInfo, len(asks))
+	infos := make([]snmpInfo, len(asks))
+	errs := make([]error, len(asks))
 	var wg sync.WaitGroup
 	for i, a := range asks {
-		wg.Go(func() { res[i] = snmpGet(ctx, host, port, timeout, a.community, a.v) })
+		wg.Go(func() {
+			infos[i], errs[i] = snmpGet(actx, addr, a.community, a.v, rt)
+			if infos[i].ok {
+				cancel(nil) // one answer tells all this Read needs
+			}
+		})
 	}
 	wg.Wait()
-	for _, r := range res {
+	for _, r := range infos {
 		if r.ok {
-			return r
+			res.State = probe.Open
+			return r, res
 		}
 	}
-	return snmpInfo{}
+	refused := true
+	for _, err := range errs {
+		refused = refused && errors.Is(err, transport.ErrPortUnreachable)
+	}
+	select {
+	case <-waited:
+		res.State, res.Detail = probe.Filtered, fmt.Sprintf("no answer within %s (%d recent round trips)", time.Since(start).Round(time.Millisecond), snmpWaitRTTs)
+		return snmpInfo{}, res
+	default:
+	}
+	switch {
+	case refused:
+		res.State, res.Detail = probe.Closed, "refused"
+	case ctx.Err() != nil:
+		res.State, res.Detail = probe.Failed, "probe canceled: "+ctx.Err().Error()
+	default:
+		res.State, res.Detail = probe.Filtered, "no answer within "+timeout.String()
+	}
+	return snmpInfo{}, res
 }
 
-func snmpGet(ctx context.Context, host string, port int, timeout time.Duration, community string, v gosnmp.SnmpVersion) snmpInfo {
+// snmpGet sends one GET of sysDescr and sysObjectID and decodes the answer.
+func snmpGet(ctx context.Context, addr, community string, v gosnmp.SnmpVersion, rt *roundTrip) (snmpInfo, error) {
 	var info snmpInfo
-	g := &gosnmp.GoSNMP{Target: host, Port: uint16(port), Community: community, Version: v,
-		Timeout: timeout, Retries: 0, Context: ctx, MaxOids: 2}
-	if err := g.Connect(); err != nil {
-		return info
+	p := gosnmp.SnmpPacket{Version: v, Community: community, PDUType: gosnmp.GetRequest, RequestID: 0x4e51,
+		Variables: []gosnmp.SnmpPDU{{Name: oidSysDescr, Type: gosnmp.Null}, {Name: oidSysObjectID, Type: gosnmp.Null}}}
+	req, err := p.MarshalMsg()
+	if err != nil {
+		return info, fmt.Errorf("snmp request: %w", err)
 	}
-	defer g.Conn.Close()
-	pkt, err := g.Get([]string{oidSysDescr, oidSysObjectID})
-	if err != nil || pkt == nil || pkt.Error != gosnmp.NoError {
-		return info
+	sent := time.Now()
+	b, err := transport.Exchange(ctx, addr, req, maxSNMPReply)
+	if err != nil {
+		return info, err
 	}
+	pkt, err := (&gosnmp.GoSNMP{Version: v}).SnmpDecodePacket(b)
+	if err != nil || pkt == nil || pkt.PDUType != gosnmp.GetResponse || pkt.Error != gosnmp.NoError {
+		return info, errors.New("snmp: not a good answer")
+	}
+	rt.observe(time.Since(sent))
 	info.ok, info.defaultCommunity = true, true
 	for _, v := range pkt.Variables {
 		switch v.Name {
@@ -151,5 +224,8 @@ func snmpGet(ctx context.Context, host string, port int, timeout time.Duration, 
 			}
 		}
 	}
-	return info
+	return info, nil
 }
+
+// maxSNMPReply bounds an SNMP answer.
+const maxSNMPReply = 4096

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/commission-tool/commission/internal/printable"
 	"github.com/commission-tool/commission/internal/secret"
@@ -35,6 +36,8 @@ type session struct {
 	rec     *transcript.Recorder
 	failLog []string // the failed-login record the device showed, if any
 	nagged  bool     // the device showed the default-password nag
+	rtt     *roundTrip
+	tls     *Observed // the TLS observation of this session (d.mu)
 }
 
 // secretLabel reports a row whose value is a secret whatever its field
@@ -120,7 +123,11 @@ func queryPairs(raw string) [][2]string {
 
 // fetch GETs u and parses the reply (any status).
 func (s *session) fetch(ctx context.Context, u string) (*transport.Response, *page, error) {
+	sent := time.Now()
 	resp, err := s.http.Get(ctx, u)
+	if err == nil {
+		s.rtt.observe(time.Since(sent))
+	}
 	if err != nil {
 		s.record(http.MethodGet, u, nil, nil, err)
 		return nil, nil, err
@@ -181,8 +188,8 @@ const maxInterstitials = 4
 // login opens a session on base ("https://host:port/"): it reads the
 // login page, picks the generation profile from it, answers the login,
 // passes the interstitials and finds the menu.
-func login(ctx context.Context, hc *transport.HTTPClient, base *url.URL, user, pw string, rec *transcript.Recorder) (*session, error) {
-	s := &session{http: hc, base: base, user: user, rec: rec}
+func login(ctx context.Context, hc *transport.HTTPClient, base *url.URL, user, pw string, rec *transcript.Recorder, rt *roundTrip) (*session, error) {
+	s := &session{http: hc, base: base, user: user, rec: rec, rtt: rt}
 	rec.Secret(pw)
 	resp, lp, err := s.fetch(ctx, base.String())
 	if err != nil {

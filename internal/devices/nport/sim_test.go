@@ -434,12 +434,12 @@ func TestFactoryCommunityOverV1(t *testing.T) {
 // gets no answer, and the community request is still sent.
 func TestDSCICheckMadeWithServiceOff(t *testing.T) {
 	dev, _ := startSim(t, simnport.Config{}, "admin", "moxa")
-	info, err := readDSCI(context.Background(), dev.Addr("moxa-udp"), 200*time.Millisecond, nil)
+	info, err := readDSCI(context.Background(), dev.Addr("moxa-udp"), 200*time.Millisecond, nil, nil)
 	if err != nil || !info.asked || info.leak {
 		t.Fatalf("service on: %+v %v", info, err)
 	}
 	dev.Harden(simnport.HardenOptions{})
-	info, err = readDSCI(context.Background(), dev.Addr("moxa-udp"), 200*time.Millisecond, nil)
+	info, err = readDSCI(context.Background(), dev.Addr("moxa-udp"), 200*time.Millisecond, nil, nil)
 	if err == nil || !info.asked || info.leak {
 		t.Fatalf("service off: %+v %v", info, err)
 	}

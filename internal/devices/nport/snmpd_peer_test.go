@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -45,7 +46,10 @@ func startSnmpd(t *testing.T, community string) int {
 	// Wait until it answers with its own community.
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
-		if snmpGet(context.Background(), "127.0.0.1", port, 200*time.Millisecond, community, gosnmp.Version2c).ok {
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		info, _ := snmpGet(ctx, net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), community, gosnmp.Version2c, nil)
+		cancel()
+		if info.ok {
 			return port
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -58,8 +62,8 @@ func startSnmpd(t *testing.T, community string) int {
 // default-community probe against a real agent, net-snmp's snmpd.
 func TestSNMPAgainstNetSNMP(t *testing.T) {
 	port := startSnmpd(t, "public")
-	info := readSNMP(context.Background(), "127.0.0.1", port, time.Second)
-	if !info.ok || !info.defaultCommunity {
+	info, res := readSNMP(context.Background(), "127.0.0.1", port, time.Second, newRoundTrip())
+	if !info.ok || !info.defaultCommunity || res.State != probe.Open {
 		t.Fatalf("snmpd with community public: %+v", info)
 	}
 	if info.descr != "NP5150A" {
@@ -68,20 +72,14 @@ func TestSNMPAgainstNetSNMP(t *testing.T) {
 	if info.objectID != ".1.3.6.1.4.1.8691.2.7" {
 		t.Errorf("sysObjectID %q", info.objectID)
 	}
-	// The probe's hand-built request is one a real agent answers.
-	res := probe.Run(context.Background(), "127.0.0.1", []probe.Target{{Name: "snmp", Network: "udp", Port: port,
-		Request: snmpGetRequest("public"), Accept: snmpReply}}, time.Second)
-	if res[0].State != probe.Open {
-		t.Errorf("probe of snmpd: %+v", res[0])
-	}
 }
 
 // TestSNMPChangedCommunityAgainstNetSNMP: an agent whose communities were
 // changed does not count as accepting the factory ones.
 func TestSNMPChangedCommunityAgainstNetSNMP(t *testing.T) {
 	port := startSnmpd(t, "Pl4nt-only")
-	info := readSNMP(context.Background(), "127.0.0.1", port, 300*time.Millisecond)
-	if info.ok || info.defaultCommunity {
+	info, res := readSNMP(context.Background(), "127.0.0.1", port, 300*time.Millisecond, newRoundTrip())
+	if info.ok || info.defaultCommunity || res.State != probe.Filtered {
 		t.Fatalf("an agent without public/private was read with a default community: %+v", info)
 	}
 }

@@ -415,7 +415,9 @@ func (d *Driver) Commit(ctx context.Context, progress func(string)) error {
 	ctx, cancel := context.WithTimeout(ctx, d.o.RestartWait)
 	defer cancel()
 	start := time.Now()
-	tick := time.NewTicker(d.pollEvery())
+	// the poll interval is derived from the measured round trip, so that
+	// the device is seen back within a few of them of its serving again
+	tick := time.NewTicker(pollEvery(d.rtt.get(), d.o.Timeout))
 	defer tick.Stop()
 	lastShown := time.Duration(0)
 	var lastErr error
@@ -452,6 +454,12 @@ func (d *Driver) Commit(ctx context.Context, progress func(string)) error {
 	}
 	d.mu.Unlock()
 	for {
+		if !d.listening(ctx) {
+			if err := wait(); err != nil {
+				return err
+			}
+			continue
+		}
 		ns, via, err := d.connect(ctx, c.user, c.password)
 		if err == nil {
 			progress("device is back")
@@ -487,9 +495,34 @@ func closedAtOnce(err error) bool {
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNABORTED)
 }
 
-// pollEvery is the restart poll interval.
-func (d *Driver) pollEvery() time.Duration {
-	return min(d.o.Timeout/6, 500*time.Millisecond)
+// listening reports whether the restarting device accepts a connection
+// on its console port again: a connect bounded by a few round trips, so
+// that a device still off the network (no answer at all) costs a poll,
+// not a timeout, and a full login is tried only when it can answer.
+func (d *Driver) listening(ctx context.Context) bool {
+	c, cancel := context.WithTimeout(ctx, dialFor(d.rtt.recent(), d.o.Timeout))
+	defer cancel()
+	d.mu.Lock()
+	via := d.via
+	d.mu.Unlock()
+	svcs := []string{"https", "http"}
+	switch {
+	case via == "http":
+		svcs = svcs[1:]
+	case d.o.HTTPSOnly:
+		svcs = svcs[:1]
+	}
+	for _, sv := range svcs {
+		conn, err := transport.Dialer(0).DialContext(c, "tcp", d.hostport(sv))
+		if err == nil {
+			conn.Close()
+			return true
+		}
+		if !errors.Is(err, syscall.ECONNREFUSED) {
+			return false // no answer: still off the network
+		}
+	}
+	return false
 }
 
 // saveRestartForm is the form of the Save/Restart page: the one with a

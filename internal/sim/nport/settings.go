@@ -265,6 +265,9 @@ type HardenOptions struct {
 	SyslogServer string
 	// DefaultAdminPassword replaces admin's factory password; default "Vault#Adm1n!Key9".
 	DefaultAdminPassword string
+	// SNMPCommunities, when set, keeps the SNMP agent on with these read
+	// and write communities instead of turning it off.
+	SNMPCommunities [2]string
 }
 
 // hardened returns s changed to the fully hardened state.
@@ -291,6 +294,9 @@ func hardened(s Settings, o HardenOptions) Settings {
 	s.Console.HTTP, s.Console.HTTPS, s.Console.LegacyTLS = false, true, false
 	s.Console.Telnet, s.Console.MoxaService = false, false
 	s.SNMP.Enabled = false
+	if o.SNMPCommunities[0] != "" {
+		s.SNMP.Enabled, s.SNMP.ReadCommunity, s.SNMP.WriteCommunity = true, o.SNMPCommunities[0], o.SNMPCommunities[1]
+	}
 	if i := s.account(o.AdminUser); i >= 0 {
 		s.Accounts[i] = Account{Name: o.AdminUser, Password: o.AdminPassword, Active: true, ReadWrite: true}
 	} else {

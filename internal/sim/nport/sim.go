@@ -108,6 +108,7 @@ type Device struct {
 	logLines  []string
 	logSeq    int
 	udpPeers  []netip.Addr // senders of UDP 4800 requests
+	servedAt  time.Time    // when the services last opened after a restart
 
 	// running services, guarded by mu
 	servers []*http.Server
@@ -271,6 +272,14 @@ func (d *Device) Restarts() int {
 	return d.restarts
 }
 
+// ServingSince returns when the services last opened again after a
+// Save/Restart (zero before the first restart).
+func (d *Device) ServingSince() time.Time {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.servedAt
+}
+
 // Effective returns a copy of the running settings.
 func (d *Device) Effective() Settings {
 	d.mu.Lock()
@@ -367,6 +376,9 @@ func (d *Device) saveRestart() {
 	if err := d.openServices(nil); err != nil {
 		d.log("System", "Service start failed")
 	}
+	d.mu.Lock()
+	d.servedAt = time.Now()
+	d.mu.Unlock()
 	d.log("System", "System Warm Start")
 }
 
