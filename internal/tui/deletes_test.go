@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"strings"
 	"testing"
 
 	tea "charm.land/bubbletea/v2"
@@ -70,5 +71,42 @@ func TestDeletingWordsWithoutFlagDoNotWarn(t *testing.T) {
 	h.waitFor("Change sent for 3.1 Disable the Telnet console")
 	if contains(h.screen(), "Delete from the device?") {
 		t.Fatal("the deletion screen appeared")
+	}
+}
+
+// The deletion confirm screen and the notice of changes awaiting their
+// restart fit 80x24 with many entries, and keep their keys on screen.
+func TestDeleteAndAwaitScreensFit80x24(t *testing.T) {
+	f := newFake()
+	m := connected(t, f)
+	m, _ = upd(t, m, tea.KeyPressMsg{Code: tea.KeyEnter})
+	var cs []steps.Change
+	for i := range 30 {
+		cs = append(cs, steps.Change{Setting: "Firewall rule " + itoa(i) + " " + strings.Repeat("x", 90), From: "allow", To: "(gone)", Deletes: true})
+	}
+	m.sh.busy, m.sh.opSeq = true, m.sh.opSeq+1
+	m, _ = upd(t, m, planMsg{seq: m.sh.opSeq, id: m.step.id, changes: cs})
+	m, _ = upd(t, armNow(t, m), runeKey('y'))
+	m = armNow(t, m)
+	checkFits(t, "delete confirmation", m)
+	if got := plain(m); !strings.Contains(got, "Delete from the device?") || !strings.Contains(got, "more") || !strings.Contains(got, "y delete and apply") {
+		t.Fatalf("delete confirmation:\n%s", got)
+	}
+	g := newFake()
+	for i := range 30 {
+		id := "extra." + itoa(i)
+		mt := steps.Meta{ID: id, Section: "9." + itoa(i), Title: strings.Repeat("Long title ", 10), Kind: steps.Automatic}
+		g.metas = append(g.metas, mt)
+		g.results[id] = &steps.Result{Meta: mt, StepID: id, Outcome: steps.Staged}
+	}
+	a := New(testConfig(g))
+	t.Cleanup(a.Close)
+	a.screen, a.sh.busy, a.sh.opSeq = scrConnecting, true, 1
+	a, _ = upd(t, a, connectedMsg{seq: 1, sess: g})
+	a = armNow(t, a)
+	checkFits(t, "awaiting restart", a)
+	if got := plain(a); a.screen != scrAwaiting || !strings.Contains(got, "30 changes were sent") || !strings.Contains(got, "more") ||
+		!strings.Contains(got, "r restart & verify") {
+		t.Fatalf("awaiting restart:\n%s", got)
 	}
 }

@@ -196,3 +196,27 @@ func TestReadBackFits80x24(t *testing.T) {
 		}
 	}
 }
+
+// The finish form, with the acceptance, the yes to sign with open steps,
+// the reason and the key's passphrase, fits 80x24 on every field.
+func TestFinishFormFits80x24(t *testing.T) {
+	f := newFake()
+	m := connected(t, f)
+	m.sh.cfg.Finish = (&finishCalls{}).finish
+	m.sum.keyStat, m.sum.keyKnown = &KeyStatus{Description: "/home/ada/.ssh/id_ed25519", Found: true, Encrypted: true}, true
+	m, _ = upd(t, m, runeKey('f'))
+	m, _ = upd(t, m, tea.KeyPressMsg{Code: tea.KeyEnter})
+	for _, v := range []string{"Ada", "ada@vendor.example", "Acme", "Plant 3", "Eve", "Shift lead", "y", "why", "pass"} {
+		for _, r := range v {
+			m, _ = upd(t, m, runeKey(r))
+		}
+		checkFits(t, "finish form", m)
+		if got := plain(m); !strings.Contains(got, "esc cancel") {
+			t.Fatalf("the form's help is cut off:\n%s", got)
+		}
+		m, _ = upd(t, m, tea.KeyPressMsg{Code: tea.KeyEnter})
+	}
+	if m.sum.mode != sumConfirm || m.sum.info.IncompleteReason != "why" || m.sum.info.AcceptedBy != "Eve" || m.sum.info.Passphrase != "pass" {
+		t.Fatalf("mode %d, info %+v", m.sum.mode, m.sum.info)
+	}
+}
