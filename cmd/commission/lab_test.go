@@ -1,7 +1,6 @@
 package main
 
 import (
-	simkepware "github.com/commission-tool/commission/internal/sim/kepware"
 	simnport "github.com/commission-tool/commission/internal/sim/nport"
 )
 
@@ -17,6 +16,3 @@ func (l *demoLab) first(family string) demoDevice {
 
 // nport is the first simulated NPort, to change behind the tool's back.
 func (l *demoLab) nport() *simnport.Device { return l.first("nport").sim.(*simnport.Device) }
-
-// kepware is the first simulated Kepware server.
-func (l *demoLab) kepware() *simkepware.Device { return l.first("kepware").sim.(*simkepware.Device) }

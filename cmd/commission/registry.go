@@ -2,6 +2,7 @@ package main
 
 import (
 	kepwarecat "github.com/commission-tool/commission/internal/catalog/kepware"
+	npcatalog "github.com/commission-tool/commission/internal/catalog/nport"
 	tpcatalog "github.com/commission-tool/commission/internal/catalog/thingspro"
 )
 
@@ -10,7 +11,7 @@ import (
 // is one line here; nothing else in the command or the wizard names a
 // family (TestCommandNamesNoFamily keeps it so).
 var registry = []entry{
-	{Descriptor: legacyNPort, demo: legacyNPortDemo},
+	{Descriptor: npcatalog.Family, demo: legacyNPortDemo},
 	{Descriptor: tpcatalog.Family, demo: legacyThingsProDemo},
 	{Descriptor: kepwarecat.Family, demo: legacyKepwareDemo},
 }

@@ -12,9 +12,10 @@ import (
 	"testing"
 	"time"
 
+	npcatalog "github.com/commission-tool/commission/internal/catalog/nport"
+
 	"golang.org/x/crypto/ssh"
 
-	"github.com/commission-tool/commission/internal/catalog"
 	"github.com/commission-tool/commission/internal/record"
 	"github.com/commission-tool/commission/internal/record/bundle"
 	"github.com/commission-tool/commission/internal/record/sshsig"
@@ -37,7 +38,7 @@ var sampleInputs = map[string]steps.Values{
 	"nport.3.2.personal-admin":  {"name": "tech1", "password": "Fld#Tech2026!abc", "confirm": "Fld#Tech2026!abc"},
 	"nport.3.2.default-admin":   {"password": "Vault#Adm1n!Key9", "confirm": "Vault#Adm1n!Key9"},
 	"nport.3.2.password-policy": {"lifetime": "30"},
-	"nport.3.2.login-message":   {"message": catalog.DefaultBanner},
+	"nport.3.2.login-message":   {"message": npcatalog.DefaultBanner},
 	"nport.3.3.accessible-ip":   {"rules": "127.0.0.1\n10.10.0.0/16"},
 }
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/commission-tool/commission/internal/catalog"
 	"github.com/commission-tool/commission/internal/record"
 	"github.com/commission-tool/commission/internal/record/bundle"
 	"github.com/commission-tool/commission/internal/record/pdf"
@@ -107,14 +105,6 @@ func printReport(w io.Writer, rep bundle.Report) {
 		for _, id := range rep.Status.Open {
 			fmt.Fprintf(w, "  open: %s\n", id)
 		}
-	}
-}
-
-// recheckOf is a family's rechecker for verify: its catalog's checks run
-// on a record's observations.
-func recheckOf[S any](cat func() steps.Catalog[S]) func(json.RawMessage) (map[string]steps.Finding, error) {
-	return func(raw json.RawMessage) (map[string]steps.Finding, error) {
-		return catalog.Recheck(cat(), raw)
 	}
 }
 

@@ -14,7 +14,6 @@ import (
 	"unicode"
 
 	"github.com/commission-tool/commission/internal/printable"
-	"github.com/commission-tool/commission/internal/steps"
 )
 
 // ParseIPv4 parses a dotted IPv4 address with a message a technician can act on.
@@ -127,11 +126,6 @@ type PasswordRules struct {
 	CheckCommon bool
 }
 
-// NPortPasswordRules are the NPort guide's: length 16 (the guide's minimum
-// is the device's maximum), a digit, both cases and a special character.
-var NPortPasswordRules = PasswordRules{MinLength: 16, MaxLength: 16, Classes: 4,
-	Special: "~!@#$%^&*-_|;:,.<>[]{}()", CheckCommon: true}
-
 // Check tests a new password against the rules; the error says which rule
 // failed and what to do. It never echoes the password.
 func (r PasswordRules) Check(pw string) error {
@@ -198,12 +192,6 @@ func required(instruction string) func(string) error {
 		}
 		return nil
 	}
-}
-
-// advisoryOwner is the input naming who follows a vendor's advisories.
-func advisoryOwner(vendor string) steps.Input {
-	return steps.Input{Key: "owner", Label: "Who follows the advisories", Help: "a role or a name",
-		Validate: required("name the role or person who follows " + vendor + "'s advisories")}
 }
 
 // ValidateAccountName checks a new personal account's name: not empty,
