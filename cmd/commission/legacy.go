@@ -8,17 +8,8 @@ import (
 
 	"github.com/commission-tool/commission/internal/family"
 	simkepware "github.com/commission-tool/commission/internal/sim/kepware"
-	simnport "github.com/commission-tool/commission/internal/sim/nport"
 	simthingspro "github.com/commission-tool/commission/internal/sim/thingspro"
 )
-
-func legacyNPortDemo(cfg family.DemoConfig) ([]family.DemoDevice, error) {
-	np, err := simnport.Start(simnport.Config{RestartDelay: cfg.RestartDelay})
-	if err != nil {
-		return nil, fmt.Errorf("start the simulated NPort: %w", err)
-	}
-	return []family.DemoDevice{{Label: "NPort 5150A (simulated)", Host: np.Host(), Ports: np.Ports(), User: "admin", Password: "moxa", Sim: np, Close: func() { np.Close() }}}, nil
-}
 
 func legacyKepwareDemo(cfg family.DemoConfig) ([]family.DemoDevice, error) {
 	kp, err := simkepware.Start(simkepware.Config{})

@@ -4,6 +4,7 @@ import (
 	kepwarecat "github.com/commission-tool/commission/internal/catalog/kepware"
 	npcatalog "github.com/commission-tool/commission/internal/catalog/nport"
 	tpcatalog "github.com/commission-tool/commission/internal/catalog/thingspro"
+	simnport "github.com/commission-tool/commission/internal/sim/nport"
 )
 
 // registry lists the supported families, in the order the wizard shows
@@ -11,7 +12,7 @@ import (
 // is one line here; nothing else in the command or the wizard names a
 // family (TestCommandNamesNoFamily keeps it so).
 var registry = []entry{
-	{Descriptor: npcatalog.Family, demo: legacyNPortDemo},
+	{Descriptor: npcatalog.Family, demo: simnport.Demo},
 	{Descriptor: tpcatalog.Family, demo: legacyThingsProDemo},
 	{Descriptor: kepwarecat.Family, demo: legacyKepwareDemo},
 }
