@@ -44,7 +44,7 @@ func (scr awaitScreen) View(sh *shell) string {
 	}
 	b.WriteString("\n" + sh.wrap("Restart the device to make them effective and verify them: press r now (you confirm "+
 		"first), or r on the overview later.", 0) + "\n\n")
-	b.WriteString(sh.armHelp(sh.keys.Restart, hint("enter", "to the overview")))
+	b.WriteString(sh.armHelp(sh.keys.Restart, hint("enter", "to the overview"), sh.keys.Quit))
 	return b.String()
 }
 
@@ -58,6 +58,8 @@ func (scr *awaitScreen) Update(sh *shell, k tea.KeyPressMsg) (tea.Cmd, nav) {
 		return nil, goTo(scrRestart)
 	case key.Matches(k, sh.keys.Enter):
 		return nil, nav{to: scrOverview, reset: true}
+	case key.Matches(k, sh.keys.Quit):
+		return nil, nav{askQuit: true} // the staged changes: asks first
 	}
 	return nil, nav{}
 }

@@ -101,7 +101,12 @@ func TestResumeSaysWhatAwaitsRestart(t *testing.T) {
 // enter on the notice goes to the overview, where the restart waits.
 func TestResumeNoticeThenOverview(t *testing.T) {
 	h, f := resumed(t)
-	h.waitArmed("Changes still waiting for their restart")
+	h.waitArmed("Changes still waiting for their restart", "q quit")
+	h.press("q")
+	h.waitFor("2 changes are sent but not verified until a restart.")
+	h.waitFor("Quit anyway? y/n")
+	h.press("n")
+	h.waitGone("Quit anyway")
 	h.key(tea.KeyEnter)
 	h.waitFor("decided", "2 changes waiting for restart")
 	if got := f.called("commit"); len(got) != 0 {
