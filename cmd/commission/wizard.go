@@ -282,6 +282,9 @@ func (a *app) config() tui.Config {
 		Version: version,
 		NoColor: os.Getenv("NO_COLOR") != "",
 		Timing:  timings(),
+		// A record with open steps is signed only with a reason: the
+		// wizard asks for it again when Finish says it is missing.
+		ErrNeedsReason: record.ErrIncompleteNoReason,
 	}
 	if a.discover != nil {
 		cfg.Discover = a.discover
@@ -424,6 +427,15 @@ type journaled struct {
 	j *record.Journal
 }
 
+// FromPlan is what the site plan gives for a step (nil without --plan),
+// so that the wizard marks those inputs "from the site plan".
+func (s *journaled) FromPlan(id string) steps.Values {
+	if p, ok := s.engine.(*plannedEngine); ok {
+		return p.FromPlan(id)
+	}
+	return nil
+}
+
 func (s *journaled) Close() {
 	s.engine.Close()
 	s.j.Close()
@@ -441,6 +453,16 @@ func (a *app) finish(ctx context.Context, s tui.Session, f tui.FinishInfo) (tui.
 		Technician: record.Technician{Name: f.Technician, Email: f.Email, Company: f.Company}, Site: f.Site,
 		Simulated: a.simulated,
 		Started:   a.started, Finished: time.Now().UTC(),
+		IncompleteReason: f.IncompleteReason,
+	}
+	if f.AcceptedBy != "" {
+		meta.Acceptance = &record.Acceptance{Name: f.AcceptedBy, Role: f.AcceptedRole}
+	}
+	if len(f.Waivers) > 0 {
+		meta.Waivers = make(map[string]record.Waiver, len(f.Waivers))
+		for id, w := range f.Waivers {
+			meta.Waivers[id] = record.Waiver{Approver: w.Approver, Expires: w.Expires}
+		}
 	}
 	if a.plan != nil {
 		meta.Plan = &record.Plan{Name: filepath.Base(a.plan.Name()), SHA256: a.plan.Digest()}

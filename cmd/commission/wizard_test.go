@@ -17,6 +17,7 @@ import (
 	"github.com/commission-tool/commission/internal/record"
 	"github.com/commission-tool/commission/internal/record/bundle"
 	"github.com/commission-tool/commission/internal/record/keys"
+	simnport "github.com/commission-tool/commission/internal/sim/nport"
 	"github.com/commission-tool/commission/internal/steps"
 	"github.com/commission-tool/commission/internal/transport"
 	"github.com/commission-tool/commission/internal/tui"
@@ -131,6 +132,10 @@ func (d *driver) fill(fields ...[2]string) {
 // against the simulated NPort: from factory defaults to every step
 // compliant, fixed, waived or attested, one restart, a signed record, and
 // outside probes that find every service the guide disables closed.
+//
+// It runs once per console generation the demo simulates, and then has
+// `commission audit` read the hardened device: every automatic step
+// compliant (exit 0).
 func TestWizardHardensFactoryNPort_Simulator(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end wizard run")
@@ -141,6 +146,21 @@ func TestWizardHardensFactoryNPort_Simulator(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer lab.Close()
+	n := 0
+	for _, dev := range lab.devices {
+		if dev.Family != "nport" {
+			continue
+		}
+		n++
+		t.Run(dev.Label, func(t *testing.T) { hardenNPortThroughTheWizard(t, ctx, dev) })
+	}
+	if n < 2 {
+		t.Errorf("the demo simulates %d NPort generation(s), want GA and the security firmware", n)
+	}
+}
+
+func hardenNPortThroughTheWizard(t *testing.T, ctx context.Context, dev demoDevice) {
+	sim := dev.sim.(*simnport.Device)
 	tmp := t.TempDir()
 	pins, err := transport.OpenPins(filepath.Join(tmp, "known_devices"))
 	if err != nil {
@@ -151,7 +171,6 @@ func TestWizardHardensFactoryNPort_Simulator(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(tmp, "records")
-	dev := lab.first("nport")
 	a := &app{pins: pins, journalDir: filepath.Join(tmp, "sessions"), outDir: out, timeout: 2 * time.Second, mode: "wizard", keyFile: keyPath,
 		known: []tui.Candidate{{Family: "nport", Address: dev.Address, Label: "Simulated NPort 5150A"}},
 		ports: func(string, string) map[string]int { return dev.Ports },
@@ -223,6 +242,7 @@ func TestWizardHardensFactoryNPort_Simulator(t *testing.T) {
 	d.waitFor(5*time.Second, "Why do you waive this step?")
 	d.typ("no firmware upload planned at commissioning")
 	d.key(tea.KeyEnter)
+	d.fill([2]string{"Approved by", "J. Smith, OT security"}, [2]string{"Waiver holds until", "2099-12-31"})
 	d.waitFor(10*time.Second, "Recorded as waived")
 	d.key(tea.KeyEscape)
 
@@ -231,14 +251,15 @@ func TestWizardHardensFactoryNPort_Simulator(t *testing.T) {
 	d.waitFor(5*time.Second, "Summary")
 	d.key(tea.KeyEnter)
 	d.fill([2]string{"Technician", "Ada Field"}, [2]string{"E-mail", "tech@plant.example"},
-		[2]string{"Company", "Acme Integrators"}, [2]string{"Site", "Plant 3"})
+		[2]string{"Company", "Acme Integrators"}, [2]string{"Site", "Plant 3"},
+		[2]string{"Accepted for the plant by", "B. Keller"}, [2]string{"Their role", "Plant engineer"})
 	d.yes("Sign the record as", "Ada Field")
 	d.waitFor(15*time.Second, "The record is written")
 	d.press("q")
 	d.Final(10 * time.Second)
 
 	// The record: every step decided, the NPort restarted once, signed.
-	if n := lab.nport().Restarts(); n != 1 {
+	if n := sim.Restarts(); n != 1 {
 		t.Errorf("%d Save/Restarts, want 1", n)
 	}
 	dirs, _ := filepath.Glob(filepath.Join(out, "*"))
@@ -266,6 +287,14 @@ func TestWizardHardensFactoryNPort_Simulator(t *testing.T) {
 	}
 	if rec.Technician.Name != "Ada Field" || rec.Site != "Plant 3" {
 		t.Errorf("technician/site: %+v %q", rec.Technician, rec.Site)
+	}
+	if rec.Acceptance == nil || rec.Acceptance.Name != "B. Keller" || rec.Acceptance.Role != "Plant engineer" {
+		t.Errorf("plant acceptance: %+v", rec.Acceptance)
+	}
+	for _, s := range rec.Steps {
+		if s.Outcome == steps.Waived && (s.Waiver == nil || s.Waiver.Approver != "J. Smith, OT security" || s.Waiver.Expires != "2099-12-31") {
+			t.Errorf("%s: waiver %+v", s.ID, s.Waiver)
+		}
 	}
 	// No secret in any written file, nor in the journal.
 	secrets := []string{"Fld#Tech2026!abc", "Vault#Adm1n!Key9", `"moxa"`}
@@ -307,6 +336,22 @@ func TestWizardHardensFactoryNPort_Simulator(t *testing.T) {
 	}
 	js, _ := json.Marshal(rec.Summary)
 	t.Logf("record summary: %s", js)
+
+	// commission audit, as the new personal admin, finds it hardened.
+	args := withPins(t, dev.AuditArgs)
+	for i := range args {
+		if args[i] == "--user" {
+			args[i+1] = "tech1"
+		}
+	}
+	var stdout, stderr strings.Builder
+	err = run(ctx, args, strings.NewReader("Fld#Tech2026!abc\n"), &stdout, &stderr)
+	if codeOf(err) != ExitOK {
+		t.Errorf("audit of the hardened %s: exit %d (%v)\n%s\n%s", dev.Label, codeOf(err), err, stdout.String(), stderr.String())
+	}
+	if sim.Restarts() != 1 {
+		t.Errorf("the audit restarted the device")
+	}
 }
 
 // TestWizardConnectsEveryFamily_Simulator opens each simulated family in

@@ -42,6 +42,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	tea "charm.land/bubbletea/v2"
@@ -312,10 +313,14 @@ func (e *StoppedError) Unwrap() []error { return []error{ErrTrustChanged, e.Caus
 func Run(ctx context.Context, cfg Config, in io.Reader, out io.Writer) (Summary, error) {
 	m := newModel(ctx, cfg)
 	defer m.Close()
-	opts := []tea.ProgramOption{tea.WithInput(in), tea.WithOutput(out), tea.WithContext(ctx)}
-	if cfg.NoColor {
-		opts = append(opts, tea.WithColorProfile(colorprofile.Ascii))
+	// The terminal is detected once, on the output the wizard draws on:
+	// left to itself the program would detect again (under tmux each
+	// detection runs a tmux subprocess before the first frame).
+	profile := colorprofile.Ascii
+	if !cfg.NoColor {
+		profile = colorprofile.Detect(out, os.Environ())
 	}
+	opts := []tea.ProgramOption{tea.WithInput(in), tea.WithOutput(out), tea.WithContext(ctx), tea.WithColorProfile(profile)}
 	final, err := tea.NewProgram(m, opts...).Run()
 	fm, ok := final.(Model)
 	if !ok {
