@@ -93,6 +93,7 @@ func newClient(base string, tlsConf *tls.Config, user, pass string, c config) (*
 		Auth:       transport.BasicAuth(user, pass),
 		Header:     http.Header{"Accept": {"application/json"}},
 		Transcript: c.Transcript, Observe: c.Observe, Mask: c.mask,
+		MaxConns: readParallel,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("kepware: %w", err)
@@ -105,7 +106,18 @@ func (c *client) close() { c.rc.Close() }
 // do sends one request; a status outside accept is an *APIError naming
 // the endpoint and the status.
 func (c *client) do(ctx context.Context, method, path string, query url.Values, body any, accept ...int) (int, []byte, error) {
-	resp, err := c.rc.Do(ctx, transport.RESTRequest{Method: method, Path: path, Query: query, JSON: body, Accept: accept})
+	return c.send(ctx, transport.RESTRequest{Method: method, Path: path, Query: query, JSON: body, Accept: accept})
+}
+
+// doAs sends one GET with other credentials than the client's, on the
+// same connections.
+func (c *client) doAs(ctx context.Context, auth transport.Auth, method, path string, accept ...int) (int, []byte, error) {
+	return c.send(ctx, transport.RESTRequest{Method: method, Path: path, Auth: &auth, Accept: accept})
+}
+
+func (c *client) send(ctx context.Context, rq transport.RESTRequest) (int, []byte, error) {
+	method, path := rq.Method, rq.Path
+	resp, err := c.rc.Do(ctx, rq)
 	var se *transport.HTTPStatusError
 	if errors.As(err, &se) {
 		e := &APIError{}

@@ -150,14 +150,78 @@ func (d *Device) Close(context.Context) error {
 
 func (d *Device) hostport(port int) string { return net.JoinHostPort(d.o.Host, strconv.Itoa(port)) }
 
+// readParallel is how many API requests a Read has in flight at once, and
+// how many connections the client keeps open to the server.
+const readParallel = 6
+
 // Read reads the identity, project properties, user groups and users, IoT
 // Gateway agents, UA endpoints (where the product has them) and the event
-// log since commissioning began, then probes the ports and the HTTPS
-// certificate.
+// log since commissioning began, and probes the ports and the HTTPS
+// certificate. The port probes start with the first request (the
+// identity), the TLS probe and the other reads when it has come; the
+// reads run readParallel at a time on the client's kept-alive
+// connections, and the transcript lists them in a fixed order.
 func (d *Device) Read(ctx context.Context) (State, error) {
 	if err := d.Open(ctx); err != nil {
 		return State{}, err
 	}
+	pctx, stopProbes := context.WithCancel(ctx)
+	defer stopProbes()
+	var ports []probe.Result
+	var tlsRep probe.TLSReport
+	var wg sync.WaitGroup
+	wg.Go(func() { ports = d.probePorts(pctx) })
+	s, prod, err := d.readAbout(ctx)
+	if err != nil {
+		stopProbes()
+		wg.Wait()
+		return State{}, err
+	}
+	wg.Go(func() { tlsRep = probe.TLS(pctx, d.o.Host, d.o.HTTPSPort, d.o.Timeout) })
+
+	// each part reads into its own State; the parts are copied into s in
+	// this order
+	var project, groups, users, agents, endpoints, events State
+	events.Since = s.Since
+	var blank bool
+	tasks := []func(context.Context) error{
+		func(ctx context.Context) error { return d.readProject(ctx, &project) },
+		func(ctx context.Context) error { return d.readGroups(ctx, &groups) },
+		func(ctx context.Context) error { return d.readUsers(ctx, &users) },
+		func(ctx context.Context) error { return d.readAgents(ctx, &agents) },
+	}
+	if prod.UAEndpoints {
+		tasks = append(tasks, func(ctx context.Context) error { return d.readEndpoints(ctx, &endpoints) })
+	}
+	tasks = append(tasks,
+		func(ctx context.Context) error { return d.readEvents(ctx, &events) },
+		func(ctx context.Context) (err error) {
+			if blank, err = d.defaultUserBlank(ctx); err != nil {
+				return fmt.Errorf("test the Default User's empty password: %w", err)
+			}
+			return nil
+		})
+	err = transport.RunOrdered(ctx, readParallel, tasks...)
+	if err != nil {
+		stopProbes()
+	}
+	wg.Wait()
+	if err != nil {
+		return State{}, err
+	}
+	s.ProjectID, s.Project = project.ProjectID, project.Project
+	s.Groups, s.Users = groups.Groups, users.Users
+	s.IoTGateway, s.Agents = agents.IoTGateway, agents.Agents
+	s.UAEndpointsExposed, s.UAEndpoints = endpoints.UAEndpointsExposed, endpoints.UAEndpoints
+	s.Events, s.EventLog = events.Events, events.EventLog
+	s.DefaultUserBlank = &blank
+	d.observed(&s, ports, tlsRep)
+	return s, nil
+}
+
+// readAbout reads the server's identity and checks that the tool knows
+// the product.
+func (d *Device) readAbout(ctx context.Context) (State, Product, error) {
 	s := State{User: d.o.User, Since: d.o.Since.UTC(), Via: "https"}
 	if d.o.UseHTTP {
 		s.Via = "http"
@@ -165,7 +229,7 @@ func (d *Device) Read(ctx context.Context) (State, error) {
 	s.Identity = devices.Identity{Family: "kepware", Address: d.o.Host, Sources: []string{"config-api"}}
 	about, err := d.api.getObject(ctx, pathAbout, nil)
 	if err != nil {
-		return State{}, fmt.Errorf("read server identity: %w", err)
+		return State{}, Product{}, fmt.Errorf("read server identity: %w", err)
 	}
 	s.Identity.Model = about.str("product_name")
 	s.Identity.Firmware = about.str("product_version")
@@ -173,36 +237,12 @@ func (d *Device) Read(ctx context.Context) (State, error) {
 	s.VersionMajor, s.VersionMinor = int(about.integer("product_version_major")), int(about.integer("product_version_minor"))
 	prod, ok := Products[s.ProductID]
 	if !ok {
-		return State{}, fmt.Errorf("the server reports product id %q (%s), which this tool does not know: it supports 012 (Kepware Server / KEPServerEX) and 013 (Kepware Edge)", s.ProductID, s.Identity.Model)
+		return State{}, Product{}, fmt.Errorf("the server reports product id %q (%s), which this tool does not know: it supports 012 (Kepware Server / KEPServerEX) and 013 (Kepware Edge)", s.ProductID, s.Identity.Model)
 	}
 	if s.VersionMajor < prod.MinMajor {
-		return State{}, fmt.Errorf("%s %s is older than this tool supports (version %d or later): upgrade the server", prod.Name, s.Identity.Firmware, prod.MinMajor)
+		return State{}, Product{}, fmt.Errorf("%s %s is older than this tool supports (version %d or later): upgrade the server", prod.Name, s.Identity.Firmware, prod.MinMajor)
 	}
-
-	if err := d.readProject(ctx, &s); err != nil {
-		return State{}, err
-	}
-	if err := d.readAdmin(ctx, &s); err != nil {
-		return State{}, err
-	}
-	if err := d.readAgents(ctx, &s); err != nil {
-		return State{}, err
-	}
-	if prod.UAEndpoints {
-		if err := d.readEndpoints(ctx, &s); err != nil {
-			return State{}, err
-		}
-	}
-	if err := d.readEvents(ctx, &s); err != nil {
-		return State{}, err
-	}
-	blank, err := d.defaultUserBlank(ctx)
-	if err != nil {
-		return State{}, fmt.Errorf("test the Default User's empty password: %w", err)
-	}
-	s.DefaultUserBlank = &blank
-	d.probe(ctx, &s)
-	return s, nil
+	return s, prod, nil
 }
 
 func (d *Device) readProject(ctx context.Context, s *State) error {
@@ -222,7 +262,7 @@ func (d *Device) readProject(ctx context.Context, s *State) error {
 	return nil
 }
 
-func (d *Device) readAdmin(ctx context.Context, s *State) error {
+func (d *Device) readGroups(ctx context.Context, s *State) error {
 	groups, err := d.api.getList(ctx, pathGroups, nil)
 	if err != nil {
 		return fmt.Errorf("read user groups: %w", err)
@@ -234,6 +274,10 @@ func (d *Device) readAdmin(ctx context.Context, s *State) error {
 		}
 		s.Groups = append(s.Groups, grp)
 	}
+	return nil
+}
+
+func (d *Device) readUsers(ctx context.Context, s *State) error {
 	users, err := d.api.getList(ctx, pathUsers, nil)
 	if err != nil {
 		return fmt.Errorf("read users: %w", err)
@@ -265,15 +309,27 @@ func (d *Device) readAgents(ctx context.Context, s *State) error {
 			}
 		}
 	}
+	var colls []string
 	for _, coll := range []string{MQTTClients, RESTClients, RESTServers} {
-		if !slices.Contains(have, coll) {
-			continue
+		if slices.Contains(have, coll) {
+			colls = append(colls, coll)
 		}
-		list, err := d.api.getList(ctx, pathIoTGateway+"/"+coll, nil)
-		if err != nil {
-			return fmt.Errorf("read IoT Gateway %s: %w", coll, err)
+	}
+	lists := make([][]obj, len(colls))
+	tasks := make([]func(context.Context) error, len(colls))
+	for i, coll := range colls {
+		tasks[i] = func(ctx context.Context) (err error) {
+			if lists[i], err = d.api.getList(ctx, pathIoTGateway+"/"+coll, nil); err != nil {
+				return fmt.Errorf("read IoT Gateway %s: %w", coll, err)
+			}
+			return nil
 		}
-		for _, a := range list {
+	}
+	if err := transport.RunOrdered(ctx, len(tasks), tasks...); err != nil {
+		return err
+	}
+	for i, coll := range colls {
+		for _, a := range lists[i] {
 			ag := Agent{Collection: coll, Name: a.str(propName), Enabled: a.boolean(propAgentOn)}
 			switch coll {
 			case MQTTClients:
@@ -380,14 +436,10 @@ func (d *Device) readEvents(ctx context.Context, s *State) error {
 }
 
 // defaultUserBlank tries "Default User" with an empty password: 401
-// means the server refuses it; 200 or 403 mean it logged in.
+// means the server refuses it; 200 or 403 mean it logged in. It goes on
+// the client's kept-alive connections, with its own credentials.
 func (d *Device) defaultUserBlank(ctx context.Context) (bool, error) {
-	c, err := d.newAPI(UserDefault, "")
-	if err != nil {
-		return false, err
-	}
-	defer c.close()
-	_, _, err = c.do(ctx, http.MethodGet, pathAbout, nil, nil, http.StatusOK, http.StatusForbidden)
+	_, _, err := d.api.doAs(ctx, transport.BasicAuth(UserDefault, ""), http.MethodGet, pathAbout, http.StatusOK, http.StatusForbidden)
 	switch {
 	case err == nil:
 		return true, nil
@@ -405,21 +457,24 @@ func (d *Device) newAPI(user, pass string) (*client, error) {
 	return newClient("https://"+d.hostport(d.o.HTTPSPort), d.o.TLS, user, pass, d.o)
 }
 
-// probe checks the ports and the HTTPS certificate from outside.
-func (d *Device) probe(ctx context.Context, s *State) {
+// probePorts checks the ports from outside.
+func (d *Device) probePorts(ctx context.Context) []probe.Result {
 	targets := []probe.Target{
 		{Name: SvcConfigHTTPS, Network: "tcp", Port: d.o.HTTPSPort},
 		{Name: SvcConfigHTTP, Network: "tcp", Port: d.o.HTTPPort},
 		{Name: SvcOPCUA, Network: "tcp", Port: d.o.OPCUAPort},
 		{Name: SvcRESTServer, Network: "tcp", Port: d.o.RESTPort},
 	}
+	return probe.Run(ctx, d.o.Host, targets, d.o.Timeout)
+}
+
+// observed records what the probes saw, the certificate described.
+func (d *Device) observed(s *State, ports []probe.Result, tlsRep probe.TLSReport) {
 	s.Observed.Ports = map[string]probe.Result{}
-	var wg sync.WaitGroup
-	wg.Go(func() { s.Observed.TLS = probe.TLS(ctx, d.o.Host, d.o.HTTPSPort, d.o.Timeout) })
-	for _, r := range probe.Run(ctx, d.o.Host, targets, d.o.Timeout) {
+	for _, r := range ports {
 		s.Observed.Ports[r.Name] = r
 	}
-	wg.Wait()
+	s.Observed.TLS = tlsRep
 	if c := s.Observed.TLS.Cert; c != nil {
 		if b, _ := pem.Decode([]byte(c.PEM)); b != nil {
 			if cert, err := x509.ParseCertificate(b.Bytes); err == nil {

@@ -385,13 +385,16 @@ func TestErrors(t *testing.T) {
 		}
 	})
 	t.Run("connection closed", func(t *testing.T) {
-		// Go's transport retries an idempotent GET once on a reused
-		// connection, so the fault drops both tries
-		sim.DropNext(2)
+		// Go's transport retries an idempotent GET on each kept-alive
+		// connection (the driver keeps up to 6), then on a fresh one, so
+		// the fault drops more tries than that; what it has left over
+		// is cleared before the next read
+		sim.DropNext(8)
 		_, err := dev.Read(ctx)
 		if err == nil || !strings.Contains(err.Error(), "closed the connection") {
 			t.Fatalf("got %v", err)
 		}
+		sim.DropNext(0)
 		if _, err := dev.Read(ctx); err != nil {
 			t.Fatalf("after the fault: %v", err)
 		}
@@ -520,5 +523,57 @@ func TestLifecycle_Simulator(t *testing.T) {
 	bad := newDev(t, sim, "Administrator", "wrong-password")
 	if err := bad.Open(ctx); !errors.Is(err, kepware.ErrUnauthorized) {
 		t.Errorf("wrong password: %v", err)
+	}
+}
+
+// TestReadOrderedAndReused_Simulator: a Read sends its requests in
+// parallel, yet its transcript lists them in one fixed order, the same
+// every time; and the client keeps its connections, the Default User's
+// test included: three Reads take no more connections (and TLS
+// handshakes) than the requests one Read has in flight at once, at most 8.
+func TestReadOrderedAndReused_Simulator(t *testing.T) {
+	sim, err := simkepware.Start(simkepware.Config{Edge: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Close)
+	pins, _ := transport.OpenPins(filepath.Join(t.TempDir(), "kd"))
+	hp := sim.Host() + ":" + strconv.Itoa(sim.Ports()[simkepware.SvcConfigHTTPS])
+	if err := pins.Trust(hp, sim.Fingerprint()); err != nil {
+		t.Fatal(err)
+	}
+	var tr strings.Builder
+	dev := kepware.New(kepware.Options{Options: access.Options{Host: sim.Host(), Ports: sim.Ports(), Password: simkepware.DefaultAdminPassword,
+		Pins: pins, Timeout: 2 * time.Second, Transcript: &tr, Since: time.Now().Add(-time.Hour)}})
+	defer dev.Close(context.Background())
+	ctx := context.Background()
+	if err := dev.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"/config/v1/about(Administrator)", "/config/v1/project(Administrator)", "/config/v1/admin/server_usergroups(Administrator)",
+		"/config/v1/admin/server_users(Administrator)", "/config/v1/project/_iot_gateway(Administrator)",
+		"/config/v1/project/_iot_gateway/mqtt_clients(Administrator)", "/config/v1/project/_iot_gateway/rest_clients(Administrator)",
+		"/config/v1/project/_iot_gateway/rest_servers(Administrator)", "/config/v1/admin/ua_endpoints(Administrator)",
+		"/config/v1/event_log(Administrator)", "/config/v1/about(Default)"}
+	for i := range 3 {
+		start := tr.Len()
+		if _, err := dev.Read(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, l := range strings.Split(strings.TrimSpace(tr.String()[start:]), "\n") {
+			f := strings.Fields(l)
+			if len(f) < 5 {
+				t.Fatalf("transcript line %q", l)
+			}
+			path, _, _ := strings.Cut(f[1], "?")
+			got = append(got, path+"("+strings.TrimSuffix(f[5], ")")+")")
+		}
+		if strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("read %d, as the transcript says:\n%v\nwant:\n%v", i, got, want)
+		}
+	}
+	if n := sim.APIConnections(); n < 1 || n > 8 {
+		t.Errorf("the login and three reads took %d connections, want 1 to 8", n)
 	}
 }

@@ -95,6 +95,12 @@ type Device struct {
 	closed    bool
 	wg        sync.WaitGroup
 	acceptLns []net.Listener
+	// carried marks the open API connections that carried a request;
+	// apiConns counts every such connection since Start. Guarded by
+	// connMu, not mu: the handler hijacks under mu.
+	connMu   sync.Mutex
+	carried  map[net.Conn]bool
+	apiConns int
 }
 
 // Start opens every listener on cfg.Host with ephemeral ports.
@@ -111,7 +117,8 @@ func Start(cfg Config) (*Device, error) {
 	if a, err := netip.ParseAddr(cfg.Host); err != nil || !a.Is4() || !a.IsLoopback() {
 		return nil, fmt.Errorf("start kepware simulator: host %q is not an IPv4 loopback address", cfg.Host)
 	}
-	d := &Device{cfg: cfg, ports: map[string]int{}, lns: map[string]net.Listener{}, servers: map[string]*http.Server{}, httpOn: true}
+	d := &Device{cfg: cfg, ports: map[string]int{}, lns: map[string]net.Listener{}, servers: map[string]*http.Server{}, httpOn: true,
+		carried: map[net.Conn]bool{}}
 	var err error
 	if d.cert, err = selfSigned(cfg, cfg.Now()); err != nil {
 		return nil, fmt.Errorf("start kepware simulator: %w", err)
@@ -153,9 +160,35 @@ func acceptClose(ln net.Listener) {
 func (d *Device) serve(name string, ln net.Listener) {
 	srv := &http.Server{Handler: http.HandlerFunc(d.handle), ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10,
-		ErrorLog: log.New(io.Discard, "", 0)} // probes' refused TLS versions are expected
+		ErrorLog:  log.New(io.Discard, "", 0), // probes' refused TLS versions are expected
+		ConnState: d.track}
 	d.servers[name] = srv
 	d.wg.Go(func() { _ = srv.Serve(ln) })
+}
+
+// track counts the connections that carry a request.
+func (d *Device) track(c net.Conn, s http.ConnState) {
+	d.connMu.Lock()
+	defer d.connMu.Unlock()
+	switch s {
+	case http.StateActive:
+		if !d.carried[c] {
+			d.carried[c] = true
+			d.apiConns++
+		}
+	case http.StateClosed, http.StateHijacked:
+		delete(d.carried, c)
+	}
+}
+
+// APIConnections counts the connections, HTTPS and HTTP, that carried at
+// least one API request since Start: a client that keeps its
+// connections alive opens no new one for its next requests. Probes,
+// which send no request, are not counted.
+func (d *Device) APIConnections() int {
+	d.connMu.Lock()
+	defer d.connMu.Unlock()
+	return d.apiConns
 }
 
 // Host is the address the simulator listens on.
