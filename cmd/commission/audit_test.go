@@ -6,11 +6,14 @@ import (
 	"encoding/json"
 	"net"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/commission-tool/commission/internal/record"
+	"github.com/commission-tool/commission/internal/record/bundle"
 	simnport "github.com/commission-tool/commission/internal/sim/nport"
 )
 
@@ -208,6 +211,38 @@ func BenchmarkAuditUnreachable(b *testing.B) {
 	for b.Loop() {
 		if _, code, _ := runAuditArgs(b, args, "moxa"); code != ExitError {
 			b.Fatalf("exit %d", code)
+		}
+	}
+}
+
+// TestDemoAuditRecordsSaySimulated_Simulator: the audit_args that
+// "demo --headless" prints carry --simulated, so a record signed from
+// them says SIMULATED DEVICE; the same audit without the flag does not.
+func TestDemoAuditRecordsSaySimulated_Simulator(t *testing.T) {
+	lab, err := startLab(context.Background(), 50*time.Millisecond, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lab.Close()
+	key := testKey(t)
+	for _, d := range lab.devices {
+		if !slices.Contains(d.AuditArgs, "--simulated") {
+			t.Errorf("%s: audit_args lack --simulated: %q", d.Label, d.AuditArgs)
+		}
+	}
+	d := lab.first("nport")
+	for _, simulated := range []bool{true, false} {
+		dd := d
+		if !simulated {
+			dd.AuditArgs = slices.DeleteFunc(slices.Clone(d.AuditArgs), func(a string) bool { return a == "--simulated" })
+		}
+		dir := recordFresh(t, dd, filepath.Join(t.TempDir(), "pins"), key)
+		rec, _, err := record.Load(filepath.Join(dir, bundle.RecordFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.Simulated != simulated || (rec.Status.State == record.StatusSimulated) != simulated {
+			t.Errorf("--simulated %v: record simulated %v, status %s", simulated, rec.Simulated, rec.Status.State)
 		}
 	}
 }
