@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/commission-tool/commission/internal/devices"
 	"github.com/commission-tool/commission/internal/printable"
 )
 
@@ -34,4 +35,20 @@ func Transcript(ports map[string]Result, tls TLSReport) string {
 		fmt.Fprintf(&b, "https port %d: %s\n", tls.Port, printable.String(tls.Error))
 	}
 	return b.String()
+}
+
+// Evidence is the evidence every family's state offers from its outside
+// probes: the certificate its HTTPS service presented (where, in words:
+// "the HTTPS console") and the port and TLS probe transcript.
+func Evidence(ports map[string]Result, tls TLSReport, where string) []devices.EvidenceFile {
+	var ev []devices.EvidenceFile
+	if c := tls.Cert; c != nil && c.PEM != "" {
+		ev = append(ev, devices.EvidenceFile{Name: "https-certificate.pem",
+			Description: "certificate " + where + " presented", Data: []byte(c.PEM)})
+	}
+	if len(ports) > 0 || len(tls.Versions) > 0 {
+		ev = append(ev, devices.EvidenceFile{Name: "probes.txt",
+			Description: "outside port and TLS probes at the end of the session", Data: []byte(Transcript(ports, tls))})
+	}
+	return ev
 }

@@ -21,3 +21,16 @@ func TestTranscriptSortedAndPrintable(t *testing.T) {
 		t.Errorf("escape sequence kept: %q", got)
 	}
 }
+
+func TestEvidenceOffersCertificateAndProbes(t *testing.T) {
+	if ev := Evidence(nil, TLSReport{}, "the console"); len(ev) != 0 {
+		t.Errorf("nothing probed, evidence %+v", ev)
+	}
+	ports := map[string]Result{"telnet": {Port: 23, Network: "tcp", State: Closed}}
+	tls := TLSReport{Port: 443, Cert: &CertInfo{PEM: "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n"}}
+	ev := Evidence(ports, tls, "the console")
+	if len(ev) != 2 || ev[0].Name != "https-certificate.pem" || string(ev[0].Data) != tls.Cert.PEM ||
+		!strings.Contains(ev[0].Description, "the console") || ev[1].Name != "probes.txt" || !strings.Contains(string(ev[1].Data), "telnet") {
+		t.Errorf("evidence %+v", ev)
+	}
+}

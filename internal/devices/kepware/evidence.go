@@ -17,15 +17,7 @@ import (
 // secret: secret fields are not part of a State's JSON, and passwords
 // are never read back from a device.
 func (s State) Evidence() []devices.EvidenceFile {
-	var ev []devices.EvidenceFile
-	if c := s.Observed.TLS.Cert; c != nil && c.PEM != "" {
-		ev = append(ev, devices.EvidenceFile{Name: "https-certificate.pem",
-			Description: "certificate the Configuration API's HTTPS port presented", Data: []byte(c.PEM)})
-	}
-	if len(s.Observed.Ports) > 0 || len(s.Observed.TLS.Versions) > 0 {
-		ev = append(ev, devices.EvidenceFile{Name: "probes.txt",
-			Description: "outside port and TLS probes at the end of the session", Data: []byte(probe.Transcript(s.Observed.Ports, s.Observed.TLS))})
-	}
+	ev := probe.Evidence(s.Observed.Ports, s.Observed.TLS, "the Configuration API's HTTPS port")
 	if len(s.Events) > 0 {
 		var b strings.Builder
 		for _, e := range s.Events {

@@ -13,15 +13,7 @@ import (
 // secret: secret fields are not part of a State's JSON, and passwords
 // are never read back from a device.
 func (s State) Evidence() []devices.EvidenceFile {
-	var ev []devices.EvidenceFile
-	if c := s.Observed.TLS.Cert; c != nil && c.PEM != "" {
-		ev = append(ev, devices.EvidenceFile{Name: "https-certificate.pem",
-			Description: "certificate the HTTPS console presented", Data: []byte(c.PEM)})
-	}
-	if len(s.Observed.Ports) > 0 || len(s.Observed.TLS.Versions) > 0 {
-		ev = append(ev, devices.EvidenceFile{Name: "probes.txt",
-			Description: "outside port and TLS probes at the end of the session", Data: []byte(probe.Transcript(s.Observed.Ports, s.Observed.TLS))})
-	}
+	ev := probe.Evidence(s.Observed.Ports, s.Observed.TLS, "the HTTPS console")
 	if len(s.LogLines) > 0 {
 		ev = append(ev, devices.EvidenceFile{Name: "device-log.txt", Description: "the NPort's system log (Monitor > System Log) as read at the end of the session",
 			Data: []byte(strings.Join(s.LogLines, "\n") + "\n")})
