@@ -402,7 +402,10 @@ func (c *RESTClient) Do(ctx context.Context, rq RESTRequest) (*RESTResponse, err
 		return nil, err
 	}
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	ex.Status, ex.ReplyHeader, ex.ReplyBody = resp.StatusCode, c.maskHeader(resp.Header), c.maskBody(data)
+	ex.Status = resp.StatusCode
+	if c.o.Observe != nil { // the transcript shows no reply
+		ex.ReplyHeader, ex.ReplyBody = c.maskHeader(resp.Header), c.maskBody(data)
+	}
 	c.record(ctx, ex, auth)
 	out := &RESTResponse{Status: resp.StatusCode, Header: resp.Header, Body: data}
 	if !accepted(resp.StatusCode, rq.Accept) {
