@@ -4,7 +4,9 @@ import (
 	kepwarecat "github.com/commission-tool/commission/internal/catalog/kepware"
 	npcatalog "github.com/commission-tool/commission/internal/catalog/nport"
 	tpcatalog "github.com/commission-tool/commission/internal/catalog/thingspro"
+	simkepware "github.com/commission-tool/commission/internal/sim/kepware"
 	simnport "github.com/commission-tool/commission/internal/sim/nport"
+	simthingspro "github.com/commission-tool/commission/internal/sim/thingspro"
 )
 
 // registry lists the supported families, in the order the wizard shows
@@ -13,6 +15,6 @@ import (
 // family (TestCommandNamesNoFamily keeps it so).
 var registry = []entry{
 	{Descriptor: npcatalog.Family, demo: simnport.Demo},
-	{Descriptor: tpcatalog.Family, demo: legacyThingsProDemo},
-	{Descriptor: kepwarecat.Family, demo: legacyKepwareDemo},
+	{Descriptor: tpcatalog.Family, demo: simthingspro.Demo},
+	{Descriptor: kepwarecat.Family, demo: simkepware.Demo},
 }
