@@ -245,7 +245,12 @@ func (h *HTTPClient) record(req *http.Request, status int, form url.Values, err 
 }
 
 // mask renders values sorted by key, with secret values as "***".
-func (h *HTTPClient) mask(v url.Values) string {
+func (h *HTTPClient) mask(v url.Values) string { return maskValues(v, h.o.Secret, "***") }
+
+// maskValues renders query or form values sorted by key, each value whose
+// key secret names replaced by mask: the one rendering both clients'
+// transcripts use.
+func maskValues(v url.Values, secret func(string) bool, mask string) string {
 	keys := make([]string, 0, len(v))
 	for k := range v {
 		keys = append(keys, k)
@@ -254,8 +259,8 @@ func (h *HTTPClient) mask(v url.Values) string {
 	var parts []string
 	for _, k := range keys {
 		for _, val := range v[k] {
-			if h.o.Secret(k) && val != "" {
-				val = "***"
+			if secret(k) && val != "" {
+				val = mask
 			}
 			parts = append(parts, url.QueryEscape(k)+"="+url.QueryEscape(val))
 		}

@@ -550,23 +550,7 @@ func (c *RESTClient) emit(ex RESTExchange, auth Auth) {
 }
 
 // maskValues renders query or form values sorted by key, secrets masked.
-func (c *RESTClient) maskValues(v url.Values) string {
-	keys := make([]string, 0, len(v))
-	for k := range v {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	var parts []string
-	for _, k := range keys {
-		for _, val := range v[k] {
-			if c.o.Secret(k) && val != "" {
-				val = c.o.Mask
-			}
-			parts = append(parts, url.QueryEscape(k)+"="+url.QueryEscape(val))
-		}
-	}
-	return strings.Join(parts, "&")
-}
+func (c *RESTClient) maskValues(v url.Values) string { return maskValues(v, c.o.Secret, c.o.Mask) }
 
 func (c *RESTClient) maskHeader(h http.Header) http.Header {
 	out := http.Header{}
