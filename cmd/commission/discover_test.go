@@ -132,3 +132,29 @@ func TestInterfaceBroadcast(t *testing.T) {
 		t.Errorf("no interface: %q", got)
 	}
 }
+
+// TestDiscoverySendsFromTheChosenInterface_Simulator: the wizard's
+// discovery sends from the address of the interface the technician
+// picked (a second loopback address here), not from whatever the system
+// chooses, and lists what answered with the family that answered.
+func TestDiscoverySendsFromTheChosenInterface_Simulator(t *testing.T) {
+	np, err := simnport.Start(simnport.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer np.Close()
+	target := np.Addr(simnport.SvcMoxaUDP)
+	for _, from := range []string{"127.0.0.2", "127.0.0.3"} {
+		cs, err := discovery(target, 300*time.Millisecond)(context.Background(), tui.Interface{Name: "lo", Address: from})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(cs) != 1 || cs[0].Family != "nport" || !strings.Contains(cs[0].Detail, "via "+target) {
+			t.Errorf("from %s: candidates %+v", from, cs)
+		}
+		senders := np.MoxaUDPSenders()
+		if len(senders) == 0 || senders[len(senders)-1].String() != from {
+			t.Errorf("the request came from %v, want the chosen %s", senders, from)
+		}
+	}
+}
