@@ -1,4 +1,4 @@
-// Package pdf renders the printable commissioning certificate
+// Package pdf renders the printable commissioning record
 // (record.pdf) from a record: its overall status on every page (and, for
 // a simulated device, a watermark on every page), the device and
 // session, every step of the guide by title with its IEC 62443-3-3 SRs
@@ -78,7 +78,7 @@ func Render(r record.Record, recordSHA256 string, paper string) ([]byte, error) 
 	f.SetModificationDate(stamp.UTC())
 	f.SetCatalogSort(true)
 	f.SetCompression(true)
-	f.SetTitle("Commissioning certificate "+one(r.Device.Model)+" - "+record.Headline(r), true)
+	f.SetTitle("Commissioning record "+one(r.Device.Model)+" - "+record.Headline(r), true)
 	f.SetAuthor(one(r.Technician.Name), true)
 	f.SetCreator(one(r.Tool.Name+" "+r.Tool.Version), true)
 	f.SetSubject("record.json sha256 "+d.digest, true)
@@ -145,7 +145,7 @@ func (d *doc) header() {
 		d.watermark()
 	}
 	f.SetFont("Helvetica", "B", 13)
-	f.CellFormat(d.width()*0.6, 7, d.text("Commissioning certificate"), "", 0, "L", false, 0, "")
+	f.CellFormat(d.width()*0.6, 7, d.text("Commissioning record"), "", 0, "L", false, 0, "")
 	f.SetFont("Helvetica", "", 8)
 	f.CellFormat(d.width()*0.4, 7, d.text("record "+one(d.r.ID)), "", 1, "R", false, 0, "")
 	r, g, b := statusColour(d.r.Status.State)
@@ -187,12 +187,36 @@ func (d *doc) footer() {
 	f.CellFormat(d.width()*0.25, 4, fmt.Sprintf("page %d of {nb}", f.PageNo()), "", 0, "R", false, 0, "")
 }
 
-func (d *doc) section(title string) {
-	f := d.f
-	_, pageH := f.GetPageSize()
-	if f.GetY()+20 > pageH-margin-8 {
-		f.AddPage()
+// bottom is the lowest y the body may reach before the footer.
+func (d *doc) bottom() float64 {
+	_, pageH := d.f.GetPageSize()
+	return pageH - margin - 8
+}
+
+// keep starts a new page unless a block h high fits on this one, so that
+// a heading, an entry or a table row is never split from its lines.
+func (d *doc) keep(h float64) {
+	if d.f.GetY()+h > d.bottom() {
+		d.f.AddPage()
 	}
+}
+
+// lines is how many lines s takes in width w in the given font.
+func (d *doc) lines(family, style string, size float64, s string, w float64) int {
+	f := d.f
+	f.SetFont(family, style, size)
+	n := len(f.SplitText(d.text(s), w))
+	f.SetFont("Helvetica", "", 9)
+	return max(n, 1)
+}
+
+// section writes a heading, on a new page unless the heading and a first
+// entry first high fit on this one.
+func (d *doc) section(title string) { d.sectionKeep(title, 13) }
+
+func (d *doc) sectionKeep(title string, first float64) {
+	f := d.f
+	d.keep(9 + first)
 	f.Ln(2)
 	f.SetFont("Helvetica", "B", 11)
 	f.CellFormat(d.width(), 7, d.text(title), "", 1, "L", false, 0, "")
@@ -223,7 +247,7 @@ func fmtTime(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.UTC().Format("2006-01-02 15:04 UTC")
+	return t.UTC().Format("2006-01-02 15:04:05 UTC")
 }
 
 // status explains the overall status in words.
@@ -233,13 +257,26 @@ func (d *doc) status() {
 	d.section("Status")
 	switch r.Status.State {
 	case record.StatusSimulated:
+		closed := len(r.Steps) - len(r.Status.Open)
+		f.SetFont("Helvetica", "B", 9)
 		f.MultiCell(d.width(), lineH, d.text("This record was made against a simulated device (commission demo). "+
 			"It shows how the tool works; it is not the commissioning record of any device."), "", "L", false)
+		f.SetFont("Helvetica", "", 9)
+		how := fmt.Sprintf("On the simulator, %d of its %d steps were closed and %d left open.", closed, len(r.Steps), len(r.Status.Open))
+		if len(r.Status.Open) == 0 {
+			how = fmt.Sprintf("On the simulator, all %d of its steps were closed.", len(r.Steps))
+		}
+		f.MultiCell(d.width(), lineH, d.text(how), "", "L", false)
 	case record.StatusCommissioned:
 		f.MultiCell(d.width(), lineH, d.text(fmt.Sprintf("Every step of the guide is closed: compliant, fixed and verified, attested, "+
 			"not applicable or waived. %s, listed below with approver and expiry.", capital(plural(r.Status.Waivers, "waiver")))), "", "L", false)
 	default:
-		f.MultiCell(d.width(), lineH, d.text("These steps are still open; the device does not yet meet the guide on them:"), "", "L", false)
+		intro := "These steps are still open; the device does not yet meet the guide on them:"
+		if r.Mode == record.ModeAudit {
+			intro = "This was an audit: the device was only read, nothing was changed. " +
+				"These steps do not meet the guide, or are manual checks nobody confirmed:"
+		}
+		f.MultiCell(d.width(), lineH, d.text(intro), "", "L", false)
 		open := map[string]bool{}
 		for _, id := range r.Status.Open {
 			open[id] = true
@@ -387,16 +424,19 @@ func (d *doc) table() {
 	d.section("Steps")
 	f.SetFont("Helvetica", "I", 8)
 	f.MultiCell(d.width(), 3.8, d.text("SRs are IEC 62443-3-3 system requirements (SR 1.5 Authenticator management, "+
-		"SR 7.7 Least functionality, ...); RE is a requirement enhancement. Fixed means changed by the tool and confirmed "+
-		"by a fresh read of the device."), "", "L", false)
+		"SR 7.7 Least functionality, ...); RE is a requirement enhancement. Outcomes: compliant, the device already met "+
+		"the guide; fixed, verified, changed by the tool and confirmed by a fresh read of the device; attested, a manual "+
+		"check the technician confirmed; waived, left as it is with the approval listed under Waivers; not applicable, "+
+		"with its reason. Open steps (shaded): deviation, the device does not meet the guide and nothing was changed; "+
+		"staged, a change not yet confirmed by a fresh read; failed, a change that did not take; manual, not attested, "+
+		"a manual check nobody confirmed."), "", "L", false)
 	f.Ln(1)
 	d.tableHeader()
-	_, pageH := f.GetPageSize()
-	bottom := pageH - margin - 8
+	bottom := d.bottom()
 	for i, st := range d.r.Steps {
 		title := one(st.Title)
 		ref := strings.TrimSpace("guide " + one(st.Guide) + ", " + one(st.ID))
-		cells := []string{fmt.Sprint(i + 1), title, one(strings.Join(st.SRs, ", ")), label(st.Outcome)}
+		cells := []string{fmt.Sprint(i + 1), title, "", label(st.Outcome)}
 		lines := make([][]string, len(cells))
 		w1 := cols[1].frac*d.width() - 1
 		// The step cell: its title, its reference in Courier, then the
@@ -412,7 +452,11 @@ func (d *doc) table() {
 		n := 1
 		for j, c := range cells {
 			w := cols[j].frac*d.width() - 1
-			lines[j] = f.SplitText(d.text(c), w)
+			if j == 2 {
+				lines[j] = d.wrapItems(st.SRs, w)
+			} else {
+				lines[j] = f.SplitText(d.text(c), w)
+			}
 			if j == 1 {
 				f.SetFont("Courier", "", 7.5)
 				lines[j] = append(lines[j], f.SplitText(d.text(ref), w)...)
@@ -433,7 +477,14 @@ func (d *doc) table() {
 		planFrom := len(lines[1]) - len(planLines)
 		for j := range cells {
 			w := cols[j].frac * d.width()
-			f.Rect(x, y, w, h, "D")
+			if j == 3 && !st.Outcome.Final() {
+				// An open step's outcome stands out, in a lighter amber
+				// than the status band's (and far from the watermark's red).
+				f.SetFillColor(255, 238, 195)
+				f.Rect(x, y, w, h, "FD")
+			} else {
+				f.Rect(x, y, w, h, "D")
+			}
 			for k, ln := range lines[j] {
 				f.SetXY(x, y+0.75+float64(k)*lineH)
 				switch {
@@ -451,6 +502,37 @@ func (d *doc) table() {
 		}
 		f.SetXY(margin, y+h)
 	}
+}
+
+// wrapItems lays items out as "a, b, c" lines no wider than w, breaking
+// only between items (an SR such as "SR 5.2 RE 1" is never split), and an
+// item wider than w on its own line, split as text.
+func (d *doc) wrapItems(items []string, w float64) []string {
+	f := d.f
+	var out []string
+	cur := ""
+	for i, it := range items {
+		it = one(it)
+		if i < len(items)-1 {
+			it += ","
+		}
+		next := it
+		if cur != "" {
+			next = cur + " " + it
+		}
+		if cur != "" && len(f.SplitText(d.text(next), w)) > 1 {
+			out = append(out, f.SplitText(d.text(cur), w)...)
+			next = it
+		}
+		cur = next
+	}
+	if cur != "" {
+		out = append(out, f.SplitText(d.text(cur), w)...)
+	}
+	if len(out) == 0 {
+		out = []string{""}
+	}
+	return out
 }
 
 // planNotes are a step's marks as printed: the inputs whose value came
@@ -474,19 +556,42 @@ func (d *doc) values() {
 		if len(st.Changes) == 0 || (st.Outcome != steps.Fixed && st.Outcome != steps.Staged && st.Outcome != steps.Failed) {
 			continue
 		}
+		head := one(st.Title) + " (" + label(st.Outcome) + ")"
+		h := float64(d.lines("Helvetica", "B", 9, head, d.width())) * lineH
+		for _, c := range st.Changes {
+			h += float64(d.lines("Helvetica", "", 9, change(c), d.width()-5)) * lineH
+		}
 		if !started {
-			d.section("Values set on the device")
+			d.sectionKeep("Values set on the device", h)
 			started = true
+		} else {
+			d.keep(h)
 		}
 		f.SetFont("Helvetica", "B", 9)
-		f.MultiCell(d.width(), lineH, d.text(one(st.Title)+" ("+label(st.Outcome)+")"), "", "L", false)
+		f.MultiCell(d.width(), lineH, d.text(head), "", "L", false)
 		f.SetFont("Helvetica", "", 9)
 		for _, c := range st.Changes {
 			f.SetX(margin + 5)
-			f.MultiCell(d.width()-5, lineH, d.text(fmt.Sprintf("%s: %s  ->  %s", one(c.Setting), firstNonEmpty(one(c.From), "(empty)"), firstNonEmpty(one(c.To), "(empty)"))), "", "L", false)
+			f.MultiCell(d.width()-5, lineH, d.text(change(c)), "", "L", false)
 		}
 		f.Ln(0.5)
 	}
+}
+
+// change is one setting's change as printed.
+func change(c steps.Change) string {
+	return fmt.Sprintf("%s: %s  ->  %s", one(c.Setting), firstNonEmpty(one(c.From), "(empty)"), firstNonEmpty(one(c.To), "(empty)"))
+}
+
+// kvHeight is the height kvAt gives pairs.
+func (d *doc) kvHeight(w, lw float64, pairs [][2]string) float64 {
+	h := 0.0
+	for _, p := range pairs {
+		if v := one(p[1]); v != "" {
+			h += float64(d.lines("Helvetica", "", 9, v, w-lw)) * lineH
+		}
+	}
+	return h
 }
 
 // attestations lists the manual steps the technician confirmed, with the
@@ -498,13 +603,6 @@ func (d *doc) attestations() {
 		if st.Outcome != steps.Attested {
 			continue
 		}
-		if !started {
-			d.section("Attestations")
-			started = true
-		}
-		f.SetFont("Helvetica", "B", 9)
-		f.MultiCell(d.width(), lineH, d.text(one(st.Title)), "", "L", false)
-		f.SetFont("Helvetica", "", 9)
 		var pairs [][2]string
 		keys := make([]string, 0, len(st.Inputs))
 		for k := range st.Inputs {
@@ -515,6 +613,16 @@ func (d *doc) attestations() {
 			pairs = append(pairs, [2]string{k, st.Inputs[k]})
 		}
 		pairs = append(pairs, [2]string{"Evidence", st.Evidence}, [2]string{"At", fmtTime(st.At)})
+		h := float64(d.lines("Helvetica", "B", 9, one(st.Title), d.width()))*lineH + d.kvHeight(d.width()-5, 36, pairs)
+		if !started {
+			d.sectionKeep("Attestations", h)
+			started = true
+		} else {
+			d.keep(h)
+		}
+		f.SetFont("Helvetica", "B", 9)
+		f.MultiCell(d.width(), lineH, d.text(one(st.Title)), "", "L", false)
+		f.SetFont("Helvetica", "", 9)
 		d.kvAt(margin+5, d.width()-5, 36, pairs)
 		f.Ln(0.5)
 	}
@@ -528,26 +636,33 @@ func (d *doc) waivers() {
 		if st.Outcome == steps.Attested || (reason == "" && !st.Outcome.NeedsReason()) {
 			continue
 		}
-		if !started {
-			d.section("Waivers and reasons")
-			started = true
-		}
 		if reason == "" {
 			reason = "(no reason given)"
 		}
-		f.SetFont("Helvetica", "B", 9)
-		f.MultiCell(d.width(), lineH, d.text(fmt.Sprintf("%s: %s", one(st.Title), label(st.Outcome))), "", "L", false)
-		f.SetFont("Helvetica", "", 9)
-		f.SetX(margin + 5)
-		f.MultiCell(d.width()-5, lineH, d.text(reason), "", "L", false)
+		head := fmt.Sprintf("%s: %s", one(st.Title), label(st.Outcome))
+		var approval [][2]string
 		if st.Outcome == steps.Waived {
-			approver, expires := "not recorded", "none"
+			approver, expires := "not recorded", "no expiry"
 			if w := st.Waiver; w != nil {
 				approver = firstNonEmpty(one(w.Approver), approver)
 				expires = firstNonEmpty(one(w.Expires), expires)
 			}
-			d.kvAt(margin+5, d.width()-5, 36, [][2]string{{"Approved by", approver}, {"Expires", expires}})
+			approval = [][2]string{{"Approved by", approver}, {"Expires", expires}}
 		}
+		h := float64(d.lines("Helvetica", "B", 9, head, d.width())+d.lines("Helvetica", "", 9, reason, d.width()-5))*lineH +
+			d.kvHeight(d.width()-5, 36, approval)
+		if !started {
+			d.sectionKeep("Waivers and reasons", h)
+			started = true
+		} else {
+			d.keep(h)
+		}
+		f.SetFont("Helvetica", "B", 9)
+		f.MultiCell(d.width(), lineH, d.text(head), "", "L", false)
+		f.SetFont("Helvetica", "", 9)
+		f.SetX(margin + 5)
+		f.MultiCell(d.width()-5, lineH, d.text(reason), "", "L", false)
+		d.kvAt(margin+5, d.width()-5, 36, approval)
 		f.Ln(1)
 	}
 }
@@ -569,10 +684,19 @@ func (d *doc) evidence() {
 	if len(d.r.Evidence) == 0 {
 		return
 	}
-	d.section("Evidence files (in the bundle's evidence folder)")
-	for _, e := range d.r.Evidence {
+	for i, e := range d.r.Evidence {
+		head := one(e.Name) + ": " + one(e.Description)
+		h := float64(d.lines("Helvetica", "B", 9, head, d.width()))*lineH + 3.8
+		if one(e.CertSHA256) != "" {
+			h += 3 * 3.8
+		}
+		if i == 0 {
+			d.sectionKeep("Evidence files (in the bundle's evidence folder)", h)
+		} else {
+			d.keep(h)
+		}
 		f.SetFont("Helvetica", "B", 9)
-		f.MultiCell(d.width(), lineH, d.text(one(e.Name)+": "+one(e.Description)), "", "L", false)
+		f.MultiCell(d.width(), lineH, d.text(head), "", "L", false)
 		f.SetX(margin + 5)
 		f.SetFont("Courier", "", 7.5)
 		f.CellFormat(d.width()-5, 3.8, "file SHA-256 "+one(e.SHA256), "", 1, "L", false, 0, "")
@@ -651,7 +775,18 @@ func (d *doc) signature() {
 		f.SetFont("Helvetica", "B", 9)
 		f.CellFormat(20, lineH, fld[0], "", 0, "L", false, 0, "")
 		f.SetFont("Helvetica", "", 9)
-		f.CellFormat(half-20, lineH, d.text(fld[1]), "", 0, "L", false, 0, "")
+		// A long name or role wraps above its line rather than running past it.
+		vals := []string{""}
+		if fld[1] != "" {
+			vals = f.SplitText(d.text(fld[1]), half-21)
+		}
+		for i, v := range vals {
+			if i > 0 {
+				y += lineH
+			}
+			f.SetXY(x+20, y)
+			f.CellFormat(half-20, lineH, v, "", 0, "L", false, 0, "")
+		}
 		f.SetDrawColor(0, 0, 0)
 		f.Line(x+20, y+lineH+0.5, x+half, y+lineH+0.5)
 		y += lineH + 5
