@@ -7,8 +7,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -28,6 +30,12 @@ Starts simulated devices on this laptop's loopback interface, each at its
 factory defaults, and opens the wizard against them. Nothing leaves the
 machine. The wizard's device list shows each device's login, and every
 record of a simulated device says SIMULATED DEVICE on every page.
+
+The demo keeps its sessions, pins and the simulated devices' state in a
+folder of its own (--state, by default "demo" in the user's commission
+config folder): kill it mid-session, start it again, and the wizard offers
+to resume where it stopped, against the same devices. --fresh starts over
+with factory-default devices.
 
 With --headless the wizard does not open: one JSON line per simulated
 device is printed on stdout (family, address, ports, user, password and
@@ -59,9 +67,18 @@ type demoLab struct {
 // firstLoginDone skips a forced first-login password change (for
 // headless audits, which change nothing and so cannot answer it).
 func startLab(ctx context.Context, restart time.Duration, firstLoginDone ...bool) (*demoLab, error) {
+	return startLabWith(ctx, family.DemoConfig{RestartDelay: restart, FirstLoginDone: len(firstLoginDone) > 0 && firstLoginDone[0]})
+}
+
+// startLabWith starts every family's simulated devices with cfg; with
+// cfg.StateDir each keeps its state there, in a folder per family.
+func startLabWith(ctx context.Context, cfg family.DemoConfig) (*demoLab, error) {
 	lab := &demoLab{}
-	cfg := family.DemoConfig{RestartDelay: restart, FirstLoginDone: len(firstLoginDone) > 0 && firstLoginDone[0]}
+	stateDir := cfg.StateDir
 	for _, f := range registry {
+		if stateDir != "" {
+			cfg.StateDir = filepath.Join(stateDir, f.Name)
+		}
 		if f.demo == nil {
 			continue
 		}
@@ -120,6 +137,39 @@ func (l *demoLab) ports(family, address string) map[string]int {
 	return nil
 }
 
+// demoMarker marks a folder as the demo's own, so that --fresh never
+// deletes a folder the demo did not make.
+const demoMarker = ".commission-demo"
+
+// prepareDemoDir makes the demo's folder (and with fresh, empties it
+// first). A folder that exists, is not empty and carries no marker is
+// refused: it is not the demo's.
+func prepareDemoDir(dir string, fresh bool) error {
+	entries, err := os.ReadDir(dir)
+	switch {
+	case err == nil && len(entries) > 0:
+		if _, merr := os.Stat(filepath.Join(dir, demoMarker)); merr != nil {
+			return fmt.Errorf("%s is not a demo folder (it has no %s): give an empty or new folder with --state", dir, demoMarker)
+		}
+		if fresh {
+			if err := os.RemoveAll(dir); err != nil {
+				return fmt.Errorf("start afresh: %w", err)
+			}
+		}
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("the demo folder: %w", err)
+	}
+	for _, sub := range []string{"sessions", "devices"} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
+			return fmt.Errorf("prepare the demo folder: %w", err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, demoMarker), []byte("commission demo folder: sessions, pins and simulated devices\n"), 0o600); err != nil {
+		return fmt.Errorf("prepare the demo folder: %w", err)
+	}
+	return nil
+}
+
 // Close stops every simulator.
 func (l *demoLab) Close() {
 	for i := len(l.closers) - 1; i >= 0; i-- {
@@ -136,6 +186,8 @@ func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	out := fs.String("out", "commission-records", "folder for the record bundles")
 	restart := fs.Duration("restart-delay", 1500*time.Millisecond, "how long a simulated device takes to restart")
 	count := fs.Int("count", 1, "with --headless: start this many of each simulated device (1 to 200), for inventory audits")
+	stateDir := fs.String("state", "", "the demo's folder: sessions, pins and the simulated devices' state (default: the user's commission config folder, demo)")
+	fresh := fs.Bool("fresh", false, "forget the demo folder first: factory-default devices, no session to resume")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -145,12 +197,15 @@ func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if *count < 1 || *count > 200 || *count > 1 && !*headless {
 		return usageErr("--count goes with --headless and is from 1 to 200")
 	}
-	lab, err := startLab(ctx, *restart, *headless)
-	if err != nil {
-		return withCode(ExitError, err)
+	if *headless && (*stateDir != "" || *fresh) {
+		return usageErr("--state and --fresh go with the wizard demo; a headless demo always starts factory-default devices")
 	}
-	defer lab.Close()
 	if *headless {
+		lab, err := startLab(ctx, *restart, true)
+		if err != nil {
+			return withCode(ExitError, err)
+		}
+		defer lab.Close()
 		devs := lab.devices
 		for range *count - 1 { // more of each, for audit --inventory
 			more, err := startLab(ctx, *restart, true)
@@ -173,21 +228,34 @@ func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		<-ctx.Done()
 		return nil
 	}
-	// The demo keeps its pins and journals in a throwaway folder: the
-	// simulators make new certificates every run.
-	tmp, err := os.MkdirTemp("", "commission-demo-")
-	if err != nil {
-		return withCode(ExitError, fmt.Errorf("make a scratch folder: %w", err))
+	// The demo keeps its pins, journals, throwaway signing key and the
+	// simulators' state in a folder of its own, so that a demo killed
+	// mid-session comes back as it was and offers to resume.
+	dir := *stateDir
+	if dir == "" {
+		base, err := os.UserConfigDir()
+		if err != nil {
+			return withCode(ExitError, fmt.Errorf("find the demo folder: %w (give one with --state DIR)", err))
+		}
+		dir = filepath.Join(base, "commission", "demo")
 	}
-	defer os.RemoveAll(tmp)
-	pins, err := transport.OpenPins(tmp + "/known_devices")
+	if err := prepareDemoDir(dir, *fresh); err != nil {
+		return withCode(ExitError, err)
+	}
+	lab, err := startLabWith(ctx, family.DemoConfig{RestartDelay: *restart, StateDir: filepath.Join(dir, "devices")})
+	if err != nil {
+		return withCode(ExitError, fmt.Errorf("%w (commission demo --fresh starts from factory-default devices)", err))
+	}
+	defer lab.Close()
+	pins, err := transport.OpenPins(filepath.Join(dir, "known_devices"))
 	if err != nil {
 		return withCode(ExitError, err)
 	}
-	a := &app{pins: pins, journalDir: tmp, outDir: *out, timeout: 2 * time.Second, mode: "wizard", simulated: true,
+	fmt.Fprintf(stderr, "demo folder %s (sessions, pins and the simulated devices' state; --fresh starts over)\n", dir)
+	a := &app{pins: pins, journalDir: filepath.Join(dir, "sessions"), outDir: *out, timeout: 2 * time.Second, mode: "wizard", simulated: true,
 		// Without an ssh-agent or key, the demo offers a throwaway key in
-		// its scratch folder rather than writing into ~/.ssh.
-		newKey: tmp + "/demo_ed25519",
+		// its own folder rather than writing into ~/.ssh.
+		newKey: filepath.Join(dir, "demo_ed25519"),
 		// The simulators are listed at start; the demo never broadcasts.
 		known: lab.candidates(),
 		ports: lab.ports,
