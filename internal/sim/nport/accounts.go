@@ -112,6 +112,9 @@ func (d *Device) accountForm(w http.ResponseWriter, r *http.Request, user, token
 		d.renderAccount(w, add, name, token, msg)
 		return
 	}
+	if !d.saveState(w) {
+		return
+	}
 	d.accountsPage(w, token, savedMsg)
 }
 

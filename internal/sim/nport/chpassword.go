@@ -61,6 +61,9 @@ func (d *Device) chPassword(w http.ResponseWriter, r *http.Request, user string)
 		d.renderChPassword(w, msg, "")
 		return
 	}
+	if !d.saveState(w) {
+		return
+	}
 	d.renderChPassword(w, "", savedMsg)
 }
 

@@ -163,6 +163,9 @@ func (d *Device) accountToolbar(w http.ResponseWriter, r *http.Request, user, to
 			}
 			d.mu.Unlock()
 		}
+		if msg == "" && !d.saveState(w) {
+			return
+		}
 		d.accountsPage(w, token, msg)
 	default:
 		http.Redirect(w, r, "/accounts.htm", http.StatusFound)

@@ -93,6 +93,9 @@ func (d *Device) settingsPage(w http.ResponseWriter, r *http.Request, p page, us
 			}
 			d.mu.Unlock()
 		}
+		if ok != "" && !d.saveState(w) {
+			return
+		}
 	}
 	d.mu.Lock()
 	s := d.saved.clone()

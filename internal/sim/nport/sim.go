@@ -9,11 +9,13 @@ package nport
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -50,6 +52,15 @@ type Config struct {
 	// NoSessionCookie answers a good login as usual but sets no session
 	// cookie (a console that opened no session).
 	NoSessionCookie bool
+	// StateDir, when set, is the device's own folder: Start loads the
+	// state file there (StateFileName) when there is one, listens on the
+	// ports it names and writes it again, atomically, after every change
+	// (a form submitted, a password changed, a Save/Restart) before the
+	// device answers. The file keeps the saved and effective settings,
+	// accounts and passwords as the device holds them, its MAC and
+	// serial number, its certificate and key, and its ports. Empty: a
+	// fresh factory-default device on new ports, and no file.
+	StateDir string
 }
 
 // Generation is a web console generation (nport-web-evidence.md section 1).
@@ -88,27 +99,32 @@ type Device struct {
 	host    netip.Addr
 	mac     [6]byte
 	cert    tls.Certificate
+	keyDER  []byte // the certificate's key, PKCS #8, for the state file
 	started time.Time
 	ports   map[string]int
 	udpSvc  map[string]bool // services that are UDP
 
 	restartMu sync.Mutex // serialises restarts, Harden and Close
+	persistMu sync.Mutex // serialises state file writes
 
 	mu        sync.Mutex
 	saved     Settings
 	effective Settings
 	restarts  int
-	dropN     int
-	closed    bool
-	sessions  map[string]*session
-	challenge map[string]time.Time
-	failures  map[string]*failState
-	fails     []failRecord // failed web logins, until cleared (G-sec record page)
-	failsSeen int          // how many of fails a login has been shown
-	logLines  []string
-	logSeq    int
-	udpPeers  []netip.Addr // senders of UDP 4800 requests
-	servedAt  time.Time    // when the services last opened after a restart
+	// restartPending: a Save/Restart was accepted and has not taken the
+	// saved settings yet (the state file already shows it done)
+	restartPending bool
+	dropN          int
+	closed         bool
+	sessions       map[string]*session
+	challenge      map[string]time.Time
+	failures       map[string]*failState
+	fails          []failRecord // failed web logins, until cleared (G-sec record page)
+	failsSeen      int          // how many of fails a login has been shown
+	logLines       []string
+	logSeq         int
+	udpPeers       []netip.Addr // senders of UDP 4800 requests
+	servedAt       time.Time    // when the services last opened after a restart
 
 	// running services, guarded by mu
 	servers []*http.Server
@@ -171,6 +187,19 @@ func Start(cfg Config) (*Device, error) {
 	default:
 		return nil, fmt.Errorf("start nport simulator: unknown generation %q (known: %v)", cfg.Generation, Generations())
 	}
+	var st *stateFile
+	if cfg.StateDir != "" {
+		if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
+			return nil, fmt.Errorf("start nport simulator: state folder: %w", err)
+		}
+		var err error
+		if st, err = loadState(cfg); err != nil {
+			return nil, fmt.Errorf("start nport simulator: %w", err)
+		}
+		if st != nil {
+			cfg.Model, cfg.MAC, cfg.Serial = st.Model, st.MAC, st.Serial
+		}
+	}
 	host, err := netip.ParseAddr(cfg.Host)
 	if err != nil || !host.Is4() {
 		return nil, fmt.Errorf("start nport simulator: host %q is not an IPv4 address", cfg.Host)
@@ -193,13 +222,29 @@ func Start(cfg Config) (*Device, error) {
 		syslogC:   make(chan string, 64),
 	}
 	copy(d.mac[:], hw)
-	if cfg.Certificate != nil {
+	var saved map[string]int
+	switch {
+	case st != nil:
+		if d.cert, err = st.certificate(); err != nil {
+			return nil, fmt.Errorf("start nport simulator: %w", err)
+		}
+		d.saved, d.effective, d.restarts, saved = st.Saved, st.Effective, st.Restarts, st.Ports
+	case cfg.Certificate != nil:
 		d.cert = *cfg.Certificate
-	} else if d.cert, err = selfSigned(cfg.Model, host); err != nil {
-		return nil, fmt.Errorf("start nport simulator: %w", err)
+	default:
+		if d.cert, err = selfSigned(cfg.Model, host); err != nil {
+			return nil, fmt.Errorf("start nport simulator: %w", err)
+		}
 	}
-	d.saved = defaultSettings(cfg)
-	d.effective = d.saved.clone()
+	if st == nil {
+		d.saved = defaultSettings(cfg)
+		d.effective = d.saved.clone()
+	}
+	if cfg.StateDir != "" {
+		if d.keyDER, err = x509.MarshalPKCS8PrivateKey(d.cert.PrivateKey); err != nil {
+			return nil, fmt.Errorf("start nport simulator: certificate key: %w", err)
+		}
+	}
 
 	// Allocate every port now, holding the sockets so nobody takes them,
 	// then hand the ones in use to the services and free the others.
@@ -211,23 +256,13 @@ func Start(cfg Config) (*Device, error) {
 		d.udpSvc["udp-data-"+strconv.Itoa(n)] = true
 	}
 	for _, name := range names {
-		if d.udpSvc[name] {
-			pc, err := net.ListenPacket("udp4", net.JoinHostPort(cfg.Host, "0"))
-			if err != nil {
-				closeAll(pre)
-				return nil, fmt.Errorf("start nport simulator: allocate %s port: %w", name, err)
-			}
-			pre[name] = pc
-			d.ports[name] = pc.LocalAddr().(*net.UDPAddr).Port
-		} else {
-			ln, err := net.Listen("tcp4", net.JoinHostPort(cfg.Host, "0"))
-			if err != nil {
-				closeAll(pre)
-				return nil, fmt.Errorf("start nport simulator: allocate %s port: %w", name, err)
-			}
-			pre[name] = ln
-			d.ports[name] = ln.Addr().(*net.TCPAddr).Port
+		sock, port, err := listenSaved(cfg, name, d.udpSvc[name], saved)
+		if err != nil {
+			closeAll(pre)
+			return nil, fmt.Errorf("start nport simulator: %w", err)
 		}
+		pre[name] = sock
+		d.ports[name] = port
 	}
 	d.bg.Add(1)
 	go d.syslogSender()
@@ -236,6 +271,10 @@ func Start(cfg Config) (*Device, error) {
 		return nil, fmt.Errorf("start nport simulator: %w", err)
 	}
 	d.log("System", "System Cold Start")
+	if err := d.persist(); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("start nport simulator: %w", err)
+	}
 	return d, nil
 }
 
@@ -323,6 +362,9 @@ func (d *Device) Harden(opts HardenOptions) {
 	d.effective = d.saved.clone()
 	d.sessions = map[string]*session{}
 	d.mu.Unlock()
+	if err := d.persist(); err != nil {
+		d.log("System", "Saving the state file failed")
+	}
 	d.closeServices()
 	if err := d.openServices(nil); err != nil {
 		d.log("System", "Service start failed")
@@ -363,9 +405,13 @@ func (d *Device) saveRestart() {
 	d.mu.Lock()
 	d.effective = d.saved.clone()
 	d.restarts++
+	d.restartPending = false
 	d.sessions = map[string]*session{}
 	d.challenge = map[string]time.Time{}
 	d.mu.Unlock()
+	if err := d.persist(); err != nil {
+		d.log("System", "Saving the state file failed")
+	}
 	t := time.NewTimer(d.cfg.RestartDelay)
 	defer t.Stop()
 	select {

@@ -538,7 +538,18 @@ func (d *Device) saveRestartPage(w http.ResponseWriter, r *http.Request, user, t
 			return
 		}
 		d.bg.Add(1)
+		d.restartPending = true
 		d.mu.Unlock()
+		// The state file shows the restart done before the device
+		// answers (see persist): a kill from here on resumes restarted.
+		if err := d.persist(); err != nil {
+			d.mu.Lock()
+			d.restartPending = false
+			d.mu.Unlock()
+			d.bg.Done()
+			stateError(w, err)
+			return
+		}
 		w.Header().Set("Connection", "close")
 		fmt.Fprint(w, "<html><head><title>Save/Restart</title></head><body><h2>Now Save/Restart OK!</h2></body></html>\n")
 		if f, ok := w.(http.Flusher); ok {
