@@ -179,6 +179,26 @@ func comparable(rs []steps.Result) map[string]string {
 	return out
 }
 
+// observed is what a step's checks saw, for a mismatch's message:
+// comparable leaves it out, but it tells which port or page disagreed.
+func observed(rs []steps.Result, id string) string {
+	var b strings.Builder
+	for _, r := range rs {
+		if r.StepID != id {
+			continue
+		}
+		for _, f := range []struct {
+			name string
+			f    *steps.Finding
+		}{{"before", r.Before}, {"after", r.After}} {
+			if f.f != nil {
+				fmt.Fprintf(&b, "\n  %s: observed %q, notes %q", f.name, f.f.Observed, f.f.Notes)
+			}
+		}
+	}
+	return b.String()
+}
+
 func runToEnd(t *testing.T, ctx context.Context, eng engine) []steps.Result {
 	t.Helper()
 	for i := range crashPlan {
@@ -242,11 +262,12 @@ func TestCrashBetweenStepsLosesNothing_Simulator(t *testing.T) {
 			}
 			defer j.Close()
 			defer eng.Close()
-			got := comparable(runToEnd(t, ctx, eng))
+			res := runToEnd(t, ctx, eng)
+			got := comparable(res)
 			if !reflect.DeepEqual(got, want) {
 				for id := range want {
 					if got[id] != want[id] {
-						t.Errorf("%s:\n resumed %s\n     ref %s", id, got[id], want[id])
+						t.Errorf("%s:\n resumed %s\n     ref %s%s", id, got[id], want[id], observed(res, id))
 					}
 				}
 			}
