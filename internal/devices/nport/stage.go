@@ -436,9 +436,14 @@ func (d *Driver) Commit(ctx context.Context, progress func(string)) error {
 		}
 		return nil
 	}
-	// 1. wait until the old session is gone (the device restarted)
+	// 1. wait until the old session is gone (the device restarted). Only
+	// a sign of the restart counts: the login page instead of the old
+	// session, a refused or reset connection. A request that merely timed
+	// out (a busy laptop, a slow link) proves nothing: logging in again
+	// then could land before the restart and read settings not in effect.
 	for {
-		if _, err := s.open(ctx, quirks.MenuOverview); err != nil {
+		_, err := s.open(ctx, quirks.MenuOverview)
+		if wentDown(err) {
 			break
 		}
 		if err := wait(); err != nil {
@@ -490,6 +495,21 @@ func (d *Driver) Commit(ctx context.Context, progress func(string)) error {
 
 // closedAtOnce reports a connection the device accepted and then closed
 // or reset without an answer: normal while it restarts.
+// wentDown reports whether err, from a request on the old session after
+// Save/Restart, shows that the device restarted: the session ended (the
+// login page came back), the connection was refused, reset or closed.
+// A timeout is not such a sign.
+func wentDown(err error) bool {
+	if err == nil {
+		return false
+	}
+	var ue *transport.UnreachableError
+	if errors.As(err, &ue) {
+		return ue.Kind == transport.Refused
+	}
+	return errors.Is(err, errSessionEnded) || closedAtOnce(err) || errors.Is(err, syscall.ECONNREFUSED)
+}
+
 func closedAtOnce(err error) bool {
 	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNABORTED)
