@@ -3,8 +3,8 @@ package nport
 import (
 	"crypto/md5"
 	"crypto/sha256"
-	"encoding/hex"
 	"crypto/tls"
+	"encoding/hex"
 	"net"
 	"net/url"
 	"os"
