@@ -179,6 +179,12 @@ func (d *Device) serve(w http.ResponseWriter, r *http.Request, auth bool, h hand
 		}
 		code, out = h(c)
 	}
+	// every call that may change the gateway is on disk before the reply
+	if r.Method != http.MethodGet {
+		if err := d.persistLocked(); err != nil {
+			code, out = apiError(500, "simulator: "+err.Error())
+		}
+	}
 	// services the call toggled open or close before the reply, so a
 	// client that got its answer sees the new state; HTTPS itself goes
 	// only after the reply is sent

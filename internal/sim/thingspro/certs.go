@@ -151,5 +151,8 @@ func (ca *PlantCA) Issue(cn string, o IssueOptions) (certPEM, keyPEM string, err
 func (d *Device) ServeCert(certPEM, keyPEM string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.installCertLocked(certPEM, keyPEM, "served.crt", "served.key")
+	if err := d.installCertLocked(certPEM, keyPEM, "served.crt", "served.key"); err != nil {
+		return err
+	}
+	return d.persistLocked()
 }

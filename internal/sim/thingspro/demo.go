@@ -2,6 +2,7 @@ package thingspro
 
 import (
 	"fmt"
+	"path/filepath"
 
 	"github.com/commission-tool/commission/internal/family"
 )
@@ -18,12 +19,24 @@ const (
 // discovery) and its factory login. cfg.FirstLoginDone turns off the
 // forced first-login password change (Config.NoForcedChange). The
 // gateway applies settings at once, so cfg.RestartDelay has nothing to
-// delay, and it keeps no state between runs: cfg.StateDir is not used.
+// delay. With cfg.StateDir the gateway keeps its state in the
+// subfolder DemoStateDir and resumes from it (configuration, passwords,
+// certificate, ports; a resumed gateway's forced change is as it was
+// left, whatever cfg.FirstLoginDone says); without, it is factory-new on
+// new ports every run.
 func Demo(cfg family.DemoConfig) ([]family.DemoDevice, error) {
-	gw, err := Start(Config{NoForcedChange: cfg.FirstLoginDone})
+	c := Config{NoForcedChange: cfg.FirstLoginDone}
+	if cfg.StateDir != "" {
+		c.StateDir = DemoStateDir(cfg.StateDir)
+	}
+	gw, err := Start(c)
 	if err != nil {
 		return nil, fmt.Errorf("start the simulated ThingsPro Edge gateway: %w", err)
 	}
 	return []family.DemoDevice{{Label: "ThingsPro Edge (simulated)", Host: gw.Host(), Ports: gw.Ports(),
 		User: DemoUser, Password: DemoPassword, Sim: gw, Close: func() { gw.Close() }}}, nil
 }
+
+// DemoStateDir is the folder, below the demo's state folder, where the
+// demo's gateway keeps its state: thingspro.
+func DemoStateDir(stateDir string) string { return filepath.Join(stateDir, "thingspro") }

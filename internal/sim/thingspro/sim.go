@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -83,6 +84,15 @@ type Config struct {
 	// Listening adds sockets the shell reports besides the gateway's own
 	// services, e.g. {"tcp", 502} for a Modbus/TCP slave.
 	Listening []Socket
+	// StateDir, when set, is the gateway's own folder: Start loads the
+	// state file there (StateFileName) when there is one and listens on
+	// the ports it names, and every API call but a GET writes it again,
+	// atomically, before the reply. It keeps the configuration
+	// (accounts and passwords as the gateway holds them, services,
+	// interfaces, firewall, certificate file names), the HTTPS
+	// certificate and key, and the ports. Empty: a fresh factory-default
+	// gateway on new ports, and no file.
+	StateDir string
 }
 
 // Socket is one listening socket the simulated shell reports.
@@ -172,6 +182,18 @@ func Start(cfg Config) (*Device, error) {
 	}
 	d := &Device{cfg: cfg, ports: map[string]int{}, tokens: map[string]int{}, failures: map[string]*failState{},
 		lns: map[string]net.Listener{}, pcs: map[string]net.PacketConn{}, srvs: map[string]*http.Server{}, conns: map[net.Conn]string{}, carried: map[net.Conn]bool{}}
+	if cfg.StateDir != "" {
+		if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
+			return nil, fmt.Errorf("start thingspro simulator: state folder: %w", err)
+		}
+		st, err := loadState(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("start thingspro simulator: %w", err)
+		}
+		if st != nil {
+			return d.resume(st)
+		}
+	}
 	ca, err := newCA(cfg.Now())
 	if err != nil {
 		return nil, err
@@ -198,8 +220,34 @@ func Start(cfg Config) (*Device, error) {
 	}
 	d.ports[PortDiscovery] = pc.LocalAddr().(*net.UDPAddr).Port
 	pc.Close()
+	return d.open()
+}
+
+// resume starts the gateway from its state file (Config.StateDir).
+func (d *Device) resume(st *stateFile) (*Device, error) {
+	var err error
+	if d.cert, err = st.certificate(); err != nil {
+		return nil, fmt.Errorf("start thingspro simulator: %w", err)
+	}
+	d.certDER = d.cert.Certificate[0]
+	d.cfg.Model, d.cfg.Serial = st.Model, st.Serial
+	d.st = st.State.toState()
+	for _, name := range []string{PortHTTPS, PortHTTP, PortSSH, PortDiscovery} {
+		d.ports[name] = st.Ports[name]
+	}
+	if err := claimPorts(d.cfg, d.ports); err != nil {
+		return nil, fmt.Errorf("start thingspro simulator: %w", err)
+	}
+	return d.open()
+}
+
+// open opens the services the settings enable and writes the state file.
+func (d *Device) open() (*Device, error) {
 	d.mu.Lock()
-	err = d.syncServicesLocked()
+	err := d.syncServicesLocked()
+	if err == nil {
+		err = d.persistLocked()
+	}
 	d.mu.Unlock()
 	if err != nil {
 		d.Close()

@@ -225,6 +225,9 @@ func (d *Device) Harden(o HardenOptions) error {
 		m.rootCA, m.clientCert, m.clientKey = "root.crt", "client.crt", "client.key"
 	}
 	d.tokens = map[string]int{}
+	if err := d.persistLocked(); err != nil {
+		return err
+	}
 	return d.syncServicesLocked()
 }
 
@@ -238,7 +241,7 @@ func (d *Device) SetUserDetails(name, email string, expiredAfter *time.Time) err
 		return fmt.Errorf("no account %q", name)
 	}
 	u.email, u.expiredAfter = email, expiredAfter
-	return nil
+	return d.persistLocked()
 }
 
 // UserRoles returns an account's role ids and whether it is active.
