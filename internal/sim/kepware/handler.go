@@ -103,7 +103,7 @@ type req struct {
 	now    time.Time
 }
 
-func (d *Device) handle(hw http.ResponseWriter, r *http.Request) {
+func (d *Device) handleRequest(hw http.ResponseWriter, r *http.Request) {
 	raw, err := io.ReadAll(io.LimitReader(r.Body, maxRequest+1))
 	if err != nil || len(raw) > maxRequest {
 		writeMsg(hw, http.StatusBadRequest, "Request body too large or unreadable.")

@@ -28,6 +28,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"sync"
 	"time"
 )
@@ -59,6 +60,16 @@ type Config struct {
 	// product the driver does not know).
 	ProductID string
 	Now       func() time.Time // default time.Now
+	// StateDir, when set, is the server's own folder: Start loads the
+	// state file there (StateFileName) when there is one and listens on
+	// the ports it names, and every API request but a GET (and SetHTTP,
+	// Harden) writes it again, atomically, before the reply. It keeps
+	// the configuration (users and passwords as the server holds them,
+	// groups, project properties and PROJECT_ID, agents, endpoints,
+	// event and audit logs), the HTTP port's switch, the HTTPS
+	// certificate and key, and the ports. Empty: a fresh
+	// factory-default server on new ports, and no file.
+	StateDir string
 }
 
 // Service names, the keys of Ports.
@@ -119,15 +130,31 @@ func Start(cfg Config) (*Device, error) {
 	}
 	d := &Device{cfg: cfg, ports: map[string]int{}, lns: map[string]net.Listener{}, servers: map[string]*http.Server{}, httpOn: true,
 		carried: map[net.Conn]bool{}}
+	var st *stateFile
+	if cfg.StateDir != "" {
+		if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
+			return nil, fmt.Errorf("start kepware simulator: state folder: %w", err)
+		}
+		var err error
+		if st, err = loadState(cfg); err != nil {
+			return nil, fmt.Errorf("start kepware simulator: %w", err)
+		}
+	}
 	var err error
-	if d.cert, err = selfSigned(cfg, cfg.Now()); err != nil {
+	var saved map[string]int
+	if st != nil {
+		if d.cert, err = st.certificate(); err != nil {
+			return nil, fmt.Errorf("start kepware simulator: %w", err)
+		}
+		saved = st.Ports
+	} else if d.cert, err = selfSigned(cfg, cfg.Now()); err != nil {
 		return nil, fmt.Errorf("start kepware simulator: %w", err)
 	}
 	for _, name := range []string{SvcConfigHTTPS, SvcConfigHTTP, SvcOPCUA, SvcRESTServer} {
-		ln, err := net.Listen("tcp4", net.JoinHostPort(cfg.Host, "0"))
+		ln, err := listen(cfg, name, saved)
 		if err != nil {
 			d.Close()
-			return nil, fmt.Errorf("start kepware simulator: allocate %s port: %w", name, err)
+			return nil, fmt.Errorf("start kepware simulator: %w", err)
 		}
 		d.ports[name] = ln.Addr().(*net.TCPAddr).Port
 		switch name {
@@ -143,6 +170,22 @@ func Start(cfg Config) (*Device, error) {
 		}
 	}
 	d.st = newStore(cfg, d.ports[SvcRESTServer])
+	if st != nil {
+		d.st = st.Store.toStore(cfg)
+		if !st.HTTPOn {
+			if err := d.SetHTTP(false); err != nil {
+				d.Close()
+				return nil, fmt.Errorf("start kepware simulator: %w", err)
+			}
+		}
+	}
+	d.mu.Lock()
+	err = d.persistLocked()
+	d.mu.Unlock()
+	if err != nil {
+		d.Close()
+		return nil, fmt.Errorf("start kepware simulator: %w", err)
+	}
 	return d, nil
 }
 
@@ -248,7 +291,7 @@ func (d *Device) SetHTTP(on bool) error {
 			delete(d.servers, SvcConfigHTTP)
 		}
 		d.httpOn = false
-		return nil
+		return d.persistLocked()
 	}
 	ln, err := net.Listen("tcp4", net.JoinHostPort(d.cfg.Host, fmt.Sprint(d.ports[SvcConfigHTTP])))
 	if err != nil {
@@ -256,7 +299,7 @@ func (d *Device) SetHTTP(on bool) error {
 	}
 	d.serve(SvcConfigHTTP, ln)
 	d.httpOn = true
-	return nil
+	return d.persistLocked()
 }
 
 // Requests returns the requests received so far (passwords masked).
@@ -331,7 +374,11 @@ func (d *Device) Login(user, pw string) bool {
 func (d *Device) Harden() error {
 	d.mu.Lock()
 	d.st.harden()
+	err := d.persistLocked()
 	d.mu.Unlock()
+	if err != nil {
+		return err
+	}
 	return d.SetHTTP(false)
 }
 
