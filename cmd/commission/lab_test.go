@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/commission-tool/commission/internal/family"
 	simnport "github.com/commission-tool/commission/internal/sim/nport"
 )
 
@@ -53,5 +56,51 @@ func TestDemoFolderIsTheDemosOwn(t *testing.T) {
 	}
 	if _, err := os.Stat(precious); err != nil {
 		t.Errorf("--fresh deleted a file it did not make: %v", err)
+	}
+}
+
+// TestDemoComesBackAsItWasLeft_Simulator: the demo's simulators keep
+// their state in the demo folder, so a demo started again (after a kill,
+// say) serves the same devices at the same addresses with the same
+// certificates, as they were left: a session's journal, which names the
+// address, resumes against the device it was made on.
+func TestDemoComesBackAsItWasLeft_Simulator(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "devices")
+	first, err := startLabWith(context.Background(), family.DemoConfig{RestartDelay: 20 * time.Millisecond, StateDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := first.candidates()
+	fps := map[string]string{}
+	for _, d := range first.devices {
+		fps[d.Label] = fingerprintOf(d)
+	}
+	first.nport().Harden(simnport.HardenOptions{AdminUser: "tech1", AdminPassword: "Fld#Tech2026!abc"})
+	first.Close()
+
+	again, err := startLabWith(context.Background(), family.DemoConfig{RestartDelay: 20 * time.Millisecond, StateDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	after := again.candidates()
+	if len(after) != len(before) {
+		t.Fatalf("%d devices, then %d", len(before), len(after))
+	}
+	for i := range before {
+		if before[i].Address != after[i].Address || before[i].Label != after[i].Label {
+			t.Errorf("device %d: %s at %s, then %s at %s", i, before[i].Label, before[i].Address, after[i].Label, after[i].Address)
+		}
+	}
+	for _, d := range again.devices {
+		if fps[d.Label] == "" || fingerprintOf(d) != fps[d.Label] {
+			t.Errorf("%s: certificate %s, then %s", d.Label, fps[d.Label], fingerprintOf(d))
+		}
+	}
+	// The hardened NPort is still hardened: its new admin audits it clean.
+	d := again.first("nport")
+	args := replaceArg(withPins(t, d.AuditArgs), "--user", "tech1")
+	if _, code, msg := runAuditArgs(t, args, "Fld#Tech2026!abc"); code != ExitOK {
+		t.Errorf("the hardened NPort after the restart of the demo: exit %d: %s", code, msg)
 	}
 }
