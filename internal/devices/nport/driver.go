@@ -227,8 +227,11 @@ func (d *Driver) Read(ctx context.Context) (State, error) {
 	var snmpID snmpInfo
 	var snmpPort probe.Result
 	wg.Go(func() { obs = d.observe(pctx, prev) })
+	// UDP 4800 runs during the login and the page reads: its exchanges
+	// are held and recorded after theirs
+	var dsciHeld held
 	wg.Go(func() {
-		c, cancel := context.WithTimeout(pctx, 3*d.o.Timeout)
+		c, cancel := context.WithTimeout(holding(pctx, &dsciHeld), 3*d.o.Timeout)
 		defer cancel()
 		dsci, dsciErr = readDSCI(c, d.hostport("moxa-udp"), d.o.Timeout, d.o.Recorder, d.rtt)
 	})
@@ -240,6 +243,7 @@ func (d *Driver) Read(ctx context.Context) (State, error) {
 		cancel() // no State to put the probes in
 	}
 	wg.Wait()
+	dsciHeld.release(d.o.Recorder)
 	if err != nil {
 		if errors.Is(err, errSessionEnded) {
 			d.drop()
@@ -301,6 +305,11 @@ func (d *Driver) current() cred {
 
 var errSessionEnded = errors.New("the session ended")
 
+// pageReaders is how many console pages are read at the same time: the
+// HTTP client keeps as many connections alive between reads, so that a
+// Read after the first makes no TLS handshake.
+const pageReaders = 4
+
 // readPages fetches every page concurrently, then parses them in menu
 // order into st. The System Log page is optional.
 func (d *Driver) readPages(ctx context.Context, s *session, st *State) error {
@@ -310,23 +319,21 @@ func (d *Driver) readPages(ctx context.Context, s *session, st *State) error {
 		names = append(names, p.menu)
 	}
 	got := make([]*page, len(names))
-	errs := make([]error, len(names))
-	sem := make(chan struct{}, 4)
-	var wg sync.WaitGroup
+	tasks := make([]func(context.Context) error, len(names))
 	for i, n := range names {
 		if i == 2 || i >= 3 && pages[i-3].optional {
 			if !s.hasEntry(n) {
 				continue
 			}
 		}
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			got[i], errs[i] = s.open(ctx, n)
-		})
+		tasks[i] = func(ctx context.Context) (err error) {
+			got[i], err = s.open(ctx, n)
+			return err
+		}
 	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	// the session's cookie is shared by every read: one login, whatever
+	// the parallelism (GA allows one console session)
+	if err := errors.Join(runOrdered(ctx, s.rec, pageReaders, tasks)...); err != nil {
 		return fmt.Errorf("read the console: %w", err)
 	}
 	readOverview(got[0], &st.Identity)

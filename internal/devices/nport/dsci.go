@@ -19,7 +19,7 @@ import (
 
 // recordDatagram adds a UDP 4800 exchange to the transcript. The secret
 // part of a 0x28 or 0x29 reply (communities, password) is zeroed.
-func recordDatagram(rec *transcript.Recorder, req, reply []byte, err error) {
+func recordDatagram(ctx context.Context, rec *transcript.Recorder, req, reply []byte, err error) {
 	if rec == nil {
 		return
 	}
@@ -37,7 +37,7 @@ func recordDatagram(rec *transcript.Recorder, req, reply []byte, err error) {
 		}
 		dg.Reply = hex.EncodeToString(r)
 	}
-	rec.Add(transcript.Exchange{Kind: "udp", Datagram: dg, Note: note})
+	addExchange(ctx, rec, transcript.Exchange{Kind: "udp", Datagram: dg, Note: note})
 }
 
 // UDP 4800 ("Moxa command", DSCI) function codes (nport.md 6.4).
@@ -151,7 +151,7 @@ func readDSCI(ctx context.Context, addr string, timeout time.Duration, rec *tran
 		if err == nil {
 			rt.observe(time.Since(sent))
 		}
-		recordDatagram(rec, req, b, err)
+		recordDatagram(ctx, rec, req, b, err)
 		return b, err
 	}
 	b, err := ask(discoverRequest)

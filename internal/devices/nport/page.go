@@ -237,12 +237,75 @@ func (p *page) link(text string) (string, bool) {
 // sameText compares two labels as a reader would: case, spacing, a
 // trailing colon and "&" against "and" do not matter.
 func sameText(a, b string) bool {
-	canon := func(s string) string {
-		s = strings.ToLower(norm(s))
-		s = strings.ReplaceAll(s, "&", " and ")
-		return strings.Join(strings.Fields(s), " ")
+	if a == b {
+		return true
 	}
-	return a == b || canon(a) == canon(b)
+	if !ascii(a) || !ascii(b) {
+		return canonText(a) == canonText(b)
+	}
+	// ASCII labels (all the console's) are compared word by word, with no
+	// copy: the parse of one page makes thousands of these comparisons
+	a, b = labelCore(a), labelCore(b)
+	for {
+		var wa, wb string
+		wa, a = nextWord(a)
+		wb, b = nextWord(b)
+		if wa == "" || wb == "" {
+			return wa == wb
+		}
+		if !strings.EqualFold(wa, wb) {
+			return false
+		}
+	}
+}
+
+// canonText is the form sameText compares: norm's, lower case, "&" read
+// as "and", single spaces.
+func canonText(s string) string {
+	s = strings.ToLower(norm(s))
+	s = strings.ReplaceAll(s, "&", " and ")
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// ascii reports whether s is all ASCII.
+func ascii(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// labelCore is an ASCII label without its outer spaces and one trailing
+// colon (what norm trims).
+func labelCore(s string) string {
+	return strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(s), ":"))
+}
+
+// nextWord splits the first word off ASCII s: words are separated by
+// spaces, and "&" is the word "and" on its own. It returns "" at the end.
+func nextWord(s string) (word, rest string) {
+	i := 0
+	for i < len(s) && asciiSpace(s[i]) {
+		i++
+	}
+	s = s[i:]
+	if s == "" {
+		return "", ""
+	}
+	if s[0] == '&' {
+		return "and", s[1:]
+	}
+	j := 0
+	for j < len(s) && !asciiSpace(s[j]) && s[j] != '&' {
+		j++
+	}
+	return s[:j], s[j:]
+}
+
+func asciiSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
 }
 
 // resolve makes href absolute against the page's URL.

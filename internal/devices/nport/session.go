@@ -68,7 +68,7 @@ func (s *session) learn(p *page) {
 }
 
 // record adds one HTTP exchange to the transcript.
-func (s *session) record(method, u string, pairs [][2]string, resp *transport.Response, err error) {
+func (s *session) record(ctx context.Context, method, u string, pairs [][2]string, resp *transport.Response, err error) {
 	if s.rec == nil {
 		return
 	}
@@ -104,7 +104,7 @@ func (s *session) record(method, u string, pairs [][2]string, resp *transport.Re
 			e.Response.FinalURL = resp.URL.RequestURI()
 		}
 	}
-	s.rec.Add(e)
+	addExchange(ctx, s.rec, e)
 }
 
 func queryPairs(raw string) [][2]string {
@@ -129,14 +129,14 @@ func (s *session) fetch(ctx context.Context, u string) (*transport.Response, *pa
 		s.rtt.observe(time.Since(sent))
 	}
 	if err != nil {
-		s.record(http.MethodGet, u, nil, nil, err)
+		s.record(ctx, http.MethodGet, u, nil, nil, err)
 		return nil, nil, err
 	}
 	p, perr := parsePage(ctx, resp.URL, resp.Body)
 	if perr == nil {
 		s.learn(p)
 	}
-	s.record(http.MethodGet, u, nil, resp, nil)
+	s.record(ctx, http.MethodGet, u, nil, resp, nil)
 	return resp, p, perr
 }
 
@@ -163,14 +163,14 @@ func (s *session) send(ctx context.Context, method, target string, pairs [][2]st
 		resp, err = s.http.PostFormPairs(ctx, target, pairs, secret...)
 	}
 	if err != nil {
-		s.record(method, target, pairs, nil, err)
+		s.record(ctx, method, target, pairs, nil, err)
 		return nil, nil, err
 	}
 	p, perr := parsePage(ctx, resp.URL, resp.Body)
 	if perr == nil {
 		s.learn(p)
 	}
-	s.record(method, target, pairs, resp, nil)
+	s.record(ctx, method, target, pairs, resp, nil)
 	return resp, p, perr
 }
 
@@ -518,13 +518,20 @@ func (s *session) get(ctx context.Context, u string) (*page, error) {
 // open opens the page of a menu entry: a link text, or "Port N" for the
 // Operation Modes page of serial port N.
 func (s *session) open(ctx context.Context, text string) (*page, error) {
-	u, err := s.pageURL(ctx, text)
-	if err != nil {
-		return nil, err
-	}
-	p, err := s.get(ctx, u)
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", text, err)
+	var p *page
+	if n, ok := portNumber(text); ok {
+		var err error
+		if p, err = s.portPage(ctx, n); err != nil {
+			return nil, fmt.Errorf("open %s: %w", text, err)
+		}
+	} else {
+		u, err := s.pageURL(ctx, text)
+		if err != nil {
+			return nil, err
+		}
+		if p, err = s.get(ctx, u); err != nil {
+			return nil, fmt.Errorf("open %s: %w", text, err)
+		}
 	}
 	if s.sessionGone(p) {
 		return nil, fmt.Errorf("open %s: %w (the login page came back)", text, errSessionEnded)
@@ -613,24 +620,41 @@ func (s *session) portEntries() map[int]string {
 
 // portURL is the Operation Modes page of port n.
 func (s *session) portURL(ctx context.Context, n int) (string, error) {
+	u, _, err := s.portFolder(ctx, n)
+	return u, err
+}
+
+// portFolder resolves port n's menu entry: the URL of its Operation
+// Modes page and, when the entry is that page itself (no folder page in
+// between), the page as fetched, so that it is not fetched twice.
+func (s *session) portFolder(ctx context.Context, n int) (string, *page, error) {
 	href, ok := s.portEntries()[n]
 	if !ok {
-		return "", fmt.Errorf("the menu has no Port %d", n)
+		return "", nil, fmt.Errorf("the menu has no Port %d", n)
 	}
 	u, err := s.menu.resolve(href)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	// a Port N page that is itself a folder page links to Operation Modes
 	p, err := s.get(ctx, u)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
-	if _, ok := p.link(quirks.MenuOpModes); ok && len(p.Forms) == 0 {
-		href, _ := p.link(quirks.MenuOpModes)
-		return p.resolve(href)
+	if href, ok := p.link(quirks.MenuOpModes); ok && len(p.Forms) == 0 {
+		u, err := p.resolve(href)
+		return u, nil, err
 	}
-	return u, nil
+	return u, p, nil
+}
+
+// portPage is the Operation Modes page of port n, fetched once.
+func (s *session) portPage(ctx context.Context, n int) (*page, error) {
+	u, p, err := s.portFolder(ctx, n)
+	if err != nil || p != nil {
+		return p, err
+	}
+	return s.get(ctx, u)
 }
 
 func hasLoginForm(p *page) bool {
