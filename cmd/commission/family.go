@@ -177,6 +177,14 @@ func portArgs(ports map[string]int) []string {
 	return out
 }
 
+// timingOf is one family's confirm-screen wording; none for an unknown one.
+func timingOf(name string) tui.Timing {
+	if f, ok := lookupFamily(name); ok && f.Timing != nil {
+		return tui.Timing(f.Timing())
+	}
+	return tui.Timing{}
+}
+
 // timings maps each family to its confirm-screen wording.
 func timings() map[string]tui.Timing {
 	m := make(map[string]tui.Timing, len(registry))

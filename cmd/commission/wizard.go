@@ -281,7 +281,8 @@ func (a *app) config() tui.Config {
 		},
 		Version: version,
 		NoColor: os.Getenv("NO_COLOR") != "",
-		Timing:  timings(),
+		// Read for the connected family once the session is open, not before the first frame.
+		TimingOf: timingOf,
 		// A record with open steps is signed only with a reason: the
 		// wizard asks for it again when Finish says it is missing.
 		ErrNeedsReason: record.ErrIncompleteNoReason,

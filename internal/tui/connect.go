@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"regexp"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -334,7 +333,22 @@ func (scr *deviceList) onCandidates(sh *shell, msg candidatesMsg) {
 	}
 }
 
-var hostLabel = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
+// isHostLabel reports whether l is one label of a host name: 1 to 63
+// ASCII letters, digits and hyphens, starting and ending with a letter or
+// a digit. (Written out rather than a regexp compiled when the program
+// starts, before the wizard's first frame.)
+func isHostLabel(l string) bool {
+	if len(l) == 0 || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(l); i++ {
+		c := l[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // validAddress accepts an IPv4 address or a host name, each with an
 // optional port.
@@ -368,7 +382,7 @@ func validAddress(s string) error {
 	labels := strings.Split(strings.TrimSuffix(host, "."), ".")
 	allDigits := true
 	for _, l := range labels {
-		if !hostLabel.MatchString(l) {
+		if !isHostLabel(l) {
 			return errors.New("not an IPv4 address or a host name")
 		}
 		if strings.Trim(l, "0123456789") != "" {
@@ -499,10 +513,15 @@ func (scr *loginScreen) connect(sh *shell) (tea.Cmd, nav) {
 		return nil, goTo(scrCreds)
 	}
 	ctx, seq := sh.startOp(connectTimeout)
-	conn, t, rep := sh.cfg.Connect, scr.target, sh.hub
+	conn, t, rep, timingOf := sh.cfg.Connect, scr.target, sh.hub, sh.cfg.TimingOf
 	return tea.Batch(sh.spin.Tick, func() tea.Msg {
 		s, err := conn(ctx, t, rep)
-		return connectedMsg{seq: seq, sess: s, err: err}
+		msg := connectedMsg{seq: seq, sess: s, err: err}
+		if err == nil && s != nil && timingOf != nil {
+			tm := timingOf(s.Family())
+			msg.timing = &tm
+		}
+		return msg
 	}), nav{}
 }
 
@@ -530,7 +549,7 @@ func (scr *loginScreen) onConnected(sh *shell, msg connectedMsg) (tea.Cmd, nav) 
 		sh.errText = "the connection gave no session"
 		return nil, goTo(scrCreds)
 	case err == nil:
-		sh.sess = msg.sess
+		sh.sess, sh.famTiming = msg.sess, msg.timing
 		scr.forget()
 		scr.needNewPassword = false
 		if len(sh.sess.AwaitingRestart()) > 0 {

@@ -79,9 +79,10 @@ type (
 		err     error
 	}
 	connectedMsg struct {
-		seq  int
-		sess Session
-		err  error
+		seq    int
+		sess   Session
+		timing *Timing // Config.TimingOf for the session's family; nil: none
+		err    error
 	}
 	trustedMsg struct {
 		seq int

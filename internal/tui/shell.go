@@ -39,6 +39,9 @@ type services struct {
 	cfg  Config
 	hub  *hub
 	sess Session // nil until connected
+	// famTiming is Config.TimingOf for the session's family, asked for
+	// when the session opened; nil: not asked.
+	famTiming *Timing
 	// waivers are the approver and expiry of each step waived in this
 	// run, for the record (FinishInfo.Waivers). Replaced, never changed
 	// in place: models are values.
@@ -224,7 +227,12 @@ func (sv *services) nextOpen(id string) (string, bool) {
 // timing is the connected family's wording for the confirm screens.
 func (sv *services) timing() Timing {
 	t := Timing{}
-	if sv.sess != nil {
+	switch {
+	case sv.famTiming != nil:
+		t = *sv.famTiming
+	case sv.sess != nil && sv.cfg.TimingOf != nil:
+		t = sv.cfg.TimingOf(sv.sess.Family())
+	case sv.sess != nil:
 		t = sv.cfg.Timing[sv.sess.Family()]
 	}
 	if t.Apply == "" {

@@ -46,6 +46,7 @@ import (
 	"strings"
 
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/colorprofile"
 
 	"github.com/commission-tool/commission/internal/devices"
@@ -207,6 +208,12 @@ type Config struct {
 	// Timing, per family, is shown on the apply, delete and restart
 	// confirm screens. A family without an entry gets neutral wording.
 	Timing map[string]Timing
+	// TimingOf, when set, gives one family's wording instead of Timing.
+	// The wizard asks it for the connected family only, in the command
+	// that opens the session, so no family's wording is read before the
+	// first frame or on the screen's path. It may be slow; it must not
+	// send anything.
+	TimingOf func(family string) Timing
 	// Connect opens a session; rep receives the engine's events.
 	Connect func(ctx context.Context, t Target, rep steps.Reporter) (Session, error)
 	// Trust pins a TLS fingerprint the technician confirmed.
@@ -318,9 +325,13 @@ func Run(ctx context.Context, cfg Config, in io.Reader, out io.Writer) (Summary,
 	// detection runs a tmux subprocess before the first frame).
 	profile := colorprofile.Ascii
 	if !cfg.NoColor {
-		profile = colorprofile.Detect(out, os.Environ())
+		profile = detectProfile(out)
 	}
-	opts := []tea.ProgramOption{tea.WithInput(in), tea.WithOutput(out), tea.WithContext(ctx), tea.WithColorProfile(profile)}
+	// The program writes what is queued, the first frame too, on each
+	// tick of its frame clock: at the most frames a second a key's echo
+	// and the first frame wait half as long as at the default 60.
+	opts := []tea.ProgramOption{tea.WithInput(in), tea.WithOutput(out), tea.WithContext(ctx), tea.WithColorProfile(profile),
+		tea.WithFPS(maxFPS)}
 	final, err := tea.NewProgram(m, opts...).Run()
 	fm, ok := final.(Model)
 	if !ok {
@@ -334,4 +345,36 @@ func Run(ctx context.Context, cfg Config, in io.Reader, out io.Writer) (Summary,
 		return sum, fm.stopErr()
 	}
 	return sum, nil
+}
+
+// maxFPS is the most frames a second the program draws (bubbletea's
+// ceiling; its default is 60).
+const maxFPS = 120
+
+// detectProfile is the colour profile of out. lipgloss detected stdout's
+// when the program started (its Writer); when out is the same open file
+// as stdout (the wizard draws on stderr, and both are the terminal) a
+// second detection would give the same answer, since it depends only on
+// whether the output is a terminal and on the environment, so that one is
+// used: detecting again reads terminfo again and, under tmux, runs
+// `tmux info` again, before the first frame.
+func detectProfile(out io.Writer) colorprofile.Profile {
+	if w := lipgloss.Writer; w != nil && w.Forward == io.Writer(os.Stdout) && sameFile(out, os.Stdout) {
+		return w.Profile
+	}
+	return colorprofile.Detect(out, os.Environ())
+}
+
+// sameFile reports whether out is an *os.File open on the same file as f.
+func sameFile(out io.Writer, f *os.File) bool {
+	o, ok := out.(*os.File)
+	if !ok || o == nil || f == nil {
+		return false
+	}
+	a, err := o.Stat()
+	if err != nil {
+		return false
+	}
+	b, err := f.Stat()
+	return err == nil && os.SameFile(a, b)
 }

@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/commission-tool/commission/internal/printable"
@@ -57,17 +58,25 @@ func uuid5(name string) string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
+// The expressions are compiled when first used, not at program start:
+// every command links this package, and only writing a record needs them.
 var (
-	srRe    = regexp.MustCompile(`(?i)^\s*(?:SR\s*)?(\d+\.\d+)(?:\s*\(?\s*RE\s*\(?\s*(\d+)\s*\)?)?\s*$`)
-	tokenRe = regexp.MustCompile(`^(\p{L}|_)(\p{L}|\p{N}|[.\-_])*$`)
-	badTok  = regexp.MustCompile(`[^\p{L}\p{N}.\-_]+`)
+	srRe    = lazyRegexp(`(?i)^\s*(?:SR\s*)?(\d+\.\d+)(?:\s*\(?\s*RE\s*\(?\s*(\d+)\s*\)?)?\s*$`)
+	tokenRe = lazyRegexp(`^(\p{L}|_)(\p{L}|\p{N}|[.\-_])*$`)
+	badTok  = lazyRegexp(`[^\p{L}\p{N}.\-_]+`)
+	emailRe = lazyRegexp(`^[^\s@]+@[^\s@]+$`)
 )
+
+// lazyRegexp returns the expression compiled on the first call.
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
 
 // ControlID turns an SR reference of our catalog into an OSCAL control id:
 // "SR 1.5" → "sr-1.5", "SR 5.2 RE 1" → "sr-5.2_re-1". Anything else is
 // lower-cased and made a valid token.
 func ControlID(sr string) string {
-	if m := srRe.FindStringSubmatch(sr); m != nil {
+	if m := srRe().FindStringSubmatch(sr); m != nil {
 		id := "sr-" + m[1]
 		if m[2] != "" {
 			id += "_re-" + m[2]
@@ -79,11 +88,11 @@ func ControlID(sr string) string {
 
 // token makes s a valid OSCAL token (an XML NCName).
 func token(s string) string {
-	t := strings.Trim(badTok.ReplaceAllString(strings.TrimSpace(s), "-"), "-")
+	t := strings.Trim(badTok().ReplaceAllString(strings.TrimSpace(s), "-"), "-")
 	if t == "" {
 		return "_"
 	}
-	if !tokenRe.MatchString(t) {
+	if !tokenRe().MatchString(t) {
 		t = "_" + t
 	}
 	return t
@@ -265,7 +274,7 @@ func AssessmentResults(r record.Record, recordSHA256 string) ([]byte, error) {
 	}
 	if tech := strings.TrimSpace(r.Technician.Name); tech != "" || r.Technician.Email != "" {
 		pt := party{UUID: uuid5(id + "/technician"), Type: "person", Name: line(firstNonEmpty(tech, r.Technician.Email))}
-		if e := strings.TrimSpace(r.Technician.Email); emailRe.MatchString(e) {
+		if e := strings.TrimSpace(r.Technician.Email); emailRe().MatchString(e) {
 			pt.Emails = []string{e}
 		}
 		ar.Metadata.Parties = []party{pt}
@@ -353,8 +362,6 @@ func AssessmentResults(r record.Record, recordSHA256 string) ([]byte, error) {
 	}
 	return append(b, '\n'), nil
 }
-
-var emailRe = regexp.MustCompile(`^[^\s@]+@[^\s@]+$`)
 
 // describe is the observation text: what was seen against what the guide expects.
 func describe(st record.Step) string {

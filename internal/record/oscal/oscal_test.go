@@ -133,7 +133,7 @@ func TestControlID(t *testing.T) {
 		if got := ControlID(in); got != want {
 			t.Errorf("ControlID(%q) = %q, want %q", in, got, want)
 		}
-		if !tokenRe.MatchString(ControlID(in)) {
+		if !tokenRe().MatchString(ControlID(in)) {
 			t.Errorf("ControlID(%q) is not a token", in)
 		}
 	}
@@ -163,5 +163,35 @@ func TestUUIDsAreValidAndDistinct(t *testing.T) {
 func TestRejectsEmptyRecord(t *testing.T) {
 	if _, err := AssessmentResults(record.Record{}, ""); err == nil {
 		t.Fatal("a record without id was exported")
+	}
+}
+
+// The technician's party carries an e-mail address only when it looks
+// like one.
+func TestTechnicianEmail(t *testing.T) {
+	for email, want := range map[string]bool{"ada@vendor.example": true, " ada@vendor.example ": true,
+		"not an email": false, "a@b@": false, "@vendor.example": false, "ada @vendor.example": false} {
+		r := sampleRecord()
+		r.Technician.Email = email
+		b, err := AssessmentResults(r, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc struct {
+			AR struct {
+				Metadata struct {
+					Parties []struct {
+						Emails []string `json:"email-addresses"`
+					} `json:"parties"`
+				} `json:"metadata"`
+			} `json:"assessment-results"`
+		}
+		if err := json.Unmarshal(b, &doc); err != nil {
+			t.Fatal(err)
+		}
+		ps := doc.AR.Metadata.Parties
+		if got := len(ps) == 1 && len(ps[0].Emails) == 1 && ps[0].Emails[0] == strings.TrimSpace(email); got != want {
+			t.Errorf("email %q: parties %+v, want the address listed: %v", email, ps, want)
+		}
 	}
 }
