@@ -299,12 +299,6 @@ func (s *PinStore) expected(hostport string) (string, bool) {
 // its leaf certificate matches the pin for hostport and any fingerprint
 // expected for its host (Expect). Device certificates are self-signed, so
 // the chain is not verified; the pin is the trust.
-//
-// The configuration keeps a small session cache, so that a driver's
-// parallel and later connections to the device resume the first one's
-// TLS session instead of a full handshake each. The pin check runs on
-// resumed connections too (Go calls VerifyConnection with the session's
-// certificates), and a server that cannot resume gets a full handshake.
 func PinnedTLS(store *PinStore, hostport string) *tls.Config {
 	host := hostport
 	if h, _, err := net.SplitHostPort(hostport); err == nil {
@@ -314,7 +308,6 @@ func PinnedTLS(store *PinStore, hostport string) *tls.Config {
 		InsecureSkipVerify: true, // replaced by VerifyConnection's pin check
 		ServerName:         host,
 		MinVersion:         tls.VersionTLS12,
-		ClientSessionCache: tls.NewLRUClientSessionCache(8),
 		VerifyConnection: func(cs tls.ConnectionState) error {
 			if len(cs.PeerCertificates) == 0 {
 				return errors.New("the device sent no certificate")

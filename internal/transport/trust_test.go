@@ -2,7 +2,6 @@ package transport
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -146,51 +145,5 @@ func TestLoopbackOnlyRefusesBeforeSending(t *testing.T) {
 		if err := LoopbackOnly("tcp", bad); err == nil {
 			t.Errorf("LoopbackOnly(%q) accepted", bad)
 		}
-	}
-}
-
-// TestPinnedTLSResumesAndStillChecksThePin: a second connection resumes
-// the first one's TLS session (no full handshake), and the pin check
-// still runs on the resumed connection: a pin that changed in between
-// refuses it.
-func TestPinnedTLSResumesAndStillChecksThePin(t *testing.T) {
-	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
-	defer srv.Close()
-	hp := strings.TrimPrefix(srv.URL, "https://")
-	store, err := OpenPins(filepath.Join(t.TempDir(), "known_devices"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := store.Trust(hp, Fingerprint(srv.Certificate().Raw)); err != nil {
-		t.Fatal(err)
-	}
-	cfg := PinnedTLS(store, hp)
-	dial := func() (tls.ConnectionState, error) {
-		c, err := tls.Dial("tcp", hp, cfg)
-		if err != nil {
-			return tls.ConnectionState{}, err
-		}
-		defer c.Close()
-		// Read the reply so that a TLS 1.3 ticket reaches the cache.
-		io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-		io.ReadAll(c)
-		return c.ConnectionState(), nil
-	}
-	first, err := dial()
-	if err != nil || first.DidResume {
-		t.Fatalf("first connection: %v, resumed %v", err, first.DidResume)
-	}
-	second, err := dial()
-	if err != nil || !second.DidResume {
-		t.Fatalf("second connection: %v, resumed %v: the session cache is not used", err, second.DidResume)
-	}
-	// Another pin for the same host:port: the resumed session is refused.
-	if err := store.Trust(hp, "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"); err != nil {
-		t.Fatal(err)
-	}
-	_, err = dial()
-	var changed *FingerprintChangedError
-	if !errors.As(err, &changed) {
-		t.Fatalf("resumed session with another pin: %v, want a FingerprintChangedError", err)
 	}
 }
