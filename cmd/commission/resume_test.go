@@ -132,13 +132,10 @@ func openCrashEngine(ctx context.Context, env crashEnv) (engine, *record.Journal
 	return eng, j, nil
 }
 
-// TestHelperCrashChild is the process that crashes: it runs the first
-// CrashAfter actions, says so, and waits to be killed.
-func TestHelperCrashChild(t *testing.T) {
-	raw := os.Getenv("COMMISSION_CRASH_CHILD")
-	if raw == "" {
-		t.Skip("helper process for TestCrashBetweenStepsLosesNothing")
-	}
+// crashChild is the process that crashes (TestMain runs it instead of
+// the tests when COMMISSION_CRASH_CHILD holds its crashEnv): it runs the
+// first CrashAfter actions, says so, and waits to be killed.
+func crashChild(raw string) {
 	var env crashEnv
 	if err := json.Unmarshal([]byte(raw), &env); err != nil {
 		fmt.Println("ERROR", err)
@@ -298,7 +295,7 @@ func waitReady(t *testing.T, out io.Reader) {
 func startChild(t *testing.T, env crashEnv) (*exec.Cmd, io.Reader) {
 	t.Helper()
 	raw, _ := json.Marshal(env)
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperCrashChild$", "-test.v")
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "COMMISSION_CRASH_CHILD="+string(raw))
 	out, err := cmd.StdoutPipe()
 	if err != nil {

@@ -1,3 +1,5 @@
+//go:build sdkserve
+
 package kepware
 
 import (
@@ -9,15 +11,16 @@ import (
 
 // TestServeForSDK serves the simulator until the test binary is killed,
 // for running a vendor client (PTC's Python SDK and its tests) against it
-// by hand. It runs only when COMMISSION_KEPWARE_SERVE names a file: the
-// ports and the fingerprint are written there as shell variables.
-// COMMISSION_KEPWARE_EDGE=1 simulates Kepware Edge. CI never sets these.
+// by hand. It is built only with the sdkserve tag, so the suite neither
+// runs nor skips it; COMMISSION_KEPWARE_SERVE names the file the ports
+// and the fingerprint are written to as shell variables.
+// COMMISSION_KEPWARE_EDGE=1 simulates Kepware Edge.
 //
-//	COMMISSION_KEPWARE_SERVE=/tmp/kep.env go test -run TestServeForSDK -timeout 0 ./internal/sim/kepware/
+//	COMMISSION_KEPWARE_SERVE=/tmp/kep.env go test -tags sdkserve -run TestServeForSDK -timeout 0 ./internal/sim/kepware/
 func TestServeForSDK(t *testing.T) {
 	out := os.Getenv("COMMISSION_KEPWARE_SERVE")
 	if out == "" {
-		t.Skip("set COMMISSION_KEPWARE_SERVE=<file> to serve the simulator for an external client")
+		t.Fatal("set COMMISSION_KEPWARE_SERVE=<file> to serve the simulator for an external client")
 	}
 	d, err := Start(Config{Edge: os.Getenv("COMMISSION_KEPWARE_EDGE") == "1"})
 	if err != nil {
