@@ -1,13 +1,11 @@
 package kepware
 
 import (
-	"bufio"
-	"os"
-	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/commission-tool/commission/internal/catalog"
+	"github.com/commission-tool/commission/internal/catalog/catalogtest"
 )
 
 // TestProseMatchesCode: every step of steps.toml has its Go code and
@@ -75,76 +73,16 @@ func TestProseNamesWhatTheCodeChecks(t *testing.T) {
 	}
 }
 
-// guideLine is one line of testdata/guide-sections.txt.
-type guideLine struct {
-	served []string // the sections whose steps serve it, when it says "(in ...)"
-}
-
-var servedBy = regexp.MustCompile(`\(in ([0-9.]+(?:, [0-9.]+)*)\)$`)
-
-// guideSections reads testdata/guide-sections.txt: the guide's numbered
-// sections the catalog follows.
-func guideSections(t *testing.T) map[string]guideLine {
-	t.Helper()
-	f, err := os.Open("testdata/guide-sections.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	out := map[string]guideLine{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		l := strings.TrimSpace(sc.Text())
-		if l == "" || strings.HasPrefix(l, "#") {
-			continue
-		}
-		num, words, _ := strings.Cut(l, " ")
-		if _, dup := out[num]; dup || strings.TrimSpace(words) == "" {
-			t.Fatalf("guide sections: %q is listed twice or has no words", num)
-		}
-		var g guideLine
-		if m := servedBy.FindStringSubmatch(words); m != nil {
-			g.served = strings.Split(m[1], ", ")
-		}
-		out[num] = g
-	}
-	if err := sc.Err(); err != nil || len(out) < 10 {
-		t.Fatalf("guide sections: %v (%d read)", err, len(out))
-	}
-	return out
-}
-
 // TestStepsFollowTheGuide: every step's section is a section of the
 // guide that steps are filed under, every such section has a step, and
 // every numbered recommendation served by another section's steps names
 // a section that has them. (Kepware ids do not carry the section.)
 func TestStepsFollowTheGuide(t *testing.T) {
-	guide := guideSections(t)
 	p, err := catalog.LoadProse(proseTOML)
 	if err != nil {
 		t.Fatal(err)
 	}
-	covered := map[string]bool{}
-	for _, s := range p.Steps {
-		g, ok := guide[s.Section]
-		switch {
-		case !ok:
-			t.Errorf("%s: section %s is not a section of the guide", s.ID, s.Section)
-		case len(g.served) > 0:
-			t.Errorf("%s: section %s is served by the steps of %s: file the step there", s.ID, s.Section, strings.Join(g.served, ", "))
-		}
-		covered[s.Section] = true
-	}
-	for sec, g := range guide {
-		if len(g.served) == 0 && !covered[sec] {
-			t.Errorf("guide section %s has no step", sec)
-		}
-		for _, by := range g.served {
-			if !covered[by] {
-				t.Errorf("guide section %s: served by %s, which has no step", sec, by)
-			}
-		}
-	}
+	catalogtest.StepsFollowTheGuide(t, p, catalogtest.GuideSections(t, "testdata/guide-sections.txt", 10), false)
 }
 
 // BenchmarkCatalog: building the catalog from the parsed prose, as every

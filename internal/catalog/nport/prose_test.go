@@ -1,12 +1,11 @@
 package nport
 
 import (
-	"bufio"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/commission-tool/commission/internal/catalog"
+	"github.com/commission-tool/commission/internal/catalog/catalogtest"
 )
 
 // TestProseMatchesCode: every step of steps.toml has its Go code and
@@ -51,55 +50,15 @@ func TestProseAndCodeOutOfStep(t *testing.T) {
 	}
 }
 
-// guideSections reads testdata/guide-sections.txt: the guide's numbered
-// recommendations.
-func guideSections(t *testing.T) map[string]bool {
-	t.Helper()
-	f, err := os.Open("testdata/guide-sections.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	out := map[string]bool{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		l := strings.TrimSpace(sc.Text())
-		if l == "" || strings.HasPrefix(l, "#") {
-			continue
-		}
-		num, _, _ := strings.Cut(l, " ")
-		out[num] = true
-	}
-	if err := sc.Err(); err != nil || len(out) < 6 {
-		t.Fatalf("guide sections: %v (%d read)", err, len(out))
-	}
-	return out
-}
-
 // TestStepsFollowTheGuide: every step's section is a numbered
 // recommendation of the guide, its id carries that section, and every
 // recommendation has a step.
 func TestStepsFollowTheGuide(t *testing.T) {
-	guide := guideSections(t)
 	p, err := catalog.LoadProse(proseTOML)
 	if err != nil {
 		t.Fatal(err)
 	}
-	covered := map[string]bool{}
-	for _, s := range p.Steps {
-		if !guide[s.Section] {
-			t.Errorf("%s: section %s is not a numbered recommendation of the guide", s.ID, s.Section)
-		}
-		if !strings.HasPrefix(s.ID, p.Family+"."+s.Section+".") {
-			t.Errorf("%s: the id does not carry its section %s", s.ID, s.Section)
-		}
-		covered[s.Section] = true
-	}
-	for sec := range guide {
-		if !covered[sec] {
-			t.Errorf("guide section %s has no step", sec)
-		}
-	}
+	catalogtest.StepsFollowTheGuide(t, p, catalogtest.GuideSections(t, "testdata/guide-sections.txt", 6), true)
 }
 
 // BenchmarkCatalog: building the catalog from the parsed prose, as every
