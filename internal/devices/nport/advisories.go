@@ -65,9 +65,9 @@ func series(model string) string {
 		return "5600-DT"
 	case strings.HasPrefix(m, "56"):
 		return "5600"
-	case regexp.MustCompile(`^51\d\dA`).MatchString(m):
+	case seriesA(m, "51"):
 		return "5100A"
-	case regexp.MustCompile(`^52\d\dA`).MatchString(m):
+	case seriesA(m, "52"):
 		return "5200A"
 	case strings.HasPrefix(m, "5110"):
 		return "5110"
@@ -159,3 +159,10 @@ func (a Advisory) String() string {
 	}
 	return s
 }
+
+// seriesA reports a model of the form <prefix>NNA (5150A, 5232A, ...).
+func seriesA(m, prefix string) bool {
+	return len(m) >= 5 && strings.HasPrefix(m, prefix) && isDigit(m[2]) && isDigit(m[3]) && m[4] == 'A'
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }

@@ -34,3 +34,17 @@ func TestWentDownNeedsASignOfTheRestart(t *testing.T) {
 		}
 	}
 }
+
+// TestSeriesOfModels: the advisory tables' series from the model strings
+// devices show.
+func TestSeriesOfModels(t *testing.T) {
+	for model, want := range map[string]string{
+		"NPort 5150A": "5100A", "NP5110A": "5100A", "5232A": "5200A", "NPort 5232I": "5200",
+		"NPort 5150": "5130/5150", "NPort 5110": "5110", "5610-8-DTL": "5600-DTL", "NPort P5150A": "P5150A",
+		"NPort 51A": "", "NPort 5XXA": "",
+	} {
+		if got := series(model); got != want {
+			t.Errorf("series(%q) = %q, want %q", model, got, want)
+		}
+	}
+}
