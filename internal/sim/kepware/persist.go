@@ -14,6 +14,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/commission-tool/commission/internal/sim/simstate"
 )
 
 // StateFileName is the name of the state file in Config.StateDir.
@@ -132,9 +134,7 @@ func plainObjects(list []object) {
 
 func statePath(cfg Config) string { return filepath.Join(cfg.StateDir, StateFileName) }
 
-func freshHint(cfg Config) string {
-	return fmt.Sprintf("delete the folder %s for a fresh factory-default server", cfg.StateDir)
-}
+func freshHint(cfg Config) string { return simstate.FreshHint(cfg.StateDir, "server") }
 
 // loadState reads cfg.StateDir's state file; nil, nil when there is none.
 func loadState(cfg Config) (*stateFile, error) {
@@ -196,20 +196,12 @@ func loadState(cfg Config) (*stateFile, error) {
 }
 
 func (st *stateFile) certificate() (tls.Certificate, error) {
-	if _, err := x509.ParseCertificate(st.Certificate[0]); err != nil {
-		return tls.Certificate{}, err
-	}
-	key, err := x509.ParsePKCS8PrivateKey(st.Key)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	return tls.Certificate{Certificate: st.Certificate, PrivateKey: key}, nil
+	return simstate.Certificate(st.Certificate, st.Key)
 }
 
 // portTaken is the error for a saved port another program holds.
 func portTaken(cfg Config, name string, port int, err error) error {
-	return fmt.Errorf("port %d (%s), which the simulated server used last time, is taken: %w; its state is in %s: stop what holds the port, or %s on new ports",
-		port, name, err, cfg.StateDir, freshHint(cfg))
+	return simstate.PortTaken(cfg.StateDir, "server", name, port, err)
 }
 
 // persistLocked writes the state file when the server has a StateDir;
@@ -228,46 +220,10 @@ func (d *Device) persistLocked() error {
 	if err != nil {
 		return fmt.Errorf("save the simulator's state: %w", err)
 	}
-	if err := writeAtomic(statePath(d.cfg), b); err != nil {
+	if err := simstate.WriteAtomic(statePath(d.cfg), b); err != nil {
 		return fmt.Errorf("save the simulator's state: %w", err)
 	}
 	return nil
-}
-
-// writeAtomic replaces path with data: a temporary file in the same
-// folder (mode 0600), synced, renamed over path, the folder synced.
-func writeAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // after a successful rename there is nothing to remove
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	df, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer df.Close()
-	return df.Sync()
 }
 
 // heldReply keeps a write's reply until the state file is written. It

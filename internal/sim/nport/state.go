@@ -2,7 +2,6 @@ package nport
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+
+	"github.com/commission-tool/commission/internal/sim/simstate"
 )
 
 // StateFileName is the name of the state file in Config.StateDir.
@@ -44,9 +45,7 @@ type stateFile struct {
 func statePath(cfg Config) string { return filepath.Join(cfg.StateDir, StateFileName) }
 
 // freshHint is the advice every state error ends with.
-func freshHint(cfg Config) string {
-	return fmt.Sprintf("delete the folder %s for a fresh factory-default device", cfg.StateDir)
-}
+func freshHint(cfg Config) string { return simstate.FreshHint(cfg.StateDir, "device") }
 
 // loadState reads the state file of cfg.StateDir. It returns nil, nil
 // when there is none yet (a fresh device).
@@ -103,20 +102,12 @@ func loadState(cfg Config) (*stateFile, error) {
 
 // certificate rebuilds the HTTPS certificate from the file.
 func (st *stateFile) certificate() (tls.Certificate, error) {
-	if _, err := x509.ParseCertificate(st.Certificate[0]); err != nil {
-		return tls.Certificate{}, err
-	}
-	key, err := x509.ParsePKCS8PrivateKey(st.Key)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	return tls.Certificate{Certificate: st.Certificate, PrivateKey: key}, nil
+	return simstate.Certificate(st.Certificate, st.Key)
 }
 
 // portTaken is the error for a saved port another program holds.
 func portTaken(cfg Config, name string, port int, err error) error {
-	return fmt.Errorf("port %d (%s), which the simulated device used last time, is taken: %w; its state is in %s: stop what holds the port, or %s on new ports",
-		port, name, err, cfg.StateDir, freshHint(cfg))
+	return simstate.PortTaken(cfg.StateDir, "device", name, port, err)
 }
 
 // persist writes the state file, when the device has a StateDir. A
@@ -143,47 +134,10 @@ func (d *Device) persist() error {
 	if err != nil {
 		return fmt.Errorf("save the simulator's state: %w", err)
 	}
-	if err := writeAtomic(statePath(d.cfg), b); err != nil {
+	if err := simstate.WriteAtomic(statePath(d.cfg), b); err != nil {
 		return fmt.Errorf("save the simulator's state: %w", err)
 	}
 	return nil
-}
-
-// writeAtomic replaces path with data: a temporary file in the same
-// folder (mode 0600), synced, then renamed over path, and the folder
-// synced, so a crash leaves the old file or the new one, never a mix.
-func writeAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // after a successful rename there is nothing to remove
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	df, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer df.Close()
-	return df.Sync()
 }
 
 // listenSaved binds a service's port: the saved one when there is one,
