@@ -3,6 +3,7 @@ package probe
 import (
 	"bytes"
 	"context"
+	"net"
 	"runtime"
 	"strings"
 	"sync"
@@ -148,10 +149,10 @@ func TestCloseGraceFollowsRoundTrip(t *testing.T) {
 	for _, tc := range []struct {
 		rtt, timeout, want time.Duration
 	}{
-		{50 * time.Microsecond, time.Second, minPeerCloseGrace},         // loopback: the floor
-		{time.Millisecond, time.Second, 8 * time.Millisecond},           // LAN: a few round trips
-		{20 * time.Millisecond, time.Second, peerCloseGrace},            // slow link: the cap
-		{time.Millisecond, 20 * time.Millisecond, 5 * time.Millisecond}, // a quarter of a short timeout
+		{50 * time.Microsecond, time.Second, minPeerCloseGrace},             // loopback: the floor
+		{2 * time.Millisecond, time.Second, 8 * time.Millisecond},           // LAN: a few round trips
+		{20 * time.Millisecond, time.Second, peerCloseGrace},                // slow link: the cap
+		{2 * time.Millisecond, 20 * time.Millisecond, 5 * time.Millisecond}, // a quarter of a short timeout
 	} {
 		if got := closeGrace(tc.rtt, tc.timeout); got != tc.want {
 			t.Errorf("closeGrace(%v, %v) = %v, want %v", tc.rtt, tc.timeout, got, tc.want)
@@ -190,4 +191,33 @@ func TestRunPoolBounded(t *testing.T) {
 		t.Errorf("%d goroutines alive while probing (%d before Run), want at most %d", peak, base, limit)
 	}
 	t.Logf("peak %d goroutines, %d before Run", peak, base)
+}
+
+// TestClosedAtOnceLooksOnceMore: a FIN the kernel already holds when the
+// watch's deadline has passed (a busy scheduler let the timer win) is
+// still seen: the socket is read once more before the port is called
+// plainly open.
+func TestClosedAtOnceLooksOnceMore(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	closed := make(chan struct{})
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			c.Close()
+		}
+		close(closed)
+	}()
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	<-closed
+	if !closedAtOnce(conn, 0) { // the deadline has passed before the first read
+		t.Error("a connection its server had already closed was not seen as closed")
+	}
 }
