@@ -360,7 +360,7 @@ func focusedLine(screen, title string) string {
 // "changed in the field"); a secret is typed. The change is then sent.
 func (d *driver) fillPlanned(s plannedStep) {
 	d.t.Helper()
-	d.openTitled(s.title)
+	d.open(s.title)
 	d.press("x")
 	for _, f := range s.fields {
 		d.waitFocus(f.label)
@@ -386,30 +386,4 @@ func (d *driver) fillPlanned(s plannedStep) {
 	d.yes("This will change on the device")
 	d.waitFor(20*time.Second, "Change sent")
 	d.key(tea.KeyEscape)
-}
-
-// openTitled is open with a longer title prefix: three Kepware steps
-// share the first 40 characters of their titles.
-func (d *driver) openTitled(title string) {
-	d.t.Helper()
-	d.waitFor(10*time.Second, "decided")
-	prefix := title
-	if len(prefix) > 50 {
-		prefix = prefix[:50]
-	}
-	d.key(tea.KeyHome)
-	d.Until(5*time.Second, "the cursor on the first step", func(string) bool {
-		return d.first != "" && strings.Contains(d.cursorLine(), d.first)
-	})
-	for range 60 {
-		if strings.Contains(d.cursorLine(), prefix) {
-			d.key(tea.KeyEnter)
-			d.waitFor(10*time.Second, title, "esc back")
-			return
-		}
-		before := d.cursorLine()
-		d.key(tea.KeyDown)
-		d.Until(2*time.Second, "the cursor moving down (step "+title+" not found)", func(string) bool { return d.cursorLine() != before })
-	}
-	d.t.Fatalf("step %q not found on the overview:\n%s", title, d.screen())
 }

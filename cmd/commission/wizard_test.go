@@ -90,19 +90,21 @@ func (d *driver) overview(timeout time.Duration, want ...string) {
 }
 
 // open moves the overview cursor to the step whose title starts with
-// title and opens it. It waits on frames, never on time.
+// title and opens it. It waits on frames, never on time. The prefix
+// compared is long enough to tell apart titles that share their first
+// 40 characters (three Kepware steps do).
 func (d *driver) open(title string) {
 	d.t.Helper()
 	d.waitFor(10*time.Second, "decided")
 	prefix := title
-	if len(prefix) > 28 {
-		prefix = prefix[:28]
+	if len(prefix) > 50 {
+		prefix = prefix[:50]
 	}
 	d.key(tea.KeyHome)
 	d.Until(5*time.Second, "the cursor on the first step", func(string) bool {
 		return d.first != "" && strings.Contains(d.cursorLine(), d.first)
 	})
-	for range 45 {
+	for range 60 {
 		if strings.Contains(d.cursorLine(), prefix) {
 			d.key(tea.KeyEnter)
 			d.waitFor(10*time.Second, title, "esc back")
