@@ -184,12 +184,3 @@ func timingOf(name string) tui.Timing {
 	}
 	return tui.Timing{}
 }
-
-// timings maps each family to its confirm-screen wording.
-func timings() map[string]tui.Timing {
-	m := make(map[string]tui.Timing, len(registry))
-	for _, f := range registry {
-		m[f.Name] = tui.Timing(f.Timing())
-	}
-	return m
-}

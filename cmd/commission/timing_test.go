@@ -8,10 +8,9 @@ import (
 // Every family gives the wizard's confirm screens its own wording, and only
 // a family that restarts says a change waits for the restart.
 func TestEveryFamilyHasConfirmWording(t *testing.T) {
-	tm := timings()
 	for _, f := range registry {
-		w, ok := tm[f.Name]
-		if !ok || w.Apply == "" || w.Restart == "" || w.Delete == "" {
+		w := timingOf(f.Name)
+		if w.Apply == "" || w.Restart == "" || w.Delete == "" {
 			t.Errorf("%s: confirm wording missing: %+v", f.Name, w)
 		}
 		if f.Name != "nport" && strings.Contains(strings.ToLower(w.Apply+w.Restart), "takes effect at the restart") {

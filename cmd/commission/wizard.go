@@ -180,9 +180,7 @@ func discovery(fallback string, wait time.Duration) func(ctx context.Context, fr
 				p = port
 			}
 			dst := net.JoinHostPort(host, strconv.Itoa(p))
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			wg.Go(func() {
 				found, err := f.Discovery.Find(ctx, from.Address, []string{dst}, wait)
 				mu.Lock()
 				defer mu.Unlock()
@@ -192,7 +190,7 @@ func discovery(fallback string, wait time.Duration) func(ctx context.Context, fr
 				for _, d := range found {
 					cs = append(cs, tui.Candidate{Family: f.Name, Label: d.Label, Address: d.Address, Detail: "via " + dst + ", " + d.Detail})
 				}
-			}()
+			})
 		}
 		wg.Wait()
 		sort.SliceStable(cs, func(i, j int) bool { return cs[i].Address < cs[j].Address })

@@ -166,11 +166,11 @@ func TestDecisionScreensIgnoreKeysUntilArmed(t *testing.T) {
 // The confirm screens say, per family, when a change takes effect and
 // what it interrupts; a plan that deletes says so.
 func TestConfirmWordingPerFamily(t *testing.T) {
-	cfg := Config{Timing: map[string]Timing{"nport": {
+	cfg := Config{TimingOf: timingOf(map[string]Timing{"nport": {
 		Apply:   "The NPort keeps the change until its Save/Restart.",
 		Restart: "The NPort saves and restarts: its serial links drop for about 30 s.",
 		Delete:  "The rule is gone at once.",
-	}}}
+	}})}
 	m, _ := staged(t, cfg)
 	m, _ = upd(t, m, runeKey('r'))
 	if got := plain(m); !strings.Contains(got, "its serial links drop for about 30 s.") || !strings.Contains(got, "1 staged change takes effect") ||
@@ -287,4 +287,9 @@ func TestTrustChangedDuringSessionStops(t *testing.T) {
 			t.Fatal("q on the STOP screen does not end the session")
 		}
 	}
+}
+
+// timingOf serves Config.TimingOf from a table, for tests.
+func timingOf(m map[string]Timing) func(string) Timing {
+	return func(family string) Timing { return m[family] }
 }

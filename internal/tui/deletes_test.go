@@ -13,7 +13,7 @@ import (
 func previewTelnet(t *testing.T, f *fakeSession) *harness {
 	t.Helper()
 	cfg := testConfig(f)
-	cfg.Timing = map[string]Timing{"nport": {Delete: "What is deleted is gone at once."}}
+	cfg.TimingOf = timingOf(map[string]Timing{"nport": {Delete: "What is deleted is gone at once."}})
 	h := start(t, cfg, f)
 	h.connect()
 	h.openStep(1, "Disable the Telnet console")

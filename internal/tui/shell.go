@@ -232,8 +232,6 @@ func (sv *services) timing() Timing {
 		t = *sv.famTiming
 	case sv.sess != nil && sv.cfg.TimingOf != nil:
 		t = sv.cfg.TimingOf(sv.sess.Family())
-	case sv.sess != nil:
-		t = sv.cfg.Timing[sv.sess.Family()]
 	}
 	if t.Apply == "" {
 		t.Apply = "The change is sent to the device when you press y. It counts as done only after " +

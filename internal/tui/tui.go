@@ -205,11 +205,9 @@ type Config struct {
 	DiscoverSends string
 	// Families the tool supports, for typed addresses.
 	Families []string
-	// Timing, per family, is shown on the apply, delete and restart
-	// confirm screens. A family without an entry gets neutral wording.
-	Timing map[string]Timing
-	// TimingOf, when set, gives one family's wording instead of Timing.
-	// The wizard asks it for the connected family only, in the command
+	// TimingOf gives a family's wording for the apply, delete and restart
+	// confirm screens; nil, or a family without wording, gets neutral
+	// wording. The wizard asks it for the connected family only, in the command
 	// that opens the session, so no family's wording is read before the
 	// first frame or on the screen's path. It may be slow; it must not
 	// send anything.
