@@ -139,10 +139,11 @@ func runInventory(ctx context.Context, args []string, stdin io.Reader, stdout, s
 		return usageErr("--inventory needs a file: a CSV inventory or a site plan")
 	case *jobs < 1 || *jobs > 64:
 		return usageErr("--jobs must be from 1 to 64")
-	case *timeout <= 0 || *timeout > time.Minute:
-		return usageErr("--timeout must be between 1ms and 1m")
 	case *recDir != "" && *identity == "":
 		return usageErr("--record needs --identity: the signer's e-mail address, as it goes into allowed_signers")
+	}
+	if err := checkTimeout(*timeout); err != nil {
+		return err
 	}
 	devs, err := planSchema().LoadDevices(*inv)
 	if err != nil {
