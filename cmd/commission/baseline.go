@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/commission-tool/commission/internal/devices"
@@ -254,13 +255,15 @@ func compareBaseline(rec record.Record, live auditReport) driftReport {
 
 // clockReading matches a date with a time of day (RFC 3339 and the
 // like), such as a device's clock or its last NTP sync.
-var clockReading = regexp.MustCompile(`\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?`)
+var clockReading = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?`)
+})
 
 // withoutClock is an observation without its clock readings: the time a
 // device shows moves on between two reads and is not a setting, so it
 // is not drift (a wrong clock shows as the step's outcome).
 func withoutClock(observed string) string {
-	return clockReading.ReplaceAllString(observed, "<time>")
+	return clockReading().ReplaceAllString(observed, "<time>")
 }
 
 // identityDrift says how the live device differs from the one signed:

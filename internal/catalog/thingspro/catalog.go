@@ -128,7 +128,7 @@ func withEffect(to, effect string) string {
 func ports(s tstate) catalog.Ports { return catalog.Ports(s.Observed.Ports) }
 
 func validateRole(v string) error {
-	if !roleName.MatchString(strings.TrimSpace(v)) {
+	if !roleName().MatchString(strings.TrimSpace(v)) {
 		return errors.New("use 1-64 letters, digits and +=,.@_- starting with a letter or digit, such as operator")
 	}
 	return nil
@@ -142,7 +142,7 @@ func validateAdminPassword(v string) error {
 }
 
 func validateZone(v string) error {
-	if !zoneName.MatchString(strings.TrimSpace(v)) {
+	if !zoneName().MatchString(strings.TrimSpace(v)) {
 		return errors.New("use a time zone name such as Europe/Berlin, America/Chicago or UTC")
 	}
 	return nil
@@ -200,7 +200,7 @@ func ensureSecrets(d *tstate) {
 	}
 }
 
-var roleName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9+=,.@_-]{0,63}$`)
+var roleName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9+=,.@_-]{0,63}$`) })
 
 func personalAccount() catalog.Code[tstate] {
 	return catalog.Code[tstate]{
@@ -541,7 +541,7 @@ func serviceTextAt(s tstate, svc string) string {
 	return serviceText(s, svc, on, known)
 }
 
-var zoneName = regexp.MustCompile(`^(UTC|[A-Z][A-Za-z_]+(/[A-Za-z0-9_+-]+){1,2})$`)
+var zoneName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(UTC|[A-Z][A-Za-z_]+(/[A-Za-z0-9_+-]+){1,2})$`) })
 
 func clock() catalog.Code[tstate] {
 	return catalog.Code[tstate]{
@@ -578,7 +578,9 @@ func clock() catalog.Code[tstate] {
 	}
 }
 
-var hostName = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*$`)
+var hostName = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*$`)
+})
 
 func validateNTPServer(v string) error {
 	v = strings.TrimSpace(v)
@@ -589,7 +591,7 @@ func validateNTPServer(v string) error {
 		_, err := catalog.ParseIPv4(v)
 		return err
 	}
-	if len(v) > 253 || !hostName.MatchString(v) {
+	if len(v) > 253 || !hostName().MatchString(v) {
 		return fmt.Errorf("%q is not a host name: use letters, digits, dots and dashes", v)
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Advisory is one known weakness or guide requirement checked against a
@@ -88,12 +89,12 @@ func firstWord(s string) string {
 	return s
 }
 
-var versionRE = regexp.MustCompile(`^\s*v?(\d+(?:\.\d+)*)`)
+var versionRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\s*v?(\d+(?:\.\d+)*)`) })
 
 // versionLess compares dotted versions numerically; ok is false when
 // either is not a version.
 func versionLess(a, b string) (less, ok bool) {
-	ma, mb := versionRE.FindStringSubmatch(a), versionRE.FindStringSubmatch(b)
+	ma, mb := versionRE().FindStringSubmatch(a), versionRE().FindStringSubmatch(b)
 	if ma == nil || mb == nil {
 		return false, false
 	}

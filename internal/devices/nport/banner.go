@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/commission-tool/commission/internal/printable"
@@ -46,11 +47,13 @@ func Banner(ctx context.Context, hostport string, timeout time.Duration) (model,
 	return model, firmware, nil
 }
 
-var ansiSeq = regexp.MustCompile(`\x1b(\[[0-9;?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[@-Z\\-_])`)
+var ansiSeq = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`\x1b(\[[0-9;?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[@-Z\\-_])`)
+})
 
 // parseBanner finds "Model name : X" and "Firmware version : Y" lines.
 func parseBanner(text string) (model, firmware string) {
-	text = ansiSeq.ReplaceAllString(text, "")
+	text = ansiSeq().ReplaceAllString(text, "")
 	for _, line := range strings.FieldsFunc(text, func(r rune) bool { return r == '\n' || r == '\r' }) {
 		k, v, ok := strings.Cut(line, ":")
 		if !ok {

@@ -35,7 +35,7 @@ func TestReadFetchesEachPageOnce_Simulator(t *testing.T) {
 			}
 			ports := 0
 			for u, n := range seen {
-				if portQuery.MatchString(u) {
+				if portQuery().MatchString(u) {
 					ports++
 				}
 				if n > 1 && u != home {

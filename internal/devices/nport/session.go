@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/commission-tool/commission/internal/printable"
@@ -578,11 +579,11 @@ func (s *session) hasEntry(text string) bool {
 	return false
 }
 
-var portLink = regexp.MustCompile(`(?i)^port\s*(\d+)$`)
-var portQuery = regexp.MustCompile(`(?i)[?&]port=(\d+)`)
+var portLink = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?i)^port\s*(\d+)$`) })
+var portQuery = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?i)[?&]port=(\d+)`) })
 
 func portNumber(text string) (int, bool) {
-	m := portLink.FindStringSubmatch(text)
+	m := portLink().FindStringSubmatch(text)
 	if m == nil {
 		return 0, false
 	}
@@ -606,7 +607,7 @@ func (s *session) portEntries() map[int]string {
 		}
 		if sameText(l.Text, quirks.MenuOpModes) {
 			n := cur
-			if m := portQuery.FindStringSubmatch(l.Href); m != nil {
+			if m := portQuery().FindStringSubmatch(l.Href); m != nil {
 				n, _ = strconv.Atoi(m[1])
 			}
 			if n == 0 {

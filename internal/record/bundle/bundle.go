@@ -42,6 +42,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 
 	"golang.org/x/crypto/ssh"
 
@@ -81,12 +82,12 @@ type Input struct {
 }
 
 var (
-	unsafeRe = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
-	nameRe   = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]*$`)
+	unsafeRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[^A-Za-z0-9._-]+`) })
+	nameRe   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]*$`) })
 )
 
 func clean(s string) string {
-	return strings.Trim(unsafeRe.ReplaceAllString(strings.TrimSpace(s), "-"), "-.")
+	return strings.Trim(unsafeRe().ReplaceAllString(strings.TrimSpace(s), "-"), "-.")
 }
 
 // DirName is the bundle folder name of r: model, MAC (without colons) or
@@ -147,7 +148,7 @@ func Write(out string, in Input) (string, error) {
 	// Evidence first: its digests go into the record.
 	seen := map[string]bool{}
 	for _, ev := range in.Evidence {
-		if !nameRe.MatchString(ev.Name) || len(ev.Name) > 128 {
+		if !nameRe().MatchString(ev.Name) || len(ev.Name) > 128 {
 			return "", fmt.Errorf("write bundle: evidence name %q: use letters, digits, '.', '-' and '_'", ev.Name)
 		}
 		if seen[ev.Name] {

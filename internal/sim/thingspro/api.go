@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -808,7 +809,9 @@ func (c *reqCtx) timeJSON() map[string]any {
 func (c *reqCtx) getTime() (int, any) { return 200, data(c.timeJSON()) }
 
 // ntpHost is the time.yaml server rule without its look-ahead (PATCHES.md 1).
-var ntpHost = regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9\-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9\-]{0,61}[a-zA-Z0-9])?)*$`)
+var ntpHost = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9\-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9\-]{0,61}[a-zA-Z0-9])?)*$`)
+})
 
 func (c *reqCtx) patchTime() (int, any) {
 	var b struct {
@@ -846,7 +849,7 @@ func (c *reqCtx) patchTime() (int, any) {
 		}
 		// the spec's own GPS example sends an empty server: only a time
 		// server needs a valid host name
-		if n.Server != nil && !(gps && *n.Server == "") && (len(*n.Server) < 2 || len(*n.Server) > 253 || !ntpHost.MatchString(*n.Server)) {
+		if n.Server != nil && !(gps && *n.Server == "") && (len(*n.Server) < 2 || len(*n.Server) > 253 || !ntpHost().MatchString(*n.Server)) {
 			return apiError(400, "server must be a host name or IPv4 address")
 		}
 		if n.Server != nil && !gps {
