@@ -32,6 +32,13 @@ type HTTPOptions struct {
 	// Transcript, when set, receives one line per request: method, path,
 	// status and form keys; secret values are replaced by "***".
 	Transcript io.Writer
+	// Resume lets the client's connections resume the first one's TLS
+	// session instead of making a full handshake each. Resumed
+	// connections carry the certificate of the session they resume, so
+	// set it only on a client that is dropped whenever the server's
+	// certificate may change (a session that ends at the device's
+	// restart). The pin check still runs on every resumed connection.
+	Resume bool
 	// Secret reports whether a form or query key holds a secret. Nil
 	// treats keys containing "pass", "community", "secret" or "key" as
 	// secret.
@@ -72,6 +79,10 @@ func NewHTTPClient(o HTTPOptions) *HTTPClient {
 	if o.Secret == nil {
 		o.Secret = DefaultSecret
 	}
+	if o.Resume && o.TLS != nil {
+		o.TLS = o.TLS.Clone()
+		o.TLS.ClientSessionCache = tls.NewLRUClientSessionCache(4)
+	}
 	jar, _ := cookiejar.New(nil) // never fails with nil options
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -81,6 +92,7 @@ func NewHTTPClient(o HTTPOptions) *HTTPClient {
 		TLSHandshakeTimeout:    o.Timeout,
 		ResponseHeaderTimeout:  o.Timeout,
 		MaxIdleConnsPerHost:    4,
+		MaxConnsPerHost:        4,
 		IdleConnTimeout:        30 * time.Second,
 		MaxResponseHeaderBytes: 64 << 10,
 		ForceAttemptHTTP2:      false,

@@ -129,7 +129,9 @@ func (d *Driver) connect(ctx context.Context, user, pw string) (*session, string
 func (d *Driver) loginVia(ctx context.Context, scheme, hp, user, pw string) (*session, error) {
 	ho := transport.HTTPOptions{Timeout: d.o.Timeout, Transcript: d.o.Transcript}
 	if scheme == "https" {
-		ho.TLS = transport.PinnedTLS(d.o.Pins, hp)
+		// the certificate changes only at Save/Restart, which ends the
+		// session and its client: its connections may resume each other
+		ho.TLS, ho.Resume = transport.PinnedTLS(d.o.Pins, hp), true
 	}
 	hc := transport.NewHTTPClient(ho)
 	s, err := login(ctx, hc, &url.URL{Scheme: scheme, Host: hp, Path: "/"}, user, pw, d.o.Recorder, d.rtt)

@@ -1,0 +1,117 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestHTTPClientBoundsItsConnections: many requests at once to one
+// device share at most four connections. A small embedded console is
+// not asked for more, and each connection it is spared is a TLS
+// handshake neither side makes.
+func TestHTTPClientBoundsItsConnections(t *testing.T) {
+	var conns, open, peak atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(5 * time.Millisecond)
+		io.WriteString(w, "ok")
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		switch s {
+		case http.StateNew:
+			conns.Add(1)
+			if n := open.Add(1); n > peak.Load() {
+				peak.Store(n)
+			}
+		case http.StateClosed, http.StateHijacked:
+			open.Add(-1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	c := NewHTTPClient(HTTPOptions{Timeout: 5 * time.Second})
+	defer c.Close()
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			if _, err := c.Get(context.Background(), srv.URL+"/"); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := conns.Load(); n > 4 || n < 1 {
+		t.Errorf("16 concurrent requests opened %d connections, want 1 to 4", n)
+	}
+	if p := peak.Load(); p > 4 {
+		t.Errorf("%d connections were open at once, want at most 4", p)
+	}
+}
+
+// TestHTTPClientResumesOnlyWhenAsked: with Resume, a client's later
+// connections resume the first one's TLS session, and the pin check
+// still runs on them (a pin changed in between refuses the resumed
+// connection). Without it every connection makes a full handshake, so
+// a client that outlives a certificate change sees the new certificate.
+func TestHTTPClientResumesOnlyWhenAsked(t *testing.T) {
+	var full, resumed atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.TLS.DidResume {
+			resumed.Add(1)
+		} else {
+			full.Add(1)
+		}
+		io.WriteString(w, "ok")
+	}))
+	srv.StartTLS()
+	defer srv.Close()
+	hp := strings.TrimPrefix(srv.URL, "https://")
+	for _, resume := range []bool{false, true} {
+		full.Store(0)
+		resumed.Store(0)
+		store, err := OpenPins(filepath.Join(t.TempDir(), "known_devices"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := store.Trust(hp, Fingerprint(srv.Certificate().Raw)); err != nil {
+			t.Fatal(err)
+		}
+		c := NewHTTPClient(HTTPOptions{Timeout: 5 * time.Second, TLS: PinnedTLS(store, hp), Resume: resume})
+		for i := range 3 {
+			if _, err := c.Get(context.Background(), srv.URL+"/"); err != nil {
+				t.Fatalf("resume %v, request %d: %v", resume, i, err)
+			}
+			c.Close() // the next request needs a new connection
+		}
+		if resume && (full.Load() != 1 || resumed.Load() != 2) {
+			t.Errorf("with Resume: %d full handshakes and %d resumed, want 1 and 2", full.Load(), resumed.Load())
+		}
+		if !resume && (full.Load() != 3 || resumed.Load() != 0) {
+			t.Errorf("without Resume: %d full handshakes and %d resumed, want 3 and 0", full.Load(), resumed.Load())
+		}
+		if !resume {
+			continue
+		}
+		if err := store.Trust(hp, "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"); err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.Get(context.Background(), srv.URL+"/")
+		var changed *FingerprintChangedError
+		if !errors.As(err, &changed) {
+			t.Errorf("a resumed connection under a changed pin: %v, want a FingerprintChangedError", err)
+		}
+		if resumed.Load() != 2 {
+			t.Errorf("the refused connection reached the handler")
+		}
+		c.Close()
+	}
+}
