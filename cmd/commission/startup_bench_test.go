@@ -4,9 +4,12 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -145,4 +148,50 @@ func openPTY(rows, cols uint16) (ptm, pts *os.File, err error) {
 		return nil, nil, err
 	}
 	return ptm, pts, nil
+}
+
+// BenchmarkAudit_Process is "commission audit" of one simulated device
+// as a script runs it: the command built as CI builds it, a new process
+// per audit, the password on stdin, JSON on stdout, against this
+// process's loopback simulators (which share the machine's cores with
+// it). The device's certificate is pinned by one audit before the
+// timing, as it is for every audit after a site's first. ms/audit is the
+// median of the runs.
+func BenchmarkAudit_Process(b *testing.B) {
+	bin := buildCommand(b)
+	lab, err := startLab(context.Background(), 50*time.Millisecond, true) // the demo's devices, first login done
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer lab.Close()
+	for _, d := range lab.devices {
+		b.Run(strings.ReplaceAll(d.Label, " ", "_"), func(b *testing.B) {
+			argv := withPins(b, d.AuditArgs)
+			audit := func() time.Duration {
+				cmd := exec.Command(bin, argv...)
+				cmd.Stdin = strings.NewReader(d.Password + "\n")
+				cmd.Env = append(os.Environ(), loopbackOnlyEnv+"=1")
+				var out, errb bytes.Buffer
+				cmd.Stdout, cmd.Stderr = &out, &errb
+				start := time.Now()
+				err := cmd.Run()
+				took := time.Since(start)
+				var ee *exec.ExitError
+				if err != nil && !(errors.As(err, &ee) && ee.ExitCode() == int(ExitDeviation)) {
+					b.Fatalf("audit: %v\n%s", err, errb.String())
+				}
+				if !bytes.Contains(out.Bytes(), []byte(`"schema": "commission.audit/v1"`)) {
+					b.Fatalf("audit printed no report:\n%s\n%s", out.String(), errb.String())
+				}
+				return took
+			}
+			audit() // pins the certificate
+			var took []time.Duration
+			for b.Loop() {
+				took = append(took, audit())
+			}
+			slices.Sort(took)
+			b.ReportMetric(float64(took[len(took)/2].Microseconds())/1000, "ms/audit")
+		})
+	}
 }
