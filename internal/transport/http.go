@@ -32,12 +32,11 @@ type HTTPOptions struct {
 	// Transcript, when set, receives one line per request: method, path,
 	// status and form keys; secret values are replaced by "***".
 	Transcript io.Writer
-	// Resume lets the client's connections resume the first one's TLS
-	// session instead of making a full handshake each. Resumed
-	// connections carry the certificate of the session they resume, so
-	// set it only on a client that is dropped whenever the server's
-	// certificate may change (a session that ends at the device's
-	// restart). The pin check still runs on every resumed connection.
+	// Resume lets the client's connections resume an earlier one's TLS
+	// session instead of making a full handshake each. Close forgets the
+	// sessions, so a driver calls it where the certificate may change
+	// (after importing one, at a restart); the pin check still runs on
+	// every resumed connection.
 	Resume bool
 	// Secret reports whether a form or query key holds a secret. Nil
 	// treats keys containing "pass", "community", "secret" or "key" as
@@ -50,6 +49,7 @@ type HTTPOptions struct {
 type HTTPClient struct {
 	c   *http.Client
 	tr  *http.Transport
+	ss  *sessions // with Resume
 	o   HTTPOptions
 	tmu sync.Mutex
 }
@@ -79,9 +79,9 @@ func NewHTTPClient(o HTTPOptions) *HTTPClient {
 	if o.Secret == nil {
 		o.Secret = DefaultSecret
 	}
-	if o.Resume && o.TLS != nil {
-		o.TLS = o.TLS.Clone()
-		o.TLS.ClientSessionCache = tls.NewLRUClientSessionCache(4)
+	var ss *sessions
+	if o.Resume {
+		o.TLS, ss = resuming(o.TLS)
 	}
 	jar, _ := cookiejar.New(nil) // never fails with nil options
 	tr := &http.Transport{
@@ -111,15 +111,19 @@ func NewHTTPClient(o HTTPOptions) *HTTPClient {
 			return nil
 		},
 	}
-	return &HTTPClient{c: c, tr: tr, o: o}
+	return &HTTPClient{c: c, tr: tr, ss: ss, o: o}
 }
 
 // DefaultSecret is the default test for secret form keys: the one list
 // of internal/secret.
 func DefaultSecret(key string) bool { return secret.Name(key) }
 
-// Close drops idle connections.
-func (h *HTTPClient) Close() { h.tr.CloseIdleConnections() }
+// Close drops idle connections and forgets the TLS sessions they could
+// resume.
+func (h *HTTPClient) Close() {
+	h.ss.forget()
+	h.tr.CloseIdleConnections()
+}
 
 // HasCookie reports whether the jar holds a cookie it would send to u.
 func (h *HTTPClient) HasCookie(u *url.URL) bool { return len(h.c.Jar.Cookies(u)) > 0 }

@@ -60,8 +60,9 @@ func TestHTTPClientBoundsItsConnections(t *testing.T) {
 // TestHTTPClientResumesOnlyWhenAsked: with Resume, a client's later
 // connections resume the first one's TLS session, and the pin check
 // still runs on them (a pin changed in between refuses the resumed
-// connection). Without it every connection makes a full handshake, so
-// a client that outlives a certificate change sees the new certificate.
+// connection); Close forgets the sessions, so the connection after it
+// makes a full handshake and sees the certificate the server has now.
+// Without Resume every connection makes a full handshake.
 func TestHTTPClientResumesOnlyWhenAsked(t *testing.T) {
 	var full, resumed atomic.Int32
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -90,7 +91,7 @@ func TestHTTPClientResumesOnlyWhenAsked(t *testing.T) {
 			if _, err := c.Get(context.Background(), srv.URL+"/"); err != nil {
 				t.Fatalf("resume %v, request %d: %v", resume, i, err)
 			}
-			c.Close() // the next request needs a new connection
+			c.tr.CloseIdleConnections() // the next request needs a new connection
 		}
 		if resume && (full.Load() != 1 || resumed.Load() != 2) {
 			t.Errorf("with Resume: %d full handshakes and %d resumed, want 1 and 2", full.Load(), resumed.Load())
@@ -113,5 +114,64 @@ func TestHTTPClientResumesOnlyWhenAsked(t *testing.T) {
 			t.Errorf("the refused connection reached the handler")
 		}
 		c.Close()
+		if _, err := c.Get(context.Background(), srv.URL+"/"); !errors.As(err, &changed) {
+			t.Errorf("after Close, under the changed pin: %v, want a FingerprintChangedError", err)
+		}
+		if err := store.Trust(hp, Fingerprint(srv.Certificate().Raw)); err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+		full.Store(0)
+		if _, err := c.Get(context.Background(), srv.URL+"/"); err != nil || full.Load() != 1 {
+			t.Errorf("after Close: %v, %d full handshakes, want one (Close forgets the sessions)", err, full.Load())
+		}
+		c.Close()
+	}
+}
+
+// TestRESTClientResumesAndCloseForgets: the REST client's Resume works
+// as the HTTP client's: later connections resume, and after Close (what
+// a driver calls once it has imported a certificate) the next
+// connection makes a full handshake.
+func TestRESTClientResumesAndCloseForgets(t *testing.T) {
+	var full, resumed atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.TLS.DidResume {
+			resumed.Add(1)
+		} else {
+			full.Add(1)
+		}
+		io.WriteString(w, `{}`)
+	}))
+	srv.StartTLS()
+	defer srv.Close()
+	hp := strings.TrimPrefix(srv.URL, "https://")
+	store, err := OpenPins(filepath.Join(t.TempDir(), "known_devices"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Trust(hp, Fingerprint(srv.Certificate().Raw)); err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewRESTClient(RESTOptions{BaseURL: srv.URL, TLS: PinnedTLS(store, hp), Resume: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func() {
+		t.Helper()
+		if _, err := c.Get(context.Background(), "/x", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	get()
+	c.tr.CloseIdleConnections()
+	get()
+	if full.Load() != 1 || resumed.Load() != 1 {
+		t.Errorf("%d full handshakes and %d resumed, want 1 and 1", full.Load(), resumed.Load())
+	}
+	c.Close()
+	get()
+	if full.Load() != 2 || resumed.Load() != 1 {
+		t.Errorf("after Close: %d full handshakes and %d resumed, want 2 and 1", full.Load(), resumed.Load())
 	}
 }

@@ -67,6 +67,12 @@ type RESTOptions struct {
 	// parallelism, so that every connection is kept and reused. Zero:
 	// no bound, and two stay idle.
 	MaxConns int
+	// Resume lets the client's connections resume an earlier one's TLS
+	// session instead of making a full handshake each. Close forgets the
+	// sessions, so a driver calls it where the certificate may change
+	// (after importing one, at a restart); the pin check still runs on
+	// every resumed connection.
+	Resume bool
 }
 
 // Auth is how a RESTClient authenticates: Basic or a bearer token.
@@ -221,6 +227,7 @@ type RESTClient struct {
 	base *url.URL
 	hc   *http.Client
 	tr   *http.Transport
+	ss   *sessions // with Resume
 
 	mu   sync.Mutex
 	auth Auth
@@ -261,6 +268,10 @@ func NewRESTClient(o RESTOptions) (*RESTClient, error) {
 	if o.MaxConns > 0 {
 		idle = o.MaxConns
 	}
+	var ss *sessions
+	if o.Resume {
+		o.TLS, ss = resuming(o.TLS)
+	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	network, dialTimeout := o.Network, o.DialTimeout
 	tr := &http.Transport{
@@ -276,7 +287,7 @@ func NewRESTClient(o RESTOptions) (*RESTClient, error) {
 		IdleConnTimeout:        30 * time.Second,
 		MaxResponseHeaderBytes: 64 << 10,
 	}
-	c := &RESTClient{o: o, base: u, tr: tr, auth: o.Auth,
+	c := &RESTClient{o: o, base: u, tr: tr, ss: ss, auth: o.Auth,
 		hc: &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	return c, nil
 }
@@ -298,8 +309,12 @@ func (c *RESTClient) SetAuth(a Auth) {
 // Base is the base URL, for messages.
 func (c *RESTClient) Base() string { return c.base.String() }
 
-// Close drops idle connections.
-func (c *RESTClient) Close() { c.tr.CloseIdleConnections() }
+// Close drops idle connections and forgets the TLS sessions they could
+// resume.
+func (c *RESTClient) Close() {
+	c.ss.forget()
+	c.tr.CloseIdleConnections()
+}
 
 // Get sends a GET.
 func (c *RESTClient) Get(ctx context.Context, path string, query url.Values) (*RESTResponse, error) {

@@ -94,6 +94,9 @@ func newClient(base string, tlsConf *tls.Config, user, pass string, c config) (*
 		Header:     http.Header{"Accept": {"application/json"}},
 		Transcript: c.Transcript, Observe: c.Observe, Mask: c.mask,
 		MaxConns: readParallel,
+		// the driver changes no certificate; a stale session would be
+		// refused by the pin check in any case
+		Resume: true,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("kepware: %w", err)

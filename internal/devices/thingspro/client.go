@@ -75,6 +75,9 @@ type client struct {
 func newClient(o transport.RESTOptions, user, pw string) (*client, error) {
 	o.MaxBody = maxBody
 	o.MaxConns = readParallel
+	// importCert closes the client once the new certificate is pinned,
+	// which forgets the sessions made under the old one
+	o.Resume = true
 	o.Header = http.Header{"Accept": {"application/json"}}
 	rc, err := transport.NewRESTClient(o)
 	if err != nil {
