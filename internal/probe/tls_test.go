@@ -326,3 +326,54 @@ func TestTLSProbeOffersEveryGroupSharesTheCheapOne(t *testing.T) {
 		})
 	}
 }
+
+// TestTLSProbeHangsUpOnceSeen: each probe stops the handshake as soon
+// as the server has shown its version and certificate (the server's
+// handshake does not complete), and says nothing against the
+// certificate: the server sees the connection end, not a bad-certificate
+// alert.
+func TestTLSProbeHangsUpOnceSeen(t *testing.T) {
+	cert, key := makeCert(t, certSpec{cn: "quiet"})
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{MinVersion: tls.VersionTLS12,
+		Certificates: []tls.Certificate{{Certificate: [][]byte{cert.Raw}, PrivateKey: key, Leaf: cert}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var mu sync.Mutex
+	var ends []error
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Go(func() {
+				defer c.Close()
+				_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+				err := c.(*tls.Conn).Handshake()
+				mu.Lock()
+				ends = append(ends, err)
+				mu.Unlock()
+			})
+		}
+	})
+	rep := TLS(context.Background(), "127.0.0.1", ln.Addr().(*net.TCPAddr).Port, 2*time.Second)
+	ln.Close()
+	wg.Wait()
+	if !rep.Versions[TLS12] || !rep.Versions[TLS13] || rep.Cert == nil {
+		t.Fatalf("report %+v: TLS 1.2 and 1.3 and the certificate should be seen", rep)
+	}
+	if len(ends) != 4 {
+		t.Fatalf("the server saw %d handshakes, want 4", len(ends))
+	}
+	for _, err := range ends {
+		switch {
+		case err == nil:
+			t.Error("a probe completed its handshake; it should hang up once the certificate is seen")
+		case strings.Contains(err.Error(), "bad certificate"):
+			t.Errorf("a probe told the server its certificate is bad: %v", err)
+		}
+	}
+}
