@@ -7,13 +7,11 @@ package kepware
 
 import (
 	"context"
-	_ "embed"
 	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/commission-tool/commission/internal/catalog"
@@ -24,10 +22,12 @@ import (
 	"github.com/commission-tool/commission/internal/steps"
 )
 
-//go:embed steps.toml
-var proseTOML []byte
+//go:generate go run ../gen
 
-var prose = sync.OnceValues(func() (catalog.Prose, error) { return catalog.LoadProse(proseTOML) })
+// The steps' words are steps.toml's. prose_gen.go holds them as
+// stepsProse, read and checked by catalog.LoadProse when go generate
+// wrote it, so that no command parses TOML; TestProseIsGenerated fails
+// when the two disagree.
 
 type kstate = device.State
 
@@ -42,7 +42,7 @@ var PasswordRules = catalog.PasswordRules{MinLength: 14, MaxLength: 512, Classes
 func Catalog() steps.Catalog[device.State] {
 	p, st, err := build()
 	if err != nil {
-		// steps.toml is embedded: the tests make this unreachable
+		// prose_gen.go is steps.toml, checked: the tests make this unreachable
 		panic("catalog/kepware: " + err.Error())
 	}
 	return steps.Catalog[device.State]{
@@ -58,15 +58,12 @@ func Catalog() steps.Catalog[device.State] {
 // Timing is the wording of the wizard's confirm screens for a Kepware
 // server, which applies each change when it accepts it.
 func Timing() catalog.Timing {
-	p, _ := prose()
+	p := stepsProse
 	return p.Timing
 }
 
 func build() (catalog.Prose, []steps.Step[kstate], error) {
-	p, err := prose()
-	if err != nil {
-		return p, nil, err
-	}
+	p := stepsProse
 	if len(p.Effects) > 0 {
 		return p, nil, errors.New("steps.toml: [effects] names kinds of change, but no Kepware plan appends an effect")
 	}

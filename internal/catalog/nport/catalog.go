@@ -7,14 +7,12 @@ package nport
 
 import (
 	"context"
-	_ "embed"
 	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/commission-tool/commission/internal/catalog"
 	"github.com/commission-tool/commission/internal/devices"
@@ -23,10 +21,12 @@ import (
 	"github.com/commission-tool/commission/internal/steps"
 )
 
-//go:embed steps.toml
-var proseTOML []byte
+//go:generate go run ../gen
 
-var prose = sync.OnceValues(func() (catalog.Prose, error) { return catalog.LoadProse(proseTOML) })
+// The steps' words are steps.toml's. prose_gen.go holds them as
+// stepsProse, read and checked by catalog.LoadProse when go generate
+// wrote it, so that no command parses TOML; TestProseIsGenerated fails
+// when the two disagree.
 
 type nstate = device.State
 
@@ -43,7 +43,7 @@ const DefaultBanner = "Authorised access only. This device is part of an industr
 func Catalog() steps.Catalog[device.State] {
 	p, st, err := build()
 	if err != nil {
-		// steps.toml is embedded: the tests make this unreachable
+		// prose_gen.go is steps.toml, checked: the tests make this unreachable
 		panic("catalog/nport: " + err.Error())
 	}
 	return steps.Catalog[device.State]{
@@ -59,15 +59,12 @@ func Catalog() steps.Catalog[device.State] {
 // Timing is the wording of the wizard's confirm screens for an NPort,
 // which holds every submitted setting until one Save/Restart.
 func Timing() catalog.Timing {
-	p, _ := prose()
+	p := stepsProse
 	return p.Timing
 }
 
 func build() (catalog.Prose, []steps.Step[nstate], error) {
-	p, err := prose()
-	if err != nil {
-		return p, nil, err
-	}
+	p := stepsProse
 	if len(p.Effects) > 0 {
 		// the plans append no effect: every change waits for the Save/Restart ([timing] apply says so)
 		return p, nil, errors.New("steps.toml: [effects] is not used by the NPort's plans")

@@ -34,10 +34,7 @@ func TestProseMatchesCode(t *testing.T) {
 // TestProseAndCodeOutOfStep: a step in steps.toml without code, or code
 // without a step, is refused (the check TestProseMatchesCode relies on).
 func TestProseAndCodeOutOfStep(t *testing.T) {
-	p, err := prose()
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := stepsProse
 	extra := code()
 	extra["nport.9.9.extra"] = catalog.Code[nstate]{}
 	if _, err := catalog.Build(p, extra); err == nil || !strings.Contains(err.Error(), "nport.9.9.extra has code but no prose") {

@@ -6,7 +6,6 @@
 package thingspro
 
 import (
-	_ "embed"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -24,10 +23,12 @@ import (
 	"github.com/commission-tool/commission/internal/steps"
 )
 
-//go:embed steps.toml
-var proseTOML []byte
+//go:generate go run ../gen
 
-var prose = sync.OnceValues(func() (catalog.Prose, error) { return catalog.LoadProse(proseTOML) })
+// The steps' words are steps.toml's. prose_gen.go holds them as
+// stepsProse, read and checked by catalog.LoadProse when go generate
+// wrote it, so that no command parses TOML; TestProseIsGenerated fails
+// when the two disagree.
 
 type tstate = device.State
 
@@ -41,7 +42,7 @@ var PasswordRules = catalog.PasswordRules{MinLength: 12, MaxLength: 256, Classes
 func Catalog() steps.Catalog[device.State] {
 	p, st, err := build()
 	if err != nil {
-		// steps.toml is embedded: the tests make this unreachable
+		// prose_gen.go is steps.toml, checked: the tests make this unreachable
 		panic("catalog/thingspro: " + err.Error())
 	}
 	return steps.Catalog[device.State]{
@@ -57,15 +58,12 @@ func Catalog() steps.Catalog[device.State] {
 // Timing is the wording of the wizard's confirm screens for a gateway,
 // which applies each change at once.
 func Timing() catalog.Timing {
-	p, _ := prose()
+	p := stepsProse
 	return p.Timing
 }
 
 func build() (catalog.Prose, []steps.Step[tstate], error) {
-	p, err := prose()
-	if err != nil {
-		return p, nil, err
-	}
+	p := stepsProse
 	for _, k := range effectKinds {
 		if p.Effects[k] == "" {
 			return p, nil, fmt.Errorf("steps.toml: [effects] has no %q", k)
@@ -118,7 +116,7 @@ var effectKinds = []string{
 
 // withEffect is a preview's new value with when it takes effect.
 func withEffect(to, effect string) string {
-	p, _ := prose()
+	p := stepsProse
 	if e := p.Effects[effect]; e != "" {
 		return to + " (" + e + ")"
 	}
