@@ -63,6 +63,7 @@ type parser struct {
 	inForm      int
 	inTitle     bool
 	inHead      bool
+	attrs       attrList // the current tag's attributes (token)
 }
 
 // parsePage parses body as the page at u. It runs in time linear in the
@@ -97,11 +98,12 @@ func parsePage(ctx context.Context, u *url.URL, body []byte) (*page, error) {
 func (ps *parser) token(z *html.Tokenizer, tt html.TokenType) {
 	switch tt {
 	case html.TextToken:
-		ps.text(string(z.Text()))
+		ps.text(z.Text())
 	case html.StartTagToken, html.SelfClosingTagToken:
 		name, hasAttr := z.TagName()
 		a := atom.Lookup(name)
-		var attrs attrList
+		attrs := ps.attrs[:0] // one list for every tag: start copies what it keeps
+		defer func() { ps.attrs = attrs[:0] }()
 		for hasAttr {
 			var k, v []byte
 			k, v, hasAttr = z.TagAttr()
@@ -161,26 +163,28 @@ func void(a atom.Atom) bool {
 	return false
 }
 
-func (ps *parser) text(t string) {
+// text takes a text token, valid until the next token: every collector
+// copies it.
+func (ps *parser) text(t []byte) {
 	if ps.opt != nil {
-		ps.optB.WriteString(t)
+		ps.optB.Write(t)
 		return
 	}
 	if ps.sel != nil {
 		return
 	}
-	ps.all.WriteString(t)
+	ps.all.Write(t)
 	if ps.inForm == 0 && !ps.inTitle && !ps.inHead {
-		ps.out.WriteString(t)
+		ps.out.Write(t)
 	}
 	for _, s := range ps.sinks {
-		s.b.WriteString(t)
+		s.b.Write(t)
 	}
 	if tc := ps.table(); tc != nil && tc.cellB != nil {
-		tc.cellB.WriteString(t)
+		tc.cellB.Write(t)
 	}
 	if len(ps.follow) > 0 {
-		ps.followB.WriteString(t)
+		ps.followB.Write(t)
 	}
 }
 
