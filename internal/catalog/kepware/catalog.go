@@ -58,8 +58,7 @@ func Catalog() steps.Catalog[device.State] {
 // Timing is the wording of the wizard's confirm screens for a Kepware
 // server, which applies each change when it accepts it.
 func Timing() catalog.Timing {
-	p := stepsProse
-	return p.Timing
+	return stepsProse.Timing
 }
 
 func build() (catalog.Prose, []steps.Step[kstate], error) {

@@ -59,8 +59,7 @@ func Catalog() steps.Catalog[device.State] {
 // Timing is the wording of the wizard's confirm screens for an NPort,
 // which holds every submitted setting until one Save/Restart.
 func Timing() catalog.Timing {
-	p := stepsProse
-	return p.Timing
+	return stepsProse.Timing
 }
 
 func build() (catalog.Prose, []steps.Step[nstate], error) {

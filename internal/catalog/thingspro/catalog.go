@@ -58,8 +58,7 @@ func Catalog() steps.Catalog[device.State] {
 // Timing is the wording of the wizard's confirm screens for a gateway,
 // which applies each change at once.
 func Timing() catalog.Timing {
-	p := stepsProse
-	return p.Timing
+	return stepsProse.Timing
 }
 
 func build() (catalog.Prose, []steps.Step[tstate], error) {
@@ -116,8 +115,7 @@ var effectKinds = []string{
 
 // withEffect is a preview's new value with when it takes effect.
 func withEffect(to, effect string) string {
-	p := stepsProse
-	if e := p.Effects[effect]; e != "" {
+	if e := stepsProse.Effects[effect]; e != "" {
 		return to + " (" + e + ")"
 	}
 	return to
