@@ -157,9 +157,25 @@ func runAudit(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 // auditOnce reads the device once and checks every step. A certificate
 // seen for the first time is pinned only when it matches fingerprint or
 // with tofu; its details go to stderr. A changed one stops the audit.
+// A matching certificate is pinned during the first connection, so the
+// device is logged in to once.
 func auditOnce(ctx context.Context, t target, fingerprint string, tofu bool, stderr io.Writer) (auditReport, engine, error) {
 	col := &auditCollector{byID: map[string]steps.Result{}}
 	started := time.Now().UTC()
+	key := t.pinKey()
+	if fingerprint != "" && t.Pins != nil {
+		if err := t.Pins.Expect(key, fingerprint); err != nil {
+			return auditReport{}, nil, withCode(ExitError, err)
+		}
+	}
+	defer func() {
+		if t.Pins == nil {
+			return
+		}
+		for _, p := range t.Pins.NewPins(key) {
+			fmt.Fprintf(stderr, "pinned the certificate of %s in %s:\n%s\n", p.HostPort, t.Pins.Path(), indent(p.Cert.Lines()))
+		}
+	}()
 	open := func() (engine, error) {
 		eng, err := newEngine(t, col)
 		if err != nil {

@@ -246,3 +246,40 @@ func TestDemoAuditRecordsSaySimulated_Simulator(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditFirstSightWithFingerprintOpensOnce_Simulator: the demo's
+// audit_args give --fingerprint; on a fresh pin file the first audit
+// pins the matching certificate during its first connection and reads
+// the device once, as every later audit does (it used to be refused as
+// unknown, pin, and start again: its UDP 4800 asks and TLS handshakes
+// were made twice), and it still says what it pinned.
+func TestAuditFirstSightWithFingerprintOpensOnce_Simulator(t *testing.T) {
+	lab, err := startLab(context.Background(), 50*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lab.Close()
+	sim := lab.nport()
+	d := lab.first("nport")
+	args := withPins(t, d.AuditArgs)
+	audit := func() (asks int, msg string) {
+		t.Helper()
+		before := len(sim.MoxaUDPSenders())
+		_, code, msg := runAuditArgs(t, args, d.Password)
+		if code != ExitDeviation {
+			t.Fatalf("exit %d, want 1: %s", code, msg)
+		}
+		return len(sim.MoxaUDPSenders()) - before, msg
+	}
+	first, msg := audit()
+	if !strings.Contains(msg, "pinned the certificate of 127.0.0.1:") {
+		t.Errorf("the first audit does not say what it pinned:\n%s", msg)
+	}
+	second, msg := audit()
+	if strings.Contains(msg, "pinned the certificate") {
+		t.Errorf("the second audit pinned again:\n%s", msg)
+	}
+	if first != second || first == 0 {
+		t.Errorf("UDP 4800 asks: %d in the first audit, %d in the second; want the same, one read each", first, second)
+	}
+}

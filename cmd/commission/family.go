@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"sort"
 	"strconv"
 	"strings"
@@ -36,6 +37,18 @@ type target struct {
 func (t target) options() access.Options {
 	return access.Options{Host: t.Address, Ports: t.Ports, User: t.User, Password: t.Password,
 		NewPassword: t.NewPassword, Pins: t.Pins, Timeout: t.Timeout, Since: t.Since}
+}
+
+// pinKey names the device's main TLS service for the pin store's
+// expectations and new pins: host:port when its port is given, else the
+// host (any port).
+func (t target) pinKey() string {
+	if f, ok := lookupFamily(t.Family); ok {
+		if p, ok := t.Ports[f.Main]; ok {
+			return net.JoinHostPort(t.Address, strconv.Itoa(p))
+		}
+	}
+	return t.Address
 }
 
 // entry is one line of the registry: a family's descriptor and, when it

@@ -13,6 +13,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -79,7 +80,16 @@ type PinStore struct {
 	path   string
 	mu     sync.Mutex
 	pins   map[string][]byte
-	expect map[string][]byte // host -> fingerprint the technician gave
+	expect map[string][]byte // host or host:port -> fingerprint the technician gave
+	added  []NewPin          // pinned because they matched an expectation, not yet taken
+}
+
+// NewPin is a certificate pinned during a connection because it matched
+// the fingerprint the technician gave (Expect), for the caller to report.
+type NewPin struct {
+	HostPort    string
+	Fingerprint string
+	Cert        CertInfo
 }
 
 // OpenPins loads the pin file at path ("" for DefaultPinsPath). A missing
@@ -257,12 +267,14 @@ func (e *FingerprintChangedError) TrustChanged() (subject, pinned, seen string) 
 	return e.HostPort, e.Pinned, e.Seen
 }
 
-// Expect makes every pinned TLS check of host (any port; "" for every
-// host) also compare the certificate with fingerprint, which the
-// technician read off the device: a different certificate fails with a
-// *FingerprintChangedError whether or not a pin exists. The expectation
-// lives in memory only; a matching certificate is still unknown until
-// Trust pins it.
+// Expect makes every pinned TLS check of host (any port; a host:port
+// for that port only; "" for every host) also compare the certificate
+// with fingerprint, which the technician read off the device: a
+// different certificate fails with a *FingerprintChangedError whether or
+// not a pin exists. The expectation lives in memory only. A matching
+// certificate that has no pin yet is pinned there and then (the
+// technician's fingerprint is the confirmation a first sight needs), so
+// the connection goes on without a second attempt; NewPins lists it.
 func (s *PinStore) Expect(host, fingerprint string) error {
 	sum, err := parseFingerprint(fingerprint)
 	if err != nil {
@@ -277,7 +289,39 @@ func (s *PinStore) Expect(host, fingerprint string) error {
 	return nil
 }
 
-// expected returns the fingerprint expected for hostport, if any.
+// NewPins returns, once, the pins made because a certificate matched an
+// expectation: those of the given keys (a host:port, or a host for any of
+// its ports), or all when none is given, so that a store shared by the
+// audits of several devices reports each device's own.
+func (s *PinStore) NewPins(keys ...string) []NewPin {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out, keep []NewPin
+	for _, p := range s.added {
+		host, _, _ := net.SplitHostPort(p.HostPort)
+		if len(keys) == 0 || slices.Contains(keys, p.HostPort) || slices.Contains(keys, host) {
+			out = append(out, p)
+		} else {
+			keep = append(keep, p)
+		}
+	}
+	s.added = keep
+	return out
+}
+
+// pinExpected pins seen for hostport and notes it for NewPins.
+func (s *PinStore) pinExpected(hostport, seen string, cert CertInfo) error {
+	if err := s.Trust(hostport, seen); err != nil {
+		return fmt.Errorf("pin the expected certificate of %s: %w", hostport, err)
+	}
+	s.mu.Lock()
+	s.added = append(s.added, NewPin{HostPort: hostport, Fingerprint: seen, Cert: cert})
+	s.mu.Unlock()
+	return nil
+}
+
+// expected returns the fingerprint expected for hostport, if any: the
+// one given for that port, else for its host, else for every host.
 func (s *PinStore) expected(hostport string) (string, bool) {
 	host := hostport
 	if h, _, err := net.SplitHostPort(hostport); err == nil {
@@ -285,7 +329,10 @@ func (s *PinStore) expected(hostport string) (string, bool) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sum, ok := s.expect[host]
+	sum, ok := s.expect[hostport]
+	if !ok {
+		sum, ok = s.expect[host]
+	}
 	if !ok {
 		sum, ok = s.expect[""]
 	}
@@ -323,6 +370,9 @@ func PinnedTLS(store *PinStore, hostport string) *tls.Config {
 			pinned, ok := store.Lookup(hostport)
 			switch {
 			case !ok:
+				if _, exp := store.expected(hostport); exp { // and equal to seen: compared above
+					return store.pinExpected(hostport, seen, DescribeCert(leaf, time.Now()))
+				}
 				return &UnknownFingerprintError{HostPort: hostport, Fingerprint: seen, Cert: DescribeCert(leaf, time.Now())}
 			case pinned != seen:
 				return &FingerprintChangedError{HostPort: hostport, Pinned: pinned, Seen: seen, Cert: DescribeCert(leaf, time.Now())}

@@ -80,26 +80,63 @@ func TestExpectedFingerprintAlwaysCompared(t *testing.T) {
 		t.Fatalf("pin + right --fingerprint: %v", err)
 	}
 
-	// Right expectation, no pin: unknown, with the certificate's details.
+	// Right expectation, no pin: connects at the first attempt and pins
+	// the certificate, which NewPins reports once, with its details.
 	store2, _ := OpenPins(filepath.Join(t.TempDir(), "known_devices"))
 	if err := store2.Expect("", real); err != nil {
 		t.Fatal(err)
 	}
-	err = tlsGet(t, store2, srv)
-	var unk *UnknownFingerprintError
-	if !errors.As(err, &unk) {
-		t.Fatalf("no pin, right --fingerprint: %v, want unknown", err)
+	if err := tlsGet(t, store2, srv); err != nil {
+		t.Fatalf("no pin, right --fingerprint: %v, want connected", err)
 	}
-	ci := unk.Cert
-	if ci.Fingerprint != real || ci.SHA256Hex != FingerprintHex(real) || ci.NotAfter.IsZero() || ci.SigAlg == "" || ci.KeyBits == 0 {
-		t.Errorf("certificate details missing: %+v", ci)
+	if got, ok := store2.Lookup(hp); !ok || got != real {
+		t.Errorf("after a match with no pin: pin %q %v, want %q", got, ok, real)
 	}
-	lines := strings.Join(unk.CertificateLines(), "\n")
-	for _, want := range []string{ci.SHA256Hex, real, ci.NotAfter.Format("2006-01-02"), ci.SigAlg, ci.Key()} {
-		if !strings.Contains(lines, want) {
-			t.Errorf("trust lines lack %q:\n%s", want, lines)
+	added := store2.NewPins()
+	if len(added) != 1 || added[0].HostPort != hp || added[0].Fingerprint != real {
+		t.Fatalf("NewPins = %+v, want the one pin of %s", added, hp)
+	}
+	if again := store2.NewPins(); len(again) != 0 {
+		t.Errorf("NewPins a second time = %+v, want none", again)
+	}
+	if reread, err := OpenPins(store2.Path()); err != nil {
+		t.Fatal(err)
+	} else if got, ok := reread.Lookup(hp); !ok || got != real {
+		t.Errorf("the pin file does not hold the new pin: %q %v", got, ok)
+	}
+	checkDetails := func(ci CertInfo, lines string) {
+		t.Helper()
+		if ci.Fingerprint != real || ci.SHA256Hex != FingerprintHex(real) || ci.NotAfter.IsZero() || ci.SigAlg == "" || ci.KeyBits == 0 {
+			t.Errorf("certificate details missing: %+v", ci)
+		}
+		for _, want := range []string{ci.SHA256Hex, real, ci.NotAfter.Format("2006-01-02"), ci.SigAlg, ci.Key()} {
+			if !strings.Contains(lines, want) {
+				t.Errorf("trust lines lack %q:\n%s", want, lines)
+			}
 		}
 	}
+	checkDetails(added[0].Cert, strings.Join(added[0].Cert.Lines(), "\n"))
+
+	// A wrong expectation for that port alone, no pin: stops, pins nothing.
+	store4, _ := OpenPins(filepath.Join(t.TempDir(), "known_devices"))
+	if err := store4.Expect(hp, wrong); err != nil {
+		t.Fatal(err)
+	}
+	if err := tlsGet(t, store4, srv); !errors.As(err, &changed) {
+		t.Fatalf("no pin, wrong --fingerprint for the port: %v, want a stop", err)
+	}
+	if _, ok := store4.Lookup(hp); ok || len(store4.NewPins()) != 0 {
+		t.Error("a wrong expectation left a pin")
+	}
+
+	// No expectation, no pin: unknown, with the certificate's details.
+	store3, _ := OpenPins(filepath.Join(t.TempDir(), "known_devices"))
+	err = tlsGet(t, store3, srv)
+	var unk *UnknownFingerprintError
+	if !errors.As(err, &unk) {
+		t.Fatalf("no pin, no --fingerprint: %v, want unknown", err)
+	}
+	checkDetails(unk.Cert, strings.Join(unk.CertificateLines(), "\n"))
 
 	if err := store.Expect(host, "not-a-fingerprint"); err == nil {
 		t.Error("a malformed expected fingerprint was accepted")
