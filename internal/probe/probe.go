@@ -6,6 +6,7 @@ package probe
 
 import (
 	"maps"
+	"slices"
 	"time"
 )
 
@@ -49,12 +50,16 @@ type TLSReport struct {
 	Versions map[string]bool `json:"versions"` // "TLS 1.0", "TLS 1.1", "TLS 1.2", "TLS 1.3" -> accepted
 	Cert     *CertInfo       `json:"cert,omitempty"`
 	Error    string          `json:"error,omitempty"`
+	// FromSession lists the versions whose answer came from the driver's
+	// own verified connection (TLSWith), not from a probe of their own.
+	FromSession []string `json:"from_session,omitempty"`
 }
 
 // Clone returns a deep copy.
 func (r TLSReport) Clone() TLSReport {
 	c := r
 	c.Versions = maps.Clone(r.Versions)
+	c.FromSession = slices.Clone(r.FromSession)
 	if r.Cert != nil {
 		ci := *r.Cert
 		ci.SANs = append([]string(nil), r.Cert.SANs...)

@@ -74,6 +74,18 @@ const MaxCertPEM = 1 << 20
 // A non-positive timeout means DefaultTimeout. When no version succeeds,
 // Error says why (the reason for the newest version).
 func TLS(ctx context.Context, host string, port int, timeout time.Duration) TLSReport {
+	return TLSWith(ctx, host, port, timeout, nil)
+}
+
+// TLSWith is TLS, told what the driver's own verified connection to the
+// same port showed (nil: nothing). The version that connection
+// negotiated is accepted, and every version it offered above that one is
+// not: a server picks the newest version both sides have, and a TLS 1.3
+// server that answers with an older one is caught by the client's
+// downgrade check. Only the other versions are probed, and the
+// certificate is the connection's. The report's FromSession names the
+// versions answered so.
+func TLSWith(ctx context.Context, host string, port int, timeout time.Duration, seen *transport.TLSSeen) TLSReport {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
@@ -100,6 +112,15 @@ func TLS(ctx context.Context, host string, port int, timeout time.Duration) TLSR
 	errs := make([]error, len(tlsVersions))
 	var wg sync.WaitGroup
 	for i, v := range tlsVersions {
+		if known, ok := seen.Answers(v.id); ok {
+			rep.FromSession = append(rep.FromSession, v.name)
+			if known {
+				certs[i] = seen.Leaf
+			} else {
+				errs[i] = fmt.Errorf("the driver's connection offered %s and the server chose %s", v.name, versionName(seen.Version))
+			}
+			continue
+		}
 		wg.Go(func() {
 			certs[i], errs[i] = handshake(ctx, addr, serverName, v.id, timeout)
 		})
@@ -119,6 +140,16 @@ func TLS(ctx context.Context, host string, port int, timeout time.Duration) TLSR
 		rep.Error = "no TLS version accepted: " + joinErrors(errs)
 	}
 	return rep
+}
+
+// versionName names a TLS version id as TLSReport does.
+func versionName(id uint16) string {
+	for _, v := range tlsVersions {
+		if v.id == id {
+			return v.name
+		}
+	}
+	return fmt.Sprintf("version %#x", id)
 }
 
 // joinErrors names each version's error, once when all are the same.

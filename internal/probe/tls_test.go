@@ -19,6 +19,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/commission-tool/commission/internal/transport"
 )
 
 var (
@@ -375,5 +377,56 @@ func TestTLSProbeHangsUpOnceSeen(t *testing.T) {
 		case strings.Contains(err.Error(), "bad certificate"):
 			t.Errorf("a probe told the server its certificate is bad: %v", err)
 		}
+	}
+}
+
+// TestTLSWithProbesOnlyWhatTheSessionDidNotShow: told that the driver's
+// connection offered TLS 1.2 to 1.3 and got 1.2, the probe takes 1.2 as
+// accepted and 1.3 as refused without a handshake of their own, probes
+// 1.0 and 1.1 only, and reports the session's certificate.
+func TestTLSWithProbesOnlyWhatTheSessionDidNotShow(t *testing.T) {
+	cert, key := makeCert(t, certSpec{cn: "session", useRSA: true})
+	var mu sync.Mutex
+	var asked [][]uint16
+	cfg := &tls.Config{MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS12,
+		CipherSuites: []uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256},
+		GetConfigForClient: func(hi *tls.ClientHelloInfo) (*tls.Config, error) {
+			mu.Lock()
+			asked = append(asked, hi.SupportedVersions)
+			mu.Unlock()
+			return nil, nil
+		}}
+	port := tlsServer(t, cfg, cert, key)
+	seen := &transport.TLSSeen{Min: tls.VersionTLS12, Max: tls.VersionTLS13, Version: tls.VersionTLS12, Leaf: cert}
+	rep := TLSWith(context.Background(), "127.0.0.1", port, 2*time.Second, seen)
+	want := map[string]bool{TLS10: true, TLS11: true, TLS12: true, TLS13: false}
+	for v, w := range want {
+		if rep.Versions[v] != w {
+			t.Errorf("%s accepted = %v, want %v (%s)", v, rep.Versions[v], w, rep.Error)
+		}
+	}
+	if got := strings.Join(rep.FromSession, ","); got != TLS13+","+TLS12 {
+		t.Errorf("FromSession = %q, want TLS 1.3 and 1.2", got)
+	}
+	if rep.Cert == nil || rep.Cert.Subject != cert.Subject.String() {
+		t.Errorf("certificate %+v, want the session's", rep.Cert)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(asked) != 2 {
+		t.Fatalf("the server saw %d probe handshakes (%v), want 2 (TLS 1.0 and 1.1)", len(asked), asked)
+	}
+	for _, vs := range asked {
+		if len(vs) != 1 || vs[0] > tls.VersionTLS11 {
+			t.Errorf("a probe offered %v; only TLS 1.0 and 1.1 are left to probe", vs)
+		}
+	}
+	// Without a session every version is probed.
+	asked = nil
+	mu.Unlock()
+	rep = TLSWith(context.Background(), "127.0.0.1", port, 2*time.Second, nil)
+	mu.Lock()
+	if len(asked) != 4 || len(rep.FromSession) != 0 {
+		t.Errorf("no session: %d handshakes, FromSession %v; want 4 and none", len(asked), rep.FromSession)
 	}
 }

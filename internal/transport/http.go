@@ -50,6 +50,7 @@ type HTTPClient struct {
 	c   *http.Client
 	tr  *http.Transport
 	ss  *sessions // with Resume
+	w   *tlsWatch
 	o   HTTPOptions
 	tmu sync.Mutex
 }
@@ -79,6 +80,8 @@ func NewHTTPClient(o HTTPOptions) *HTTPClient {
 	if o.Secret == nil {
 		o.Secret = DefaultSecret
 	}
+	w := &tlsWatch{}
+	o.TLS = watching(o.TLS, w)
 	var ss *sessions
 	if o.Resume {
 		o.TLS, ss = resuming(o.TLS)
@@ -111,7 +114,7 @@ func NewHTTPClient(o HTTPOptions) *HTTPClient {
 			return nil
 		},
 	}
-	return &HTTPClient{c: c, tr: tr, ss: ss, o: o}
+	return &HTTPClient{c: c, tr: tr, ss: ss, w: w, o: o}
 }
 
 // DefaultSecret is the default test for secret form keys: the one list
@@ -124,6 +127,10 @@ func (h *HTTPClient) Close() {
 	h.ss.forget()
 	h.tr.CloseIdleConnections()
 }
+
+// TLSSeen is what the client's last fully verified TLS connection
+// showed; false before any.
+func (h *HTTPClient) TLSSeen() (TLSSeen, bool) { return h.w.get() }
 
 // HasCookie reports whether the jar holds a cookie it would send to u.
 func (h *HTTPClient) HasCookie(u *url.URL) bool { return len(h.c.Jar.Cookies(u)) > 0 }

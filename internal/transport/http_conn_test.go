@@ -2,6 +2,8 @@ package transport
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"io"
 	"net"
@@ -173,5 +175,71 @@ func TestRESTClientResumesAndCloseForgets(t *testing.T) {
 	get()
 	if full.Load() != 2 || resumed.Load() != 1 {
 		t.Errorf("after Close: %d full handshakes and %d resumed, want 2 and 1", full.Load(), resumed.Load())
+	}
+}
+
+// TestTLSSeenAnswers: what a verified connection settles, and what not.
+func TestTLSSeenAnswers(t *testing.T) {
+	leaf := &x509.Certificate{Raw: []byte{1}}
+	s := &TLSSeen{Min: tls.VersionTLS12, Max: tls.VersionTLS13, Version: tls.VersionTLS12, Leaf: leaf}
+	for _, tc := range []struct {
+		v            uint16
+		accepted, ok bool
+	}{
+		{tls.VersionTLS13, false, true}, // offered, newer than chosen: refused
+		{tls.VersionTLS12, true, true},  // chosen
+		{tls.VersionTLS11, false, false},
+		{tls.VersionTLS10, false, false},
+	} {
+		if a, ok := s.Answers(tc.v); a != tc.accepted || ok != tc.ok {
+			t.Errorf("Answers(%#x) = %v %v, want %v %v", tc.v, a, ok, tc.accepted, tc.ok)
+		}
+	}
+	top := &TLSSeen{Min: tls.VersionTLS12, Max: tls.VersionTLS12, Version: tls.VersionTLS12, Leaf: leaf}
+	if _, ok := top.Answers(tls.VersionTLS13); ok {
+		t.Error("a connection that did not offer TLS 1.3 settled it")
+	}
+	var none *TLSSeen
+	if _, ok := none.Answers(tls.VersionTLS12); ok {
+		t.Error("a nil TLSSeen settled a version")
+	}
+}
+
+// TestHTTPClientTLSSeen: after its first verified request the client
+// tells what the connection showed: the versions PinnedTLS offers, the
+// one chosen and the server's certificate; nothing before.
+func TestHTTPClientTLSSeen(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	srv.TLS = &tls.Config{MaxVersion: tls.VersionTLS12}
+	srv.StartTLS()
+	defer srv.Close()
+	hp := strings.TrimPrefix(srv.URL, "https://")
+	store, err := OpenPins(filepath.Join(t.TempDir(), "known_devices"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Trust(hp, Fingerprint(srv.Certificate().Raw)); err != nil {
+		t.Fatal(err)
+	}
+	c := NewHTTPClient(HTTPOptions{Timeout: 5 * time.Second, TLS: PinnedTLS(store, hp), Resume: true})
+	defer c.Close()
+	if _, ok := c.TLSSeen(); ok {
+		t.Fatal("TLSSeen before any connection")
+	}
+	if _, err := c.Get(context.Background(), srv.URL+"/"); err != nil {
+		t.Fatal(err)
+	}
+	s, ok := c.TLSSeen()
+	if !ok || s.Version != tls.VersionTLS12 || s.Min != tls.VersionTLS12 || s.Max != tls.VersionTLS13 || s.Leaf == nil || !s.Leaf.Equal(srv.Certificate()) {
+		t.Errorf("TLSSeen = %+v %v, want TLS 1.2 chosen of 1.2-1.3 with the server's certificate", s, ok)
+	}
+	// A connection the pin refuses is not seen.
+	c2 := NewHTTPClient(HTTPOptions{Timeout: 5 * time.Second, TLS: PinnedTLS(nil, hp)})
+	defer c2.Close()
+	if _, err := c2.Get(context.Background(), srv.URL+"/"); err == nil {
+		t.Fatal("an unpinned certificate was accepted")
+	}
+	if _, ok := c2.TLSSeen(); ok {
+		t.Error("a refused connection was taken as seen")
 	}
 }

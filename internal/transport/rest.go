@@ -228,6 +228,7 @@ type RESTClient struct {
 	hc   *http.Client
 	tr   *http.Transport
 	ss   *sessions // with Resume
+	w    *tlsWatch
 
 	mu   sync.Mutex
 	auth Auth
@@ -268,6 +269,8 @@ func NewRESTClient(o RESTOptions) (*RESTClient, error) {
 	if o.MaxConns > 0 {
 		idle = o.MaxConns
 	}
+	w := &tlsWatch{}
+	o.TLS = watching(o.TLS, w)
 	var ss *sessions
 	if o.Resume {
 		o.TLS, ss = resuming(o.TLS)
@@ -287,7 +290,7 @@ func NewRESTClient(o RESTOptions) (*RESTClient, error) {
 		IdleConnTimeout:        30 * time.Second,
 		MaxResponseHeaderBytes: 64 << 10,
 	}
-	c := &RESTClient{o: o, base: u, tr: tr, ss: ss, auth: o.Auth,
+	c := &RESTClient{o: o, base: u, tr: tr, ss: ss, w: w, auth: o.Auth,
 		hc: &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	return c, nil
 }
@@ -305,6 +308,10 @@ func (c *RESTClient) SetAuth(a Auth) {
 	c.auth = a
 	c.mu.Unlock()
 }
+
+// TLSSeen is what the client's last fully verified TLS connection
+// showed; false before any.
+func (c *RESTClient) TLSSeen() (TLSSeen, bool) { return c.w.get() }
 
 // Base is the base URL, for messages.
 func (c *RESTClient) Base() string { return c.base.String() }

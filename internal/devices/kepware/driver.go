@@ -177,7 +177,13 @@ func (d *Device) Read(ctx context.Context) (State, error) {
 		wg.Wait()
 		return State{}, err
 	}
-	wg.Go(func() { tlsRep = probe.TLS(pctx, d.o.Host, d.o.HTTPSPort, d.o.Timeout) })
+	// over HTTPS the API client's own verified connection is the HTTPS
+	// port's: the probe repeats none of what it showed
+	var seen *transport.TLSSeen
+	if s, ok := d.api.rc.TLSSeen(); ok {
+		seen = &s
+	}
+	wg.Go(func() { tlsRep = probe.TLSWith(pctx, d.o.Host, d.o.HTTPSPort, d.o.Timeout, seen) })
 
 	// each part reads into its own State; the parts are copied into s in
 	// this order

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/commission-tool/commission/internal/access"
+	"github.com/commission-tool/commission/internal/probe"
 
 	"github.com/commission-tool/commission/internal/devices/kepware"
 	simkepware "github.com/commission-tool/commission/internal/sim/kepware"
@@ -103,7 +105,12 @@ func TestReadParsesEverything(t *testing.T) {
 		}
 	}
 	if c := s.Observed.TLS.Cert; c == nil || c.SHA1Signed || !c.SelfSigned {
-		t.Errorf("cert %+v", c)
+		t.Errorf("TLS cert %+v", c)
+	}
+	// the API client's own HTTPS connection answered for TLS 1.3: no
+	// probe of its own was made for it
+	if got := s.Observed.TLS.FromSession; !slices.Contains(got, probe.TLS13) || !s.Observed.TLS.Versions[probe.TLS13] {
+		t.Errorf("TLS FromSession %v, versions %v: the API connection's TLS 1.3 should be taken as seen", got, s.Observed.TLS.Versions)
 	}
 	// what was sent: the event log asked by page, from the commissioning start
 	var sawEvents bool

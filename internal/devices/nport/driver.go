@@ -228,7 +228,8 @@ func (d *Driver) Read(ctx context.Context) (State, error) {
 	var dsciErr error
 	var snmpID snmpInfo
 	var snmpPort probe.Result
-	wg.Go(func() { obs = d.observe(pctx, prev) })
+	seen := make(chan *transport.TLSSeen, 1)
+	wg.Go(func() { obs = d.observe(pctx, prev, seen) })
 	// UDP 4800 runs during the login and the page reads: its exchanges
 	// are held and recorded after theirs
 	var dsciHeld held
@@ -239,6 +240,7 @@ func (d *Driver) Read(ctx context.Context) (State, error) {
 	})
 	wg.Go(func() { snmpID, snmpPort = readSNMP(pctx, d.o.Host, d.ports["snmp"], d.o.Timeout, d.rtt) })
 	s, err := d.ensure(ctx)
+	seen <- d.tlsSeen(s, err)
 	if err == nil {
 		err = d.readPages(ctx, s, &st)
 	} else {
@@ -298,6 +300,24 @@ func (d *Driver) Read(ctx context.Context) (State, error) {
 	st.ProvenUsers = slices.Clone(d.proven)
 	d.mu.Unlock()
 	return st, nil
+}
+
+// tlsSeen is what the session's verified HTTPS connection showed, for
+// the TLS probe; nil without one (no session, or one over HTTP).
+func (d *Driver) tlsSeen(s *session, err error) *transport.TLSSeen {
+	if err != nil || s == nil {
+		return nil
+	}
+	d.mu.Lock()
+	via := d.via
+	d.mu.Unlock()
+	if via != "https" {
+		return nil
+	}
+	if ts, ok := s.http.TLSSeen(); ok {
+		return &ts
+	}
+	return nil
 }
 
 // current is the credential the driver logs in with now. d.mu held.

@@ -48,7 +48,9 @@ func targets(ports map[string]int) []probe.Target {
 
 // observe runs the outside probes and the TLS check concurrently. The
 // TLS check is made once per session: prev, when it holds one, gives it.
-func (d *Driver) observe(ctx context.Context, prev *session) Observed {
+// Otherwise it waits for the login's verified connection on seen (nil:
+// none, as over HTTP) and probes only what that connection did not show.
+func (d *Driver) observe(ctx context.Context, prev *session, seen <-chan *transport.TLSSeen) Observed {
 	var obs Observed
 	d.mu.Lock()
 	var cached *Observed
@@ -63,7 +65,12 @@ func (d *Driver) observe(ctx context.Context, prev *session) Observed {
 			obs.TLS, obs.Cert = cached.TLS.Clone(), cached.Cert
 			return
 		}
-		obs.TLS = probe.TLS(ctx, d.o.Host, d.ports["https"], d.o.Timeout)
+		var ts *transport.TLSSeen
+		select {
+		case ts = <-seen:
+		case <-ctx.Done():
+		}
+		obs.TLS = probe.TLSWith(ctx, d.o.Host, d.ports["https"], d.o.Timeout, ts)
 		obs.Cert = judgeCert(obs.TLS)
 	}()
 	res := probe.Run(ctx, d.o.Host, targets(d.ports), d.o.Timeout)

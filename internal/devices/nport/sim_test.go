@@ -106,6 +106,11 @@ func testReadFactoryDefaults(t *testing.T, g simnport.Generation) {
 	if st.Observed.Ports["telnet"].State != probe.Closed {
 		t.Errorf("telnet probe %+v", st.Observed.Ports["telnet"])
 	}
+	// the login's HTTPS connection (TLS 1.2 chosen of 1.2-1.3) answered
+	// for 1.2 and 1.3; only the older versions were probed
+	if got := strings.Join(st.Observed.TLS.FromSession, ","); got != probe.TLS13+","+probe.TLS12 || !st.Observed.TLS.Versions[probe.TLS12] || st.Observed.TLS.Versions[probe.TLS13] {
+		t.Errorf("TLS FromSession %q, versions %v: want 1.3 and 1.2 from the session, 1.2 accepted", got, st.Observed.TLS.Versions)
+	}
 	if st.Observed.DSCILeak {
 		t.Error("non-vulnerable device leaks")
 	}

@@ -715,7 +715,13 @@ func (d *Driver) observe(ctx context.Context, o *observation) {
 			o.listening, o.newKey = ls, newKey
 		})
 	}
-	o.tls = probe.TLS(ctx, d.host, d.port("https"), d.o.Timeout)
+	// the API client's own verified connection is the https port's: the
+	// probe repeats none of what it showed
+	var seen *transport.TLSSeen
+	if s, ok := d.c.rc.TLSSeen(); ok {
+		seen = &s
+	}
+	o.tls = probe.TLSWith(ctx, d.host, d.port("https"), d.o.Timeout, seen)
 	if c := o.tls.Cert; c != nil {
 		if b, _ := pem.Decode([]byte(c.PEM)); b != nil {
 			if cert, err := x509.ParseCertificate(b.Bytes); err == nil {

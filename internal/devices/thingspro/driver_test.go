@@ -84,6 +84,9 @@ func TestConnectForcedChangeAndRead(t *testing.T) {
 	if s.Observed.TLS.Cert == nil || !strings.Contains(s.Observed.TLS.Cert.Issuer, "ThingsPro Edge Root CA") {
 		t.Errorf("TLS cert = %+v", s.Observed.TLS.Cert)
 	}
+	if got := s.Observed.TLS.FromSession; len(got) == 0 || !s.Observed.TLS.Versions[got[len(got)-1]] {
+		t.Errorf("TLS FromSession %v, versions %v: the API connection's version should be taken as seen", got, s.Observed.TLS.Versions)
+	}
 	if len(s.Firewall) != 1 || s.Log.SystemMB != 100 || s.Log.EventMB != 100 {
 		t.Errorf("firewall %+v log %+v", s.Firewall, s.Log)
 	}
