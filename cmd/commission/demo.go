@@ -55,6 +55,8 @@ type demoDevice struct {
 	Password  string         `json:"password"`
 	AuditArgs []string       `json:"audit_args"`
 	sim       any            // the simulator, for tests
+	// loginChanged: a resumed demo changed this device's login earlier
+	loginChanged bool
 }
 
 // demoLab is the set of running simulators.
@@ -98,7 +100,7 @@ func startLabWith(ctx context.Context, cfg family.DemoConfig) (*demoLab, error) 
 			}
 			args = append(args, "--user", d.User, "--password-stdin", "--json", "--simulated")
 			lab.devices = append(lab.devices, demoDevice{Family: f.Name, Label: d.Label, Address: d.Host, Ports: d.Ports,
-				User: d.User, Password: d.Password, AuditArgs: args, sim: d.Sim})
+				User: d.User, Password: d.Password, AuditArgs: args, sim: d.Sim, loginChanged: d.LoginChanged})
 		}
 	}
 	return lab, nil
@@ -110,8 +112,12 @@ func (l *demoLab) candidates() []tui.Candidate {
 	var cs []tui.Candidate
 	for _, d := range l.devices {
 		f, _ := lookupFamily(d.Family)
+		login := "login " + d.User + " / " + d.Password
+		if d.loginChanged {
+			login = "login " + d.User + " / the password you set earlier in this demo (factory: " + d.Password + ")"
+		}
 		cs = append(cs, tui.Candidate{Family: d.Family, Address: d.address(f.Main), Label: d.Label, User: d.User,
-			Detail: "login " + d.User + " / " + d.Password + ", " + f.Main + " " + strconv.Itoa(d.Ports[f.Main])})
+			Detail: login + ", " + f.Main + " " + strconv.Itoa(d.Ports[f.Main])})
 	}
 	return cs
 }

@@ -92,6 +92,20 @@ func TestDemoComesBackAsItWasLeft_Simulator(t *testing.T) {
 			t.Errorf("device %d: %s at %s, then %s at %s", i, before[i].Label, before[i].Address, after[i].Label, after[i].Address)
 		}
 	}
+	// The device list tells which factory logins no longer work (the
+	// hardened NPort's), without showing the password that replaced it.
+	for i := range before {
+		if strings.Contains(before[i].Detail, "set earlier") {
+			t.Errorf("a factory-new %s lists a changed login: %s", before[i].Label, before[i].Detail)
+		}
+		hardened := before[i].Label == first.first("nport").Label
+		if got := strings.Contains(after[i].Detail, "the password you set earlier in this demo (factory: "); got != hardened {
+			t.Errorf("after the restart, %s: %q (hardened %v)", after[i].Label, after[i].Detail, hardened)
+		}
+		if strings.Contains(after[i].Detail, "Fld#Tech2026!abc") {
+			t.Errorf("the device list shows the password set in the demo: %s", after[i].Detail)
+		}
+	}
 	for _, d := range again.devices {
 		if fps[d.Label] == "" || fingerprintOf(d) != fps[d.Label] {
 			t.Errorf("%s: certificate %s, then %s", d.Label, fps[d.Label], fingerprintOf(d))

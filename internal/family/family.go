@@ -181,6 +181,10 @@ type DemoDevice struct {
 	Ports    map[string]int // service ports by the family's names
 	User     string
 	Password string // the simulator's factory password (not a secret)
+	// LoginChanged says that User and Password no longer log in: a
+	// resumed demo changed the password (or the account) earlier. The
+	// password the technician set is theirs, so the demo does not show it.
+	LoginChanged bool
 	// Sim is the simulator itself, for tests that change it behind the
 	// tool's back.
 	Sim any

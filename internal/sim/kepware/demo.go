@@ -29,7 +29,8 @@ func Demo(cfg family.DemoConfig) ([]family.DemoDevice, error) {
 		return nil, fmt.Errorf("start the simulated Kepware server: %w", err)
 	}
 	return []family.DemoDevice{{Label: "Kepware Server (simulated)", Host: kp.Host(), Ports: kp.Ports(),
-		User: DemoUser, Password: DefaultAdminPassword, Sim: kp, Close: kp.Close}}, nil
+		User: DemoUser, Password: DefaultAdminPassword, LoginChanged: !kp.Login(DemoUser, DefaultAdminPassword),
+		Sim: kp, Close: kp.Close}}, nil
 }
 
 // DemoStateDir is the folder, below the demo's state folder, where the

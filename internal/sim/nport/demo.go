@@ -63,8 +63,18 @@ func demo(cfgs []Config, started func(*Device)) ([]family.DemoDevice, error) {
 		out = append(out, family.DemoDevice{
 			Label: fmt.Sprintf("%s, %s (simulated)", d.cfg.Model, genLabels[d.cfg.Generation]),
 			Host:  d.Host(), Ports: d.Ports(), User: "admin", Password: "moxa",
-			Sim: d, Close: func() { d.Close() },
+			LoginChanged: !d.accepts("admin", "moxa"),
+			Sim:          d, Close: func() { d.Close() },
 		})
 	}
 	return out, nil
+}
+
+// accepts reports whether user and pw would log in now (an active
+// account with that password), without a login: nothing is logged.
+func (d *Device) accepts(user, pw string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	i := d.effective.account(user)
+	return i >= 0 && d.effective.Accounts[i].Active && d.effective.Accounts[i].Password == pw
 }

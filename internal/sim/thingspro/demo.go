@@ -34,7 +34,17 @@ func Demo(cfg family.DemoConfig) ([]family.DemoDevice, error) {
 		return nil, fmt.Errorf("start the simulated ThingsPro Edge gateway: %w", err)
 	}
 	return []family.DemoDevice{{Label: "ThingsPro Edge (simulated)", Host: gw.Host(), Ports: gw.Ports(),
-		User: DemoUser, Password: DemoPassword, Sim: gw, Close: func() { gw.Close() }}}, nil
+		User: DemoUser, Password: DemoPassword, LoginChanged: !gw.accepts(DemoUser, DemoPassword),
+		Sim: gw, Close: func() { gw.Close() }}}, nil
+}
+
+// accepts reports whether user and pw would log in now (an active
+// account with that password), without a login: nothing is counted.
+func (d *Device) accepts(user, pw string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	u := d.st.userByName(user)
+	return u != nil && u.active && u.password == pw
 }
 
 // DemoStateDir is the folder, below the demo's state folder, where the
