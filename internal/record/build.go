@@ -134,6 +134,7 @@ func Build(meta Meta, results []steps.Result, metas []steps.Meta) Record {
 
 func step(m steps.Meta, res steps.Result) Step {
 	srs := append([]string{}, m.SRs...)
+	inputs := recordedInputs(m, res.Inputs)
 	return Step{
 		ID:       res.StepID,
 		Guide:    m.Section,
@@ -145,9 +146,10 @@ func step(m steps.Meta, res steps.Result) Step {
 		Before:   res.Before,
 		After:    res.After,
 		Changes:  res.Changes,
-		Inputs:   publicValues(res.Inputs),
-		Evidence: res.Evidence,
-		At:       res.At,
+		Inputs:      inputs,
+		InputLabels: inputLabels(m, inputs),
+		Evidence:    res.Evidence,
+		At:          res.At,
 	}
 }
 

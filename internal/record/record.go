@@ -11,8 +11,18 @@ import (
 	"github.com/commission-tool/commission/internal/steps"
 )
 
-// Schema is the version tag of record.json. docs/record-schema.md documents it.
-const Schema = "commission.record/v2"
+// Schema is the version tag of the record.json this tool writes.
+// docs/record-schema.md documents it.
+const Schema = "commission.record/v3"
+
+// SchemaV2 is the version before Schema: records written with it are
+// still read, checked and printed (they hold no input labels, so the
+// PDF prints the inputs' keys), never written.
+const SchemaV2 = "commission.record/v2"
+
+// Readable reports whether a record with this schema tag is one the tool
+// reads: Schema or SchemaV2.
+func Readable(schema string) bool { return schema == Schema || schema == SchemaV2 }
 
 // Record is the commissioning record of one device. It holds no secret:
 // secret inputs are dropped by the engine before they reach a Result.
@@ -133,6 +143,12 @@ type Step struct {
 	After   *steps.Finding `json:"after,omitempty"`
 	Changes []steps.Change `json:"changes,omitempty"`
 	Inputs  steps.Values   `json:"inputs,omitempty"`
+	// InputLabels gives, per key of Inputs, the wording the catalog
+	// asked for that input with (steps.Input.Label) when the record was
+	// made, so the printed record reads as the technician was asked,
+	// whatever later catalogs say. A key without a label prints as
+	// itself; a v2 record has none.
+	InputLabels map[string]string `json:"input_labels,omitempty"`
 	// FromPlan names the inputs whose value is the one the site plan
 	// gave; ChangedInField those the plan gave and the technician
 	// changed. Names only, sorted; each is a key of Inputs.

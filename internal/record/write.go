@@ -161,8 +161,8 @@ func Check(r Record, catalog []steps.Meta) []error {
 	var errs []error
 	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
 
-	if r.Schema != Schema {
-		add("schema is %q, want %q", r.Schema, Schema)
+	if !Readable(r.Schema) {
+		add("schema is %q, want %q or %q", r.Schema, Schema, SchemaV2)
 	}
 	if b, err := hex.DecodeString(r.ID); err != nil || len(b) != 16 {
 		add("id %q is not 32 hex digits", r.ID)
@@ -212,6 +212,7 @@ func Check(r Record, catalog []steps.Meta) []error {
 			add("step %s: time is missing", s.ID)
 		}
 		errs = append(errs, checkMarks(r, s)...)
+		errs = append(errs, checkLabels(r, s)...)
 		if !s.At.IsZero() && (stamp(s.At).Before(stamp(r.Started)) || stamp(s.At).After(stamp(r.Finished))) {
 			add("step %s: time %s outside the session (%s to %s)", s.ID, fmtTime(s.At), fmtTime(r.Started), fmtTime(r.Finished))
 		}

@@ -98,7 +98,7 @@ func TestMarshalDeterministic(t *testing.T) {
 	if !bytes.HasSuffix(a, []byte("}\n")) || bytes.HasSuffix(a, []byte("\n\n")) || bytes.Contains(a, []byte("\r")) {
 		t.Error("record does not end in exactly one LF, or has CR")
 	}
-	if !bytes.Contains(a, []byte("\n  \"schema\": \"commission.record/v2\",\n")) {
+	if !bytes.Contains(a, []byte("\n  \"schema\": \"commission.record/v3\",\n")) {
 		t.Errorf("not two-space indented:\n%.200s", a)
 	}
 	if bytes.Contains(a, []byte(`\u003c`)) || !bytes.Contains(a, []byte(`Plant 7 & Co`)) {
