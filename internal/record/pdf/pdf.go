@@ -540,10 +540,20 @@ func (d *doc) wrapItems(items []string, w float64) []string {
 func planNotes(st record.Step) []string {
 	var out []string
 	if len(st.FromPlan) > 0 {
-		out = append(out, "from the site plan: "+one(strings.Join(st.FromPlan, ", ")))
+		out = append(out, "from the site plan: "+one(strings.Join(inputNames(st, st.FromPlan), ", ")))
 	}
 	if len(st.ChangedInField) > 0 {
-		out = append(out, "changed in the field: "+one(strings.Join(st.ChangedInField, ", ")))
+		out = append(out, "changed in the field: "+one(strings.Join(inputNames(st, st.ChangedInField), ", ")))
+	}
+	return out
+}
+
+// inputNames is how the inputs keys of st are printed: by their labels,
+// or, without one, their keys.
+func inputNames(st record.Step, keys []string) []string {
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = record.InputLabel(st, k)
 	}
 	return out
 }
@@ -595,7 +605,8 @@ func (d *doc) kvHeight(w, lw float64, pairs [][2]string) float64 {
 }
 
 // attestations lists the manual steps the technician confirmed, with the
-// evidence, the note and the inputs given.
+// evidence, the note and the inputs given, each input by the label the
+// record keeps for it (by its key in a record without labels).
 func (d *doc) attestations() {
 	f := d.f
 	started := false
@@ -606,14 +617,24 @@ func (d *doc) attestations() {
 		var pairs [][2]string
 		keys := make([]string, 0, len(st.Inputs))
 		for k := range st.Inputs {
-			keys = append(keys, k)
+			if !record.SecretKey(k) { // a record holds none; a secret-named one is never printed either way
+				keys = append(keys, k)
+			}
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			pairs = append(pairs, [2]string{k, st.Inputs[k]})
+			pairs = append(pairs, [2]string{record.InputLabel(st, k), st.Inputs[k]})
 		}
 		pairs = append(pairs, [2]string{"Evidence", st.Evidence}, [2]string{"At", fmtTime(st.At)})
-		h := float64(d.lines("Helvetica", "B", 9, one(st.Title), d.width()))*lineH + d.kvHeight(d.width()-5, 36, pairs)
+		// A record with the catalog's labels (v3) prints them in a wider
+		// column that wraps; one without (v2) prints its keys exactly as
+		// it always did, so its PDF renders again byte for byte.
+		kvH, kvAt := d.kvHeight, d.kvAt
+		lw := 36.0
+		if len(st.InputLabels) > 0 {
+			kvH, kvAt, lw = d.kvWrapHeight, d.kvWrapAt, labelW
+		}
+		h := float64(d.lines("Helvetica", "B", 9, one(st.Title), d.width()))*lineH + kvH(d.width()-5, lw, pairs)
 		if !started {
 			d.sectionKeep("Attestations", h)
 			started = true
@@ -623,8 +644,46 @@ func (d *doc) attestations() {
 		f.SetFont("Helvetica", "B", 9)
 		f.MultiCell(d.width(), lineH, d.text(one(st.Title)), "", "L", false)
 		f.SetFont("Helvetica", "", 9)
-		d.kvAt(margin+5, d.width()-5, 36, pairs)
+		kvAt(margin+5, d.width()-5, lw, pairs)
 		f.Ln(0.5)
+	}
+}
+
+// labelW is the width of the label column of an attestation whose
+// inputs carry the catalog's labels; a longer label wraps in it.
+const labelW = 58.0 // mm
+
+// kvWrapHeight is the height kvWrapAt gives pairs.
+func (d *doc) kvWrapHeight(w, lw float64, pairs [][2]string) float64 {
+	h := 0.0
+	for _, p := range pairs {
+		if v := one(p[1]); v != "" {
+			h += float64(max(d.lines("Helvetica", "B", 9, one(p[0]), lw-1), d.lines("Helvetica", "", 9, v, w-lw))) * lineH
+		}
+	}
+	return h
+}
+
+// kvWrapAt writes label/value pairs in two columns like kvAt, but a label
+// too long for its column wraps there instead of running into the value.
+func (d *doc) kvWrapAt(x, w, lw float64, pairs [][2]string) {
+	f := d.f
+	for _, p := range pairs {
+		v := one(p[1])
+		if v == "" {
+			continue
+		}
+		y := f.GetY()
+		f.SetFont("Helvetica", "B", 9)
+		labels := f.SplitText(d.text(one(p[0])), lw-1)
+		for i, ln := range labels {
+			f.SetXY(x, y+float64(i)*lineH)
+			f.CellFormat(lw, lineH, ln, "", 0, "L", false, 0, "")
+		}
+		f.SetFont("Helvetica", "", 9)
+		f.SetXY(x+lw, y)
+		f.MultiCell(w-lw, lineH, d.text(v), "", "L", false)
+		f.SetXY(x, max(f.GetY(), y+float64(len(labels))*lineH))
 	}
 }
 
