@@ -70,6 +70,8 @@ type client struct {
 	// relogin makes one login at a time: requests in parallel that all
 	// find the session ended log in once.
 	relogin sync.Mutex
+	// rtt measures the round trips of the client's connects and requests.
+	rtt roundTrip
 }
 
 func newClient(o transport.RESTOptions, user, pw string) (*client, error) {
@@ -121,13 +123,47 @@ type request struct {
 // send makes one call and returns its status and bounded body, whatever
 // the status; transport failures are errors.
 func (c *client) send(ctx context.Context, method, path string, body request, token string) (int, []byte, error) {
-	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: func(ci httptrace.GotConnInfo) {
-		if ap, err := netip.ParseAddrPort(ci.Conn.LocalAddr().String()); err == nil {
-			c.mu.Lock()
-			c.local = ap.Addr().Unmap()
-			c.mu.Unlock()
-		}
-	}})
+	// the trace's callbacks run on the transport's goroutines
+	var tmu sync.Mutex
+	var wrote time.Time
+	dials := map[string]time.Time{}
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		GotConn: func(ci httptrace.GotConnInfo) {
+			if ap, err := netip.ParseAddrPort(ci.Conn.LocalAddr().String()); err == nil {
+				c.mu.Lock()
+				c.local = ap.Addr().Unmap()
+				c.mu.Unlock()
+			}
+		},
+		ConnectStart: func(_, addr string) {
+			tmu.Lock()
+			dials[addr] = time.Now()
+			tmu.Unlock()
+		},
+		ConnectDone: func(_, addr string, err error) {
+			tmu.Lock()
+			t0, ok := dials[addr]
+			tmu.Unlock()
+			if ok && err == nil {
+				c.rtt.observe(time.Since(t0))
+			}
+		},
+		WroteRequest: func(wr httptrace.WroteRequestInfo) {
+			if wr.Err == nil {
+				tmu.Lock()
+				wrote = time.Now()
+				tmu.Unlock()
+			}
+		},
+		GotFirstResponseByte: func() {
+			tmu.Lock()
+			t0 := wrote
+			tmu.Unlock()
+			if !t0.IsZero() {
+				c.rtt.observe(time.Since(t0))
+			}
+		},
+	})
 	rq := transport.RESTRequest{Method: method, Path: path, JSON: body.json, Parts: body.parts, NoAuth: token == ""}
 	if token != "" {
 		a := transport.BearerAuth(token)

@@ -73,6 +73,9 @@ type Driver struct {
 	// roleForm is the index in roleForms of the role form the gateway
 	// last proved to take (0, objects, until one is proven).
 	roleForm int
+	// newCert is the fingerprint of a certificate imported since the
+	// last Commit, which waits until the HTTPS port presents it.
+	newCert string
 }
 
 func (d *Driver) port(name string) int {
@@ -1055,8 +1058,12 @@ func (d *Driver) importCert(ctx context.Context, ci CertImport) error {
 	if err != nil {
 		return fmt.Errorf("import the HTTPS certificate: %w", err)
 	}
+	fp := transport.Fingerprint(p.Cert.Raw)
+	d.mu.Lock()
+	d.newCert = fp
+	d.mu.Unlock()
 	if d.o.Pins != nil {
-		if err := d.o.Pins.Trust(d.https, transport.Fingerprint(p.Cert.Raw)); err != nil {
+		if err := d.o.Pins.Trust(d.https, fp); err != nil {
 			return fmt.Errorf("the certificate was imported, but pinning it failed: %w", err)
 		}
 	}
@@ -1064,22 +1071,31 @@ func (d *Driver) importCert(ctx context.Context, ci CertImport) error {
 	return nil
 }
 
-// Commit waits for the gateway to apply what was staged. ThingsPro Edge
-// applies settings at once; Commit only lets services settle.
+// Commit makes what was staged effective. ThingsPro Edge applies every
+// setting when its call is answered, so Commit waits only where a
+// verifying read could meet a setting half applied: after a certificate
+// import it waits (awaitCert) until the HTTPS port presents the new
+// certificate. A service switched through the API needs no wait: the
+// verifying read probes its port from outside.
 func (d *Driver) Commit(ctx context.Context, progress func(string)) error {
 	if err := d.ensure(ctx); err != nil {
 		return err
 	}
-	if progress != nil {
-		progress("the gateway applies settings at once; nothing to restart")
-	}
+	d.mu.Lock()
+	fp := d.newCert
+	d.newCert = ""
+	d.mu.Unlock()
 	d.c.rc.Close()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(50 * time.Millisecond):
+	if fp == "" {
+		if progress != nil {
+			progress("the gateway applies settings at once; nothing to restart")
+		}
+		return nil
 	}
-	return nil
+	if progress != nil {
+		progress("waiting for the HTTPS port to present the imported certificate")
+	}
+	return d.awaitCert(ctx, fp)
 }
 
 // setService records a service's state; a reply without the field makes

@@ -723,9 +723,11 @@ func (c *reqCtx) putHTTPServer() (int, any) {
 		if b, _ := pem.Decode([]byte(keyPEM)); b == nil || b.Type != "RSA PRIVATE KEY" {
 			return apiError(400, "the key must be an RSA private key in PEM format")
 		}
+		prev := c.d.cert
 		if err := c.d.installCertLocked(certPEM, keyPEM, certName, keyName); err != nil {
 			return apiError(400, err.Error())
 		}
+		c.d.prevCert, c.d.lateLeft = prev, c.d.cfg.CertSwapLate
 	}
 	for _, f := range []struct{ key, svc string }{{"httpEnable", "httpservice"}, {"httpsEnable", "httpsservice"}} {
 		if v := r.FormValue(f.key); v != "" {

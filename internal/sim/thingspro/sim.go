@@ -84,6 +84,12 @@ type Config struct {
 	// Listening adds sockets the shell reports besides the gateway's own
 	// services, e.g. {"tcp", 502} for a Modbus/TCP slave.
 	Listening []Socket
+	// CertSwapLate is how many TLS handshakes after a certificate
+	// import through the API still present the certificate from before
+	// it: a gateway that answers the import and only then reloads its
+	// web server (thingspro.md does not say when the swap happens [I]).
+	// Zero: the imported certificate is served at once.
+	CertSwapLate int
 	// StateDir, when set, is the gateway's own folder: Start loads the
 	// state file there (StateFileName) when there is one and listens on
 	// the ports it names, and every API call but a GET writes it again,
@@ -118,11 +124,15 @@ type Device struct {
 	cfg   Config
 	ports map[string]int
 
-	mu       sync.Mutex
-	st       *state
-	ca       *certAuthority
-	cert     tls.Certificate
-	certDER  []byte
+	mu      sync.Mutex
+	st      *state
+	ca      *certAuthority
+	cert    tls.Certificate
+	certDER []byte
+	// prevCert is served instead of cert for lateLeft more handshakes
+	// (Config.CertSwapLate).
+	prevCert tls.Certificate
+	lateLeft int
 	tokens   map[string]int // token -> user id
 	failures map[string]*failState
 	faults   []fault
@@ -284,7 +294,9 @@ func (d *Device) APIConnections() int {
 	return d.apiConns
 }
 
-// CertDER returns the certificate the HTTPS port serves now.
+// CertDER returns the certificate the HTTPS port serves now (after an
+// import, the imported one, even while Config.CertSwapLate keeps the
+// previous one on the port).
 func (d *Device) CertDER() []byte {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -409,6 +421,10 @@ func (d *Device) startLocked(name string) error {
 				d.mu.Lock()
 				defer d.mu.Unlock()
 				c := d.cert
+				if d.lateLeft > 0 {
+					d.lateLeft--
+					c = d.prevCert
+				}
 				return &c, nil
 			}},
 			ConnState: d.track(name), ErrorLog: quietLog()}
