@@ -235,18 +235,20 @@ func auditOnce(ctx context.Context, t target, fingerprint string, tofu bool, std
 // recordAudit writes a signed record of an audit as observed, so that a
 // periodic review leaves a signed trail too.
 func recordAudit(out string, rep auditReport, eng engine, s signing, simulated bool) (string, error) {
+	facts := evidenceOf(eng) // taken before Finished: no time the record holds is after it
 	rec := record.Build(record.Meta{
 		Simulated: simulated,
 		Tool:      record.Tool{Name: "commission", Version: version}, Mode: record.ModeAudit,
 		Device: eng.Identity(), Guide: eng.Guide(),
 		Technician: record.Technician{Name: s.Identity, Email: s.Identity},
 		Started:    rep.Started, Finished: time.Now().UTC(),
+		Observations: facts.Observations, Restarted: facts.Restarted,
 	}, eng.Results(), eng.Steps())
 	if errs := record.Check(rec, eng.Steps()); len(errs) > 0 {
 		return "", fmt.Errorf("the record is not consistent: %w", errors.Join(errs...))
 	}
 	s.NoAgent = s.KeyFile != ""
-	return writeBundle(out, rec, evidenceOf(eng), s)
+	return writeBundle(out, rec, facts, s)
 }
 
 func printAudit(w io.Writer, rep auditReport) {

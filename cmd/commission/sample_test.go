@@ -166,22 +166,27 @@ func TestSampleBundleVerifiesThroughTheCLI_Simulator(t *testing.T) {
 		}
 		defer lab.Close()
 		eng, started, restarted := scriptedNPort(t, ctx, lab)
+		// Everything the record holds is taken before the session is
+		// stamped finished, as the wizard does it.
+		facts := evidenceOf(eng)
+		if facts.Err != nil {
+			t.Fatal(facts.Err)
+		}
 		finished := time.Now().UTC()
 		rec := record.Build(record.Meta{
 			Tool: record.Tool{Name: "commission", Version: "sample"}, Mode: record.ModeWizard,
 			Device: eng.Identity(), Guide: eng.Guide(),
 			Technician: record.Technician{Name: "Ada Field", Company: "Acme Integrators", Email: sampleIdentity},
 			Site:       "Plant 3, line 2 (sample)", Started: started, Finished: finished,
-			Restarted:  restarted,
-			Simulated:  true, // the sample is a simulator session and must say so
-			Waivers:    map[string]record.Waiver{"nport.4.2.firmware-hash": {Approver: "J. Meyer, OT security lead", Expires: "2027-06-30"}},
-			Acceptance: &record.Acceptance{Name: "J. Meyer", Role: "OT security lead, Plant 3"},
+			Restarted:    restarted,
+			Observations: facts.Observations,
+			Simulated:    true, // the sample is a simulator session and must say so
+			Waivers:      map[string]record.Waiver{"nport.4.2.firmware-hash": {Approver: "J. Meyer, OT security lead", Expires: "2027-06-30"}},
+			Acceptance:   &record.Acceptance{Name: "J. Meyer", Role: "OT security lead, Plant 3"},
 		}, eng.Results(), eng.Steps())
 		if errs := record.Check(rec, eng.Steps()); len(errs) > 0 {
 			t.Fatalf("record: %v", errs)
 		}
-		facts := evidenceOf(eng)
-		rec.Observations = facts.Observations
 		out := t.TempDir()
 		dir, err := bundle.Write(out, bundle.Input{Record: rec, Evidence: facts.Evidence, Signer: loadSampleKey(t), Identity: sampleIdentity})
 		if err != nil {
@@ -192,6 +197,16 @@ func TestSampleBundleVerifiesThroughTheCLI_Simulator(t *testing.T) {
 		}
 		if err := os.CopyFS(sampleDir, os.DirFS(dir)); err != nil {
 			t.Fatal(err)
+		}
+	}
+	// The sample does not contradict itself: it finished no earlier than
+	// any time it holds (checked here on its own, before verify's Check).
+	if rec, _, err := record.Load(filepath.Join(sampleDir, bundle.RecordFile)); err != nil {
+		t.Fatal(err)
+	} else {
+		newest := newestTime(rec)
+		if rec.Finished.Before(newest) || rec.Finished.Before(rec.Started) {
+			t.Errorf("the sample finished at %s, before its newest time %s (started %s)", rec.Finished, newest, rec.Started)
 		}
 	}
 	plant := plantSigners(t, loadSampleKey(t).PublicKey())
@@ -237,6 +252,25 @@ func TestSampleBundleVerifiesThroughTheCLI_Simulator(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// newestTime is the latest time r holds beside Started and Finished: its
+// steps', its restart's and its observations'.
+func newestTime(r record.Record) time.Time {
+	var newest time.Time
+	later := func(t time.Time) {
+		if t.After(newest) {
+			newest = t
+		}
+	}
+	for _, s := range r.Steps {
+		later(s.At)
+	}
+	later(r.Restarted)
+	if r.Observations != nil {
+		later(r.Observations.At)
+	}
+	return newest
 }
 
 // TestEditedObservationsAreNamedByVerify_Simulator: a record whose
@@ -319,10 +353,10 @@ func TestEveryFamilysBundleHasEvidence_Simulator(t *testing.T) {
 			if err := eng.Open(ctx); err != nil {
 				t.Fatal(err)
 			}
+			facts := evidenceOf(eng) // before Finished, as the audit does it
 			rec := record.Build(record.Meta{Tool: record.Tool{Name: "commission", Version: "test"}, Mode: record.ModeAudit,
 				Device: eng.Identity(), Guide: eng.Guide(), Technician: record.Technician{Name: "Ada", Email: sampleIdentity},
-				Started: time.Now().Add(-time.Minute), Finished: time.Now()}, eng.Results(), eng.Steps())
-			facts := evidenceOf(eng)
+				Started: time.Now().Add(-time.Minute), Finished: time.Now(), Observations: facts.Observations}, eng.Results(), eng.Steps())
 			names := map[string]bool{}
 			for _, e := range facts.Evidence {
 				names[e.Name] = true
@@ -330,7 +364,6 @@ func TestEveryFamilysBundleHasEvidence_Simulator(t *testing.T) {
 			if !names["https-certificate.pem"] || !names["probes.txt"] {
 				t.Fatalf("%s offers evidence %v, want at least the certificate and the probes", fam, names)
 			}
-			rec.Observations = facts.Observations
 			dir, err := bundle.Write(t.TempDir(), bundle.Input{Record: rec, Evidence: facts.Evidence, Signer: signer, Identity: sampleIdentity})
 			if err != nil {
 				t.Fatal(err)

@@ -446,12 +446,16 @@ func (a *app) finish(ctx context.Context, s tui.Session, f tui.FinishInfo) (tui.
 	if !ok {
 		return tui.FinishResult{}, errors.New("internal: unexpected session type")
 	}
+	// The observations are taken before the session is stamped finished,
+	// so that no time the record holds is after Finished.
+	facts := evidenceOf(eng)
 	meta := record.Meta{
 		Tool: record.Tool{Name: "commission", Version: version}, Mode: a.mode,
 		Device: eng.Identity(), Guide: eng.Guide(),
 		Technician: record.Technician{Name: f.Technician, Email: f.Email, Company: f.Company}, Site: f.Site,
 		Simulated: a.simulated,
 		Started:   a.started, Finished: time.Now().UTC(),
+		Observations: facts.Observations, Restarted: facts.Restarted,
 		IncompleteReason: f.IncompleteReason,
 	}
 	if f.AcceptedBy != "" {
@@ -478,7 +482,7 @@ func (a *app) finish(ctx context.Context, s tui.Session, f tui.FinishInfo) (tui.
 	if f.CreateKey {
 		sg.CreateAt = a.newKeyPath()
 	}
-	dir, err := writeBundle(a.outDir, rec, evidenceOf(eng), sg)
+	dir, err := writeBundle(a.outDir, rec, facts, sg)
 	if err != nil {
 		return tui.FinishResult{}, err
 	}

@@ -155,8 +155,9 @@ var knownOutcomes = map[steps.Outcome]bool{
 // twice, a step the catalog does not hold, an unknown outcome, a waived,
 // not-applicable, failed or error step without a reason, an attested step
 // without evidence or note, a fixed step without a compliant fresh read,
-// times out of order, and a summary that does not match the steps. Each
-// message names the step it is about. No error means consistent.
+// times out of order (CheckTimes), and a summary that does not match the
+// steps. Each message names the step it is about. No error means
+// consistent.
 func Check(r Record, catalog []steps.Meta) []error {
 	var errs []error
 	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
@@ -170,12 +171,7 @@ func Check(r Record, catalog []steps.Meta) []error {
 	if r.Mode != ModeWizard && r.Mode != ModeAudit {
 		add("mode is %q, want %q or %q", r.Mode, ModeWizard, ModeAudit)
 	}
-	if r.Started.IsZero() {
-		add("start time is missing")
-	}
-	if r.Finished.Before(r.Started) {
-		add("finished (%s) before started (%s)", fmtTime(r.Finished), fmtTime(r.Started))
-	}
+	errs = append(errs, CheckTimes(r)...)
 
 	cat := make(map[string]steps.Meta, len(catalog))
 	for _, m := range catalog {
@@ -213,9 +209,6 @@ func Check(r Record, catalog []steps.Meta) []error {
 		}
 		errs = append(errs, checkMarks(r, s)...)
 		errs = append(errs, checkLabels(r, s)...)
-		if !s.At.IsZero() && (stamp(s.At).Before(stamp(r.Started)) || stamp(s.At).After(stamp(r.Finished))) {
-			add("step %s: time %s outside the session (%s to %s)", s.ID, fmtTime(s.At), fmtTime(r.Started), fmtTime(r.Finished))
-		}
 	}
 	for _, m := range catalog {
 		if count[m.ID] == 0 {
@@ -252,5 +245,3 @@ func Check(r Record, catalog []steps.Meta) []error {
 
 // parseDate reads a YYYY-MM-DD date.
 func parseDate(s string) (time.Time, error) { return time.Parse(time.DateOnly, s) }
-
-func fmtTime(t time.Time) string { return stamp(t).Format(time.RFC3339) }

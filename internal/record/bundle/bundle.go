@@ -140,6 +140,12 @@ func Write(out string, in Input) (string, error) {
 	if err := record.ReadyToSign(r); err != nil {
 		return "", fmt.Errorf("write bundle: %w", err)
 	}
+	// The observations and the restart time may have been added after
+	// record.Check ran: a record whose times contradict each other is
+	// not signed.
+	if errs := record.CheckTimes(r); len(errs) > 0 {
+		return "", fmt.Errorf("write bundle: the record's times are out of order: %w", errors.Join(errs...))
+	}
 	dir, err := newDir(out, DirName(r))
 	if err != nil {
 		return "", err
