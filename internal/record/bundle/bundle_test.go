@@ -354,21 +354,44 @@ func loadTestKey(t *testing.T) ssh.Signer {
 // simulator session with the real catalog: cmd/commission's
 // TestSampleBundleVerifiesThroughTheCLI_Simulator writes it with
 // -update-sample and checks it against the NPort catalog.
-func TestSampleBundle(t *testing.T) {
+func TestSampleBundle(t *testing.T) { verifyAsPlant(t, sampleDir) }
+
+// verifyAsPlant verifies dir against a plant's allowed_signers that
+// trusts the test key, with this package and with ssh-keygen.
+func verifyAsPlant(t *testing.T, dir string) {
+	t.Helper()
 	key := loadTestKey(t)
 	plant := filepath.Join(t.TempDir(), "plant_allowed_signers")
 	os.WriteFile(plant, []byte(sshsig.Line(identity, key.PublicKey())+"\n"), 0o644)
-	rep, err := Verify(sampleDir, WithIdentity(identity), WithAllowedSigners(plant))
+	rep, err := Verify(dir, WithIdentity(identity), WithAllowedSigners(plant))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !rep.OK() || !rep.Trusted || !rep.Rendered {
-		t.Fatalf("the committed sample does not verify: %v", rep.Problems)
+		t.Fatalf("%s does not verify: %v", dir, rep.Problems)
 	}
 	if rep.Fingerprint != sshsig.Fingerprint(key.PublicKey()) {
-		t.Fatalf("sample signed by %s, not the test key", rep.Fingerprint)
+		t.Fatalf("%s signed by %s, not the test key", dir, rep.Fingerprint)
 	}
-	sshKeygenVerify(t, sampleDir, identity, true)
+	sshKeygenVerify(t, dir, identity, true)
+}
+
+// TestOlderRecordStillVerifies: a bundle written by an earlier version
+// of the tool (testdata/sample-v2, the sample as it was signed in a
+// commission.record/v2 record, kept byte for byte) verifies with this
+// one: its signature, its evidence, and its PDF and OSCAL export
+// rendered again from its record.json byte for byte. An auditor opens
+// old records with a new tool.
+func TestOlderRecordStillVerifies(t *testing.T) {
+	const dir = "testdata/sample-v2"
+	r, _, err := record.Load(filepath.Join(dir, RecordFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Schema != record.SchemaV2 {
+		t.Fatalf("%s holds a %s record; it must stay the v2 one it was signed as", dir, r.Schema)
+	}
+	verifyAsPlant(t, dir)
 }
 
 // BenchmarkVerify verifies the sample bundle: signature, evidence
