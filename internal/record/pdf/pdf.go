@@ -16,12 +16,14 @@ package pdf
 import (
 	"bytes"
 	"fmt"
+	"image/jpeg"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"codeberg.org/go-pdf/fpdf"
-	"codeberg.org/go-pdf/fpdf/contrib/barcode"
+	"github.com/boombuler/barcode"
 	"github.com/boombuler/barcode/qr"
 
 	"github.com/commission-tool/commission/internal/printable"
@@ -866,8 +868,9 @@ func (d *doc) signature() {
 	qrSize := 34.0
 	qy := f.GetY() + 4
 	qrText := QRText(r.ID, d.digest)
-	k := barcode.RegisterQR(f, qrText, qr.M, qr.Auto)
-	barcode.Barcode(f, k, margin, qy, qrSize, qrSize, false)
+	if err := drawQR(f, qrText, margin, qy, qrSize); err != nil {
+		f.SetError(err)
+	}
 	tx := margin + qrSize + 5
 	tw := d.width() - qrSize - 5
 	f.SetXY(tx, qy)
@@ -893,4 +896,32 @@ func firstNonEmpty(xs ...string) string {
 		}
 	}
 	return ""
+}
+
+// drawQR places text as a QR code (error correction M) of size × size at
+// x, y. It draws as fpdf's contrib/barcode did, byte for byte (a JPEG of
+// quality 100 at one pixel per module, under the same image name), so
+// records rendered before still render to the same PDF; it links only
+// the QR encoder, where that package brought eight symbologies and their
+// start-up tables into every command.
+func drawQR(f *fpdf.Fpdf, text string, x, y, size float64) error {
+	code, err := qr.Encode(text, qr.M, qr.Auto)
+	if err != nil {
+		return fmt.Errorf("qr code: %w", err)
+	}
+	name := "barcode-" + code.Metadata().CodeKind + code.Content() + "-" +
+		strconv.FormatFloat(x, 'E', -1, 64) + strconv.FormatFloat(y, 'E', -1, 64)
+	if f.GetImageInfo(name) == nil {
+		scaled, err := barcode.Scale(code, code.Bounds().Dx(), code.Bounds().Dy())
+		if err != nil {
+			return fmt.Errorf("qr code: %w", err)
+		}
+		var buf bytes.Buffer
+		if err := jpeg.Encode(&buf, scaled, &jpeg.Options{Quality: 100}); err != nil {
+			return fmt.Errorf("qr code: %w", err)
+		}
+		f.RegisterImageReader(name, "jpg", &buf)
+	}
+	f.Image(name, x, y, size, size, false, "jpg", 0, "")
+	return nil
 }
