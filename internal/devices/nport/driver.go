@@ -327,11 +327,6 @@ func (d *Driver) current() cred {
 
 var errSessionEnded = errors.New("the session ended")
 
-// pageReaders is how many console pages are read at the same time: the
-// HTTP client keeps as many connections alive between reads, so that a
-// Read after the first makes no TLS handshake.
-const pageReaders = 4
-
 // readPages fetches every page concurrently, then parses them in menu
 // order into st. The System Log page is optional.
 func (d *Driver) readPages(ctx context.Context, s *session, st *State) error {
@@ -355,7 +350,7 @@ func (d *Driver) readPages(ctx context.Context, s *session, st *State) error {
 	}
 	// the session's cookie is shared by every read: one login, whatever
 	// the parallelism (GA allows one console session)
-	if err := errors.Join(runOrdered(ctx, s.rec, pageReaders, tasks)...); err != nil {
+	if err := errors.Join(runOrdered(ctx, s.rec, max(s.prof.PageReaders, 1), tasks)...); err != nil {
 		return fmt.Errorf("read the console: %w", err)
 	}
 	readOverview(got[0], &st.Identity)

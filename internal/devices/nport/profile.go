@@ -66,6 +66,13 @@ type Profile struct {
 	// the User Account page only.
 	PasswordPage, OldHashField, NewHashField, PasswordScheme string
 	PasswordMax                                              int
+
+	// PageReaders is how many console pages are read at once, over as
+	// many kept-alive connections of the one session (inferred: no public
+	// source says how many connections a unit's web server serves at a
+	// time; 0 reads one page at a time; the HTTP client keeps at most
+	// four connections).
+	PageReaders int
 }
 
 // errorClass is the class of the elements that carry a device's
@@ -107,7 +114,8 @@ var Profiles = []Profile{
 		TooManyUsers:   []string{"maximum number of login users", "already login", "too many users"},
 		Expired:        []string{"session expired", "expired"},
 		FailLogFunc:    "clearWebLogAction", FailLogContinue: "continue", FailLogClear: "clearLog",
-		NagSkip: "Skip",
+		NagSkip:     "Skip",
+		PageReaders: 4,
 	},
 	{
 		Name: "GA", Server: "MoxaHttp/2.2",
@@ -125,6 +133,7 @@ var Profiles = []Profile{
 		// answers it 404 is changed on the User Account page instead.
 		PasswordPage: "/ChPassword.htm", OldHashField: "pwd", NewHashField: "newpwd", PasswordScheme: "md5-xorfill",
 		PasswordMax: 16,
+		PageReaders: 4,
 	},
 	{
 		Name: "G1", Server: "MoxaHttp/1.0", ScriptChallenge: "FakeChallenge",
