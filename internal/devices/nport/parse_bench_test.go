@@ -114,3 +114,24 @@ set("modelname","NPort 5150A"); set('mac', '00:90:E8:00:00:01');</script></body>
 		t.Fatal("the form says GET")
 	}
 }
+
+// BenchmarkParseConsolePages parses every page a Read fetches from the
+// simulator: a factory GA unit, a G-sec unit and a G-sec unit whose System
+// Log holds 256 lines (one op is all of them).
+func BenchmarkParseConsolePages(b *testing.B) {
+	pages := consolePages(b)
+	u, _ := url.Parse("http://127.0.0.1/page.htm")
+	ctx := context.Background()
+	n := 0
+	for _, p := range pages {
+		n += len(p.body)
+	}
+	b.SetBytes(int64(n))
+	for b.Loop() {
+		for _, p := range pages {
+			if _, err := parsePage(ctx, u, p.body); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}

@@ -291,3 +291,22 @@ func FuzzParseSameAsOld(f *testing.F) {
 		samePage(t, "fuzz.htm", b)
 	})
 }
+
+func TestNormTextIsNorm(t *testing.T) {
+	for _, s := range append(tricky, "", " ", ":", " a :", "a\u00a0 b:", "\u2028x\u3000", "x\xe2\x80", "\x85a\u0085", "a:: ", "é \t:", strings.Repeat("w \n", 100)) {
+		if got, want := normText(s), norm(s); got != want {
+			t.Errorf("normText(%q) = %q, norm %q", s, got, want)
+		}
+	}
+}
+
+// FuzzNormText checks the one-pass normText against norm.
+func FuzzNormText(f *testing.F) {
+	f.Add(" a\u00a0 b :")
+	f.Add("x\xe2\x80\u2028")
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := normText(s), norm(s); got != want {
+			t.Fatalf("normText(%q) = %q, norm %q", s, got, want)
+		}
+	})
+}
