@@ -191,17 +191,33 @@ func (ps *parser) token(z *html.Tokenizer, tt html.TokenType) {
 		a := tagAtom(z, tt)
 		attrs := ps.attrs[:0] // one list for every tag: start copies what it keeps
 		if ps.wantsAttrs(a) {
-			_, hasAttr := z.TagName()
-			for hasAttr {
-				var k, v []byte
-				k, v, hasAttr = z.TagAttr()
-				// valid until the next token: start copies what it keeps
-				attrs = append(attrs, [2][]byte{k, v})
+			var ok bool
+			if attrs, ok = rawAttrs(z.Raw(), attrs); !ok {
+				attrs = attrs[:0]
+				for {
+					k, v, more := z.TagAttr()
+					if k == nil { // the tokenizer keeps no attribute without a name
+						break
+					}
+					// valid until the next token: start copies what it keeps
+					attrs = append(attrs, [2][]byte{k, v})
+					if !more {
+						break
+					}
+				}
 			}
 		}
 		ps.attrs = attrs
 		switch a {
 		case atom.Script, atom.Style, atom.Textarea:
+			var c *control
+			if a == atom.Textarea {
+				// the attributes are read before the next token
+				c = ps.newControl()
+				c.Name, c.Type, c.id = ps.val("name"), "textarea", ps.val("id")
+				c.Disabled = attrs.has("disabled")
+			}
+			ps.attrs = attrs[:0]
 			// the tokenizer reads their content as one raw text token
 			var content string
 			if tt == html.StartTagToken && z.Next() == html.TextToken {
@@ -212,9 +228,7 @@ func (ps *parser) token(z *html.Tokenizer, tt html.TokenType) {
 			case atom.Script:
 				ps.script(content)
 			case atom.Textarea:
-				c := ps.newControl()
-				c.Name, c.Type, c.id, c.Value = ps.val("name"), "textarea", ps.val("id"), strings.TrimPrefix(content, "\n")
-				c.Disabled = attrs.has("disabled")
+				c.Value = strings.TrimPrefix(content, "\n")
 				ps.addControl(c)
 				ps.p.Blocks = append(ps.p.Blocks, content)
 			}
@@ -226,18 +240,135 @@ func (ps *parser) token(z *html.Tokenizer, tt html.TokenType) {
 	}
 }
 
+// rawAttrs appends the attributes of a start tag to attrs, read from the
+// raw tag as the tokenizer reads them (readTag), without its copies. It
+// reports false, for the tokenizer to read them, when a value holds what
+// the tokenizer rewrites (an entity, a CR, a NUL) or the tag is cut.
+func rawAttrs(raw []byte, attrs attrList) (attrList, bool) {
+	n := len(raw)
+	if n < 3 || raw[0] != '<' || raw[n-1] != '>' {
+		return attrs, false
+	}
+	ws := func(c byte) bool { return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\f' }
+	i := 2 // after "<" and the name's first byte
+	for i < n {
+		c := raw[i]
+		i++
+		if ws(c) {
+			break
+		}
+		if c == '/' || c == '>' {
+			i--
+			break
+		}
+	}
+	skip := func() {
+		for i < n && ws(raw[i]) {
+			i++
+		}
+	}
+	skip()
+	for i < n {
+		if raw[i] == '>' {
+			if i != n-1 {
+				return attrs, false
+			}
+			return attrs, true
+		}
+		// the name (readTagAttrKey)
+		ks := i
+	key:
+		for i < n {
+			c := raw[i]
+			i++
+			switch c {
+			case '=':
+				if ks+1 == i {
+					continue // a name may start with "="
+				}
+				i--
+				break key
+			case ' ', '\n', '\r', '\t', '\f', '/', '>':
+				i--
+				break key
+			}
+		}
+		k := raw[ks:i]
+		// the value (readTagAttrVal)
+		var v []byte
+		skip()
+		if i < n {
+			switch c := raw[i]; {
+			case c == '/':
+				i++
+			case c == '=':
+				i++
+				skip()
+				if i < n {
+					switch q := raw[i]; q {
+					case '>':
+					case '\'', '"':
+						i++
+						vs := i
+						for i < n && raw[i] != q {
+							i++
+						}
+						if i == n {
+							return attrs, false
+						}
+						v = raw[vs:i]
+						i++
+					default:
+						vs := i
+						for i < n && !ws(raw[i]) && raw[i] != '>' {
+							i++
+						}
+						v = raw[vs:i]
+					}
+				}
+			}
+		}
+		if bytes.ContainsAny(v, "&\r\x00") {
+			return attrs, false
+		}
+		if len(k) > 0 {
+			attrs = append(attrs, [2][]byte{k, v})
+		}
+		skip()
+	}
+	return attrs, false
+}
+
 // attrList is a tag's attributes in order; the first of a name wins, as
 // in a browser.
 type attrList [][2][]byte
 
-// raw returns the value of attribute k, valid until the next token.
+// raw returns the value of attribute k (lower case), valid until the
+// next token. Names are compared as the tokenizer lowers them.
 func (l attrList) raw(k string) ([]byte, bool) {
 	for _, a := range l {
-		if string(a[0]) == k {
+		if nameIs(a[0], k) {
 			return a[1], true
 		}
 	}
 	return nil, false
+}
+
+// nameIs reports whether lower(name) is k, lower as the tokenizer's
+// (A-Z only).
+func nameIs(name []byte, k string) bool {
+	if len(name) != len(k) {
+		return false
+	}
+	for i, c := range name {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != k[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func (l attrList) has(k string) bool {
@@ -302,7 +433,7 @@ var inputTypes = []string{"text", "checkbox", "radio", "hidden", "password", "su
 // newCell returns a zero cell taken from a chunk.
 func (ps *parser) newCell() *cell {
 	if len(ps.cellsA) == cap(ps.cellsA) {
-		ps.cellsA = make([]cell, 0, min(max(2*cap(ps.cellsA), 16), 512))
+		ps.cellsA = make([]cell, 0, min(max(2*cap(ps.cellsA), 8), 512))
 	}
 	ps.cellsA = ps.cellsA[:len(ps.cellsA)+1]
 	return &ps.cellsA[len(ps.cellsA)-1]
@@ -311,7 +442,7 @@ func (ps *parser) newCell() *cell {
 // newControl returns a zero control taken from a chunk.
 func (ps *parser) newControl() *control {
 	if len(ps.ctrlsA) == cap(ps.ctrlsA) {
-		ps.ctrlsA = make([]control, 0, min(max(2*cap(ps.ctrlsA), 8), 256))
+		ps.ctrlsA = make([]control, 0, min(max(2*cap(ps.ctrlsA), 4), 256))
 	}
 	ps.ctrlsA = ps.ctrlsA[:len(ps.ctrlsA)+1]
 	return &ps.ctrlsA[len(ps.ctrlsA)-1]

@@ -279,7 +279,7 @@ func TestParseSameAsOldConsolePages_Simulator(t *testing.T) {
 
 // FuzzParseSameAsOld compares the two parsers on any input.
 func FuzzParseSameAsOld(f *testing.F) {
-	for _, s := range tricky {
+	for _, s := range append(tricky, attrTricky...) {
 		f.Add([]byte(s))
 	}
 	for _, name := range []string{"console.htm", "accessip.htm"} {
@@ -309,4 +309,28 @@ func FuzzNormText(f *testing.F) {
 			t.Fatalf("normText(%q) = %q, norm %q", s, got, want)
 		}
 	})
+}
+
+// attrTricky are tags whose attributes the raw reader must split as the
+// tokenizer does.
+var attrTricky = []string{
+	`<input type=checkbox name=a1 checked>x`,
+	`<input TYPE="Radio" NAME='n' Value = v1 CHECKED/>y`,
+	`<input =type=text name=x =y=z value=a/b/>`,
+	`<input name="a" name="b" value="1" VALUE="2">`,
+	`<input name=a&amp;b value="x&lt;y" id='i&#34;d'>`,
+	"<input name=\"a\r\nb\" value=\"c\rd\" id=e\x00f>",
+	`<input name = "sp aced"   value  =  'q'  / id=z>`,
+	`<a href=/x/ >l</a><a href="/y"/>m</a><a href=>n</a><a href='>'>o</a>`,
+	`<form method=Post action= name =f><input name=/ value=/></form>`,
+	`<td id=a id=b><span id="c" ID=d>t</span></td>`,
+	`<input name=a value=b`,
+	`<textarea name=t id=i disabled>` + strings.Repeat("long text ", 900) + `</textarea>`,
+}
+
+func TestParseSameAsOldAttributes(t *testing.T) {
+	for i, s := range attrTricky {
+		samePage(t, fmt.Sprintf("attr%d.htm", i), []byte(s))
+		samePage(t, fmt.Sprintf("attr%d-table.htm", i), []byte("<table><tr><td>"+s+"</td></tr></table>"))
+	}
 }
