@@ -1,6 +1,7 @@
 package nport
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -12,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"golang.org/x/net/html"
 
 	simnport "github.com/commission-tool/commission/internal/sim/nport"
 	"github.com/commission-tool/commission/internal/transcript"
@@ -257,6 +260,12 @@ func readPages(tb testing.TB, g simnport.Generation, fullLog bool) []simPage {
 		tb.Fatal(err)
 	}
 	drv.o.Recorder = nil
+	// the pages are kept; the simulator and driver end now, not to run
+	// beside a benchmark
+	if err := drv.Close(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	dev.Close()
 	var out []simPage
 	for _, e := range rec.Exchanges() {
 		if e.Kind == "http" && e.Request.Method == http.MethodGet && e.Response != nil && e.Response.Body != "" {
@@ -332,5 +341,45 @@ func TestParseSameAsOldAttributes(t *testing.T) {
 	for i, s := range attrTricky {
 		samePage(t, fmt.Sprintf("attr%d.htm", i), []byte(s))
 		samePage(t, fmt.Sprintf("attr%d-table.htm", i), []byte("<table><tr><td>"+s+"</td></tr></table>"))
+	}
+}
+
+// BenchmarkOldParseConsolePages is BenchmarkParseConsolePages with the
+// old parser, for comparison in one process.
+func BenchmarkOldParseConsolePages(b *testing.B) {
+	pages := consolePages(b)
+	u, _ := url.Parse("http://127.0.0.1/page.htm")
+	ctx := context.Background()
+	for b.Loop() {
+		for _, p := range pages {
+			if _, err := oldParsePage(ctx, u, p.body); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+// BenchmarkOldParse2MiBPage is BenchmarkParse2MiBPage with the old parser.
+func BenchmarkOldParse2MiBPage(b *testing.B) {
+	body := bigPage(49000)
+	u, _ := url.Parse("http://127.0.0.1/big.htm")
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		if _, err := oldParsePage(context.Background(), u, body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkTokenizeConsolePages is the tokenizer alone on the pages of
+// BenchmarkParseConsolePages: the floor of the parser's time.
+func BenchmarkTokenizeConsolePages(b *testing.B) {
+	pages := consolePages(b)
+	for b.Loop() {
+		for _, p := range pages {
+			z := html.NewTokenizer(bytes.NewReader(p.body))
+			for z.Next() != html.ErrorToken {
+			}
+		}
 	}
 }
