@@ -53,14 +53,6 @@ var legacySuites = func() []uint16 {
 	return ids
 }()
 
-// probeCurves is offered by every probe handshake: every group Go
-// implements, with the classic X25519 first, so that the one key share
-// sent is the cheap one. The probe carries no secret, and a server that
-// wants another group asks for it (HelloRetryRequest), so what a server
-// accepts is still seen; the post-quantum share's key generation, about
-// a third of a probe's work, is saved on both sides.
-var probeCurves = []tls.CurveID{tls.X25519, tls.CurveP256, tls.CurveP384, tls.CurveP521, tls.X25519MLKEM768}
-
 // errSeen ends a probe's handshake once the server has been seen.
 var errSeen = errors.New("the server's version and certificate are seen")
 
@@ -194,7 +186,6 @@ func handshake(ctx context.Context, addr, serverName string, version uint16, tim
 		InsecureSkipVerify: true, // an observation of what is offered; pinning is done elsewhere
 		MinVersion:         version,
 		MaxVersion:         version,
-		CurvePreferences:   probeCurves,
 	}
 	if version < tls.VersionTLS13 {
 		cfg.CipherSuites = legacySuites

@@ -299,36 +299,6 @@ func TestCertFromPEM(t *testing.T) {
 	}
 }
 
-// TestTLSProbeOffersEveryGroupSharesTheCheapOne: the probe's one key
-// share is X25519, yet a server that takes only another group, the
-// post-quantum hybrid included, is still seen to accept TLS 1.3.
-func TestTLSProbeOffersEveryGroupSharesTheCheapOne(t *testing.T) {
-	ecCert, ecKey := makeCert(t, certSpec{cn: "ec"})
-	for _, only := range []tls.CurveID{tls.X25519, tls.CurveP256, tls.CurveP384, tls.X25519MLKEM768} {
-		t.Run(only.String(), func(t *testing.T) {
-			var mu sync.Mutex
-			var offered []tls.CurveID
-			cfg := &tls.Config{MinVersion: tls.VersionTLS13, CurvePreferences: []tls.CurveID{only},
-				GetConfigForClient: func(hi *tls.ClientHelloInfo) (*tls.Config, error) {
-					mu.Lock()
-					offered = hi.SupportedCurves
-					mu.Unlock()
-					return nil, nil
-				}}
-			port := tlsServer(t, cfg, ecCert, ecKey)
-			rep := TLS(context.Background(), "127.0.0.1", port, 2*time.Second)
-			if !rep.Versions[TLS13] {
-				t.Errorf("a server taking only %v: TLS 1.3 not seen (%s)", only, rep.Error)
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			if len(offered) == 0 || offered[0] != tls.X25519 {
-				t.Errorf("groups offered %v, want X25519 first", offered)
-			}
-		})
-	}
-}
-
 // TestTLSProbeHangsUpOnceSeen: each probe stops the handshake as soon
 // as the server has shown its version and certificate (the server's
 // handshake does not complete), and says nothing against the
