@@ -44,14 +44,18 @@ func (d *Driver) awaitCert(ctx context.Context, fp string) error {
 			return nil
 		},
 	}
-	var err error
+	var err error // the last try's, unless the end of the whole wait cut it short
+	old := 0      // tries that met the old certificate
 	for tries := 1; ; tries++ {
 		e := tryCert(wctx, cfg, d.https, try)
 		if e == nil {
 			return nil
 		}
+		if errors.Is(e, errOldCert) {
+			old++
+		}
 		if err == nil || wctx.Err() == nil {
-			err = e // not a try the end of the whole wait cut short
+			err = e
 		}
 		t := time.NewTimer(pause)
 		select {
@@ -60,7 +64,14 @@ func (d *Driver) awaitCert(ctx context.Context, fp string) error {
 			if ctx.Err() != nil {
 				return fmt.Errorf("wait for the imported certificate: %w", ctx.Err())
 			}
-			if !errors.Is(err, errOldCert) {
+			// what the tries met, the old certificate first: a try that
+			// timed out on a busy laptop says less than one that saw it
+			switch {
+			case old > 0 && old < tries:
+				err = fmt.Errorf("%w in %d of them; the others got no answer (last: %v)", errOldCert, old, err)
+			case old > 0:
+				err = errOldCert
+			default:
 				err = fmt.Errorf("the HTTPS port does not answer: %w", err)
 			}
 			return fmt.Errorf("the certificate was imported, but %d handshakes over %s did not show it on %s: %w", tries, within, d.https, err)
