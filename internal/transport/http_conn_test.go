@@ -4,12 +4,15 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -241,5 +244,55 @@ func TestHTTPClientTLSSeen(t *testing.T) {
 	}
 	if _, ok := c2.TLSSeen(); ok {
 		t.Error("a refused connection was taken as seen")
+	}
+}
+
+// TestPinsTrustedAtOnceAllReachTheFile: many devices pinned at the same
+// time (an inventory's first run) share writes of the pin file, and
+// every pin reaches it; a pin whose write fails is not kept in memory.
+func TestPinsTrustedAtOnceAllReachTheFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "known_devices")
+	store, err := OpenPins(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp := func(i int) string {
+		sum := make([]byte, 32)
+		sum[0], sum[1] = byte(i), byte(i>>8)
+		return FingerprintHex("SHA256:" + base64.RawStdEncoding.EncodeToString(sum))
+	}
+	var wg sync.WaitGroup
+	for i := range 64 {
+		wg.Go(func() {
+			if err := store.Trust(net.JoinHostPort("127.0.0.1", strconv.Itoa(10000+i)), fp(i)); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	again, err := OpenPins(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 64 {
+		hp := net.JoinHostPort("127.0.0.1", strconv.Itoa(10000+i))
+		got, ok := again.Lookup(hp)
+		if want, _ := store.Lookup(hp); !ok || got != want {
+			t.Errorf("%s: the file holds %q %v, the store %q", hp, got, ok, want)
+		}
+	}
+	// A write that fails: the pin is not kept.
+	bad, err := OpenPins(filepath.Join(t.TempDir(), "file", "known_devices"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Dir(bad.Path()), []byte("not a folder"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := bad.Trust("127.0.0.1:1", fp(1)); err == nil {
+		t.Fatal("a pin file that cannot be written was accepted")
+	}
+	if _, ok := bad.Lookup("127.0.0.1:1"); ok {
+		t.Error("a pin whose write failed is kept")
 	}
 }

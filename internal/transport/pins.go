@@ -82,6 +82,11 @@ type PinStore struct {
 	pins   map[string][]byte
 	expect map[string][]byte // host or host:port -> fingerprint the technician gave
 	added  []NewPin          // pinned because they matched an expectation, not yet taken
+	// version counts the changes to pins; saved is the version the file
+	// holds, under wmu, the one writer of the file at a time.
+	version uint64
+	wmu     sync.Mutex
+	saved   uint64
 }
 
 // NewPin is a certificate pinned during a connection because it matched
@@ -159,22 +164,49 @@ func (s *PinStore) Trust(hostport, fingerprint string) error {
 		return fmt.Errorf("trust %q: invalid host:port", hostport)
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	old, had := s.pins[hostport]
 	s.pins[hostport] = sum
-	if err := s.save(); err != nil {
-		if had {
-			s.pins[hostport] = old
-		} else {
-			delete(s.pins, hostport)
+	s.version++
+	mine := s.version
+	s.mu.Unlock()
+	if err := s.flush(mine); err != nil {
+		s.mu.Lock()
+		if cur, ok := s.pins[hostport]; ok && bytes.Equal(cur, sum) { // not replaced since
+			if had {
+				s.pins[hostport] = old
+			} else {
+				delete(s.pins, hostport)
+			}
+			s.version++
 		}
+		s.mu.Unlock()
 		return err
 	}
 	return nil
 }
 
-// save writes the pins to a temporary file and renames it over the old one.
-func (s *PinStore) save() error {
+// flush makes the file hold version v of the pins or a later one. The
+// pins are not locked while the file is written and synced, so other
+// connections' checks go on, and Trusts made meanwhile (an inventory
+// pins many devices at once) share the next write instead of one each.
+func (s *PinStore) flush(v uint64) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if s.saved >= v {
+		return nil // a write that began after v was made holds it
+	}
+	s.mu.Lock()
+	data, cur := s.encode(), s.version
+	s.mu.Unlock()
+	if err := s.save(data); err != nil {
+		return err
+	}
+	s.saved = cur
+	return nil
+}
+
+// encode is the pin file's text. s.mu held.
+func (s *PinStore) encode() []byte {
 	keys := make([]string, 0, len(s.pins))
 	for k := range s.pins {
 		keys = append(keys, k)
@@ -185,6 +217,12 @@ func (s *PinStore) save() error {
 	for _, k := range keys {
 		fmt.Fprintf(&b, "%s sha256:%s\n", k, hex.EncodeToString(s.pins[k]))
 	}
+	return b.Bytes()
+}
+
+// save writes data to a temporary file, syncs it and renames it over the
+// old one.
+func (s *PinStore) save(data []byte) error {
 	dir := filepath.Dir(s.path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create pin directory: %w", err)
@@ -194,7 +232,7 @@ func (s *PinStore) save() error {
 		return fmt.Errorf("write pin file: %w", err)
 	}
 	defer os.Remove(tmp.Name()) // no-op after a successful rename
-	if _, err := tmp.Write(b.Bytes()); err != nil {
+	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
 		return fmt.Errorf("write pin file: %w", err)
 	}
