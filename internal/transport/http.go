@@ -80,12 +80,9 @@ func NewHTTPClient(o HTTPOptions) *HTTPClient {
 	if o.Secret == nil {
 		o.Secret = DefaultSecret
 	}
-	w := &tlsWatch{}
-	o.TLS = watching(o.TLS, w)
+	var w *tlsWatch
 	var ss *sessions
-	if o.Resume {
-		o.TLS, ss = resuming(o.TLS)
-	}
+	o.TLS, w, ss = clientTLS(o.TLS, o.Resume)
 	jar, _ := cookiejar.New(nil) // never fails with nil options
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {

@@ -69,28 +69,12 @@ func TestHTTPClientBoundsItsConnections(t *testing.T) {
 // makes a full handshake and sees the certificate the server has now.
 // Without Resume every connection makes a full handshake.
 func TestHTTPClientResumesOnlyWhenAsked(t *testing.T) {
-	var full, resumed atomic.Int32
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.TLS.DidResume {
-			resumed.Add(1)
-		} else {
-			full.Add(1)
-		}
-		io.WriteString(w, "ok")
-	}))
-	srv.StartTLS()
-	defer srv.Close()
+	srv, full, resumed := countingTLSServer(t)
 	hp := strings.TrimPrefix(srv.URL, "https://")
 	for _, resume := range []bool{false, true} {
 		full.Store(0)
 		resumed.Store(0)
-		store, err := OpenPins(filepath.Join(t.TempDir(), "known_devices"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := store.Trust(hp, Fingerprint(srv.Certificate().Raw)); err != nil {
-			t.Fatal(err)
-		}
+		store := pinnedTo(t, srv)
 		c := NewHTTPClient(HTTPOptions{Timeout: 5 * time.Second, TLS: PinnedTLS(store, hp), Resume: resume})
 		for i := range 3 {
 			if _, err := c.Get(context.Background(), srv.URL+"/"); err != nil {
@@ -110,7 +94,7 @@ func TestHTTPClientResumesOnlyWhenAsked(t *testing.T) {
 		if err := store.Trust(hp, "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"); err != nil {
 			t.Fatal(err)
 		}
-		_, err = c.Get(context.Background(), srv.URL+"/")
+		_, err := c.Get(context.Background(), srv.URL+"/")
 		var changed *FingerprintChangedError
 		if !errors.As(err, &changed) {
 			t.Errorf("a resumed connection under a changed pin: %v, want a FingerprintChangedError", err)
@@ -139,26 +123,9 @@ func TestHTTPClientResumesOnlyWhenAsked(t *testing.T) {
 // a driver calls once it has imported a certificate) the next
 // connection makes a full handshake.
 func TestRESTClientResumesAndCloseForgets(t *testing.T) {
-	var full, resumed atomic.Int32
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.TLS.DidResume {
-			resumed.Add(1)
-		} else {
-			full.Add(1)
-		}
-		io.WriteString(w, `{}`)
-	}))
-	srv.StartTLS()
-	defer srv.Close()
+	srv, full, resumed := countingTLSServer(t)
 	hp := strings.TrimPrefix(srv.URL, "https://")
-	store, err := OpenPins(filepath.Join(t.TempDir(), "known_devices"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := store.Trust(hp, Fingerprint(srv.Certificate().Raw)); err != nil {
-		t.Fatal(err)
-	}
-	c, err := NewRESTClient(RESTOptions{BaseURL: srv.URL, TLS: PinnedTLS(store, hp), Resume: true})
+	c, err := NewRESTClient(RESTOptions{BaseURL: srv.URL, TLS: PinnedTLS(pinnedTo(t, srv), hp), Resume: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,4 +262,35 @@ func TestPinsTrustedAtOnceAllReachTheFile(t *testing.T) {
 	if _, ok := bad.Lookup("127.0.0.1:1"); ok {
 		t.Error("a pin whose write failed is kept")
 	}
+}
+
+// countingTLSServer is an HTTPS test server answering "{}" that counts
+// the requests that came over a full handshake and over a resumed one.
+func countingTLSServer(t *testing.T) (srv *httptest.Server, full, resumed *atomic.Int32) {
+	t.Helper()
+	full, resumed = new(atomic.Int32), new(atomic.Int32)
+	srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.TLS.DidResume {
+			resumed.Add(1)
+		} else {
+			full.Add(1)
+		}
+		io.WriteString(w, "{}")
+	}))
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	return srv, full, resumed
+}
+
+// pinnedTo is a fresh pin store that trusts srv's certificate.
+func pinnedTo(t *testing.T, srv *httptest.Server) *PinStore {
+	t.Helper()
+	store, err := OpenPins(filepath.Join(t.TempDir(), "known_devices"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Trust(strings.TrimPrefix(srv.URL, "https://"), Fingerprint(srv.Certificate().Raw)); err != nil {
+		t.Fatal(err)
+	}
+	return store
 }

@@ -269,12 +269,9 @@ func NewRESTClient(o RESTOptions) (*RESTClient, error) {
 	if o.MaxConns > 0 {
 		idle = o.MaxConns
 	}
-	w := &tlsWatch{}
-	o.TLS = watching(o.TLS, w)
+	var w *tlsWatch
 	var ss *sessions
-	if o.Resume {
-		o.TLS, ss = resuming(o.TLS)
-	}
+	o.TLS, w, ss = clientTLS(o.TLS, o.Resume)
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	network, dialTimeout := o.Network, o.DialTimeout
 	tr := &http.Transport{

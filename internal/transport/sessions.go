@@ -20,6 +20,21 @@ type sessions struct {
 // sessionSlots bounds the cache: one device, a few server names.
 const sessionSlots = 4
 
+// clientTLS is the TLS configuration a client of ours dials with: a copy
+// of cfg whose verified connections are noted in the returned watch
+// (TLSSeen) and, with resume, that resumes sessions from the returned
+// cache (Close forgets them). A nil cfg (plain HTTP) stays nil; the watch
+// is never nil.
+func clientTLS(cfg *tls.Config, resume bool) (*tls.Config, *tlsWatch, *sessions) {
+	w := &tlsWatch{}
+	cfg = watching(cfg, w)
+	var ss *sessions
+	if resume {
+		cfg, ss = resuming(cfg)
+	}
+	return cfg, w, ss
+}
+
 // resuming returns a copy of cfg with a forgettable session cache, or
 // cfg and nil when cfg is nil.
 func resuming(cfg *tls.Config) (*tls.Config, *sessions) {
