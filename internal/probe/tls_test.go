@@ -98,8 +98,9 @@ func makeCert(tb testing.TB, s certSpec) (*x509.Certificate, crypto.Signer) {
 }
 
 // tlsServer starts a loopback TLS server with cfg serving cert; each
-// connection is handshaken and closed. It returns the port.
-func tlsServer(tb testing.TB, cfg *tls.Config, cert *x509.Certificate, key crypto.Signer) int {
+// connection is handshaken and closed, and ended, when given, sees how
+// each handshake ended. It returns the port.
+func tlsServer(tb testing.TB, cfg *tls.Config, cert *x509.Certificate, key crypto.Signer, ended ...func(error)) int {
 	tb.Helper()
 	cfg = cfg.Clone()
 	cfg.Certificates = []tls.Certificate{{Certificate: [][]byte{cert.Raw}, PrivateKey: key, Leaf: cert}}
@@ -117,7 +118,10 @@ func tlsServer(tb testing.TB, cfg *tls.Config, cert *x509.Certificate, key crypt
 			wg.Go(func() {
 				defer c.Close()
 				_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-				_ = c.(*tls.Conn).Handshake()
+				err := c.(*tls.Conn).Handshake()
+				for _, f := range ended {
+					f(err)
+				}
 			})
 		}
 	})
@@ -306,39 +310,21 @@ func TestCertFromPEM(t *testing.T) {
 // alert.
 func TestTLSProbeHangsUpOnceSeen(t *testing.T) {
 	cert, key := makeCert(t, certSpec{cn: "quiet"})
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{MinVersion: tls.VersionTLS12,
-		Certificates: []tls.Certificate{{Certificate: [][]byte{cert.Raw}, PrivateKey: key, Leaf: cert}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	var mu sync.Mutex
-	var ends []error
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Go(func() {
-				defer c.Close()
-				_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-				err := c.(*tls.Conn).Handshake()
-				mu.Lock()
-				ends = append(ends, err)
-				mu.Unlock()
-			})
-		}
-	})
-	rep := TLS(context.Background(), "127.0.0.1", ln.Addr().(*net.TCPAddr).Port, 2*time.Second)
-	ln.Close()
-	wg.Wait()
+	endc := make(chan error, 8)
+	port := tlsServer(t, &tls.Config{MinVersion: tls.VersionTLS12}, cert, key, func(err error) { endc <- err })
+	rep := TLS(context.Background(), "127.0.0.1", port, 2*time.Second)
 	if !rep.Versions[TLS12] || !rep.Versions[TLS13] || rep.Cert == nil {
 		t.Fatalf("report %+v: TLS 1.2 and 1.3 and the certificate should be seen", rep)
 	}
-	if len(ends) != 4 {
-		t.Fatalf("the server saw %d handshakes, want 4", len(ends))
+	// the server's side of each of the four handshakes ends on its own
+	var ends []error
+	for range 4 {
+		select {
+		case err := <-endc:
+			ends = append(ends, err)
+		case <-time.After(5 * time.Second):
+			t.Fatalf("the server saw %d handshakes end, want 4", len(ends))
+		}
 	}
 	for _, err := range ends {
 		switch {
