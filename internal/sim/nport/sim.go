@@ -19,6 +19,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/commission-tool/commission/internal/sim/simnet"
 )
 
 // Config describes the simulated device. Zero fields take the defaults
@@ -103,6 +105,9 @@ type Device struct {
 	started time.Time
 	ports   map[string]int
 	udpSvc  map[string]bool // services that are UDP
+	// held keeps the port of every service not serving now; guarded by
+	// restartMu (and by Start before it returns)
+	held map[string]*simnet.Hold
 
 	restartMu sync.Mutex // serialises restarts, Harden and Close
 	persistMu sync.Mutex // serialises state file writes
@@ -213,6 +218,7 @@ func Start(cfg Config) (*Device, error) {
 		host:      host,
 		started:   cfg.Now(),
 		ports:     map[string]int{},
+		held:      map[string]*simnet.Hold{},
 		udpSvc:    map[string]bool{SvcSNMP: true, SvcMoxaUDP: true},
 		sessions:  map[string]*session{},
 		challenge: map[string]time.Time{},
@@ -246,9 +252,9 @@ func Start(cfg Config) (*Device, error) {
 		}
 	}
 
-	// Allocate every port now, holding the sockets so nobody takes them,
-	// then hand the ones in use to the services and free the others.
-	pre := map[string]any{}
+	// Allocate every port now and hold it (simnet.Hold) whenever its
+	// service is off, so that nobody else takes it and a probe finds it
+	// closed; the services in use take theirs.
 	names := []string{SvcHTTP, SvcHTTPS, SvcTelnet, SvcSNMP, SvcMoxaUDP, SvcMoxaTCP, SvcMoxaTCP2}
 	for n := 1; n <= cfg.SerialPorts; n++ {
 		names = append(names, "realcom-data-"+strconv.Itoa(n), "realcom-cmd-"+strconv.Itoa(n),
@@ -256,17 +262,17 @@ func Start(cfg Config) (*Device, error) {
 		d.udpSvc["udp-data-"+strconv.Itoa(n)] = true
 	}
 	for _, name := range names {
-		sock, port, err := listenSaved(cfg, name, d.udpSvc[name], saved)
+		h, err := holdSaved(cfg, name, d.udpSvc[name], saved)
 		if err != nil {
-			closeAll(pre)
+			d.releaseHolds()
 			return nil, fmt.Errorf("start nport simulator: %w", err)
 		}
-		pre[name] = sock
-		d.ports[name] = port
+		d.held[name] = h
+		d.ports[name] = h.Port()
 	}
 	d.bg.Add(1)
 	go d.syslogSender()
-	if err := d.openServices(pre); err != nil {
+	if err := d.openServices(); err != nil {
 		d.Close()
 		return nil, fmt.Errorf("start nport simulator: %w", err)
 	}
@@ -278,10 +284,28 @@ func Start(cfg Config) (*Device, error) {
 	return d, nil
 }
 
-func closeAll(pre map[string]any) {
-	for _, v := range pre {
-		if c, ok := v.(interface{ Close() error }); ok {
-			c.Close()
+// releaseHolds gives up every held port (at Close).
+func (d *Device) releaseHolds() {
+	for name, h := range d.held {
+		h.Close()
+		delete(d.held, name)
+	}
+}
+
+// holdPorts holds the port of every service that does not serve now
+// (after closeServices). A port someone took in the moment between is
+// left; the service's next start reports it.
+func (d *Device) holdPorts() {
+	for name, port := range d.ports {
+		if _, ok := d.held[name]; ok {
+			continue
+		}
+		network := "tcp4"
+		if d.udpSvc[name] {
+			network = "udp4"
+		}
+		if h, err := simnet.HoldPort(network, net.JoinHostPort(d.cfg.Host, strconv.Itoa(port))); err == nil {
+			d.held[name] = h
 		}
 	}
 }
@@ -366,7 +390,7 @@ func (d *Device) Harden(opts HardenOptions) {
 		d.log("System", "Saving the state file failed")
 	}
 	d.closeServices()
-	if err := d.openServices(nil); err != nil {
+	if err := d.openServices(); err != nil {
 		d.log("System", "Service start failed")
 	}
 }
@@ -383,6 +407,7 @@ func (d *Device) Close() error {
 	d.mu.Unlock()
 	d.restartMu.Lock()
 	d.closeServices()
+	d.releaseHolds()
 	d.restartMu.Unlock()
 	d.bg.Wait()
 	return nil
@@ -419,7 +444,7 @@ func (d *Device) saveRestart() {
 	case <-d.done:
 		return
 	}
-	if err := d.openServices(nil); err != nil {
+	if err := d.openServices(); err != nil {
 		d.log("System", "Service start failed")
 	}
 	d.mu.Lock()
@@ -428,24 +453,23 @@ func (d *Device) saveRestart() {
 	d.log("System", "System Warm Start")
 }
 
-// openServices opens the services the effective settings enable. pre
-// holds sockets allocated by Start; unused ones are closed.
-func (d *Device) openServices(pre map[string]any) error {
+// openServices opens the services the effective settings enable, each
+// on its held port; the ports of the others stay held.
+func (d *Device) openServices() error {
 	d.mu.Lock()
 	eff := d.effective.clone()
 	d.mu.Unlock()
-	defer closeAll(pre)
 	take := func(name string) (net.Listener, error) {
-		if v, ok := pre[name]; ok {
-			delete(pre, name)
-			return v.(net.Listener), nil
+		if h, ok := d.held[name]; ok {
+			delete(d.held, name)
+			return h.Listen()
 		}
 		return net.Listen("tcp4", d.Addr(name))
 	}
 	takeUDP := func(name string) (net.PacketConn, error) {
-		if v, ok := pre[name]; ok {
-			delete(pre, name)
-			return v.(net.PacketConn), nil
+		if h, ok := d.held[name]; ok {
+			delete(d.held, name)
+			return h.ListenPacket()
 		}
 		return net.ListenPacket("udp4", d.Addr(name))
 	}
@@ -535,6 +559,7 @@ func (d *Device) closeServices() {
 		c.Close()
 	}
 	d.wg.Wait()
+	d.holdPorts()
 }
 
 // allowed checks a remote address against the effective accessible IP list.

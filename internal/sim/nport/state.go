@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/commission-tool/commission/internal/sim/simnet"
 	"github.com/commission-tool/commission/internal/sim/simstate"
 )
 
@@ -140,29 +141,22 @@ func (d *Device) persist() error {
 	return nil
 }
 
-// listenSaved binds a service's port: the saved one when there is one,
-// else an ephemeral one.
-func listenSaved(cfg Config, name string, udp bool, saved map[string]int) (any, int, error) {
+// holdSaved holds a service's port (simnet.Hold): the saved one when
+// there is one, else a free one.
+func holdSaved(cfg Config, name string, udp bool, saved map[string]int) (*simnet.Hold, error) {
 	port, ok := saved[name]
-	addr := net.JoinHostPort(cfg.Host, strconv.Itoa(port))
+	network := "tcp4"
 	if udp {
-		pc, err := net.ListenPacket("udp4", addr)
-		if err != nil {
-			if ok {
-				return nil, 0, portTaken(cfg, name, port, err)
-			}
-			return nil, 0, fmt.Errorf("allocate %s port: %w", name, err)
-		}
-		return pc, pc.LocalAddr().(*net.UDPAddr).Port, nil
+		network = "udp4"
 	}
-	ln, err := net.Listen("tcp4", addr)
+	h, err := simnet.HoldPort(network, net.JoinHostPort(cfg.Host, strconv.Itoa(port)))
 	if err != nil {
 		if ok {
-			return nil, 0, portTaken(cfg, name, port, err)
+			return nil, portTaken(cfg, name, port, err)
 		}
-		return nil, 0, fmt.Errorf("allocate %s port: %w", name, err)
+		return nil, fmt.Errorf("allocate %s port: %w", name, err)
 	}
-	return ln, ln.Addr().(*net.TCPAddr).Port, nil
+	return h, nil
 }
 
 // saveState writes the state file after a change, before the device
