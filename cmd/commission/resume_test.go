@@ -228,7 +228,8 @@ func TestCrashBetweenStepsLosesNothing_Simulator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := comparable(runToEnd(t, ctx, eng))
+	ref := runToEnd(t, ctx, eng)
+	want := comparable(ref)
 	eng.Close()
 	j.Close()
 	lab.Close()
@@ -264,7 +265,7 @@ func TestCrashBetweenStepsLosesNothing_Simulator(t *testing.T) {
 			if !reflect.DeepEqual(got, want) {
 				for id := range want {
 					if got[id] != want[id] {
-						t.Errorf("%s:\n resumed %s\n     ref %s%s", id, got[id], want[id], observed(res, id))
+						t.Errorf("%s:\n resumed %s\n     ref %s\n resumed saw:%s\n ref saw:%s", id, got[id], want[id], observed(res, id), observed(ref, id))
 					}
 				}
 			}
