@@ -130,7 +130,8 @@ func runAudit(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if err != nil {
 		return withCode(ExitError, err)
 	}
-	defer eng.Close()
+	logout := sync.OnceFunc(eng.Close)
+	defer logout() // also waits for the logout started below to finish
 	if *recDir != "" {
 		dir, err := recordAudit(*recDir, rep, eng, signing{KeyFile: *keyFile, Identity: *identity}, *simulated)
 		if err != nil {
@@ -138,6 +139,8 @@ func runAudit(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		}
 		fmt.Fprintln(stderr, "record written to", dir)
 	}
+	// the findings are in: log out while they are written
+	go logout()
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")

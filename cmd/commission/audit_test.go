@@ -69,6 +69,11 @@ func TestAuditFactoryReportsEveryDeviation_Simulator(t *testing.T) {
 	if lab.nport().Restarts() != 0 {
 		t.Error("the audit changed the device")
 	}
+	// the GA console serves one session at a time: an audit that ends
+	// logged in would lock the technician's browser out
+	if n := lab.nport().Sessions(); n != 0 {
+		t.Errorf("the audit ended with %d console sessions still logged in", n)
+	}
 }
 
 func TestAuditHardenedIsCompliant_Simulator(t *testing.T) {

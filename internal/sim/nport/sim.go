@@ -343,6 +343,14 @@ func (d *Device) ServingSince() time.Time {
 	return d.servedAt
 }
 
+// Sessions is how many web console sessions are logged in now: a
+// client that logged out leaves none.
+func (d *Device) Sessions() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.sessions)
+}
+
 // Effective returns a copy of the running settings.
 func (d *Device) Effective() Settings {
 	d.mu.Lock()
