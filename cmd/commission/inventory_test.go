@@ -6,13 +6,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/commission-tool/commission/internal/sim/simnet"
 
 	"github.com/commission-tool/commission/internal/record/keys"
 	simnport "github.com/commission-tool/commission/internal/sim/nport"
@@ -28,16 +29,16 @@ func fingerprintOf(d demoDevice) string {
 	return ""
 }
 
-// closedPort returns a loopback port that nothing listens on.
+// closedPort is a loopback port nothing serves on, held (simnet.Hold)
+// until the test ends, so that no other socket on the machine takes it.
 func closedPort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	h, err := simnet.HoldPort("tcp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	return port
+	t.Cleanup(func() { h.Close() })
+	return h.Port()
 }
 
 // inventoryCSV writes an inventory of the lab's devices, each password

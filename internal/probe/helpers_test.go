@@ -4,6 +4,8 @@ import (
 	"net"
 	"sync"
 	"testing"
+
+	"github.com/commission-tool/commission/internal/sim/simnet"
 )
 
 // tcpOpen starts a loopback TCP listener that holds every connection
@@ -47,16 +49,20 @@ func tcpOpen(tb testing.TB, closeAtOnce bool) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// tcpClosed returns a loopback TCP port nobody listens on.
+// tcpClosed returns a loopback TCP port nobody listens on, held
+// (simnet.Hold) until the test ends so that no other socket takes it.
 func tcpClosed(tb testing.TB) int {
+	return held(tb, "tcp4")
+}
+
+func held(tb testing.TB, network string) int {
 	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	h, err := simnet.HoldPort(network, "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	return port
+	tb.Cleanup(func() { h.Close() })
+	return h.Port()
 }
 
 // udpServer starts a loopback UDP listener. reply, when not nil, makes
@@ -88,16 +94,10 @@ func udpServer(tb testing.TB, reply func(req []byte) []byte) int {
 	return pc.LocalAddr().(*net.UDPAddr).Port
 }
 
-// udpClosed returns a loopback UDP port nobody listens on.
+// udpClosed returns a loopback UDP port nobody listens on, held like
+// tcpClosed's: a datagram to it gets the closed port's answer.
 func udpClosed(tb testing.TB) int {
-	tb.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	port := pc.LocalAddr().(*net.UDPAddr).Port
-	pc.Close()
-	return port
+	return held(tb, "udp4")
 }
 
 // echoAck answers a request with the request prefixed by "ACK ".

@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/commission-tool/commission/internal/sim/simnet"
+
 	"github.com/commission-tool/commission/internal/access"
 	"github.com/commission-tool/commission/internal/catalog/catalogtest"
 	device "github.com/commission-tool/commission/internal/devices/nport"
@@ -307,12 +309,12 @@ func TestNPortHTTPOffRefusedUntilHTTPSProven_Simulator(t *testing.T) {
 	ports := d.Ports()
 	// Point the tool's HTTPS at a port where nothing listens: it falls back
 	// to HTTP, so HTTPS is not proven in this session.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	h, err := simnet.HoldPort("tcp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	closed := l.Addr().(*net.TCPAddr).Port
-	l.Close()
+	defer h.Close()
+	closed := h.Port()
 	override := map[string]int{}
 	for k, v := range ports {
 		override[k] = v

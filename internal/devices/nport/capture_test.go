@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -14,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/commission-tool/commission/internal/sim/simnet"
 
 	"github.com/commission-tool/commission/internal/access"
 	simnport "github.com/commission-tool/commission/internal/sim/nport"
@@ -50,15 +51,16 @@ func viewOf(st State) webView {
 		st.Notice, st.AccessList, st.LogEvents, st.LogLines, st.FailedLogins, st.DefaultPasswordNag}
 }
 
-// closedPort returns a loopback port nobody listens on.
-func closedPort(t *testing.T) int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// closedPort is a loopback port nothing serves on, held (simnet.Hold)
+// until the test ends, so that no other socket on the machine takes it.
+func closedPort(t testing.TB) int {
+	t.Helper()
+	h, err := simnet.HoldPort("tcp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	return p
+	t.Cleanup(func() { h.Close() })
+	return h.Port()
 }
 
 // replayRead drives a fresh driver against a replay of ex over HTTP (the

@@ -25,7 +25,7 @@ func TestSecondConsoleCaptureReplays(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer c.Close()
-			closed := freePort(t)
+			closed := closedPort(t)
 			ports := map[string]int{"http": portOf(t, c.URL()), "https": closed, "telnet": closed, "snmp": closed,
 				"moxa-udp": closed, "moxa-tcp": closed, "moxa-tcp2": closed}
 			rec := transcript.NewRecorder()

@@ -3,13 +3,14 @@ package nport_test
 import (
 	"context"
 	"errors"
-	"net"
 	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/commission-tool/commission/internal/sim/simnet"
 
 	"github.com/commission-tool/commission/internal/access"
 	npcatalog "github.com/commission-tool/commission/internal/catalog/nport"
@@ -37,13 +38,16 @@ func portOf(t *testing.T, raw string) int {
 	return p
 }
 
-func freePort(t *testing.T) int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// closedPort is a loopback port nothing serves on, held (simnet.Hold)
+// until the test ends, so that no other socket on the machine takes it.
+func closedPort(t *testing.T) int {
+	t.Helper()
+	h, err := simnet.HoldPort("tcp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	t.Cleanup(func() { h.Close() })
+	return h.Port()
 }
 
 // secondDriver starts the second console and a driver for it. With HTTPS
@@ -55,7 +59,7 @@ func secondDriver(t *testing.T, cfg second.Config) (*second.Console, *nport.Driv
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	closed := freePort(t)
+	closed := closedPort(t)
 	ports := map[string]int{"http": portOf(t, c.URL()), "https": closed, "telnet": closed, "snmp": closed,
 		"moxa-udp": closed, "moxa-tcp": closed, "moxa-tcp2": closed}
 	pins, err := transport.OpenPins(filepath.Join(t.TempDir(), "pins"))

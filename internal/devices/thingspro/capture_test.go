@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/commission-tool/commission/internal/sim/simnet"
+
 	"github.com/commission-tool/commission/internal/access"
 	"github.com/commission-tool/commission/internal/devices"
 	"github.com/commission-tool/commission/internal/devices/thingspro"
@@ -117,15 +119,16 @@ func captureSim(t *testing.T, c captureCase) (*transcript.Recorder, thingspro.St
 	return rec, live, raw
 }
 
-// closedPort returns a loopback port nobody listens on.
-func closedPort(t *testing.T) int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// closedPort is a loopback port nothing serves on, held (simnet.Hold)
+// until the test ends, so that no other socket on the machine takes it.
+func closedPort(t testing.TB) int {
+	t.Helper()
+	h, err := simnet.HoldPort("tcp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	return p
+	t.Cleanup(func() { h.Close() })
+	return h.Port()
 }
 
 // replayRead drives a fresh driver against a replay of ex, served over
