@@ -10,8 +10,10 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
+	"github.com/commission-tool/commission/internal/sim/simnet"
 	"github.com/commission-tool/commission/internal/sim/simstate"
 )
 
@@ -216,30 +218,23 @@ func (st *stateFile) certificate() (tls.Certificate, error) {
 	return simstate.Certificate(st.Certificate, st.Key)
 }
 
-// claimPorts checks that every saved port is free, off services' too (a
-// service turned on later must find its port), so that a taken one
-// stops the start with a clear error rather than a later 500.
-func claimPorts(cfg Config, ports map[string]int) error {
-	for _, name := range []string{PortHTTPS, PortHTTP, PortSSH, PortDiscovery} {
-		addr := net.JoinHostPort(cfg.Host, fmt.Sprint(ports[name]))
-		var err error
-		if name == PortDiscovery {
-			var pc net.PacketConn
-			if pc, err = net.ListenPacket("udp", addr); err == nil {
-				pc.Close()
-			}
-		} else {
-			var ln net.Listener
-			if ln, err = net.Listen("tcp", addr); err == nil {
-				ln.Close()
-			}
-		}
+// claimPorts holds every saved port, off services' too (a service turned
+// on later must find its port), so that a taken one stops the start with
+// a clear error rather than a later 500, and none is taken once the
+// start checked it. The services take their holds as they open.
+func claimPorts(cfg Config, ports map[string]int) (map[string]*simnet.Hold, error) {
+	held := map[string]*simnet.Hold{}
+	for _, name := range serviceNames {
+		h, err := simnet.HoldPort(network(name), net.JoinHostPort(cfg.Host, strconv.Itoa(ports[name])))
 		if err != nil {
-			return fmt.Errorf("port %d (%s), which the simulated gateway used last time, is taken: %w; its state is in %s: stop what holds the port, or %s on new ports",
-				ports[name], name, err, cfg.StateDir, freshHint(cfg))
+			for _, h := range held {
+				h.Close()
+			}
+			return nil, simstate.PortTaken(cfg.StateDir, "gateway", name, ports[name], err)
 		}
+		held[name] = h
 	}
-	return nil
+	return held, nil
 }
 
 // persistLocked writes the state file when the gateway has a StateDir;

@@ -2,7 +2,9 @@
 // loopback: the REST API on HTTPS (as Moxa's OpenAPI describes it), the
 // HTTP redirect, the SSH port and the ThingsPro Proxy discovery port,
 // each on an ephemeral port that opens and closes as the gateway's
-// settings turn the service on and off.
+// settings turn the service on and off. A service that is off keeps its
+// port held (simnet.Hold): a connection to it is refused, and no other
+// socket on the machine can take it.
 //
 // It behaves like the gateway where the guide depends on it: the factory
 // password must be changed at first login, the last administrator cannot
@@ -31,6 +33,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/commission-tool/commission/internal/sim/simnet"
 )
 
 // Service names, the keys of Device.Ports.
@@ -43,7 +47,7 @@ const (
 
 // Config describes the simulated gateway. Zero fields take the defaults.
 type Config struct {
-	Host     string // listen host, default "127.0.0.1"
+	Host     string // listen address (an IP address), default "127.0.0.1"
 	Model    string // default "AIG-301-T-AZU-LTE"
 	Serial   string // default "TAICB1046773"
 	Version  string // ThingsPro Edge version, default "2.6.0-4499"
@@ -138,6 +142,10 @@ type Device struct {
 	faults   []fault
 	closed   bool
 
+	// held keeps the port of every service not serving now; guarded by
+	// mu (and by Start before it returns)
+	held map[string]*simnet.Hold
+
 	// running services, guarded by mu
 	lns   map[string]net.Listener
 	pcs   map[string]net.PacketConn
@@ -191,7 +199,7 @@ func Start(cfg Config) (*Device, error) {
 		cfg.SSHUser, cfg.SSHPassword = "moxa", "moxa"
 	}
 	d := &Device{cfg: cfg, ports: map[string]int{}, tokens: map[string]int{}, failures: map[string]*failState{},
-		lns: map[string]net.Listener{}, pcs: map[string]net.PacketConn{}, srvs: map[string]*http.Server{}, conns: map[net.Conn]string{}, carried: map[net.Conn]bool{}}
+		held: map[string]*simnet.Hold{}, lns: map[string]net.Listener{}, pcs: map[string]net.PacketConn{}, srvs: map[string]*http.Server{}, conns: map[net.Conn]string{}, carried: map[net.Conn]bool{}}
 	if cfg.StateDir != "" {
 		if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
 			return nil, fmt.Errorf("start thingspro simulator: state folder: %w", err)
@@ -213,23 +221,17 @@ func Start(cfg Config) (*Device, error) {
 		return nil, err
 	}
 	d.st = factory(cfg)
-	// allocate every port once; services reopen on the same port
-	for _, name := range []string{PortHTTPS, PortHTTP, PortSSH} {
-		ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, "0"))
+	// allocate every port once and hold it while its service is off;
+	// services reopen on the same port
+	for _, name := range serviceNames {
+		h, err := simnet.HoldPort(network(name), net.JoinHostPort(cfg.Host, "0"))
 		if err != nil {
-			d.Close()
-			return nil, fmt.Errorf("listen %s: %w", name, err)
+			d.releaseHolds()
+			return nil, fmt.Errorf("start thingspro simulator: allocate %s port: %w", name, err)
 		}
-		d.ports[name] = ln.Addr().(*net.TCPAddr).Port
-		ln.Close()
+		d.held[name] = h
+		d.ports[name] = h.Port()
 	}
-	pc, err := net.ListenPacket("udp", net.JoinHostPort(cfg.Host, "0"))
-	if err != nil {
-		d.Close()
-		return nil, fmt.Errorf("listen discovery: %w", err)
-	}
-	d.ports[PortDiscovery] = pc.LocalAddr().(*net.UDPAddr).Port
-	pc.Close()
 	return d.open()
 }
 
@@ -242,13 +244,47 @@ func (d *Device) resume(st *stateFile) (*Device, error) {
 	d.certDER = d.cert.Certificate[0]
 	d.cfg.Model, d.cfg.Serial = st.Model, st.Serial
 	d.st = st.State.toState()
-	for _, name := range []string{PortHTTPS, PortHTTP, PortSSH, PortDiscovery} {
+	for _, name := range serviceNames {
 		d.ports[name] = st.Ports[name]
 	}
-	if err := claimPorts(d.cfg, d.ports); err != nil {
+	held, err := claimPorts(d.cfg, d.ports)
+	if err != nil {
 		return nil, fmt.Errorf("start thingspro simulator: %w", err)
 	}
+	d.held = held
 	return d.open()
+}
+
+// serviceNames are the services that have a port, in the order Start
+// allocates them.
+var serviceNames = []string{PortHTTPS, PortHTTP, PortSSH, PortDiscovery}
+
+// network is the network of a service's port.
+func network(name string) string {
+	if name == PortDiscovery {
+		return "udp"
+	}
+	return "tcp"
+}
+
+// releaseHolds gives up every held port (at Close, or when Start fails).
+func (d *Device) releaseHolds() {
+	for name, h := range d.held {
+		h.Close()
+		delete(d.held, name)
+	}
+}
+
+// holdLocked holds the port of a service that was just stopped, so that
+// it stays the gateway's; mu held. A port someone took in the moment
+// between is left; the service's next start reports it.
+func (d *Device) holdLocked(name string) {
+	if _, ok := d.held[name]; ok {
+		return
+	}
+	if h, err := simnet.HoldPort(network(name), d.Addr(name)); err == nil {
+		d.held[name] = h
+	}
 }
 
 // open opens the services the settings enable and writes the state file.
@@ -351,6 +387,7 @@ func (d *Device) Close() error {
 	for name := range d.pcs {
 		d.stopLocked(name)
 	}
+	d.releaseHolds()
 	d.mu.Unlock()
 	d.wg.Wait()
 	return nil
@@ -382,15 +419,25 @@ func (d *Device) syncLocked(keepHTTPS bool) error {
 			errs = append(errs, d.startLocked(name))
 		case !on && running && !(keepHTTPS && name == PortHTTPS):
 			d.stopLocked(name)
+			d.holdLocked(name)
 		}
 	}
 	return errors.Join(errs...)
 }
 
+// startLocked opens a service on its port, taking the port's hold; mu
+// held.
 func (d *Device) startLocked(name string) error {
-	addr := net.JoinHostPort(d.cfg.Host, fmt.Sprint(d.ports[name]))
+	h := d.held[name]
+	delete(d.held, name)
 	if name == PortDiscovery {
-		pc, err := net.ListenPacket("udp", addr)
+		var pc net.PacketConn
+		var err error
+		if h != nil {
+			pc, err = h.ListenPacket()
+		} else { // the hold was lost (see holdLocked)
+			pc, err = net.ListenPacket(network(name), d.Addr(name))
+		}
 		if err != nil {
 			return fmt.Errorf("reopen %s: %w", name, err)
 		}
@@ -402,7 +449,13 @@ func (d *Device) startLocked(name string) error {
 		}()
 		return nil
 	}
-	ln, err := net.Listen("tcp", addr)
+	var ln net.Listener
+	var err error
+	if h != nil {
+		ln, err = h.Listen()
+	} else {
+		ln, err = net.Listen(network(name), d.Addr(name))
+	}
 	if err != nil {
 		return fmt.Errorf("reopen %s: %w", name, err)
 	}
@@ -469,7 +522,8 @@ func (d *Device) track(name string) func(net.Conn, http.ConnState) {
 	}
 }
 
-// stopLocked closes a service's listener and its connections.
+// stopLocked closes a service's listener and its connections; the
+// caller holds the port (holdLocked) or, at Close, gives it up.
 func (d *Device) stopLocked(name string) {
 	if ln, ok := d.lns[name]; ok {
 		ln.Close()
