@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/commission-tool/commission/internal/sim/simnet"
 	"github.com/commission-tool/commission/internal/sim/simstate"
 )
 
@@ -295,16 +296,16 @@ func (d *Device) handle(hw http.ResponseWriter, r *http.Request) {
 	held.send()
 }
 
-// listen binds a service's port on start: the saved one with a state
-// file, else an ephemeral one.
-func listen(cfg Config, name string, saved map[string]int) (net.Listener, error) {
+// holdPort holds a service's port on start (simnet.Hold): the saved one
+// with a state file, else an ephemeral one.
+func holdPort(cfg Config, name string, saved map[string]int) (*simnet.Hold, error) {
 	port, ok := saved[name]
-	ln, err := net.Listen("tcp4", net.JoinHostPort(cfg.Host, fmt.Sprint(port)))
+	h, err := simnet.HoldPort("tcp4", net.JoinHostPort(cfg.Host, fmt.Sprint(port)))
 	switch {
 	case err != nil && ok:
 		return nil, portTaken(cfg, name, port, err)
 	case err != nil:
 		return nil, fmt.Errorf("allocate %s port: %w", name, err)
 	}
-	return ln, nil
+	return h, nil
 }

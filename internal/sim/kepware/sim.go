@@ -5,7 +5,9 @@
 // event log, answering with the status codes and JSON bodies of
 // kepware.md (201, 207, 200, 202, 400, 401, 403, 404, 405), conforming to
 // PTC's Python SDK as CONFORMANCE.md records. It also opens the
-// OPC UA and REST Server ports so probes see them. It is for the demo and
+// OPC UA and REST Server ports so probes see them. The HTTP port, when
+// turned off, stays held (simnet.Hold): a connection is refused and no
+// other socket on the machine can take it. It is for the demo and
 // tests; it does not import the driver. Others import it as simkepware.
 package kepware
 
@@ -31,6 +33,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/commission-tool/commission/internal/sim/simnet"
 )
 
 // Passwords the simulator starts with and Harden sets. Test data only.
@@ -95,14 +99,17 @@ type Device struct {
 	cert  tls.Certificate
 	ports map[string]int
 
-	mu        sync.Mutex
-	st        *store
-	requests  []Request
-	dropNext  int
-	faults    map[string]int // path -> status to answer once
-	httpOn    bool
-	lns       map[string]net.Listener
-	servers   map[string]*http.Server
+	mu       sync.Mutex
+	st       *store
+	requests []Request
+	dropNext int
+	faults   map[string]int // path -> status to answer once
+	httpOn   bool
+	lns      map[string]net.Listener
+	servers  map[string]*http.Server
+	// held keeps the port of every service not serving now (the HTTP
+	// port while it is off); guarded by mu
+	held      map[string]*simnet.Hold
 	closed    bool
 	wg        sync.WaitGroup
 	acceptLns []net.Listener
@@ -129,7 +136,7 @@ func Start(cfg Config) (*Device, error) {
 		return nil, fmt.Errorf("start kepware simulator: host %q is not an IPv4 loopback address", cfg.Host)
 	}
 	d := &Device{cfg: cfg, ports: map[string]int{}, lns: map[string]net.Listener{}, servers: map[string]*http.Server{}, httpOn: true,
-		carried: map[net.Conn]bool{}}
+		held: map[string]*simnet.Hold{}, carried: map[net.Conn]bool{}}
 	var st *stateFile
 	if cfg.StateDir != "" {
 		if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
@@ -150,13 +157,30 @@ func Start(cfg Config) (*Device, error) {
 	} else if d.cert, err = selfSigned(cfg, cfg.Now()); err != nil {
 		return nil, fmt.Errorf("start kepware simulator: %w", err)
 	}
-	for _, name := range []string{SvcConfigHTTPS, SvcConfigHTTP, SvcOPCUA, SvcRESTServer} {
-		ln, err := listen(cfg, name, saved)
+	// Hold every port first, then open the services that are on, each on
+	// its held port; an off HTTP port stays held.
+	names := []string{SvcConfigHTTPS, SvcConfigHTTP, SvcOPCUA, SvcRESTServer}
+	for _, name := range names {
+		h, err := holdPort(cfg, name, saved)
 		if err != nil {
 			d.Close()
 			return nil, fmt.Errorf("start kepware simulator: %w", err)
 		}
-		d.ports[name] = ln.Addr().(*net.TCPAddr).Port
+		d.held[name] = h
+		d.ports[name] = h.Port()
+	}
+	if st != nil && !st.HTTPOn {
+		d.httpOn = false
+	}
+	for _, name := range names {
+		if name == SvcConfigHTTP && !d.httpOn {
+			continue
+		}
+		ln, err := d.take(name)
+		if err != nil {
+			d.Close()
+			return nil, fmt.Errorf("start kepware simulator: listen %s: %w", name, err)
+		}
 		switch name {
 		case SvcConfigHTTPS:
 			d.serve(name, tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{d.cert}, MinVersion: tls.VersionTLS12}))
@@ -172,12 +196,6 @@ func Start(cfg Config) (*Device, error) {
 	d.st = newStore(cfg, d.ports[SvcRESTServer])
 	if st != nil {
 		d.st = st.Store.toStore(cfg)
-		if !st.HTTPOn {
-			if err := d.SetHTTP(false); err != nil {
-				d.Close()
-				return nil, fmt.Errorf("start kepware simulator: %w", err)
-			}
-		}
 	}
 	d.mu.Lock()
 	err = d.persistLocked()
@@ -187,6 +205,16 @@ func Start(cfg Config) (*Device, error) {
 		return nil, fmt.Errorf("start kepware simulator: %w", err)
 	}
 	return d, nil
+}
+
+// take gives up a service's hold and listens on its port; the caller
+// holds mu, or is Start before it returns.
+func (d *Device) take(name string) (net.Listener, error) {
+	if h, ok := d.held[name]; ok {
+		delete(d.held, name)
+		return h.Listen()
+	}
+	return net.Listen("tcp4", net.JoinHostPort(d.cfg.Host, fmt.Sprint(d.ports[name])))
 }
 
 // acceptClose accepts connections and closes them: enough for a port probe.
@@ -274,6 +302,12 @@ func (d *Device) Close() {
 	for _, ln := range d.acceptLns {
 		ln.Close()
 	}
+	d.mu.Lock()
+	for name, h := range d.held {
+		h.Close()
+		delete(d.held, name)
+	}
+	d.mu.Unlock()
 	d.wg.Wait()
 }
 
@@ -290,14 +324,21 @@ func (d *Device) SetHTTP(on bool) error {
 			s.Close()
 			delete(d.servers, SvcConfigHTTP)
 		}
+		delete(d.lns, SvcConfigHTTP)
+		// The port stays the server's; one someone took in the moment
+		// between is left, and turning HTTP on reports it.
+		if h, err := simnet.HoldPort("tcp4", net.JoinHostPort(d.cfg.Host, fmt.Sprint(d.ports[SvcConfigHTTP]))); err == nil {
+			d.held[SvcConfigHTTP] = h
+		}
 		d.httpOn = false
 		return d.persistLocked()
 	}
-	ln, err := net.Listen("tcp4", net.JoinHostPort(d.cfg.Host, fmt.Sprint(d.ports[SvcConfigHTTP])))
+	ln, err := d.take(SvcConfigHTTP)
 	if err != nil {
 		return fmt.Errorf("reopen HTTP port: %w", err)
 	}
 	d.serve(SvcConfigHTTP, ln)
+	d.lns[SvcConfigHTTP] = ln
 	d.httpOn = true
 	return d.persistLocked()
 }
