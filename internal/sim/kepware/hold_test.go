@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/commission-tool/commission/internal/sim/simnet"
 )
 
 // httpAddr is the server's Configuration API HTTP address.
@@ -22,8 +24,7 @@ func httpAddr(d *Device) string {
 // refused (a probe may otherwise find another program's listener).
 func checkHTTPOff(t *testing.T, d *Device, when string) {
 	t.Helper()
-	if ln, err := net.Listen("tcp4", httpAddr(d)); err == nil {
-		ln.Close()
+	if simnet.Bindable("tcp4", httpAddr(d)) {
 		t.Errorf("%s: another socket took the HTTP port while it is off", when)
 	}
 	c, err := net.DialTimeout("tcp4", httpAddr(d), time.Second)

@@ -6,6 +6,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/commission-tool/commission/internal/sim/simnet"
 )
 
 // takenBySomeoneElse reports whether another socket could bind the
@@ -13,17 +15,9 @@ import (
 // device's, or a probe may find another program's listener there.
 func takenBySomeoneElse(d *Device, svc string, udp bool) bool {
 	if udp {
-		pc, err := net.ListenPacket("udp4", d.Addr(svc))
-		if err == nil {
-			pc.Close()
-		}
-		return err == nil
+		return simnet.Bindable("udp4", d.Addr(svc))
 	}
-	ln, err := net.Listen("tcp4", d.Addr(svc))
-	if err == nil {
-		ln.Close()
-	}
-	return err == nil
+	return simnet.Bindable("tcp4", d.Addr(svc))
 }
 
 func TestOffServicesKeepTheirPorts(t *testing.T) {

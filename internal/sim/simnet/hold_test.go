@@ -23,8 +23,7 @@ func TestHeldTCPPortIsClosedAndKept(t *testing.T) {
 	if _, err := net.DialTimeout("tcp4", h.Addr(), time.Second); !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Fatalf("dial a held port: %v, want connection refused", err)
 	}
-	if ln, err := net.Listen("tcp4", h.Addr()); err == nil {
-		ln.Close()
+	if Bindable("tcp4", h.Addr()) {
 		t.Fatal("another socket listened on the held port")
 	}
 	ln, err := h.Listen()
@@ -70,6 +69,9 @@ func TestHoldAfterTimeWait(t *testing.T) {
 		t.Fatalf("hold after TIME_WAIT: %v", err)
 	}
 	defer h.Close()
+	if !Bindable("tcp4", "127.0.0.1:0") {
+		t.Fatal("Bindable says no to any free port")
+	}
 	if _, err := net.DialTimeout("tcp4", h.Addr(), time.Second); !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Fatalf("dial a held port: %v, want connection refused", err)
 	}
@@ -83,8 +85,7 @@ func TestHeldUDPPortIsClosedAndKept(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer h.Close()
-	if pc, err := net.ListenPacket("udp4", h.Addr()); err == nil {
-		pc.Close()
+	if Bindable("udp4", h.Addr()) {
 		t.Fatal("another socket bound the held port")
 	}
 	c, err := net.Dial("udp4", h.Addr())

@@ -86,3 +86,22 @@ func HoldPacketConn(pc net.PacketConn) (*Hold, error) {
 	pc.Close()
 	return HoldPort(a.Network(), a.String())
 }
+
+// Bindable reports whether another socket could listen on (TCP) or bind
+// (UDP) address now: false for a port a Hold keeps or a service serves
+// on. Tests ask it of a port whose service is off.
+func Bindable(network, address string) bool {
+	switch network {
+	case "udp", "udp4", "udp6":
+		pc, err := net.ListenPacket(network, address)
+		if err == nil {
+			pc.Close()
+		}
+		return err == nil
+	}
+	ln, err := net.Listen(network, address)
+	if err == nil {
+		ln.Close()
+	}
+	return err == nil
+}

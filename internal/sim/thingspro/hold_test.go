@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/commission-tool/commission/internal/sim/simnet"
+
 	simthingspro "github.com/commission-tool/commission/internal/sim/thingspro"
 )
 
@@ -25,17 +27,9 @@ func udp(svc string) bool { return svc == simthingspro.PortDiscovery }
 // gateway's, or a probe may find another program's socket there.
 func takenBySomeoneElse(d *simthingspro.Device, svc string) bool {
 	if udp(svc) {
-		pc, err := net.ListenPacket("udp", d.Addr(svc))
-		if err == nil {
-			pc.Close()
-		}
-		return err == nil
+		return simnet.Bindable("udp", d.Addr(svc))
 	}
-	ln, err := net.Listen("tcp", d.Addr(svc))
-	if err == nil {
-		ln.Close()
-	}
-	return err == nil
+	return simnet.Bindable("tcp", d.Addr(svc))
 }
 
 // refused reports whether a connection to svc (for UDP: a datagram, as
