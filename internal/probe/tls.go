@@ -78,6 +78,19 @@ func TLS(ctx context.Context, host string, port int, timeout time.Duration) TLSR
 // certificate is the connection's. The report's FromSession names the
 // versions answered so.
 func TLSWith(ctx context.Context, host string, port int, timeout time.Duration, seen *transport.TLSSeen) TLSReport {
+	ch := make(chan *transport.TLSSeen, 1)
+	ch <- seen
+	return TLSBeside(ctx, host, port, timeout, 0, ch)
+}
+
+// TLSBeside is TLSWith for a probe that runs while the driver's own
+// connection is still being made. The versions below below (which that
+// connection does not offer, so it can settle nothing about them) are
+// probed at once; the others once seen gives what the connection showed
+// (nil, or ctx ending first: they are probed too). A driver that starts
+// its probes with its login so keeps them off the page reads that
+// follow the login.
+func TLSBeside(ctx context.Context, host string, port int, timeout time.Duration, below uint16, seen <-chan *transport.TLSSeen) TLSReport {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
@@ -103,19 +116,35 @@ func TLSWith(ctx context.Context, host string, port int, timeout time.Duration, 
 	certs := make([]*x509.Certificate, len(tlsVersions))
 	errs := make([]error, len(tlsVersions))
 	var wg sync.WaitGroup
+	probe := func(i int, id uint16) {
+		wg.Go(func() {
+			certs[i], errs[i] = handshake(ctx, addr, serverName, id, timeout)
+		})
+	}
 	for i, v := range tlsVersions {
-		if known, ok := seen.Answers(v.id); ok {
+		if v.id < below {
+			probe(i, v.id)
+		}
+	}
+	var ts *transport.TLSSeen
+	select {
+	case ts = <-seen:
+	case <-ctx.Done():
+	}
+	for i, v := range tlsVersions {
+		if v.id < below {
+			continue
+		}
+		if known, ok := ts.Answers(v.id); ok {
 			rep.FromSession = append(rep.FromSession, v.name)
 			if known {
-				certs[i] = seen.Leaf
+				certs[i] = ts.Leaf
 			} else {
-				errs[i] = fmt.Errorf("the driver's connection offered %s and the server chose %s", v.name, versionName(seen.Version))
+				errs[i] = fmt.Errorf("the driver's connection offered %s and the server chose %s", v.name, versionName(ts.Version))
 			}
 			continue
 		}
-		wg.Go(func() {
-			certs[i], errs[i] = handshake(ctx, addr, serverName, v.id, timeout)
-		})
+		probe(i, v.id)
 	}
 	wg.Wait()
 	for i, v := range tlsVersions {

@@ -15,6 +15,7 @@ import (
 	"encoding/pem"
 	"math/big"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -384,5 +385,49 @@ func TestTLSWithProbesOnlyWhatTheSessionDidNotShow(t *testing.T) {
 	mu.Lock()
 	if len(asked) != 4 || len(rep.FromSession) != 0 {
 		t.Errorf("no session: %d handshakes, FromSession %v; want 4 and none", len(asked), rep.FromSession)
+	}
+}
+
+// TestTLSBesideProbesLegacyVersionsBeforeTheSessionShows: while the
+// driver's connection is still being made, the versions it does not
+// offer (below TLS 1.2) are probed at once; 1.2 and 1.3 wait for what it
+// shows and are then taken from it.
+func TestTLSBesideProbesLegacyVersionsBeforeTheSessionShows(t *testing.T) {
+	cert, key := makeCert(t, certSpec{cn: "session", useRSA: true})
+	legacy := make(chan uint16, 4)
+	cfg := &tls.Config{MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS12,
+		CipherSuites: []uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256},
+		GetConfigForClient: func(hi *tls.ClientHelloInfo) (*tls.Config, error) {
+			legacy <- slices.Max(hi.SupportedVersions)
+			return nil, nil
+		}}
+	port := tlsServer(t, cfg, cert, key)
+	seen := make(chan *transport.TLSSeen, 1)
+	got := make(chan TLSReport, 1)
+	go func() {
+		got <- TLSBeside(context.Background(), "127.0.0.1", port, 2*time.Second, tls.VersionTLS12, seen)
+	}()
+	asked := map[uint16]bool{}
+	for len(asked) < 2 {
+		select {
+		case v := <-legacy:
+			asked[v] = true
+		case <-time.After(5 * time.Second):
+			t.Fatalf("the legacy versions were not probed before the session showed (asked %v)", asked)
+		}
+	}
+	if !asked[tls.VersionTLS10] || !asked[tls.VersionTLS11] {
+		t.Fatalf("probed %v before the session showed, want TLS 1.0 and 1.1", asked)
+	}
+	seen <- &transport.TLSSeen{Min: tls.VersionTLS12, Max: tls.VersionTLS13, Version: tls.VersionTLS12, Leaf: cert}
+	rep := <-got
+	want := map[string]bool{TLS10: true, TLS11: true, TLS12: true, TLS13: false}
+	for v, w := range want {
+		if rep.Versions[v] != w {
+			t.Errorf("%s accepted = %v, want %v (%s)", v, rep.Versions[v], w, rep.Error)
+		}
+	}
+	if len(legacy) != 0 || strings.Join(rep.FromSession, ",") != TLS13+","+TLS12 {
+		t.Errorf("%d more probe handshakes, FromSession %v: want none and TLS 1.3, 1.2 from the session", len(legacy), rep.FromSession)
 	}
 }

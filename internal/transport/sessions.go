@@ -74,6 +74,10 @@ func (s *sessions) forget() {
 // TLSSeen is what a client's verified TLS connection showed of the
 // server: the versions the client offered, the one the server chose and
 // the server's leaf certificate. A TLS probe of the same port takes it
+// SessionMinTLS is the oldest TLS version a driver's own connections
+// offer (PinnedTLS): what they show settles nothing about older ones.
+const SessionMinTLS = tls.VersionTLS12
+
 // as observed (probe.TLSWith) instead of repeating the handshake.
 type TLSSeen struct {
 	Min, Max uint16 // the versions offered

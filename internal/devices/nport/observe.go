@@ -65,12 +65,9 @@ func (d *Driver) observe(ctx context.Context, prev *session, seen <-chan *transp
 			obs.TLS, obs.Cert = cached.TLS.Clone(), cached.Cert
 			return
 		}
-		var ts *transport.TLSSeen
-		select {
-		case ts = <-seen:
-		case <-ctx.Done():
-		}
-		obs.TLS = probe.TLSWith(ctx, d.o.Host, d.ports["https"], d.o.Timeout, ts)
+		// the legacy versions, which the session does not offer, are
+		// probed during the login; the others wait for what it showed
+		obs.TLS = probe.TLSBeside(ctx, d.o.Host, d.ports["https"], d.o.Timeout, transport.SessionMinTLS, seen)
 		obs.Cert = judgeCert(obs.TLS)
 	}()
 	res := probe.Run(ctx, d.o.Host, targets(d.ports), d.o.Timeout)
