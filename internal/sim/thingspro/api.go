@@ -205,6 +205,10 @@ func (d *Device) serve(w http.ResponseWriter, r *http.Request, auth bool, h hand
 		d.cfg.Observe(Exchange{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, ReqHeader: r.Header.Clone(), ReqBody: body,
 			Status: rec.status, RespHeader: rec.Header().Clone(), RespBody: rec.buf.Bytes()})
 	}
+	// the reply leaves before HTTPS may stop under it
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
 	d.mu.Lock()
 	_ = d.syncServicesLocked()
 	d.mu.Unlock()

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -100,17 +99,14 @@ func TestOffServicesKeepTheirPorts(t *testing.T) {
 		checkOff(t, d, c.svc, "turned off through the API")
 	}
 
-	// HTTPS goes with the call that turns it off; that call's reply is
-	// lost with its connection. The gateway closed that connection, so
-	// it lingers in TIME_WAIT on the port, and the hold then keeps out
-	// only the binds that let the kernel choose (simnet.HoldPort): a
-	// listener asking for the port by number could still bind it, so
-	// only the refusal is checked here (TestOffAtResumeKeepsItsPort
-	// checks the hold of an HTTPS that is off).
-	req, _ := http.NewRequest("PUT", a.base+"/system/services/httpsservice/disable", nil)
-	req.Header.Set("Authorization", "Bearer "+a.token)
-	if resp, err := a.hc.Do(req); err == nil {
-		resp.Body.Close()
+	// HTTPS goes once the call that turns it off has its reply. The
+	// gateway closes that connection, so it lingers in TIME_WAIT on the
+	// port, and the hold then keeps out only the binds that let the
+	// kernel choose (simnet.HoldPort): a listener asking for the port by
+	// number could still bind it, so only the refusal is checked here
+	// (TestOffAtResumeKeepsItsPort checks the hold of an HTTPS that is off).
+	if code, _ := a.call("PUT", "/system/services/httpsservice/disable", nil); code != 200 {
+		t.Fatalf("turning HTTPS off: %d, want its reply (200) before HTTPS stops", code)
 	}
 	for deadline := time.Now().Add(3 * time.Second); !refused(t, d, simthingspro.PortHTTPS); {
 		if time.Now().After(deadline) {
