@@ -1,7 +1,6 @@
 package transport
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"crypto/tls"
@@ -10,11 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -52,7 +51,7 @@ func parseFingerprint(fp string) ([]byte, error) {
 	switch {
 	case strings.HasPrefix(fp, "SHA256:"):
 		b, err = base64.RawStdEncoding.DecodeString(strings.TrimPrefix(fp, "SHA256:"))
-	case strings.HasPrefix(strings.ToLower(fp), "sha256:"):
+	case len(fp) >= len("sha256:") && strings.EqualFold(fp[:len("sha256:")], "sha256:"):
 		b, err = hex.DecodeString(fp[len("sha256:"):])
 	default:
 		b, err = hex.DecodeString(strings.ReplaceAll(fp, ":", ""))
@@ -75,18 +74,26 @@ func DefaultPinsPath() (string, error) {
 
 // PinStore remembers the certificate each device showed the first time
 // (trust on first use). It is a small text file of "host:port sha256:HEX"
-// lines, rewritten atomically. Safe for concurrent use.
+// lines, rewritten atomically. Safe for concurrent use, and by several
+// processes at once: each write merges this store's own changes into the
+// file as it is on disk then (see Trust).
 type PinStore struct {
 	path   string
 	mu     sync.Mutex
-	pins   map[string][]byte
+	pins   map[string][]byte // the file as last read or written, with pending over it
 	expect map[string][]byte // host or host:port -> fingerprint the technician gave
 	added  []NewPin          // pinned because they matched an expectation, not yet taken
-	// version counts the changes to pins; saved is the version the file
-	// holds, under wmu, the one writer of the file at a time.
+	// version counts the changes to pins. pending holds the host:ports
+	// this store trusted that no write has carried yet, each with the
+	// version of its latest Trust; their pins are in pins.
 	version uint64
-	wmu     sync.Mutex
-	saved   uint64
+	pending map[string]uint64
+	// wmu makes one writer of the file at a time in this process; under
+	// it, saved is the version the file holds and disk the pins it held
+	// when this store last read or wrote it.
+	wmu   sync.Mutex
+	saved uint64
+	disk  map[string][]byte
 }
 
 // NewPin is a certificate pinned during a connection because it matched
@@ -107,36 +114,113 @@ func OpenPins(path string) (*PinStore, error) {
 		}
 		path = p
 	}
-	s := &PinStore{path: path, pins: map[string][]byte{}}
+	s := &PinStore{path: path, pins: map[string][]byte{}, pending: map[string]uint64{}, disk: map[string][]byte{}}
+	pins, _, err := readPins(path)
+	if err != nil {
+		return nil, err
+	}
+	if pins != nil {
+		s.pins, s.disk = pins, maps.Clone(pins)
+	}
+	return s, nil
+}
+
+// pinsHeader opens a pin file this store creates.
+const pinsHeader = "# commission: TLS certificates trusted on first use (host:port sha256:HEX)"
+
+// pinText is a pin file's lines as they are (without their newlines) and
+// the host:port of each ("" for a blank line or a comment).
+type pinText struct {
+	lines, keys []string
+}
+
+// readPins reads and parses the pin file at path, returning its pins and
+// its text; nil pins and text when there is no file. A malformed line is
+// an error naming it.
+func readPins(path string) (map[string][]byte, pinText, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return s, nil
+		return nil, pinText{}, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("open pin file: %w", err)
+		return nil, pinText{}, fmt.Errorf("open pin file: %w", err)
 	}
 	defer f.Close()
 	data, err := readLimited(f, maxPinFile)
 	if err != nil {
-		return nil, fmt.Errorf("read pin file %s: %w", path, err)
+		return nil, pinText{}, fmt.Errorf("read pin file %s: %w", path, err)
 	}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
+	// Lines of any length (within maxPinFile): a scanner would stop at
+	// its token limit, and a write would then drop the lines after it.
+	var text pinText
+	if len(data) > 0 {
+		text.lines = strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+		text.keys = make([]string, len(text.lines))
+	}
+	pins := make(map[string][]byte, len(text.lines))
+	for i, line := range text.lines {
+		key, fp, ok := pinLine(line)
+		if !ok {
 			continue
 		}
-		fields := strings.Fields(line)
-		if len(fields) != 2 {
-			return nil, fmt.Errorf("pin file %s line %d: want \"host:port sha256:HEX\"", path, n)
+		if fp == "" {
+			return nil, pinText{}, fmt.Errorf("pin file %s line %d: want \"host:port sha256:HEX\"", path, i+1)
 		}
-		sum, err := parseFingerprint(fields[1])
+		sum, err := parseFingerprint(fp)
 		if err != nil {
-			return nil, fmt.Errorf("pin file %s line %d: %w", path, n, err)
+			return nil, pinText{}, fmt.Errorf("pin file %s line %d: %w", path, i+1, err)
 		}
-		s.pins[fields[0]] = sum
+		pins[key], text.keys[i] = sum, key
 	}
-	return s, nil
+	return pins, text, nil
+}
+
+// pinLine splits a line of the pin file into its host:port and
+// fingerprint; ok is false for a blank line or a comment, fp "" for a
+// line of another shape.
+func pinLine(line string) (key, fp string, ok bool) {
+	line = strings.TrimSpace(line)
+	if line == "" || strings.HasPrefix(line, "#") {
+		return "", "", false
+	}
+	fields := strings.Fields(line)
+	if len(fields) != 2 {
+		return fields[0], "", true
+	}
+	return fields[0], fields[1], true
+}
+
+// mergePins is the pin file's text: text as read (empty for a new file)
+// with the pins of changed put in: a line of a changed host:port is
+// replaced where it stands (a second one of it dropped), the others are
+// kept as they are, comments included, and the new host:ports follow in
+// order.
+func mergePins(text pinText, changed map[string][]byte) []byte {
+	var b bytes.Buffer
+	b.Grow(len(text.lines)*96 + len(changed)*96)
+	if len(text.lines) == 0 {
+		text = pinText{lines: []string{pinsHeader}, keys: []string{""}}
+	}
+	done := map[string]bool{}
+	for i, line := range text.lines {
+		if key := text.keys[i]; key != "" {
+			if sum, mine := changed[key]; mine {
+				if !done[key] {
+					fmt.Fprintf(&b, "%s sha256:%s\n", key, hex.EncodeToString(sum))
+					done[key] = true
+				}
+				continue
+			}
+		}
+		b.WriteString(line)
+		b.WriteByte('\n')
+	}
+	for _, key := range slices.Sorted(maps.Keys(changed)) {
+		if !done[key] {
+			fmt.Fprintf(&b, "%s sha256:%s\n", key, hex.EncodeToString(changed[key]))
+		}
+	}
+	return b.Bytes()
 }
 
 // Path is the file the store writes.
@@ -154,7 +238,20 @@ func (s *PinStore) Lookup(hostport string) (string, bool) {
 }
 
 // Trust pins fingerprint (either form) for hostport, replacing any old
-// pin, and writes the file atomically.
+// pin, and writes the file atomically. A write that fails keeps no pin:
+// hostport goes back to the pin (or none) the file held when this store
+// last read or wrote it; but when a later write of this store carried
+// the pin after all, Trust succeeds.
+//
+// Other processes may write the same file meanwhile (two wizards, an
+// inventory and a wizard). Each write therefore takes an exclusive lock
+// on a sibling lock file (the pin file's name + ".lock", left in place),
+// reads the file as it is then and changes only the host:ports this store
+// trusted since its last write; every other line stays as on disk, and
+// the store takes the other processes' pins (and removals) from it, so
+// Lookup sees them. When the disk holds a different pin for a host:port
+// this store trusted, this store's Trust wins: it is the later decision,
+// made by a technician who saw the certificate.
 func (s *PinStore) Trust(hostport, fingerprint string) error {
 	sum, err := parseFingerprint(fingerprint)
 	if err != nil {
@@ -164,31 +261,42 @@ func (s *PinStore) Trust(hostport, fingerprint string) error {
 		return fmt.Errorf("trust %q: invalid host:port", hostport)
 	}
 	s.mu.Lock()
-	old, had := s.pins[hostport]
 	s.pins[hostport] = sum
 	s.version++
 	mine := s.version
+	s.pending[hostport] = mine
 	s.mu.Unlock()
-	if err := s.flush(mine); err != nil {
-		s.mu.Lock()
-		if cur, ok := s.pins[hostport]; ok && bytes.Equal(cur, sum) { // not replaced since
-			if had {
-				s.pins[hostport] = old
-			} else {
-				delete(s.pins, hostport)
-			}
-			s.version++
-		}
-		s.mu.Unlock()
-		return err
+	err = s.flush(mine)
+	if err == nil {
+		return nil
 	}
-	return nil
+	// With no write running, either a later write carried this Trust
+	// after all, or none did and the pin goes back to what the file
+	// holds, unless a later Trust of hostport (with its own write to
+	// come) replaced it.
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if s.saved >= mine {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pending[hostport] == mine {
+		if d, ok := s.disk[hostport]; ok {
+			s.pins[hostport] = d
+		} else {
+			delete(s.pins, hostport)
+		}
+		delete(s.pending, hostport)
+	}
+	return err
 }
 
-// flush makes the file hold version v of the pins or a later one. The
-// pins are not locked while the file is written and synced, so other
-// connections' checks go on, and Trusts made meanwhile (an inventory
-// pins many devices at once) share the next write instead of one each.
+// flush makes the file hold version v of this store's changes or a later
+// one, merged into the file as it is on disk (see Trust). The pins are
+// not locked while the file is written and synced, so other connections'
+// checks go on, and Trusts made meanwhile (an inventory pins many devices
+// at once) share the next write instead of one each.
 func (s *PinStore) flush(v uint64) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
@@ -196,37 +304,57 @@ func (s *PinStore) flush(v uint64) error {
 		return nil // a write that began after v was made holds it
 	}
 	s.mu.Lock()
-	data, cur := s.encode(), s.version
+	cur := s.version
+	changed := make(map[string][]byte, len(s.pending))
+	for k := range s.pending {
+		changed[k] = s.pins[k]
+	}
 	s.mu.Unlock()
+
+	if err := os.MkdirAll(filepath.Dir(s.path), 0o700); err != nil {
+		return fmt.Errorf("create pin directory: %w", err)
+	}
+	unlock, err := lockPins(s.path + ".lock")
+	if err != nil {
+		return fmt.Errorf("lock pin file %s: %w", s.path, err)
+	}
+	defer unlock()
+	onDisk, text, err := readPins(s.path)
+	if err != nil {
+		return fmt.Errorf("%w; the pin file was not rewritten", err)
+	}
+	merged := maps.Clone(onDisk)
+	if merged == nil {
+		merged = map[string][]byte{}
+	}
+	maps.Copy(merged, changed)
+	data := mergePins(text, changed)
+	if len(data) > maxPinFile {
+		return fmt.Errorf("write pin file: %d bytes would exceed the limit of %d", len(data), maxPinFile)
+	}
 	if err := s.save(data); err != nil {
 		return err
 	}
-	s.saved = cur
+	s.saved, s.disk = cur, merged
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pins := maps.Clone(merged)
+	for k, ver := range s.pending {
+		if ver <= cur {
+			delete(s.pending, k) // written, as changed[k]
+		} else {
+			pins[k] = s.pins[k] // trusted since: its own write is to come
+		}
+	}
+	s.pins = pins
 	return nil
 }
 
-// encode is the pin file's text. s.mu held.
-func (s *PinStore) encode() []byte {
-	keys := make([]string, 0, len(s.pins))
-	for k := range s.pins {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b bytes.Buffer
-	b.WriteString("# commission: TLS certificates trusted on first use (host:port sha256:HEX)\n")
-	for _, k := range keys {
-		fmt.Fprintf(&b, "%s sha256:%s\n", k, hex.EncodeToString(s.pins[k]))
-	}
-	return b.Bytes()
-}
-
 // save writes data to a temporary file, syncs it and renames it over the
-// old one.
+// old one. The caller holds the pin file's lock.
 func (s *PinStore) save(data []byte) error {
 	dir := filepath.Dir(s.path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("create pin directory: %w", err)
-	}
 	tmp, err := os.CreateTemp(dir, ".known_devices-*")
 	if err != nil {
 		return fmt.Errorf("write pin file: %w", err)
