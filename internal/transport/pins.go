@@ -520,7 +520,7 @@ func PinnedTLS(store *PinStore, hostport string) *tls.Config {
 	return &tls.Config{
 		InsecureSkipVerify: true, // replaced by VerifyConnection's pin check
 		ServerName:         host,
-		MinVersion:         tls.VersionTLS12,
+		MinVersion:         SessionMinTLS,
 		VerifyConnection: func(cs tls.ConnectionState) error {
 			if len(cs.PeerCertificates) == 0 {
 				return errors.New("the device sent no certificate")
