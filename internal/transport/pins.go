@@ -508,6 +508,32 @@ func (s *PinStore) expected(hostport string) (string, bool) {
 	return "SHA256:" + base64.RawStdEncoding.EncodeToString(sum), true
 }
 
+// lookupFresh is Lookup and, when the store has no pin for hostport, a
+// look at the file as it is on disk now: another commission process may
+// have pinned the device since this store read the file, and its pin
+// must be compared, not offered again as a first sight. A pin found so
+// is kept, unless a Trust of this store's own waits for its write. A
+// file that cannot be read counts as no pin; the next write says why.
+func (s *PinStore) lookupFresh(hostport string) (string, bool) {
+	if fp, ok := s.Lookup(hostport); ok {
+		return fp, true
+	}
+	onDisk, _, err := readPins(s.path)
+	if err != nil {
+		return "", false
+	}
+	sum, ok := onDisk[hostport]
+	if !ok {
+		return "", false
+	}
+	s.mu.Lock()
+	if _, mine := s.pending[hostport]; !mine {
+		s.pins[hostport] = sum
+	}
+	s.mu.Unlock()
+	return s.Lookup(hostport)
+}
+
 // PinnedTLS returns a TLS configuration that accepts the server only when
 // its leaf certificate matches the pin for hostport and any fingerprint
 // expected for its host (Expect). Device certificates are self-signed, so
@@ -533,7 +559,7 @@ func PinnedTLS(store *PinStore, hostport string) *tls.Config {
 			if want, ok := store.expected(hostport); ok && want != seen {
 				return &FingerprintChangedError{HostPort: hostport, Pinned: want, Seen: seen, Given: true, Cert: DescribeCert(leaf, time.Now())}
 			}
-			pinned, ok := store.Lookup(hostport)
+			pinned, ok := store.lookupFresh(hostport)
 			switch {
 			case !ok:
 				if _, exp := store.expected(hostport); exp { // and equal to seen: compared above

@@ -2,6 +2,7 @@ package transport
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -182,5 +183,50 @@ func TestLoopbackOnlyRefusesBeforeSending(t *testing.T) {
 		if err := LoopbackOnly("tcp", bad); err == nil {
 			t.Errorf("LoopbackOnly(%q) accepted", bad)
 		}
+	}
+}
+
+// TestPinOfAnotherProcessIsCompared: a device pinned by another
+// commission process after this one opened the pin file is compared with
+// that pin, never offered again as a first sight: the right certificate
+// connects, another one stops the session.
+func TestPinOfAnotherProcessIsCompared(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	defer srv.Close()
+	hp := strings.TrimPrefix(srv.URL, "https://")
+	path := filepath.Join(t.TempDir(), "known_devices")
+	mine, err := OpenPins(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := OpenPins(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Trust(hp, Fingerprint(srv.Certificate().Raw)); err != nil {
+		t.Fatal(err)
+	}
+	if err := tlsGet(t, mine, srv); err != nil {
+		t.Fatalf("the other process's pin was not found: %v", err)
+	}
+
+	imp := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	imp.TLS = &tls.Config{Certificates: []tls.Certificate{selfSigned(t)}}
+	imp.StartTLS()
+	defer imp.Close()
+	impHP := strings.TrimPrefix(imp.URL, "https://")
+	mine2, err := OpenPins(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// another process pins a certificate for the impostor's address that
+	// the impostor does not show
+	if err := other.Trust(impHP, Fingerprint(srv.Certificate().Raw)); err != nil {
+		t.Fatal(err)
+	}
+	err = tlsGet(t, mine2, imp)
+	var changed *FingerprintChangedError
+	if !errors.As(err, &changed) || changed.Given {
+		t.Fatalf("a certificate other than the other process's pin: %v, want a stop as changed", err)
 	}
 }
