@@ -2,7 +2,11 @@
 
 package transport
 
-// lockPins has no operating-system lock to take on this platform: writes
+import "os"
+
+// tryLock has no operating-system lock to take on this platform: writes
 // still merge with the file on disk, but two processes writing at the
 // same instant may lose one's changes.
-func lockPins(string) (unlock func(), err error) { return func() {}, nil }
+func tryLock(*os.File) (bool, error) { return true, nil }
+
+func unlockFile(*os.File) {}

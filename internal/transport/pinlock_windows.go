@@ -3,28 +3,26 @@
 package transport
 
 import (
+	"errors"
 	"os"
 
 	"golang.org/x/sys/windows"
 )
 
-// lockPins takes an exclusive lock on the first byte of the lock file at
-// path (created if missing), waiting for another holder to finish;
-// unlock drops it. Windows drops it too when the process dies, so a crash
-// leaves no stale lock. The file itself stays.
-func lockPins(path string) (unlock func(), err error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	h := windows.Handle(f.Fd())
+// tryLock takes an exclusive lock on the first byte of f without
+// waiting; false when another handle holds it.
+func tryLock(f *os.File) (bool, error) {
 	ol := new(windows.Overlapped)
-	if err := windows.LockFileEx(h, windows.LOCKFILE_EXCLUSIVE_LOCK, 0, 1, 0, ol); err != nil {
-		f.Close()
-		return nil, err
+	err := windows.LockFileEx(windows.Handle(f.Fd()), windows.LOCKFILE_EXCLUSIVE_LOCK|windows.LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, ol)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, windows.ERROR_LOCK_VIOLATION):
+		return false, nil
 	}
-	return func() {
-		windows.UnlockFileEx(h, 0, 1, 0, ol)
-		f.Close()
-	}, nil
+	return false, err
+}
+
+func unlockFile(f *os.File) {
+	windows.UnlockFileEx(windows.Handle(f.Fd()), 0, 1, 0, new(windows.Overlapped))
 }
