@@ -109,7 +109,7 @@ type Device struct {
 	servers  map[string]*http.Server
 	// held keeps the port of every service not serving now (the HTTP
 	// port while it is off); guarded by mu
-	held      map[string]*simnet.Hold
+	held      simnet.Holds
 	closed    bool
 	wg        sync.WaitGroup
 	acceptLns []net.Listener
@@ -136,7 +136,7 @@ func Start(cfg Config) (*Device, error) {
 		return nil, fmt.Errorf("start kepware simulator: host %q is not an IPv4 loopback address", cfg.Host)
 	}
 	d := &Device{cfg: cfg, ports: map[string]int{}, lns: map[string]net.Listener{}, servers: map[string]*http.Server{}, httpOn: true,
-		held: map[string]*simnet.Hold{}, carried: map[net.Conn]bool{}}
+		held: simnet.Holds{}, carried: map[net.Conn]bool{}}
 	var st *stateFile
 	if cfg.StateDir != "" {
 		if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
@@ -210,11 +210,7 @@ func Start(cfg Config) (*Device, error) {
 // take gives up a service's hold and listens on its port; the caller
 // holds mu, or is Start before it returns.
 func (d *Device) take(name string) (net.Listener, error) {
-	if h, ok := d.held[name]; ok {
-		delete(d.held, name)
-		return h.Listen()
-	}
-	return net.Listen("tcp4", net.JoinHostPort(d.cfg.Host, fmt.Sprint(d.ports[name])))
+	return d.held.Listen(name, "tcp4", net.JoinHostPort(d.cfg.Host, fmt.Sprint(d.ports[name])))
 }
 
 // acceptClose accepts connections and closes them: enough for a port probe.
@@ -303,10 +299,7 @@ func (d *Device) Close() {
 		ln.Close()
 	}
 	d.mu.Lock()
-	for name, h := range d.held {
-		h.Close()
-		delete(d.held, name)
-	}
+	d.held.Close()
 	d.mu.Unlock()
 	d.wg.Wait()
 }
@@ -327,9 +320,7 @@ func (d *Device) SetHTTP(on bool) error {
 		delete(d.lns, SvcConfigHTTP)
 		// The port stays the server's; one someone took in the moment
 		// between is left, and turning HTTP on reports it.
-		if h, err := simnet.HoldPort("tcp4", net.JoinHostPort(d.cfg.Host, fmt.Sprint(d.ports[SvcConfigHTTP]))); err == nil {
-			d.held[SvcConfigHTTP] = h
-		}
+		d.held.Keep(SvcConfigHTTP, "tcp4", net.JoinHostPort(d.cfg.Host, fmt.Sprint(d.ports[SvcConfigHTTP])))
 		d.httpOn = false
 		return d.persistLocked()
 	}

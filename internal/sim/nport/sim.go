@@ -107,7 +107,7 @@ type Device struct {
 	udpSvc  map[string]bool // services that are UDP
 	// held keeps the port of every service not serving now; guarded by
 	// restartMu (and by Start before it returns)
-	held map[string]*simnet.Hold
+	held simnet.Holds
 
 	restartMu sync.Mutex // serialises restarts, Harden and Close
 	persistMu sync.Mutex // serialises state file writes
@@ -218,7 +218,7 @@ func Start(cfg Config) (*Device, error) {
 		host:      host,
 		started:   cfg.Now(),
 		ports:     map[string]int{},
-		held:      map[string]*simnet.Hold{},
+		held:      simnet.Holds{},
 		udpSvc:    map[string]bool{SvcSNMP: true, SvcMoxaUDP: true},
 		sessions:  map[string]*session{},
 		challenge: map[string]time.Time{},
@@ -264,7 +264,7 @@ func Start(cfg Config) (*Device, error) {
 	for _, name := range names {
 		h, err := holdSaved(cfg, name, d.udpSvc[name], saved)
 		if err != nil {
-			d.releaseHolds()
+			d.held.Close()
 			return nil, fmt.Errorf("start nport simulator: %w", err)
 		}
 		d.held[name] = h
@@ -284,29 +284,15 @@ func Start(cfg Config) (*Device, error) {
 	return d, nil
 }
 
-// releaseHolds gives up every held port (at Close).
-func (d *Device) releaseHolds() {
-	for name, h := range d.held {
-		h.Close()
-		delete(d.held, name)
-	}
-}
-
 // holdPorts holds the port of every service that does not serve now
-// (after closeServices). A port someone took in the moment between is
-// left; the service's next start reports it.
+// (after closeServices).
 func (d *Device) holdPorts() {
-	for name, port := range d.ports {
-		if _, ok := d.held[name]; ok {
-			continue
-		}
+	for name := range d.ports {
 		network := "tcp4"
 		if d.udpSvc[name] {
 			network = "udp4"
 		}
-		if h, err := simnet.HoldPort(network, net.JoinHostPort(d.cfg.Host, strconv.Itoa(port))); err == nil {
-			d.held[name] = h
-		}
+		d.held.Keep(name, network, d.Addr(name))
 	}
 }
 
@@ -415,7 +401,7 @@ func (d *Device) Close() error {
 	d.mu.Unlock()
 	d.restartMu.Lock()
 	d.closeServices()
-	d.releaseHolds()
+	d.held.Close()
 	d.restartMu.Unlock()
 	d.bg.Wait()
 	return nil
@@ -467,20 +453,8 @@ func (d *Device) openServices() error {
 	d.mu.Lock()
 	eff := d.effective.clone()
 	d.mu.Unlock()
-	take := func(name string) (net.Listener, error) {
-		if h, ok := d.held[name]; ok {
-			delete(d.held, name)
-			return h.Listen()
-		}
-		return net.Listen("tcp4", d.Addr(name))
-	}
-	takeUDP := func(name string) (net.PacketConn, error) {
-		if h, ok := d.held[name]; ok {
-			delete(d.held, name)
-			return h.ListenPacket()
-		}
-		return net.ListenPacket("udp4", d.Addr(name))
-	}
+	take := func(name string) (net.Listener, error) { return d.held.Listen(name, "tcp4", d.Addr(name)) }
+	takeUDP := func(name string) (net.PacketConn, error) { return d.held.ListenPacket(name, "udp4", d.Addr(name)) }
 	var errs []error
 	tcp := func(name string, serve func(net.Conn)) {
 		ln, err := take(name)

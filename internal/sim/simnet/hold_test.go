@@ -122,3 +122,33 @@ func TestHoldRefusesANameOrTakenPort(t *testing.T) {
 		t.Fatal("held a port another socket listens on")
 	}
 }
+
+// Holds keep a stopped service's port, start it on that port, start it
+// on its address when the hold was lost, and give every port up at Close.
+func TestHoldsKeepListenClose(t *testing.T) {
+	hs := Holds{}
+	h, err := HoldPort("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := h.Addr()
+	hs["web"] = h
+	ln, err := hs.Listen("web", "tcp4", addr)
+	if err != nil || len(hs) != 0 {
+		t.Fatalf("start on the held port: %v, %d holds left", err, len(hs))
+	}
+	ln.Close()
+	hs.Keep("web", "tcp4", addr)
+	if Bindable("tcp4", addr) {
+		t.Fatal("Keep did not hold the stopped service's port")
+	}
+	hs.Close()
+	if len(hs) != 0 || !Bindable("tcp4", addr) {
+		t.Fatal("Close kept a port")
+	}
+	ln, err = hs.Listen("web", "tcp4", addr) // no hold: listens on the address
+	if err != nil {
+		t.Fatalf("start without a hold: %v", err)
+	}
+	ln.Close()
+}

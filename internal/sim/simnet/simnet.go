@@ -105,3 +105,46 @@ func Bindable(network, address string) bool {
 	}
 	return err == nil
 }
+
+// Holds are a simulated device's held ports by service name: those of
+// the services that are off. The device guards it with its own lock.
+type Holds map[string]*Hold
+
+// Keep holds address on network for the service name, which has just
+// stopped, unless its port is held already. A port someone took in the
+// moment since is left; the service's next start reports it.
+func (hs Holds) Keep(name, network, address string) {
+	if _, ok := hs[name]; ok {
+		return
+	}
+	if h, err := HoldPort(network, address); err == nil {
+		hs[name] = h
+	}
+}
+
+// Listen starts the TCP service name on address: it takes the port's
+// hold or, when the hold was lost (Keep), listens on the address.
+func (hs Holds) Listen(name, network, address string) (net.Listener, error) {
+	if h, ok := hs[name]; ok {
+		delete(hs, name)
+		return h.Listen()
+	}
+	return net.Listen(network, address)
+}
+
+// ListenPacket is Listen for a UDP service.
+func (hs Holds) ListenPacket(name, network, address string) (net.PacketConn, error) {
+	if h, ok := hs[name]; ok {
+		delete(hs, name)
+		return h.ListenPacket()
+	}
+	return net.ListenPacket(network, address)
+}
+
+// Close gives every held port up.
+func (hs Holds) Close() {
+	for name, h := range hs {
+		h.Close()
+		delete(hs, name)
+	}
+}

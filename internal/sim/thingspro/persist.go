@@ -222,14 +222,12 @@ func (st *stateFile) certificate() (tls.Certificate, error) {
 // on later must find its port), so that a taken one stops the start with
 // a clear error rather than a later 500, and none is taken once the
 // start checked it. The services take their holds as they open.
-func claimPorts(cfg Config, ports map[string]int) (map[string]*simnet.Hold, error) {
-	held := map[string]*simnet.Hold{}
+func claimPorts(cfg Config, ports map[string]int) (simnet.Holds, error) {
+	held := simnet.Holds{}
 	for _, name := range serviceNames {
 		h, err := simnet.HoldPort(network(name), net.JoinHostPort(cfg.Host, strconv.Itoa(ports[name])))
 		if err != nil {
-			for _, h := range held {
-				h.Close()
-			}
+			held.Close()
 			return nil, simstate.PortTaken(cfg.StateDir, "gateway", name, ports[name], err)
 		}
 		held[name] = h

@@ -144,7 +144,7 @@ type Device struct {
 
 	// held keeps the port of every service not serving now; guarded by
 	// mu (and by Start before it returns)
-	held map[string]*simnet.Hold
+	held simnet.Holds
 
 	// running services, guarded by mu
 	lns   map[string]net.Listener
@@ -199,7 +199,7 @@ func Start(cfg Config) (*Device, error) {
 		cfg.SSHUser, cfg.SSHPassword = "moxa", "moxa"
 	}
 	d := &Device{cfg: cfg, ports: map[string]int{}, tokens: map[string]int{}, failures: map[string]*failState{},
-		held: map[string]*simnet.Hold{}, lns: map[string]net.Listener{}, pcs: map[string]net.PacketConn{}, srvs: map[string]*http.Server{}, conns: map[net.Conn]string{}, carried: map[net.Conn]bool{}}
+		held: simnet.Holds{}, lns: map[string]net.Listener{}, pcs: map[string]net.PacketConn{}, srvs: map[string]*http.Server{}, conns: map[net.Conn]string{}, carried: map[net.Conn]bool{}}
 	if cfg.StateDir != "" {
 		if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
 			return nil, fmt.Errorf("start thingspro simulator: state folder: %w", err)
@@ -226,7 +226,7 @@ func Start(cfg Config) (*Device, error) {
 	for _, name := range serviceNames {
 		h, err := simnet.HoldPort(network(name), net.JoinHostPort(cfg.Host, "0"))
 		if err != nil {
-			d.releaseHolds()
+			d.held.Close()
 			return nil, fmt.Errorf("start thingspro simulator: allocate %s port: %w", name, err)
 		}
 		d.held[name] = h
@@ -265,26 +265,6 @@ func network(name string) string {
 		return "udp"
 	}
 	return "tcp"
-}
-
-// releaseHolds gives up every held port (at Close, or when Start fails).
-func (d *Device) releaseHolds() {
-	for name, h := range d.held {
-		h.Close()
-		delete(d.held, name)
-	}
-}
-
-// holdLocked holds the port of a service that was just stopped, so that
-// it stays the gateway's; mu held. A port someone took in the moment
-// between is left; the service's next start reports it.
-func (d *Device) holdLocked(name string) {
-	if _, ok := d.held[name]; ok {
-		return
-	}
-	if h, err := simnet.HoldPort(network(name), d.Addr(name)); err == nil {
-		d.held[name] = h
-	}
 }
 
 // open opens the services the settings enable and writes the state file.
@@ -387,7 +367,7 @@ func (d *Device) Close() error {
 	for name := range d.pcs {
 		d.stopLocked(name)
 	}
-	d.releaseHolds()
+	d.held.Close()
 	d.mu.Unlock()
 	d.wg.Wait()
 	return nil
@@ -419,7 +399,7 @@ func (d *Device) syncLocked(keepHTTPS bool) error {
 			errs = append(errs, d.startLocked(name))
 		case !on && running && !(keepHTTPS && name == PortHTTPS):
 			d.stopLocked(name)
-			d.holdLocked(name)
+			d.held.Keep(name, network(name), d.Addr(name))
 		}
 	}
 	return errors.Join(errs...)
@@ -428,16 +408,8 @@ func (d *Device) syncLocked(keepHTTPS bool) error {
 // startLocked opens a service on its port, taking the port's hold; mu
 // held.
 func (d *Device) startLocked(name string) error {
-	h := d.held[name]
-	delete(d.held, name)
 	if name == PortDiscovery {
-		var pc net.PacketConn
-		var err error
-		if h != nil {
-			pc, err = h.ListenPacket()
-		} else { // the hold was lost (see holdLocked)
-			pc, err = net.ListenPacket(network(name), d.Addr(name))
-		}
+		pc, err := d.held.ListenPacket(name, network(name), d.Addr(name))
 		if err != nil {
 			return fmt.Errorf("reopen %s: %w", name, err)
 		}
@@ -449,13 +421,7 @@ func (d *Device) startLocked(name string) error {
 		}()
 		return nil
 	}
-	var ln net.Listener
-	var err error
-	if h != nil {
-		ln, err = h.Listen()
-	} else {
-		ln, err = net.Listen(network(name), d.Addr(name))
-	}
+	ln, err := d.held.Listen(name, network(name), d.Addr(name))
 	if err != nil {
 		return fmt.Errorf("reopen %s: %w", name, err)
 	}
@@ -523,7 +489,7 @@ func (d *Device) track(name string) func(net.Conn, http.ConnState) {
 }
 
 // stopLocked closes a service's listener and its connections; the
-// caller holds the port (holdLocked) or, at Close, gives it up.
+// caller holds the port (Holds.Keep) or, at Close, gives it up.
 func (d *Device) stopLocked(name string) {
 	if ln, ok := d.lns[name]; ok {
 		ln.Close()
