@@ -292,16 +292,8 @@ func TestMissingFieldIsUnknown_Simulator(t *testing.T) {
 // TestTranscriptMasksSecrets_Simulator: the driver's transcript names
 // every call and shows no password, token or key.
 func TestTranscriptMasksSecrets_Simulator(t *testing.T) {
-	sim := startSim(t, simthingspro.Config{})
-	var buf syncBuffer
-	o := options(t, sim, "admin", "admin@123")
-	o.Transcript = &buf
+	_, d, buf := transcribed(t, simthingspro.Config{})
 	ctx := context.Background()
-	d, err := thingspro.Connect(ctx, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close(ctx)
 	s, err := d.Read(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -35,16 +35,8 @@ func BenchmarkCommit(b *testing.B) {
 // or waits on a timer, so a fixed settle, however short, shows as a
 // clock that moved. The verifying read then sees the port closed.
 func TestCommitWaitsOnNothing_Simulator(t *testing.T) {
-	sim := startSim(t, simthingspro.Config{NoForcedChange: true})
-	var buf syncBuffer
-	o := options(t, sim, "admin", "admin@123")
-	o.Transcript = &buf
+	sim, d, buf := transcribed(t, simthingspro.Config{NoForcedChange: true})
 	ctx := context.Background()
-	d, err := thingspro.Connect(ctx, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close(ctx)
 	from, err := d.Read(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -47,6 +47,23 @@ func options(t testing.TB, sim *simthingspro.Device, user, pw string) thingspro.
 		Ports: sim.Ports(), Timeout: 2 * time.Second}}
 }
 
+// transcribed starts a simulated gateway with cfg and connects to it as
+// admin; the driver's transcript goes into the buffer returned.
+func transcribed(t *testing.T, cfg simthingspro.Config) (*simthingspro.Device, *thingspro.Driver, *syncBuffer) {
+	t.Helper()
+	sim := startSim(t, cfg)
+	buf := &syncBuffer{}
+	o := options(t, sim, "admin", "admin@123")
+	o.Transcript = buf
+	ctx := context.Background()
+	d, err := thingspro.Connect(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close(ctx) })
+	return sim, d, buf
+}
+
 func TestConnectForcedChangeAndRead(t *testing.T) {
 	sim := startSim(t, simthingspro.Config{})
 	ctx := context.Background()
@@ -217,16 +234,8 @@ var readPaths = []string{"/device/general", "/roles", "/users", "/system/service
 // requests, take no more connections (and TLS handshakes) than the
 // requests one Read has in flight at once, at most 8.
 func TestReadOrderedAndReused_Simulator(t *testing.T) {
-	sim := startSim(t, simthingspro.Config{NoForcedChange: true})
-	var buf syncBuffer
-	o := options(t, sim, "admin", "admin@123")
-	o.Transcript = &buf
+	sim, d, buf := transcribed(t, simthingspro.Config{NoForcedChange: true})
 	ctx := context.Background()
-	d, err := thingspro.Connect(ctx, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close(ctx)
 	var first []string
 	for i := range 3 {
 		start := len(buf.String())
